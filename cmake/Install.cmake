@@ -1,0 +1,2 @@
+# Installation layout and packaging live in one place (issue 7 extends it).
+include(GNUInstallDirs)

@@ -1,0 +1,116 @@
+// The model of sealpost.yaml (DESIGN.md §3.1). Loading validates everything:
+// unknown keys, wrong types and bad values are errors naming file:line.
+// Relative paths are resolved against the config file's directory.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/cidr.h"
+#include "common/result.h"
+
+namespace sealpost {
+
+struct TlsFiles {
+  std::string cert;  // PEM chain
+  std::string key;   // PEM private key
+};
+
+enum class ListenMode { Submission, Filter };
+
+struct ListenerConfig {
+  std::string address;  // as written, e.g. "127.0.0.1:587" or "[::1]:587"
+  std::string host;     // split from address
+  std::uint16_t port = 0;
+  ListenMode mode = ListenMode::Submission;
+  bool implicit_tls = false;
+  std::optional<TlsFiles> tls;         // required for submission (STARTTLS or implicit)
+  std::vector<Cidr> trusted_networks;  // filter mode: who may connect
+};
+
+enum class TlsMode { Implicit, StartTls, None };
+
+struct SmarthostConfig {
+  std::string host;
+  std::uint16_t port = 465;
+  TlsMode tls = TlsMode::Implicit;
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  std::string username;       // empty: no AUTH
+  std::string password_file;  // read at connect time; never logged
+  bool insecure = false;      // required for tls: none; logs a loud warning
+  std::chrono::seconds connect_timeout{30};
+  std::chrono::seconds command_timeout{300};
+};
+
+struct QueueConfig {
+  // Delay before retry N (the last entry repeats), capped near an hour.
+  std::vector<std::chrono::seconds> retry_schedule{
+      std::chrono::seconds(60), std::chrono::seconds(300), std::chrono::seconds(900),
+      std::chrono::seconds(1800), std::chrono::seconds(3600)};
+  std::chrono::seconds max_age{5 * 24 * 3600};  // then bounce
+  unsigned workers = 4;                          // parallel delivery workers
+};
+
+struct KeystoreConfig {
+  std::vector<std::string> trust_anchors;  // PEM bundles or directories of PEMs
+  std::string crl_dir;                     // optional
+};
+
+struct PortalConfig {
+  std::string public_url;
+  std::string listen = "127.0.0.1:8443";
+  std::optional<TlsFiles> tls;
+  std::vector<Cidr> trusted_proxies;
+};
+
+struct ImapAccountConfig {
+  std::string host;
+  std::uint16_t port = 993;
+  TlsMode tls = TlsMode::Implicit;
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  std::string username;
+  std::string password_file;
+  std::vector<std::string> folders{"INBOX"};
+};
+
+struct LimitsConfig {
+  std::uint64_t max_message_size = 50ull * 1024 * 1024;
+  unsigned max_recipients = 100;
+  unsigned max_connections = 200;
+  unsigned max_connections_per_client = 20;
+  unsigned max_auth_failures = 3;                 // per connection, then 421
+  std::chrono::seconds idle_timeout{300};         // RFC 5321 §4.5.3.2 server timeout
+  std::chrono::seconds data_timeout{600};         // whole DATA phase (slowloris)
+};
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "text";  // text | json
+};
+
+struct Config {
+  std::string source_path;  // the file this was loaded from
+  std::string state_dir = "/var/lib/sealpost";
+  std::string hostname;
+  std::vector<ListenerConfig> listen;
+  std::string users;  // users.yaml
+  SmarthostConfig smarthost;
+  std::string policy;  // policy.yaml
+  KeystoreConfig keystore;
+  std::optional<PortalConfig> portal;
+  std::vector<ImapAccountConfig> imap;
+  LimitsConfig limits;
+  QueueConfig queue;
+  LogConfig log;
+};
+
+// Loads and validates; error reason reads "FILE:LINE: message".
+Result<Config> load_config(const std::string& path);
+// Same, from text (tests, fuzzing); `name` stands in for the file name.
+Result<Config> parse_config(const std::string& text, const std::string& name,
+                            const std::string& base_dir);
+
+}  // namespace sealpost

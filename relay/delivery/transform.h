@@ -1,0 +1,41 @@
+// The step between spool and transport: turns one spooled message plus its
+// pending recipients into the messages that actually leave (pass-through now;
+// policy -> scrub -> seal once those modules are wired in). Never emits a
+// half-transformed message: a recipient either gets a complete outgoing
+// message or a deferral/failure with a reason.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "relay/delivery/transport.h"
+#include "relay/spool/spool.h"
+
+namespace sealpost {
+
+struct PreparedMessage {
+  OutboundMessage message;  // rcpts: the recipients this copy is for
+  std::string method;       // "plain", "pgp", "smime", "pickup-notice", ...
+};
+
+struct RecipientHold {
+  std::string address;
+  Error error;  // temporary -> retry later; permanent -> DSN and done
+};
+
+struct TransformResult {
+  std::vector<PreparedMessage> outgoing;
+  std::vector<RecipientHold> held;
+};
+
+class Transformer {
+ public:
+  virtual ~Transformer() = default;
+  // `pending` lists the recipients still to deliver; `data` is the spooled message.
+  virtual TransformResult prepare(const SpoolEnvelope& envelope,
+                                  const std::vector<SpoolRecipient>& pending,
+                                  const std::string& data) = 0;
+};
+
+}  // namespace sealpost

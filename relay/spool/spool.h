@@ -1,0 +1,80 @@
+// The durable queue. A message is accepted ("250 queued as ID") only after
+// Spool::Writer::commit() returned: data and envelope are fsynced, and so is
+// the directory entry. Per-recipient state changes are durable too; a
+// recipient is only ever pending, delivered or failed (the Postfix habit:
+// anything not positively confirmed stays pending and is retried).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace sealpost {
+
+enum class RcptStatus { Pending, Delivered, Failed };
+
+struct SpoolRecipient {
+  std::string address;       // RCPT TO mailbox, without angle brackets
+  std::string notify;        // DSN NOTIFY= as given ("" if absent)
+  std::string orcpt;         // DSN ORCPT= as given ("" if absent)
+  RcptStatus status = RcptStatus::Pending;
+  std::uint32_t attempts = 0;
+  std::int64_t next_attempt = 0;  // unix seconds; 0 = now
+  std::string last_reply;         // last remote reply or local reason (no content)
+  std::string method;             // what delivery chose (plain, pgp, smime, pickup, ...)
+};
+
+struct SpoolEnvelope {
+  std::string id;
+  std::string mail_from;  // reverse-path without brackets; "" = null sender
+  std::string ret;        // DSN RET= (FULL|HDRS|"")
+  std::string envid;      // DSN ENVID= (xtext as received)
+  std::string body;       // BODY= (7BIT|8BITMIME|"")
+  bool smtputf8 = false;
+  std::string auth_user;     // authenticated staff user ("" for filter mode)
+  std::string client_addr;   // peer IP, kept for the audit, never put into outgoing mail
+  std::string helo;
+  std::string listener;      // which listener accepted it (address)
+  std::int64_t arrival = 0;  // unix seconds
+  std::uint64_t size = 0;    // bytes of message data
+  std::vector<SpoolRecipient> rcpts;
+
+  bool done() const {
+    for (const auto& r : rcpts)
+      if (r.status == RcptStatus::Pending) return false;
+    return true;
+  }
+};
+
+class Spool {
+ public:
+  // Receives one message's data while DATA streams in; nothing is visible in the
+  // queue until commit(). Destroying an uncommitted writer discards it.
+  class Writer {
+   public:
+    virtual ~Writer() = default;
+    virtual Result<void> write(std::string_view chunk) = 0;
+    // Makes the message durable and visible; returns its queue id.
+    virtual Result<std::string> commit(SpoolEnvelope envelope) = 0;
+  };
+
+  virtual ~Spool() = default;
+
+  virtual Result<std::unique_ptr<Writer>> begin() = 0;
+  virtual Result<SpoolEnvelope> load_envelope(const std::string& id) = 0;
+  // Path of the message data, readable for as long as the message exists
+  // (lets GMime/OpenSSL stream large messages instead of loading them).
+  virtual Result<std::string> data_path(const std::string& id) = 0;
+  virtual Result<std::string> load_data(const std::string& id) = 0;
+  // Durably replaces the envelope (recipient state); the data never changes.
+  virtual Result<void> update(const SpoolEnvelope& envelope) = 0;
+  virtual Result<void> remove(const std::string& id) = 0;
+  // Ids of all committed messages; corrupt entries are moved aside and logged.
+  virtual std::vector<std::string> list() = 0;
+};
+
+}  // namespace sealpost
