@@ -51,7 +51,7 @@ struct QueueConfig {
       std::chrono::seconds(60), std::chrono::seconds(300), std::chrono::seconds(900),
       std::chrono::seconds(1800), std::chrono::seconds(3600)};
   std::chrono::seconds max_age{5 * 24 * 3600};  // then bounce
-  unsigned workers = 4;                          // parallel delivery workers
+  unsigned workers = 4;                         // parallel delivery workers
 };
 
 struct KeystoreConfig {
@@ -64,6 +64,9 @@ struct PortalConfig {
   std::string listen = "127.0.0.1:8443";
   std::optional<TlsFiles> tls;
   std::vector<Cidr> trusted_proxies;
+  // Sends a pickup SMS: program and arguments, "{number}" replaced by the
+  // recipient's number; the code goes to its stdin, never into argv. Optional.
+  std::string sms_command;
 };
 
 struct ImapAccountConfig {
@@ -81,9 +84,9 @@ struct LimitsConfig {
   unsigned max_recipients = 100;
   unsigned max_connections = 200;
   unsigned max_connections_per_client = 20;
-  unsigned max_auth_failures = 3;                 // per connection, then 421
-  std::chrono::seconds idle_timeout{300};         // RFC 5321 §4.5.3.2 server timeout
-  std::chrono::seconds data_timeout{600};         // whole DATA phase (slowloris)
+  unsigned max_auth_failures = 3;          // per connection, then 421
+  std::chrono::seconds idle_timeout{300};  // RFC 5321 §4.5.3.2 server timeout
+  std::chrono::seconds data_timeout{600};  // whole DATA phase (slowloris)
 };
 
 struct LogConfig {

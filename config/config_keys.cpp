@@ -1,0 +1,45 @@
+#include "config/config_keys.h"
+
+namespace sealpost {
+
+const std::vector<ConfigSection>& config_sections() {
+  static const std::vector<ConfigSection> sections = {
+      {"",
+       {"state_dir", "hostname", "listen", "users", "smarthost", "policy", "keystore", "portal",
+        "imap", "limits", "queue", "log"}},
+      {"listen[]", {"address", "mode", "implicit_tls", "tls", "trusted_networks"}},
+      {"listen[].tls", {"cert", "key"}},
+      {"smarthost",
+       {"host", "port", "tls", "ca_file", "username", "password_file", "insecure",
+        "connect_timeout", "command_timeout"}},
+      {"keystore", {"trust_anchors", "crl_dir"}},
+      {"portal", {"public_url", "listen", "tls", "trusted_proxies", "sms_command"}},
+      {"portal.tls", {"cert", "key"}},
+      {"imap[]", {"host", "port", "tls", "ca_file", "username", "password_file", "folders"}},
+      {"limits",
+       {"max_message_size", "max_recipients", "max_connections", "max_connections_per_client",
+        "max_auth_failures", "idle_timeout", "data_timeout"}},
+      {"queue", {"retry_schedule", "max_age", "workers"}},
+      {"log", {"level", "format"}},
+  };
+  return sections;
+}
+
+const std::vector<std::string>& config_section_keys(const std::string& path) {
+  static const std::vector<std::string> none;
+  for (const auto& s : config_sections())
+    if (s.path == path) return s.keys;
+  return none;
+}
+
+const std::vector<std::string>& config_known_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (const auto& s : config_sections())
+      for (const auto& k : s.keys) out.push_back(s.path.empty() ? k : s.path + "." + k);
+    return out;
+  }();
+  return keys;
+}
+
+}  // namespace sealpost

@@ -1,0 +1,327 @@
+// sealpost.yaml -> Config. Every mapping is checked against config_keys.cpp,
+// every value against its type and range; the first problem ends loading with
+// "FILE:LINE: message". Semantic checks that span keys come last.
+#include <filesystem>
+#include <set>
+
+#include "common/durable_file.h"
+#include "config/config.h"
+#include "config/config_keys.h"
+#include "config/host_port.h"
+#include "config/yaml_reader.h"
+
+namespace sealpost {
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = 1u << 20;
+
+class ConfigLoader {
+ public:
+  explicit ConfigLoader(const YamlReader& r) : r_(r) {}
+
+  Config load(const YAML::Node& root) {
+    Config c;
+    c.source_path = r_.file_name();
+    check(root, "");
+    if (root.IsNull()) r_.fail_file("the file is empty");
+    if (auto n = root["state_dir"]) c.state_dir = r_.path(n, "state_dir");
+    if (auto n = root["hostname"]) c.hostname = hostname(n);
+    if (auto n = root["listen"]) {
+      for (const auto& item : r_.sequence(n, "listen")) c.listen.push_back(listener(item));
+    }
+    if (auto n = root["users"]) c.users = r_.path(n, "users");
+    if (auto n = root["smarthost"]) c.smarthost = smarthost(n);
+    if (auto n = root["policy"]) c.policy = r_.path(n, "policy");
+    if (auto n = root["keystore"]) c.keystore = keystore(n);
+    if (auto n = root["portal"]) c.portal = portal(n);
+    if (auto n = root["imap"]) {
+      for (const auto& item : r_.sequence(n, "imap")) c.imap.push_back(imap(item));
+    }
+    if (auto n = root["limits"]) c.limits = limits(n);
+    if (auto n = root["queue"]) c.queue = queue(n);
+    if (auto n = root["log"]) c.log = log(n);
+    check_whole(root, c);
+    return c;
+  }
+
+ private:
+  void check(const YAML::Node& n, const std::string& section) {
+    r_.check_map(n, section, config_section_keys(section));
+  }
+
+  std::string hostname(const YAML::Node& n) {
+    std::string h = r_.string(n, "hostname");
+    if (!is_dns_name(h)) r_.fail(n, "hostname: '" + YamlReader::shorten(h) + "' is not a DNS name");
+    return h;
+  }
+
+  std::vector<Cidr> networks(const YAML::Node& n, const std::string& what) {
+    std::vector<Cidr> out;
+    if (!n.IsSequence()) r_.fail(n, what + ": expected a list of networks like 127.0.0.0/8");
+    for (const auto& item : n) {
+      std::string text = r_.string(item, what);
+      auto cidr = Cidr::parse(text);
+      if (!cidr) r_.fail(item, what + ": '" + YamlReader::shorten(text) + "' is not an IP network");
+      out.push_back(*cidr);
+    }
+    return out;
+  }
+
+  TlsFiles tls_files(const YAML::Node& n, const std::string& section) {
+    check(n, section);
+    if (n.IsNull()) r_.fail(n, section + ": needs cert and key");
+    TlsFiles t;
+    if (!n["cert"]) r_.fail(n, section + ": missing 'cert'");
+    if (!n["key"]) r_.fail(n, section + ": missing 'key'");
+    t.cert = r_.path(n["cert"], section + ".cert");
+    t.key = r_.path(n["key"], section + ".key");
+    return t;
+  }
+
+  // A listener binds an IP address, so names like "localhost" are refused here.
+  HostPort bind_address(const YAML::Node& n, const std::string& what) {
+    std::string text = r_.string(n, what);
+    auto hp = parse_host_port(text);
+    if (!hp || !hp->host_is_ip)
+      r_.fail(n, what + ": '" + YamlReader::shorten(text) +
+                     "' is not IP:PORT (write [v6]:port for IPv6)");
+    return *hp;
+  }
+
+  ListenerConfig listener(const YAML::Node& n) {
+    check(n, "listen[]");
+    ListenerConfig l;
+    if (!n["address"]) r_.fail(n, "listen[]: missing 'address'");
+    HostPort hp = bind_address(n["address"], "listen[].address");
+    l.address = n["address"].Scalar();
+    l.host = hp.host;
+    l.port = hp.port;
+    if (!n["mode"]) r_.fail(n, "listen[]: missing 'mode' (submission or filter)");
+    l.mode = r_.choice<ListenMode>(
+        n["mode"], "listen[].mode",
+        {{"submission", ListenMode::Submission}, {"filter", ListenMode::Filter}});
+    if (auto v = n["implicit_tls"]) l.implicit_tls = r_.boolean(v, "listen[].implicit_tls");
+    if (auto v = n["tls"]) l.tls = tls_files(v, "listen[].tls");
+    if (auto v = n["trusted_networks"])
+      l.trusted_networks = networks(v, "listen[].trusted_networks");
+
+    if (l.mode == ListenMode::Submission && !l.tls)
+      r_.fail(n, "listen[]: a submission listener needs 'tls' (AUTH is only offered over TLS)");
+    if (l.implicit_tls && !l.tls) r_.fail(n, "listen[]: implicit_tls needs 'tls'");
+    // Explicit rather than a silent loopback default: who may inject
+    // unauthenticated mail should be visible in the file.
+    if (l.mode == ListenMode::Filter && l.trusted_networks.empty())
+      r_.fail(n, "listen[]: a filter listener needs 'trusted_networks' (e.g. [127.0.0.0/8])");
+    if (l.mode == ListenMode::Submission && !l.trusted_networks.empty())
+      r_.fail(n["trusted_networks"], "listen[].trusted_networks: only applies to filter listeners");
+    return l;
+  }
+
+  SmarthostConfig smarthost(const YAML::Node& n) {
+    check(n, "smarthost");
+    SmarthostConfig s;
+    if (!n["host"]) r_.fail(n, "smarthost: missing 'host'");
+    s.host = r_.string(n["host"], "smarthost.host");
+    if (!is_dns_name(s.host) && !IpAddress::parse(s.host))
+      r_.fail(n["host"], "smarthost.host: '" + YamlReader::shorten(s.host) +
+                             "' is not a host name or IP address");
+    if (auto v = n["port"])
+      s.port = static_cast<std::uint16_t>(r_.integer(v, "smarthost.port", 1, 65535));
+    if (auto v = n["tls"])
+      s.tls = r_.choice<TlsMode>(v, "smarthost.tls",
+                                 {{"implicit", TlsMode::Implicit},
+                                  {"starttls", TlsMode::StartTls},
+                                  {"none", TlsMode::None}});
+    if (auto v = n["ca_file"]) s.ca_file = r_.path(v, "smarthost.ca_file");
+    if (auto v = n["username"]) s.username = r_.string(v, "smarthost.username");
+    if (auto v = n["password_file"]) s.password_file = r_.path(v, "smarthost.password_file");
+    if (auto v = n["insecure"]) s.insecure = r_.boolean(v, "smarthost.insecure");
+    if (auto v = n["connect_timeout"]) s.connect_timeout = timeout(v, "smarthost.connect_timeout");
+    if (auto v = n["command_timeout"]) s.command_timeout = timeout(v, "smarthost.command_timeout");
+
+    if (s.tls == TlsMode::None && !s.insecure)
+      r_.fail(n["tls"],
+              "smarthost.tls: 'none' sends mail unencrypted; it also needs 'insecure: true'");
+    if (s.username.empty() != s.password_file.empty())
+      r_.fail(n, "smarthost: 'username' and 'password_file' go together");
+    if (s.tls == TlsMode::None && !s.username.empty())
+      r_.fail(n, "smarthost: refusing to send a password without TLS");
+    return s;
+  }
+
+  std::chrono::seconds timeout(const YAML::Node& n, const std::string& what) {
+    auto d = r_.duration(n, what);
+    if (d.count() < 1 || d > std::chrono::hours(24)) r_.fail(n, what + ": must be 1s to 24h");
+    return d;
+  }
+
+  KeystoreConfig keystore(const YAML::Node& n) {
+    check(n, "keystore");
+    KeystoreConfig k;
+    if (auto v = n["trust_anchors"]) {
+      for (const auto& p : r_.string_list(v, "keystore.trust_anchors"))
+        k.trust_anchors.push_back(r_.resolve(p));
+    }
+    if (auto v = n["crl_dir"]) k.crl_dir = r_.path(v, "keystore.crl_dir");
+    return k;
+  }
+
+  PortalConfig portal(const YAML::Node& n) {
+    check(n, "portal");
+    if (n.IsNull()) r_.fail(n, "portal: needs at least 'public_url'");
+    PortalConfig p;
+    if (!n["public_url"]) r_.fail(n, "portal: missing 'public_url'");
+    p.public_url = public_url(n["public_url"]);
+    if (auto v = n["listen"]) {
+      bind_address(v, "portal.listen");
+      p.listen = v.Scalar();
+    }
+    if (auto v = n["tls"]) p.tls = tls_files(v, "portal.tls");
+    if (auto v = n["trusted_proxies"]) p.trusted_proxies = networks(v, "portal.trusted_proxies");
+    if (auto v = n["sms_command"]) p.sms_command = r_.string(v, "portal.sms_command");
+    return p;
+  }
+
+  // Patients open this link: https only, except a loopback URL for demos and tests.
+  std::string public_url(const YAML::Node& n) {
+    std::string url = r_.string(n, "portal.public_url");
+    auto rest_of = [&](std::string_view scheme) -> std::string_view {
+      return url.rfind(scheme, 0) == 0 ? std::string_view(url).substr(scheme.size())
+                                       : std::string_view();
+    };
+    std::string_view rest = rest_of("https://");
+    bool https = !rest.empty();
+    if (!https) rest = rest_of("http://");
+    std::string_view authority = rest.substr(0, rest.find('/'));
+    std::string_view host = authority;
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(0, host.find(']') + 1);
+    } else {
+      host = host.substr(0, host.find(':'));
+    }
+    bool loopback = host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+    if (host.empty() || (!https && !loopback))
+      r_.fail(n, "portal.public_url: expected https://HOST/... (http:// only for loopback)");
+    return url;
+  }
+
+  ImapAccountConfig imap(const YAML::Node& n) {
+    check(n, "imap[]");
+    ImapAccountConfig a;
+    for (const char* key : {"host", "username", "password_file"})
+      if (!n[key]) r_.fail(n, std::string("imap[]: missing '") + key + "'");
+    a.host = r_.string(n["host"], "imap[].host");
+    if (!is_dns_name(a.host) && !IpAddress::parse(a.host))
+      r_.fail(n["host"], "imap[].host: not a host name or IP address");
+    if (auto v = n["port"])
+      a.port = static_cast<std::uint16_t>(r_.integer(v, "imap[].port", 1, 65535));
+    if (auto v = n["tls"])
+      a.tls = r_.choice<TlsMode>(
+          v, "imap[].tls", {{"implicit", TlsMode::Implicit}, {"starttls", TlsMode::StartTls}});
+    if (auto v = n["ca_file"]) a.ca_file = r_.path(v, "imap[].ca_file");
+    a.username = r_.string(n["username"], "imap[].username");
+    a.password_file = r_.path(n["password_file"], "imap[].password_file");
+    if (auto v = n["folders"]) {
+      a.folders = r_.string_list(v, "imap[].folders");
+      if (a.folders.empty()) r_.fail(v, "imap[].folders: list at least one folder");
+    }
+    return a;
+  }
+
+  LimitsConfig limits(const YAML::Node& n) {
+    check(n, "limits");
+    LimitsConfig l;
+    if (auto v = n["max_message_size"]) {
+      l.max_message_size = r_.size(v, "limits.max_message_size");
+      if (l.max_message_size < 1024 || l.max_message_size > (4ull << 30))
+        r_.fail(v, "limits.max_message_size: must be 1KiB to 4GiB");
+    }
+    auto count = [&](const char* key, unsigned& out, unsigned max) {
+      if (auto v = n[key])
+        out = static_cast<unsigned>(r_.integer(v, std::string("limits.") + key, 1, max));
+    };
+    count("max_recipients", l.max_recipients, 100000);
+    count("max_connections", l.max_connections, 100000);
+    count("max_connections_per_client", l.max_connections_per_client, 100000);
+    count("max_auth_failures", l.max_auth_failures, 1000);
+    if (auto v = n["idle_timeout"]) l.idle_timeout = timeout(v, "limits.idle_timeout");
+    if (auto v = n["data_timeout"]) l.data_timeout = timeout(v, "limits.data_timeout");
+    return l;
+  }
+
+  QueueConfig queue(const YAML::Node& n) {
+    check(n, "queue");
+    QueueConfig q;
+    if (auto v = n["retry_schedule"]) {
+      if (!v.IsSequence() || v.size() == 0)
+        r_.fail(v, "queue.retry_schedule: expected a list of delays like [1m, 5m, 15m]");
+      q.retry_schedule.clear();
+      for (const auto& item : v) q.retry_schedule.push_back(timeout(item, "queue.retry_schedule"));
+    }
+    if (auto v = n["max_age"]) {
+      q.max_age = r_.duration(v, "queue.max_age");
+      if (q.max_age.count() < 60 || q.max_age > std::chrono::hours(24 * 60))
+        r_.fail(v, "queue.max_age: must be 1m to 60d");
+    }
+    if (auto v = n["workers"])
+      q.workers = static_cast<unsigned>(r_.integer(v, "queue.workers", 1, 256));
+    return q;
+  }
+
+  LogConfig log(const YAML::Node& n) {
+    check(n, "log");
+    LogConfig l;
+    if (auto v = n["level"])
+      l.level = r_.choice<std::string>(
+          v, "log.level",
+          {{"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"}});
+    if (auto v = n["format"])
+      l.format = r_.choice<std::string>(v, "log.format", {{"text", "text"}, {"json", "json"}});
+    return l;
+  }
+
+  // Checks that need more than one key.
+  void check_whole(const YAML::Node& root, const Config& c) {
+    if (c.hostname.empty()) r_.fail_file("missing required key 'hostname'");
+    if (!root["smarthost"]) r_.fail_file("missing required section 'smarthost'");
+    if (c.listen.empty()) r_.fail_file("'listen' needs at least one listener");
+    if (c.policy.empty()) r_.fail_file("missing required key 'policy' (path to policy.yaml)");
+    bool submission = false;
+    std::set<std::pair<std::string, std::uint16_t>> bound;
+    std::size_t i = 0;
+    for (const auto& l : c.listen) {
+      submission = submission || l.mode == ListenMode::Submission;
+      if (!bound.emplace(l.host, l.port).second)
+        r_.fail(root["listen"][i], "listen[].address: '" + l.address + "' is listed twice");
+      ++i;
+    }
+    if (submission && c.users.empty())
+      r_.fail_file("missing key 'users' (a submission listener authenticates against it)");
+  }
+
+  const YamlReader& r_;
+};
+
+}  // namespace
+
+Result<Config> parse_config(const std::string& text, const std::string& name,
+                            const std::string& base_dir) {
+  return run_yaml_loader<Config>([&] {
+    YamlReader reader(name, base_dir);
+    YamlLimits limits;
+    limits.max_bytes = kMaxConfigBytes;
+    YAML::Node root = reader.parse(text, limits);
+    return ConfigLoader(reader).load(root);
+  });
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  if (ec) return Error::plain(path + ": " + ec.message());
+  auto text = read_file(abs, kMaxConfigBytes + 1);
+  if (!text) return Error::plain(path + ": cannot read: " + text.error().what());
+  return parse_config(*text, path, abs.parent_path().string());
+}
+
+}  // namespace sealpost
