@@ -18,9 +18,9 @@ namespace sealpost {
 enum class RcptStatus { Pending, Delivered, Failed };
 
 struct SpoolRecipient {
-  std::string address;       // RCPT TO mailbox, without angle brackets
-  std::string notify;        // DSN NOTIFY= as given ("" if absent)
-  std::string orcpt;         // DSN ORCPT= as given ("" if absent)
+  std::string address;  // RCPT TO mailbox, without angle brackets
+  std::string notify;   // DSN NOTIFY= as given ("" if absent)
+  std::string orcpt;    // DSN ORCPT= as given ("" if absent)
   RcptStatus status = RcptStatus::Pending;
   std::uint32_t attempts = 0;
   std::int64_t next_attempt = 0;  // unix seconds; 0 = now
@@ -35,12 +35,15 @@ struct SpoolEnvelope {
   std::string envid;      // DSN ENVID= (xtext as received)
   std::string body;       // BODY= (7BIT|8BITMIME|"")
   bool smtputf8 = false;
-  std::string auth_user;     // authenticated staff user ("" for filter mode)
-  std::string client_addr;   // peer IP, kept for the audit, never put into outgoing mail
+  std::string auth_user;    // authenticated staff user ("" for filter mode)
+  std::string client_addr;  // peer IP, kept for the audit, never put into outgoing mail
   std::string helo;
   std::string listener;      // which listener accepted it (address)
   std::int64_t arrival = 0;  // unix seconds
   std::uint64_t size = 0;    // bytes of message data
+  // "" = mail accepted from a client; "dsn" = a bounce Sealpost generated itself:
+  // it skips the transformer and never triggers another DSN (loop prevention).
+  std::string kind;
   std::vector<SpoolRecipient> rcpts;
 
   bool done() const {

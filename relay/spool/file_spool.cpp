@@ -1,0 +1,183 @@
+#include "relay/spool/file_spool.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <system_error>
+
+#include "common/durable_file.h"
+#include "common/log.h"
+#include "relay/spool/envelope_codec.h"
+#include "relay/spool/message_lock.h"
+#include "relay/spool/spool_writer.h"
+
+namespace sealpost::spool {
+namespace fs = std::filesystem;
+
+namespace {
+
+// A commit moves data into queue/ and writes the envelope within milliseconds;
+// data older than this with no envelope is a leftover of a crash.
+constexpr auto kOrphanAge = std::chrono::hours(1);
+// DATA is bounded by limits.data_timeout (minutes); older temp files are dead.
+constexpr auto kStaleIncomingAge = std::chrono::hours(24);
+constexpr std::size_t kMaxDataBytes = std::size_t{1} << 30;
+
+Error bad_id(const std::string& id) {
+  return Error::plain("invalid queue id '" + id.substr(0, 64) + "'");
+}
+
+Error not_found(const std::string& id) {
+  return Error::plain("no such message " + id);
+}
+
+bool older_than(const fs::directory_entry& e, std::chrono::seconds age) {
+  std::error_code ec;
+  const auto mtime = e.last_write_time(ec);
+  if (ec) return false;
+  return fs::file_time_type::clock::now() - mtime > age;
+}
+
+Result<void> make_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error::plain("cannot create " + dir.string() + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FileSpool>> FileSpool::open(const fs::path& state_dir) {
+  std::unique_ptr<FileSpool> spool(new FileSpool(state_dir));
+  for (const auto& dir : {spool->paths_.incoming, spool->paths_.queue, spool->paths_.corrupt})
+    if (auto r = make_dir(dir); !r) return r.error();
+  return spool;
+}
+
+Result<std::unique_ptr<Spool::Writer>> FileSpool::begin() {
+  return SpoolWriter::create(paths_);
+}
+
+Result<SpoolEnvelope> FileSpool::load_envelope(const std::string& id) {
+  if (!valid_queue_id(id)) return bad_id(id);
+  const auto path = paths_.envelope(id);
+  if (::access(path.c_str(), F_OK) != 0) return not_found(id);
+  auto bytes = read_file(path, kMaxEnvelopeBytes);
+  if (!bytes) return bytes.error();
+  auto env = decode_envelope(*bytes);
+  if (!env) {
+    quarantine(id, env.error().what());
+    return env.error();
+  }
+  if (env->id != id) {
+    quarantine(id, "envelope names another queue id");
+    return Error::plain("corrupt envelope: id mismatch");
+  }
+  return env;
+}
+
+Result<std::string> FileSpool::data_path(const std::string& id) {
+  if (!valid_queue_id(id)) return bad_id(id);
+  auto path = paths_.data(id);
+  if (::access(path.c_str(), R_OK) != 0) return not_found(id);
+  return path.string();
+}
+
+Result<std::string> FileSpool::load_data(const std::string& id) {
+  if (!valid_queue_id(id)) return bad_id(id);
+  return read_file(paths_.data(id), kMaxDataBytes);
+}
+
+Result<void> FileSpool::modify(const std::string& id,
+                               const std::function<bool(SpoolEnvelope&)>& change) {
+  if (!valid_queue_id(id)) return bad_id(id);
+  auto lock = MessageLock::acquire(paths_.data(id));
+  if (!lock) return not_found(id);
+  // The holder before us may have removed the message; never resurrect it.
+  auto env = load_envelope(id);
+  if (!env) return env.error();
+  if (!change(*env)) return {};
+  return write_file_durable(paths_.envelope(id), encode_envelope(*env));
+}
+
+Result<void> FileSpool::update(const SpoolEnvelope& envelope) {
+  if (!valid_queue_id(envelope.id)) return bad_id(envelope.id);
+  auto lock = MessageLock::acquire(paths_.data(envelope.id));
+  if (!lock) return not_found(envelope.id);
+  if (::access(paths_.envelope(envelope.id).c_str(), F_OK) != 0) return not_found(envelope.id);
+  return write_file_durable(paths_.envelope(envelope.id), encode_envelope(envelope));
+}
+
+Result<void> FileSpool::remove(const std::string& id) {
+  if (!valid_queue_id(id)) return bad_id(id);
+  auto lock = MessageLock::acquire(paths_.data(id));
+  if (!lock) return not_found(id);
+  // Envelope first: without it the message is invisible, so a crash between the
+  // two unlinks leaves only an orphan that list() tidies up.
+  if (::unlink(paths_.envelope(id).c_str()) != 0) {
+    if (errno == ENOENT) return not_found(id);
+    return io_error(errno, "unlink", paths_.envelope(id));
+  }
+  if (::unlink(paths_.data(id).c_str()) != 0 && errno != ENOENT)
+    return io_error(errno, "unlink", paths_.data(id));
+  return fsync_dir(paths_.queue);
+}
+
+void FileSpool::quarantine(const std::string& id, const std::string& why) {
+  for (const auto& src : {paths_.envelope(id), paths_.data(id)}) {
+    const auto dst = paths_.corrupt / src.filename();
+    if (::rename(src.c_str(), dst.c_str()) != 0 && errno != ENOENT)
+      log::error("spool.quarantine_failed", {{"id", id}, {"error", std::strerror(errno)}});
+  }
+  (void)fsync_dir(paths_.queue);
+  (void)fsync_dir(paths_.corrupt);
+  log::error("spool.corrupt", {{"id", id}, {"reason", why}, {"moved_to", paths_.corrupt.string()}});
+}
+
+void FileSpool::sweep_stale_files() {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(paths_.incoming, ec))
+    if (older_than(e, kStaleIncomingAge)) fs::remove(e.path(), ec);
+  for (const auto& e : fs::directory_iterator(paths_.queue, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".env.tmp.") != std::string::npos && older_than(e, kOrphanAge)) {
+      fs::remove(e.path(), ec);  // an envelope rewrite that never reached its rename
+    } else if (e.path().extension() == ".msg" && older_than(e, kOrphanAge)) {
+      const std::string id = e.path().stem().string();
+      if (::access(paths_.envelope(id).c_str(), F_OK) != 0)
+        quarantine(id, "data without envelope (interrupted commit or removal)");
+    }
+  }
+}
+
+std::vector<std::string> FileSpool::list() {
+  sweep_stale_files();
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(paths_.queue, ec)) {
+    if (e.path().extension() != ".env") continue;
+    const std::string id = e.path().stem().string();
+    if (!valid_queue_id(id)) {
+      quarantine(id, "unexpected file name in queue");
+      continue;
+    }
+    if (::access(paths_.data(id).c_str(), F_OK) != 0) {
+      // A concurrent remove() unlinks the envelope first; only a lone envelope is corrupt.
+      if (::access(paths_.envelope(id).c_str(), F_OK) != 0) continue;
+      quarantine(id, "envelope without data");
+      continue;
+    }
+    if (load_envelope(id)) ids.push_back(id);  // load_envelope quarantines what fails
+  }
+  if (ec)
+    log::error("spool.scan_failed", {{"dir", paths_.queue.string()}, {"error", ec.message()}});
+  std::sort(ids.begin(), ids.end());  // ids start with a timestamp: oldest first
+  return ids;
+}
+
+}  // namespace sealpost::spool
