@@ -11,6 +11,7 @@ namespace sealpost::policy {
 
 enum class Method { Pgp, Smime, Pickup, Plain, Reject, Hold, Defer };
 
+// "pgp", "smime", "pickup", "plain", "reject", "hold", "defer".
 const char* method_name(Method m);
 
 struct PickupOptions {
@@ -21,8 +22,8 @@ struct PickupOptions {
 struct RecipientPlan {
   std::string address;
   Method method = Method::Defer;
-  std::string rule;           // name of the matched rule ("defaults" if none)
-  std::string rule_location;  // "policy.yaml:12"
+  std::string rule;                  // name of the matched rule ("defaults" if none)
+  std::string rule_location;         // "policy.yaml:12"
   std::vector<std::string> reasons;  // human-readable, why this method (and why not others)
   bool sign = true;
   std::string smime_cipher = "aes256-cbc";  // aes256-cbc | aes256-gcm
@@ -34,6 +35,9 @@ struct RecipientPlan {
 struct Plan {
   std::vector<RecipientPlan> recipients;
   std::string subject_tag_removed;  // e.g. "[secure]" when a rule's tag matched
+  // When subject_tag_removed is set: the Subject to send instead (tag and the
+  // space around it removed). Applies to every outgoing copy of the message.
+  std::string subject_without_tag;
 };
 
 // Inputs to decide(). Everything is already looked up: decide() does no I/O.
@@ -41,6 +45,9 @@ struct EnvelopeFacts {
   std::string sender;     // MAIL FROM
   std::string auth_user;  // "" for filter mode
   std::vector<std::string> recipients;
+  // A fact about the relay, not the mail: is a pickup portal configured and
+  // serving? False (the safe default) makes decide() skip `pickup`.
+  bool pickup_available = false;
 };
 
 struct MessageFacts {
@@ -54,6 +61,9 @@ struct MessageFacts {
 struct KeyAvailability {
   bool pgp = false;    // at least one usable OpenPGP encryption key
   bool smime = false;  // at least one valid S/MIME certificate
+  // Optional remark copied into the recipient's reasons, e.g. "keystore not
+  // consulted" or "keystore error: ..." so an explanation shows why keys are missing.
+  std::string note;
 };
 
 enum class Consent { Unknown, Granted, Revoked };

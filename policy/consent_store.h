@@ -1,0 +1,59 @@
+// The consent registry: which patients agreed to receive mail (and how they
+// prove who they are at the pickup portal). An interface so that a shared
+// PostgreSQL can serve several relay nodes later; SQLite is the embedded default.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "policy/plan.h"
+
+namespace sealpost::policy {
+
+struct ConsentRecord {
+  std::string address;  // stored lower-case
+  Consent state = Consent::Granted;
+  std::string date;             // YYYY-MM-DD the consent was given or revoked
+  std::string source;           // "cli", "import:FILE", ...
+  std::string sms_number;       // for pickup auth: sms (optional)
+  std::string passphrase_hash;  // for pickup auth: passphrase (argon2id string, optional)
+};
+
+class ConsentStore {
+ public:
+  virtual ~ConsentStore() = default;
+  virtual Result<std::optional<ConsentRecord>> get(const std::string& address) = 0;
+  // Insert or replace the record for record.address.
+  virtual Result<void> set(const ConsentRecord& record) = 0;
+  // Marks an existing record revoked (keeps it: when consent ended is evidence).
+  // Fails when the address has no record.
+  virtual Result<void> revoke(const std::string& address, const std::string& date,
+                              const std::string& source) = 0;
+  virtual Result<std::vector<ConsentRecord>> list() = 0;
+  // All records or none (one transaction), for CSV import.
+  virtual Result<void> set_all(const std::vector<ConsentRecord>& records) = 0;
+};
+
+// Opens (creating when `create`) the consent table in the SQLite file `db_path`
+// (normally <state_dir>/sealpost.db, shared with other tables).
+// With create == false a missing file is an error.
+Result<std::unique_ptr<ConsentStore>> open_sqlite_consent_store(const std::string& db_path,
+                                                                bool create);
+
+// Consent states for decide(); addresses without a record are left out (= Unknown).
+Result<std::map<std::string, Consent>> lookup_consent(ConsentStore& store,
+                                                      const std::vector<std::string>& addresses);
+
+const char* consent_state_name(Consent c);  // "granted", "revoked", "unknown"
+std::optional<Consent> parse_consent_state(const std::string& word);
+
+// Checks used by the CLI and the CSV import.
+bool is_plausible_address(const std::string& address);
+bool is_iso_date(const std::string& date);      // YYYY-MM-DD, a real calendar day
+bool is_sms_number(const std::string& number);  // "+49 171 2345678": '+', digits, spaces
+
+}  // namespace sealpost::policy
