@@ -2,11 +2,15 @@
 // statement uses bound parameters (addresses come from CSV files and CLIs).
 #include "policy/consent_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
+#include "common/unique_fd.h"
 #include "policy/pattern.h"
 
 namespace sealpost::policy {
@@ -158,6 +162,12 @@ Result<std::unique_ptr<ConsentStore>> open_sqlite_consent_store(const std::strin
                                                                 bool create) {
   if (!create && !std::filesystem::exists(db_path))
     return Error::plain(db_path + ": no consent database yet");
+  // Consent records are personal data: the file is created owner-only.
+  if (create && !std::filesystem::exists(db_path)) {
+    UniqueFd fd(::open(db_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd && errno != EEXIST)
+      return Error::plain(db_path + ": cannot create: " + std::strerror(errno));
+  }
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(db_path.c_str(), &raw, flags, nullptr);

@@ -38,6 +38,11 @@ class ConsentStore {
   virtual Result<void> set_all(const std::vector<ConsentRecord>& records) = 0;
 };
 
+// Where the embedded database lives: <state_dir>/sealpost.db.
+inline std::string state_db_path(const std::string& state_dir) {
+  return state_dir + "/sealpost.db";
+}
+
 // Opens (creating when `create`) the consent table in the SQLite file `db_path`
 // (normally <state_dir>/sealpost.db, shared with other tables).
 // With create == false a missing file is an error.
