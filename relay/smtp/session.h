@@ -70,6 +70,8 @@ class SmtpSession {
 
   bool in_data() const { return state_ == State::Data; }
   bool blocked() const { return pending_ != Pending::None; }
+  // The pending step is a password check (CPU + memory heavy), not a commit.
+  bool blocked_on_password() const { return pending_ == Pending::Auth; }
   bool closed() const { return closed_; }
   bool tls_active() const { return settings_.tls_active; }
 

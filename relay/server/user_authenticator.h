@@ -1,0 +1,28 @@
+// Adapts the staff directory (relay/auth) to what the SMTP session asks.
+// Each connection keeps the directory it started with, so a reload never
+// changes the rules in the middle of a session.
+#pragma once
+
+#include <memory>
+
+#include "relay/auth/user_directory.h"
+#include "relay/smtp/authenticator.h"
+
+namespace sealpost::server {
+
+class UserAuthenticator : public smtp::Authenticator {
+ public:
+  explicit UserAuthenticator(std::shared_ptr<const auth::UserDirectory> users)
+      : users_(std::move(users)) {}
+  bool verify(std::string_view user, std::string_view password) const override {
+    return users_ != nullptr && users_->verify(user, password);
+  }
+  bool may_send_as(std::string_view user, std::string_view address) const override {
+    return users_ != nullptr && users_->may_send_as(user, address);
+  }
+
+ private:
+  std::shared_ptr<const auth::UserDirectory> users_;  // null: nobody can log in
+};
+
+}  // namespace sealpost::server
