@@ -1,0 +1,280 @@
+"""Relay core end to end: real sealpostd, real SMTP peers, loopback only."""
+import concurrent.futures
+import email
+import email.policy
+import json
+import os
+import signal
+import smtplib
+import socket
+import ssl
+import time
+
+import pytest
+
+from recording_sink import Sink
+from sealpost_harness import Relay, TestCA, free_port, simple_message, submit
+
+USER, PASSWORD, ADDR = "anna", "correct horse battery", "anna@praxis.example"
+
+
+def strip_our_received(raw):
+    """The relay's only change to a plain message is its own Received line on top."""
+    assert raw.startswith(b"Received: from "), raw[:200]
+    head, _, rest = raw.partition(b"\r\n")
+    while rest.startswith((b" ", b"\t")):  # folded continuation lines
+        _, _, rest = rest.partition(b"\r\n")
+    return head, rest
+
+
+@pytest.fixture
+def sink(tmp_path):
+    with Sink(tmp_path / "sink") as s:
+        yield s
+
+
+@pytest.fixture
+def relay(tmp_path, sink):
+    r = Relay(tmp_path, smarthost_port=sink.port)
+    r.add_user(USER, PASSWORD, [ADDR])
+    r.start()
+    yield r
+    r.stop()
+
+
+def test_starttls_submission_delivered_byte_for_byte(relay, sink):
+    msg = simple_message(ADDR, ["x@sink.example"], "Laborwerte", "Grüße\r\n.leading dot\r\n")
+    code, text = submit(relay.port("submission"), ADDR, ["x@sink.example"], msg,
+                        auth=(USER, PASSWORD), cafile=relay.ca.cert)
+    assert code == 250 and "queued as" in text
+    (meta, raw), = sink.wait_for(1)
+    received, rest = strip_our_received(raw)
+    assert rest == msg
+    assert b"127.0.0.1" not in received and b"client.test" not in received
+    assert meta["rcpt_tos"] == ["x@sink.example"] and meta["mail_from"] == ADDR
+
+
+def test_implicit_tls_submission(relay, sink):
+    msg = simple_message(ADDR, ["y@sink.example"])
+    submit(relay.port("smtps"), ADDR, ["y@sink.example"], msg, auth=(USER, PASSWORD),
+           implicit=True, cafile=relay.ca.cert)
+    (_, raw), = sink.wait_for(1)
+    assert strip_our_received(raw)[1] == msg
+
+
+def test_hundred_messages_over_ten_connections(relay, sink):
+    def worker(i):
+        ctx = ssl.create_default_context(cafile=str(relay.ca.cert))
+        s = smtplib.SMTP("127.0.0.1", relay.port("submission"), timeout=30)
+        s.starttls(context=ctx)
+        s.login(USER, PASSWORD)
+        for j in range(10):
+            s.sendmail(ADDR, ["p%d-%d@sink.example" % (i, j)],
+                       simple_message(ADDR, ["p@sink.example"], "n%d-%d" % (i, j)))
+        s.quit()
+
+    with concurrent.futures.ThreadPoolExecutor(10) as ex:
+        list(ex.map(worker, range(10)))
+    msgs = sink.wait_for(100, timeout=60)
+    subjects = {email.message_from_bytes(raw)["Subject"] for _, raw in msgs}
+    assert len(subjects) == 100
+
+
+def test_open_relay_attempts_refused(relay, sink):
+    port = relay.port("submission")
+    ctx = ssl.create_default_context(cafile=str(relay.ca.cert))
+    # 1. no AUTH at all
+    s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    s.starttls(context=ctx)
+    code, text = s.mail(ADDR)
+    assert code == 530 and text.startswith(b"5.7.0")
+    s.close()
+    # 2. AUTH before TLS is not offered / refused
+    s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    s.ehlo()
+    assert "auth" not in s.esmtp_features
+    code, text = s.docmd("AUTH", "PLAIN AGFubmEAY29ycmVjdCBob3JzZSBiYXR0ZXJ5")
+    assert code == 538 or code == 503 or code == 530
+    s.close()
+    # 3. wrong password
+    s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    s.starttls(context=ctx)
+    with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+        s.login(USER, "wrong")
+    assert e.value.smtp_code == 535
+    s.close()
+    # 4. authenticated, but a sender the user does not own
+    s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    s.starttls(context=ctx)
+    s.login(USER, PASSWORD)
+    code, text = s.mail("chef@praxis.example")
+    assert code == 550 and text.startswith(b"5.7.1")
+    s.close()
+    time.sleep(0.5)
+    assert sink.messages() == []
+
+
+def test_filter_port_refuses_untrusted_networks(tmp_path, sink):
+    r = Relay(tmp_path, smarthost_port=sink.port)
+    # Only 10.0.0.0/8 may use the filter port: loopback is now "outside".
+    r.config["listen"][2]["trusted_networks"] = ["10.0.0.0/8"]
+    r.write_config()
+    with r:
+        s = socket.create_connection(("127.0.0.1", r.port("filter")), 5)
+        banner = s.recv(512)
+        assert banner.startswith(b"554 5.7.1") or banner.startswith(b"421")
+        s.close()
+    assert sink.messages() == []
+
+
+def _raw_session(port, lines, read_timeout=3.0):
+    """Sends raw bytes on the filter port and returns everything the server said."""
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.settimeout(read_timeout)
+    out = s.recv(512)
+    s.sendall(lines)
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def test_smuggling_bare_lf_dot_creates_no_second_message(relay, sink):
+    smuggled = (b"EHLO attacker\r\nMAIL FROM:<a@sink.example>\r\nRCPT TO:<v@sink.example>\r\nDATA\r\n"
+                b"Subject: first\r\n\r\nbody\n.\nMAIL FROM:<evil@sink.example>\r\n"
+                b"RCPT TO:<victim@sink.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\nQUIT\r\n")
+    out = _raw_session(relay.port("filter"), smuggled)
+    assert b"550 5.6" in out or b"500 5.5" in out, out
+    time.sleep(1.0)
+    for _, raw in sink.messages():
+        assert b"smuggled" not in raw
+    assert len(sink.messages()) == 0
+
+
+def test_starttls_with_pipelined_bytes_drops_connection(relay):
+    s = socket.create_connection(("127.0.0.1", relay.port("submission")), 5)
+    s.settimeout(5)
+    s.recv(512)
+    s.sendall(b"EHLO x\r\n")
+    time.sleep(0.3)
+    s.recv(4096)
+    s.sendall(b"STARTTLS\r\nMAIL FROM:<anna@praxis.example>\r\n")
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    assert b"220 2.0.0" not in data or b"250" not in data.split(b"220 2.0.0", 1)[1]
+
+
+def test_smarthost_down_then_up(tmp_path):
+    port = free_port()
+    r = Relay(tmp_path, smarthost_port=port)
+    r.add_user(USER, PASSWORD, [ADDR])
+    with r:
+        submit(r.port("submission"), ADDR, ["late@sink.example"], simple_message(ADDR, ["late@sink.example"]),
+               auth=(USER, PASSWORD), cafile=r.ca.cert)
+        time.sleep(1.5)  # first attempt fails: nobody listens
+        listing = r.cli("queue", "list", "--json").stdout
+        assert "late@sink.example" in listing
+        with Sink(tmp_path / "sink", port=port) as sink:
+            (meta, _), = sink.wait_for(1, timeout=30)
+            assert meta["rcpt_tos"] == ["late@sink.example"]
+    assert "delivery" in r.log()
+
+
+def test_smarthost_5xx_returns_dsn_to_sender(tmp_path):
+    with Sink(tmp_path / "sink", reject={"gone@sink.example": "550 5.1.1 No such user"}) as sink:
+        r = Relay(tmp_path, smarthost_port=sink.port)
+        r.add_user(USER, PASSWORD, [ADDR])
+        with r:
+            msg = simple_message(ADDR, ["gone@sink.example"], "Geheimer Befund", "SECRET-BODY\r\n")
+            submit(r.port("submission"), ADDR, ["gone@sink.example"], msg, auth=(USER, PASSWORD),
+                   cafile=r.ca.cert)
+            (meta, raw), = sink.wait_for(1, timeout=30)
+    assert meta["mail_from"] == "" and meta["rcpt_tos"] == [ADDR]
+    dsn = email.message_from_bytes(raw, policy=email.policy.default)
+    assert dsn.get_content_type() == "multipart/report"
+    assert dsn.get_param("report-type") == "delivery-status"
+    assert b"SECRET-BODY" not in raw
+    assert b"gone@sink.example" in raw and b"5.1.1" in raw
+
+
+def test_wrong_smarthost_certificate_defers(tmp_path):
+    good_ca = TestCA(tmp_path / "good-ca", "Good CA")
+    rogue_ca = TestCA(tmp_path / "rogue-ca", "Rogue CA")
+    cert, key = rogue_ca.server_cert("localhost")
+    with Sink(tmp_path / "sink", tls_cert=cert, tls_key=key, implicit_tls=True) as sink:
+        r = Relay(tmp_path, smarthost_port=sink.port, smarthost_tls="implicit",
+                  smarthost_ca=good_ca.cert)
+        r.add_user(USER, PASSWORD, [ADDR])
+        with r:
+            submit(r.port("submission"), ADDR, ["v@sink.example"], simple_message(ADDR, ["v@sink.example"]),
+                   auth=(USER, PASSWORD), cafile=r.ca.cert)
+            time.sleep(3)
+            assert sink.messages() == []
+            assert "v@sink.example" in r.cli("queue", "list").stdout
+        assert "verif" in r.log().lower()
+
+
+def test_verified_tls_smarthost_delivers(tmp_path):
+    ca = TestCA(tmp_path / "sh-ca", "Smarthost CA")
+    cert, key = ca.server_cert("localhost")
+    with Sink(tmp_path / "sink", tls_cert=cert, tls_key=key, implicit_tls=True) as sink:
+        r = Relay(tmp_path, smarthost_port=sink.port, smarthost_tls="implicit", smarthost_ca=ca.cert)
+        r.add_user(USER, PASSWORD, [ADDR])
+        with r:
+            submit(r.port("submission"), ADDR, ["v@sink.example"], simple_message(ADDR, ["v@sink.example"]),
+                   auth=(USER, PASSWORD), cafile=r.ca.cert)
+            (meta, _), = sink.wait_for(1, timeout=30)
+            assert meta["tls"] is True
+
+
+def test_kill9_during_burst_loses_nothing(tmp_path):
+    port = free_port()
+    r = Relay(tmp_path, smarthost_port=port)
+    r.start()
+    accepted = []
+    with Sink(tmp_path / "sink", port=port) as sink:
+        def burst(i):
+            got = []
+            for j in range(15):
+                subj = "burst-%d-%d" % (i, j)
+                try:
+                    s = smtplib.SMTP("127.0.0.1", r.port("filter"), timeout=10)
+                    s.sendmail("a@sink.example", ["b@sink.example"], simple_message("a@sink.example", ["b@sink.example"], subj))
+                    s.quit()
+                    got.append(subj)
+                except (smtplib.SMTPException, OSError):
+                    return got
+            return got
+
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            futs = [ex.submit(burst, i) for i in range(4)]
+            time.sleep(0.4)
+            r.proc.send_signal(signal.SIGKILL)
+            for f in futs:
+                accepted += f.result()
+        r.proc.wait()
+        r.stderr_file.close()
+        r.proc = None
+        r.start()
+        delivered = set()
+        deadline = time.time() + 60
+        while time.time() < deadline and not set(accepted) <= delivered:
+            delivered = {email.message_from_bytes(raw)["Subject"] for _, raw in sink.messages()}
+            time.sleep(0.2)
+        r.stop()
+    assert accepted, "no message was accepted before the kill"
+    assert set(accepted) <= delivered
