@@ -1,0 +1,43 @@
+// The policy the daemon is using right now, swappable on SIGHUP, and the
+// decider function that seal/ calls per message (consent lookup + decide()).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/result.h"
+#include "policy/consent_store.h"
+#include "policy/decide.h"
+
+namespace sealpost::policy {
+
+class LivePolicy {
+ public:
+  explicit LivePolicy(Policy initial);
+  // Loads `path`; only a policy that loads completely replaces the current
+  // one. On error the old policy stays and the error (FILE:LINE) is returned.
+  Result<void> reload(const std::string& path);
+  // A snapshot: stays valid and unchanged while a reload happens.
+  std::shared_ptr<const Policy> current() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Policy> policy_;
+};
+
+// The signature SealingTransformer (seal/) takes as its decider.
+using Decider = std::function<Plan(const EnvelopeFacts&, const MessageFacts&,
+                                   const std::map<std::string, KeyAvailability>&)>;
+
+// Wires decide() to the live policy and the consent registry (`consent` may be
+// null: nobody has consent on record). `pickup_available` overrides the fact
+// in the envelope (the daemon knows whether a portal is configured). If the
+// registry cannot be read, every recipient is deferred (temporary, fail
+// closed) rather than rejected for "no consent".
+Decider make_decider(std::shared_ptr<LivePolicy> policy, std::shared_ptr<ConsentStore> consent,
+                     bool pickup_available);
+
+}  // namespace sealpost::policy
