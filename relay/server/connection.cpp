@@ -1,6 +1,8 @@
 #include "relay/server/connection.h"
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -166,11 +168,16 @@ asio::awaitable<void> Connection::run_blocking_step() {
 
 asio::awaitable<bool> Connection::handle(smtp::SessionOutput out) {
   for (;;) {
-    if (!out.replies.empty() && !co_await write_all(out.replies)) co_return false;
+    // (No co_await inside && or ?: here: GCC 12 miscompiles those.)
+    if (!out.replies.empty()) {
+      const bool written = co_await write_all(out.replies);
+      if (!written) co_return false;
+    }
     if (!out.queued_id.empty() && state_->on_queued) state_->on_queued(out.queued_id);
     if (out.close) co_return false;
     if (out.start_tls) {
-      if (!co_await tls_handshake()) co_return false;
+      const bool handshaken = co_await tls_handshake();
+      if (!handshaken) co_return false;
       session_.tls_started();
       co_return true;
     }
@@ -180,8 +187,12 @@ asio::awaitable<bool> Connection::handle(smtp::SessionOutput out) {
   }
 }
 
+void Connection::spawn(const std::shared_ptr<Connection>& conn) {
+  conn->self_ = conn;
+  asio::co_spawn(conn->executor(), conn->run(), asio::detached);
+}
+
 asio::awaitable<void> Connection::run() {
-  auto self = shared_from_this();  // keeps the connection alive while it runs
   log::info("smtp.connect", {{"client", client_}, {"listener", listener_.address}});
   bool ok = true;
   if (listener_.implicit_tls) ok = co_await tls_handshake();
@@ -221,6 +232,7 @@ asio::awaitable<void> Connection::run() {
   const auto secs =
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
   log::info("smtp.disconnect", {{"client", client_}, {"seconds", secs}});
+  auto last_reference = std::move(self_);  // released when the frame goes away
 }
 
 }  // namespace sealpost::server

@@ -34,7 +34,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  boost::asio::awaitable<void> run();
+  // Starts serving on the connection's strand; the connection keeps itself
+  // alive (self_) until its coroutine ends.
+  static void spawn(const std::shared_ptr<Connection>& conn);
   boost::asio::any_io_executor executor() { return timer_.get_executor(); }
 
   // Thread-safe: both post to the connection's strand.
@@ -42,6 +44,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void force_close();  // grace period over
 
  private:
+  boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> handle(smtp::SessionOutput out);
   boost::asio::awaitable<bool> write_all(const std::string& data);
   boost::asio::awaitable<std::size_t> read_some(boost::system::error_code& ec);
@@ -55,6 +58,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void cancel_io();
   void close_socket();
 
+  std::shared_ptr<Connection> self_;  // set while run() is active
   std::shared_ptr<ServerState> state_;
   ServerState::Snapshot snapshot_;  // config, users and TLS as of accept
   ListenerConfig listener_;

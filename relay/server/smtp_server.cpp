@@ -122,7 +122,7 @@ void on_accepted(const std::shared_ptr<ServerState>& state, tcp::socket sock,
   auto conn =
       std::make_shared<Connection>(state, std::move(sock), listener, client, std::move(snap));
   state->add(conn);
-  asio::co_spawn(conn->executor(), conn->run(), asio::detached);
+  Connection::spawn(conn);
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct StoredMessage {
 
 class FakeSpool : public Spool {
  public:
+  std::mutex mu;  // commits run on server worker threads
   std::vector<StoredMessage> committed;
   int open_writers = 0;
   bool fail_begin = false;
@@ -35,6 +37,7 @@ class FakeSpool : public Spool {
     }
     Result<std::string> commit(SpoolEnvelope env) override {
       if (spool_.fail_commit) return Error::make(452, "4.3.1", "Insufficient system storage");
+      std::lock_guard lock(spool_.mu);
       env.id = "Q" + std::to_string(spool_.committed.size() + 1);
       spool_.committed.push_back({env, data_});
       return env.id;
