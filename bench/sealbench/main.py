@@ -40,6 +40,13 @@ class Plan:
             return 200
         return {"5KB": 8000, "50KB": 6000, "5MB": 200}.get(size, 1000)
 
+    def message_cap(self, size):
+        """At most this many messages per load phase: a relay that accepts 5 MB mail
+        faster than it can encrypt it would otherwise build a backlog of minutes."""
+        if self.quick:
+            return 50
+        return {"5MB": 120}.get(size, 1 << 30)
+
     def as_dict(self):
         return {k: getattr(self, k) for k in ("sizes", "rcpts", "methods", "sessions", "workers",
                                               "duration", "memory", "stall_timeout")}
@@ -121,7 +128,8 @@ class Runner:
     # --- relay -------------------------------------------------------------------------
     def run_relay(self):
         keys = relay_setup.prepare_keys(self.workdir / "keys",
-                                        [m for m in self.plan.methods if m in relay_setup.KEYED])
+                                        [m for m in self.plan.methods if m in relay_setup.KEYED],
+                                        max(self.plan.rcpts))
         with procs.BenchSink(self.workdir / "sink") as sink:
             records = measure.SinkRecords(sink.records)
             for method in self.plan.methods:
@@ -129,7 +137,7 @@ class Runner:
             if self.plan.memory:
                 for method in ("smime", "pgp"):
                     self._run_memory(method, keys.get(method) or relay_setup.prepare_keys(
-                        self.workdir / "keys-mem", [method])[method], sink, records)
+                        self.workdir / "keys-mem", [method], 1)[method], sink, records)
 
     def _start_relay(self, name, key_info, sink):
         anchor, files = key_info if key_info else (None, [])
@@ -189,9 +197,11 @@ class Runner:
         pid = relay.pid
         rss_reset = procstat.reset_peak_rss(pid)
         cpu0 = sum(procstat.cpu_seconds(pid))
+        cap = self.plan.message_cap(size)
         peak = self._phase(relay, records, self._spec(method, size, rcpts, body=body,
                                                       concurrency=self.plan.sessions,
-                                                      duration=self.plan.duration))
+                                                      duration=self.plan.duration,
+                                                      max_messages=cap))
         cpu1 = sum(procstat.cpu_seconds(pid))
         peak["peak_rss_kib"] = procstat.memory_kib(pid).get("VmHWM")
         peak["peak_rss_since_start"] = not rss_reset
@@ -207,7 +217,7 @@ class Runner:
             rate = peak["msgs_per_s"] / 2
             half = self._phase(relay, records, self._spec(
                 method, size, rcpts, body=body, concurrency=self.plan.sessions,
-                duration=max(self.plan.duration, 3.0 / rate), rate=rate))
+                duration=max(self.plan.duration, 3.0 / rate), rate=rate, max_messages=cap))
             half["target_rate"] = round(rate, 1)
         return {"method": method, "size": size, "size_bytes": len(body), "rcpts": rcpts,
                 "peak": peak, "half_rate": half}

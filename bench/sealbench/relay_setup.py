@@ -140,12 +140,13 @@ class BenchRelay:
         if files:
             self.cli("keys", "import", *files)
 
-    def start(self):
-        self.daemon = procs.Managed([self.build_dir / "relay" / "sealpostd", "-c",
+    def start(self, wrapper=(), start_timeout=20.0):
+        """`wrapper` prefixes the command (e.g. valgrind for bench/profile)."""
+        self.daemon = procs.Managed([*wrapper, self.build_dir / "relay" / "sealpostd", "-c",
                                      self.config_path], log_path=self.dir / "sealpostd.log",
-                                    grace=60.0)
+                                    grace=120.0)
         self.daemon.start()
-        procs.wait_port(self.port, self.daemon.proc)
+        procs.wait_port(self.port, self.daemon.proc, timeout=start_timeout)
         return self
 
     @property
@@ -156,12 +157,12 @@ class BenchRelay:
         return self.daemon.stop() if self.daemon else None
 
 
-def prepare_keys(workdir, methods):
-    """Makes the recipients' keys once per run: {method: (trust_anchor, files)}."""
+def prepare_keys(workdir, methods, count=MAX_RCPTS):
+    """Makes `count` recipients' keys once per run: {method: (trust_anchor, files)}."""
     out = {}
     if "pgp" in methods:
-        out["pgp"] = (None, make_pgp_keys(Path(workdir) / "pgp", keyed_recipients("pgp")))
+        out["pgp"] = (None, make_pgp_keys(Path(workdir) / "pgp", keyed_recipients("pgp", count)))
     if "smime" in methods:
-        ca, certs = make_smime_certs(Path(workdir) / "smime", keyed_recipients("smime"))
+        ca, certs = make_smime_certs(Path(workdir) / "smime", keyed_recipients("smime", count))
         out["smime"] = (ca, certs)
     return out
