@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,12 +19,15 @@ struct PickupRequest {
   std::string sender;
   std::string auth_method;  // sms | passphrase | code-to-sender
   std::chrono::seconds expires{30 * 24 * 3600};
-  std::string sms_number;   // from the consent registry or a [sms:+49...] subject tag
+  std::string sms_number;  // from the consent registry or a [sms:+49...] subject tag
+  // For auth_method "passphrase": the argon2id encoded hash ($argon2id$...) agreed
+  // with the patient (consent record). Stored only inside the link-wrapped key material.
+  std::string passphrase_hash;
 };
 
 struct PickupDeposit {
   std::string pickup_id;
-  std::string url;         // full link including the secret
+  std::string url;              // full link including the secret
   std::int64_t expires_at = 0;  // unix seconds
 };
 

@@ -1,0 +1,60 @@
+// The pickup index: one row per deposited pickup. An interface so a shared
+// PostgreSQL can serve several nodes later; SqlitePickupIndex is the default.
+// Rows hold routing metadata only (addresses, times, state); the wrapped key
+// and the verifier are opaque bytes useless without the link secret.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace sealpost::pickup {
+
+enum class State { Active, Locked, Revoked, Expired };
+const char* to_string(State s);
+std::optional<State> state_from_string(std::string_view s);
+
+struct PickupRecord {
+  std::string id;
+  std::string recipient;
+  std::string sender;
+  std::int64_t created = 0;  // unix seconds
+  std::int64_t expires = 0;
+  std::string auth_method;  // sms | passphrase | code-to-sender
+  int attempts = 0;         // failed second-factor attempts
+  State state = State::Active;
+  std::int64_t picked_up = 0;  // first successful authentication, 0 = never
+  std::string verifier;        // derive_verifier(secret, id)
+  std::string wrapped_key;     // seal(kek, key material); empty once shredded
+};
+
+// A pending one-time code: keyed hash only, single use, expiring.
+struct PendingCode {
+  std::string hash;
+  std::int64_t expires = 0;
+};
+
+class PickupIndex {
+ public:
+  virtual ~PickupIndex() = default;
+  virtual Result<void> insert(const PickupRecord& r) = 0;
+  virtual Result<std::optional<PickupRecord>> find(const std::string& id) = 0;
+  virtual Result<std::vector<PickupRecord>> list() = 0;
+  virtual Result<void> set_state(const std::string& id, State s) = 0;
+  // Adds one failure and returns the new count (atomically).
+  virtual Result<int> add_failure(const std::string& id) = 0;
+  virtual Result<void> mark_picked_up(const std::string& id, std::int64_t when) = 0;
+  // Forgets the wrapped key and any pending code (crypto-shredding). The
+  // verifier stays so a real link holder learns "expired", a guesser does not.
+  virtual Result<void> shred(const std::string& id, State final_state) = 0;
+  virtual Result<std::vector<std::string>> expired_ids(std::int64_t now) = 0;
+  virtual Result<void> put_code(const std::string& id, const PendingCode& code) = 0;
+  virtual Result<std::optional<PendingCode>> find_code(const std::string& id) = 0;
+  // Codes are single use: deleted after a success or when a new one is issued.
+  virtual Result<void> delete_code(const std::string& id) = 0;
+};
+
+}  // namespace sealpost::pickup

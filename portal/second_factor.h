@@ -1,0 +1,58 @@
+// The second factor of a pickup: one-time codes (sms, code-to-sender) and
+// passphrases (argon2id). Codes are single use and expire; every failure counts
+// against the pickup, and at max_attempts the pickup locks (the caller tells
+// the sender). Comparisons are constant time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "portal/pickup_crypto.h"
+#include "portal/pickup_index.h"
+
+namespace sealpost::pickup {
+
+struct FactorSettings {
+  int max_attempts = 5;
+  std::chrono::seconds code_ttl{600};
+  int code_digits = 8;
+};
+
+enum class Verdict {
+  Ok,
+  Wrong,    // counted; attempts_left says how many remain
+  Expired,  // no pending code, or it timed out: ask for a new one (not counted)
+  Locked,   // this attempt used the last try, or the pickup was already locked
+};
+
+struct Check {
+  Verdict verdict = Verdict::Wrong;
+  int attempts_left = 0;
+};
+
+class SecondFactor {
+ public:
+  SecondFactor(PickupIndex& index, FactorSettings settings) : index_(index), s_(settings) {}
+
+  // Replaces any pending code with a fresh one and returns it for delivery.
+  Result<std::string> issue_code(const PickupRecord& r, const SecretBytes& secret,
+                                 std::int64_t now);
+  Result<Check> verify_code(const PickupRecord& r, const SecretBytes& secret, std::string_view code,
+                            std::int64_t now);
+  Result<Check> verify_passphrase(const PickupRecord& r, const std::string& encoded_hash,
+                                  std::string_view passphrase);
+  const FactorSettings& settings() const { return s_; }
+
+ private:
+  Result<Check> count_failure(const PickupRecord& r);
+  PickupIndex& index_;
+  FactorSettings s_;
+};
+
+// argon2id encoded hash (for tools and tests; the consent registry makes the real ones).
+Result<std::string> hash_passphrase(std::string_view passphrase);
+
+}  // namespace sealpost::pickup

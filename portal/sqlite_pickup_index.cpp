@@ -1,0 +1,243 @@
+#include "portal/sqlite_pickup_index.h"
+
+#include <sys/stat.h>
+
+#include <initializer_list>
+#include <variant>
+
+namespace sealpost::pickup {
+namespace {
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// Binary values (verifier, wrapped key, code hash) are bound as BLOB, text as TEXT:
+// SQLite never compares a BLOB equal to a TEXT literal, so the two must not mix.
+struct Blob {
+  const std::string& bytes;
+};
+using Param = std::variant<std::int64_t, std::string, Blob>;
+
+Error db_error(sqlite3* db, const char* what) {
+  return Error::temp("4.3.0", "pickup store unavailable",
+                     std::string("pickup index: ") + what + ": " + sqlite3_errmsg(db));
+}
+
+Result<Stmt> prepare(sqlite3* db, const char* sql, std::initializer_list<Param> params) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return db_error(db, "prepare");
+  Stmt stmt(raw);
+  int i = 1;
+  for (const auto& p : params) {
+    int rc;
+    if (const auto* n = std::get_if<std::int64_t>(&p)) {
+      rc = sqlite3_bind_int64(raw, i, *n);
+    } else if (const auto* b = std::get_if<Blob>(&p)) {
+      rc = b->bytes.empty()
+               ? sqlite3_bind_null(raw, i)
+               : sqlite3_bind_blob(raw, i, b->bytes.data(), static_cast<int>(b->bytes.size()),
+                                   SQLITE_TRANSIENT);
+    } else {
+      const auto& s = std::get<std::string>(p);
+      rc = sqlite3_bind_text(raw, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    }
+    if (rc != SQLITE_OK) return db_error(db, "bind");
+    ++i;
+  }
+  return stmt;
+}
+
+std::string column_string(sqlite3_stmt* s, int col) {
+  const void* p = sqlite3_column_blob(s, col);
+  int n = sqlite3_column_bytes(s, col);
+  return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+}
+
+Result<void> run(sqlite3* db, const char* sql, std::initializer_list<Param> params) {
+  auto stmt = prepare(db, sql, params);
+  if (!stmt) return stmt.error();
+  if (sqlite3_step(stmt->get()) != SQLITE_DONE) return db_error(db, "step");
+  return {};
+}
+
+constexpr const char* kColumns =
+    "id, recipient, sender, created, expires, auth_method, attempts, state, picked_up, "
+    "verifier, wrapped_key";
+
+PickupRecord read_row(sqlite3_stmt* s) {
+  PickupRecord r;
+  r.id = column_string(s, 0);
+  r.recipient = column_string(s, 1);
+  r.sender = column_string(s, 2);
+  r.created = sqlite3_column_int64(s, 3);
+  r.expires = sqlite3_column_int64(s, 4);
+  r.auth_method = column_string(s, 5);
+  r.attempts = sqlite3_column_int(s, 6);
+  r.state = state_from_string(column_string(s, 7)).value_or(State::Locked);  // unknown: fail closed
+  r.picked_up = sqlite3_column_int64(s, 8);
+  r.verifier = column_string(s, 9);
+  r.wrapped_key = column_string(s, 10);
+  return r;
+}
+
+}  // namespace
+
+const char* to_string(State s) {
+  switch (s) {
+    case State::Active:
+      return "active";
+    case State::Locked:
+      return "locked";
+    case State::Revoked:
+      return "revoked";
+    case State::Expired:
+      return "expired";
+  }
+  return "locked";
+}
+
+std::optional<State> state_from_string(std::string_view s) {
+  for (State st : {State::Active, State::Locked, State::Revoked, State::Expired})
+    if (s == to_string(st)) return st;
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<SqlitePickupIndex>> SqlitePickupIndex::open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const mode_t old = ::umask(077);  // the database file is owner-only from its first byte
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  ::umask(old);
+  std::unique_ptr<SqlitePickupIndex> idx(new SqlitePickupIndex(raw));
+  if (rc != SQLITE_OK) return db_error(raw, "open");
+  sqlite3_busy_timeout(raw, 5000);
+  for (const char* sql : {
+           "PRAGMA journal_mode=WAL",
+           "PRAGMA synchronous=FULL",
+           "PRAGMA secure_delete=ON",  // shredded key material is overwritten, not just unlinked
+           "CREATE TABLE IF NOT EXISTS pickups (id TEXT PRIMARY KEY, recipient TEXT NOT NULL, "
+           "sender TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL, "
+           "auth_method TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, "
+           "picked_up INTEGER NOT NULL DEFAULT 0, verifier BLOB, wrapped_key BLOB)",
+           "CREATE TABLE IF NOT EXISTS codes (id TEXT PRIMARY KEY, hash BLOB NOT NULL, "
+           "expires INTEGER NOT NULL)",
+       }) {
+    if (auto r = idx->exec(sql); !r) return r.error();
+  }
+  return idx;
+}
+
+Result<void> SqlitePickupIndex::exec(const char* sql) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string reason = msg ? msg : "unknown";
+    sqlite3_free(msg);
+    return Error::temp("4.3.0", "pickup store unavailable", "pickup index: " + reason);
+  }
+  return {};
+}
+
+Result<void> SqlitePickupIndex::insert(const PickupRecord& r) {
+  std::lock_guard lock(mu_);
+  return run(
+      db_.get(),
+      "INSERT INTO pickups (id, recipient, sender, created, expires, auth_method, attempts, "
+      "state, picked_up, verifier, wrapped_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+      {r.id, r.recipient, r.sender, r.created, r.expires, r.auth_method, std::int64_t{r.attempts},
+       std::string(to_string(r.state)), r.picked_up, Blob{r.verifier}, Blob{r.wrapped_key}});
+}
+
+Result<std::optional<PickupRecord>> SqlitePickupIndex::find(const std::string& id) {
+  std::lock_guard lock(mu_);
+  std::string sql = std::string("SELECT ") + kColumns + " FROM pickups WHERE id = ?";
+  auto stmt = prepare(db_.get(), sql.c_str(), {id});
+  if (!stmt) return stmt.error();
+  int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_DONE) return std::optional<PickupRecord>();
+  if (rc != SQLITE_ROW) return db_error(db_.get(), "find");
+  return std::optional<PickupRecord>(read_row(stmt->get()));
+}
+
+Result<std::vector<PickupRecord>> SqlitePickupIndex::list() {
+  std::lock_guard lock(mu_);
+  std::string sql = std::string("SELECT ") + kColumns + " FROM pickups ORDER BY created, id";
+  auto stmt = prepare(db_.get(), sql.c_str(), {});
+  if (!stmt) return stmt.error();
+  std::vector<PickupRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) out.push_back(read_row(stmt->get()));
+  if (rc != SQLITE_DONE) return db_error(db_.get(), "list");
+  return out;
+}
+
+Result<void> SqlitePickupIndex::set_state(const std::string& id, State s) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "UPDATE pickups SET state = ? WHERE id = ?",
+             {std::string(to_string(s)), id});
+}
+
+Result<int> SqlitePickupIndex::add_failure(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto stmt =
+      prepare(db_.get(),
+              "UPDATE pickups SET attempts = attempts + 1 WHERE id = ? RETURNING attempts", {id});
+  if (!stmt) return stmt.error();
+  if (sqlite3_step(stmt->get()) != SQLITE_ROW) return db_error(db_.get(), "add_failure");
+  return sqlite3_column_int(stmt->get(), 0);
+}
+
+Result<void> SqlitePickupIndex::mark_picked_up(const std::string& id, std::int64_t when) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "UPDATE pickups SET picked_up = ? WHERE id = ? AND picked_up = 0",
+             {when, id});
+}
+
+Result<void> SqlitePickupIndex::shred(const std::string& id, State final_state) {
+  std::lock_guard lock(mu_);
+  if (auto r = run(db_.get(), "DELETE FROM codes WHERE id = ?", {id}); !r) return r;
+  return run(db_.get(), "UPDATE pickups SET wrapped_key = NULL, state = ? WHERE id = ?",
+             {std::string(to_string(final_state)), id});
+}
+
+Result<std::vector<std::string>> SqlitePickupIndex::expired_ids(std::int64_t now) {
+  std::lock_guard lock(mu_);
+  // Rows whose key material still exists but whose time is up (any state).
+  auto stmt = prepare(db_.get(),
+                      "SELECT id FROM pickups WHERE expires <= ? AND "
+                      "wrapped_key IS NOT NULL",
+                      {now});
+  if (!stmt) return stmt.error();
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
+    out.push_back(column_string(stmt->get(), 0));
+  if (rc != SQLITE_DONE) return db_error(db_.get(), "expired_ids");
+  return out;
+}
+
+Result<void> SqlitePickupIndex::put_code(const std::string& id, const PendingCode& code) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "INSERT OR REPLACE INTO codes (id, hash, expires) VALUES (?,?,?)",
+             {id, Blob{code.hash}, code.expires});
+}
+
+Result<std::optional<PendingCode>> SqlitePickupIndex::find_code(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto stmt = prepare(db_.get(), "SELECT hash, expires FROM codes WHERE id = ?", {id});
+  if (!stmt) return stmt.error();
+  int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_DONE) return std::optional<PendingCode>();
+  if (rc != SQLITE_ROW) return db_error(db_.get(), "find_code");
+  return std::optional<PendingCode>(
+      PendingCode{column_string(stmt->get(), 0), sqlite3_column_int64(stmt->get(), 1)});
+}
+
+Result<void> SqlitePickupIndex::delete_code(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "DELETE FROM codes WHERE id = ?", {id});
+}
+
+}  // namespace sealpost::pickup

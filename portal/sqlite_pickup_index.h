@@ -1,0 +1,42 @@
+// PickupIndex on SQLite (<state_dir>/pickup/index.db), WAL mode, one
+// connection per process guarded by a mutex (the portal serves few requests).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "portal/pickup_index.h"
+
+namespace sealpost::pickup {
+
+class SqlitePickupIndex final : public PickupIndex {
+ public:
+  static Result<std::unique_ptr<SqlitePickupIndex>> open(const std::string& path);
+
+  Result<void> insert(const PickupRecord& r) override;
+  Result<std::optional<PickupRecord>> find(const std::string& id) override;
+  Result<std::vector<PickupRecord>> list() override;
+  Result<void> set_state(const std::string& id, State s) override;
+  Result<int> add_failure(const std::string& id) override;
+  Result<void> mark_picked_up(const std::string& id, std::int64_t when) override;
+  Result<void> shred(const std::string& id, State final_state) override;
+  Result<std::vector<std::string>> expired_ids(std::int64_t now) override;
+  Result<void> put_code(const std::string& id, const PendingCode& code) override;
+  Result<std::optional<PendingCode>> find_code(const std::string& id) override;
+  Result<void> delete_code(const std::string& id) override;
+
+ private:
+  struct DbCloser {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  explicit SqlitePickupIndex(sqlite3* db) : db_(db) {}
+  Result<void> exec(const char* sql);
+
+  std::unique_ptr<sqlite3, DbCloser> db_;
+  std::mutex mu_;
+};
+
+}  // namespace sealpost::pickup
