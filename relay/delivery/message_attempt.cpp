@@ -1,0 +1,234 @@
+#include "relay/delivery/message_attempt.h"
+
+#include <algorithm>
+#include <exception>
+#include <map>
+
+#include "common/log.h"
+#include "relay/delivery/dsn.h"
+#include "relay/delivery/pass_through_transformer.h"
+#include "relay/delivery/retry_schedule.h"
+
+namespace sealpost::delivery {
+namespace {
+
+// What happened to one recipient in this attempt.
+struct Outcome {
+  int code = 0;          // 0: no answer (connection trouble, not prepared)
+  std::string enhanced;  // "2.0.0", "4.4.1", "5.1.1"
+  std::string text;
+  std::string method;
+  bool remote = false;  // an SMTP reply from the smarthost (vs. a local reason)
+};
+
+// Local problems surface when a storage or programming fault means we cannot
+// tell what happened: always temporary, so nothing is lost (Postfix's DEFER).
+constexpr std::int64_t kLocalRetrySeconds = 300;
+
+AttemptResult gone() {
+  AttemptResult r;
+  r.next = AttemptResult::Next::Gone;
+  return r;
+}
+
+AttemptResult retry_at(std::int64_t when) {
+  AttemptResult r;
+  r.next = AttemptResult::Next::RetryAt;
+  r.retry_at = when;
+  return r;
+}
+
+std::string reply_line(const Outcome& o) {
+  std::string s = o.code > 0 ? std::to_string(o.code) : std::string("local");
+  if (!o.enhanced.empty()) s += " " + o.enhanced;
+  if (!o.text.empty()) s += " " + o.text;
+  return s;
+}
+
+Outcome from_error(const Error& e, const std::string& method, bool remote) {
+  return Outcome{e.smtp_code, e.enhanced, e.client_text.empty() ? e.reason : e.client_text, method,
+                 remote};
+}
+
+void report(AttemptContext& ctx, const std::string& id, const SpoolRecipient& r, const Outcome& o,
+            const char* result) {
+  const std::string reply = reply_line(o);
+  log::info("delivery.attempt", {{"id", id},
+                                 {"rcpt", r.address},
+                                 {"method", o.method},
+                                 {"result", result},
+                                 {"attempt", r.attempts},
+                                 {"reply", reply}});
+  ctx.audit.record(AuditEvent{"delivery",
+                              {{"id", id},
+                               {"rcpt", r.address},
+                               {"method", o.method},
+                               {"result", result},
+                               {"status", o.enhanced},
+                               {"reply", reply}}});
+}
+
+TransformResult prepare(AttemptContext& ctx, const SpoolEnvelope& env,
+                        const std::vector<SpoolRecipient>& due, const std::string& data) {
+  if (env.kind == "dsn") {
+    // Our own bounces are already in their final form; they skip the transformer.
+    TransformResult r;
+    r.outgoing.push_back(PreparedMessage{outbound_for(env, due, data), "dsn"});
+    return r;
+  }
+  try {
+    return ctx.transformer.prepare(env, due, data);
+  } catch (const std::exception& e) {
+    // Fail closed: a transformer fault defers every recipient, nothing leaves.
+    log::error("delivery.transform_failed", {{"id", env.id}, {"error", e.what()}});
+    TransformResult r;
+    for (const auto& d : due)
+      r.held.push_back(RecipientHold{
+          d.address, Error::temp("4.3.0", "Message transformation failed", e.what())});
+    return r;
+  }
+}
+
+std::map<std::string, Outcome> send_all(AttemptContext& ctx, const TransformResult& prepared) {
+  std::map<std::string, Outcome> outcomes;
+  for (const auto& h : prepared.held) outcomes[h.address] = from_error(h.error, "hold", false);
+  for (const auto& p : prepared.outgoing) {
+    auto sent = ctx.transport.send(p.message);
+    if (!sent) {
+      for (const auto& r : p.message.rcpts)
+        outcomes[r.address] = from_error(sent.error(), p.method, sent.error().smtp_code >= 400);
+      continue;
+    }
+    for (const auto& r : p.message.rcpts)
+      outcomes[r.address] = Outcome{0, "4.4.0", "no reply for this recipient", p.method, false};
+    for (const auto& o : *sent)
+      if (outcomes.count(o.address) != 0)
+        outcomes[o.address] = Outcome{o.code, o.enhanced, o.reply, p.method, true};
+  }
+  return outcomes;
+}
+
+// Spools a DSN for the failed recipients that want one; its id, or "" if none.
+Result<std::string> spool_dsn(AttemptContext& ctx, const SpoolEnvelope& env,
+                              const std::vector<FailedRecipient>& failed, const std::string& data,
+                              std::int64_t now) {
+  auto dsn = compose_failure_dsn(env, failed, data, DsnContext{ctx.hostname, ctx.remote_mta, now});
+  if (!dsn) return std::string();
+  auto writer = ctx.spool.begin();
+  if (!writer) return writer.error();
+  if (auto w = (*writer)->write(*dsn); !w) return w.error();
+  SpoolEnvelope bounce;
+  bounce.mail_from = "";  // null reverse-path: a DSN never triggers another DSN
+  bounce.kind = "dsn";
+  bounce.arrival = now;
+  bounce.smtputf8 = env.smtputf8;
+  SpoolRecipient sender;
+  sender.address = env.mail_from;
+  sender.notify = "NEVER";
+  bounce.rcpts.push_back(std::move(sender));
+  auto id = (*writer)->commit(std::move(bounce));
+  if (id)
+    log::info("delivery.dsn", {{"id", env.id}, {"dsn_id", *id}, {"recipients", failed.size()}});
+  return id;
+}
+
+}  // namespace
+
+AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool force,
+                              std::int64_t now) {
+  AttemptResult result;
+  auto env = ctx.spool.load_envelope(id);
+  if (!env) {
+    if (!ctx.spool.data_path(id)) return gone();  // deleted or set aside
+    log::error("delivery.load_failed", {{"id", id}, {"error", env.error().what()}});
+    return retry_at(now + kLocalRetrySeconds);
+  }
+
+  std::vector<SpoolRecipient> due;
+  for (const auto& r : env->rcpts)
+    if (r.status == RcptStatus::Pending && (force || r.next_attempt <= now)) due.push_back(r);
+
+  if (!due.empty()) {
+    auto data = ctx.spool.load_data(id);
+    if (!data) {
+      log::error("delivery.load_failed", {{"id", id}, {"error", data.error().what()}});
+      return retry_at(now + kLocalRetrySeconds);
+    }
+    const auto outcomes = send_all(ctx, prepare(ctx, *env, due, *data));
+
+    std::vector<FailedRecipient> failed;
+    std::vector<std::size_t> failed_index;
+    for (std::size_t i = 0; i < env->rcpts.size(); ++i) {
+      auto& r = env->rcpts[i];
+      if (r.status != RcptStatus::Pending || !(force || r.next_attempt <= now)) continue;
+      const auto it = outcomes.find(r.address);
+      // Neither sent nor held: the transformer forgot it. Never guess: defer.
+      Outcome o =
+          it != outcomes.end()
+              ? it->second
+              : Outcome{0, "4.3.0", "recipient was not prepared for delivery", "none", false};
+      r.attempts += 1;
+      r.last_reply = reply_line(o);
+      r.method = o.method;
+      if (o.code >= 200 && o.code < 300) {
+        r.status = RcptStatus::Delivered;
+        report(ctx, id, r, o, "delivered");
+      } else if (o.code >= 500 || expired(ctx.queue, env->arrival, now)) {
+        r.status = RcptStatus::Failed;
+        const bool too_old = o.code < 500;
+        FailedRecipient f{
+            r, too_old ? "4.4.7" : (o.enhanced.empty() ? "5.0.0" : o.enhanced),
+            too_old ? "message expired in queue; last error: " + r.last_reply : r.last_reply,
+            o.remote && !too_old};
+        if (too_old) r.last_reply = f.diagnostic;
+        failed.push_back(std::move(f));
+        failed_index.push_back(i);
+        report(ctx, id, r, o, too_old ? "expired" : "failed");
+      } else {
+        r.next_attempt = now + retry_delay(ctx.queue, r.attempts).count();
+        report(ctx, id, r, o, "deferred");
+      }
+    }
+
+    if (!failed.empty()) {
+      // The bounce is made durable before the failure is recorded: a crash in
+      // between can duplicate a DSN, never lose one.
+      auto dsn = spool_dsn(ctx, *env, failed, *data, now);
+      if (!dsn) {
+        log::error("delivery.dsn_spool_failed", {{"id", id}, {"error", dsn.error().what()}});
+        for (std::size_t i : failed_index) {
+          env->rcpts[i].status = RcptStatus::Pending;
+          env->rcpts[i].next_attempt = now + kLocalRetrySeconds;
+        }
+      } else if (!dsn->empty()) {
+        result.new_ids.push_back(*dsn);
+      }
+    }
+
+    if (auto u = ctx.spool.update(*env); !u) {
+      if (!ctx.spool.data_path(id)) {  // removed meanwhile (queue delete)
+        result.next = AttemptResult::Next::Gone;
+        return result;
+      }
+      log::error("delivery.update_failed", {{"id", id}, {"error", u.error().what()}});
+      result.next = AttemptResult::Next::RetryAt;
+      result.retry_at = now + kLocalRetrySeconds;
+      return result;
+    }
+  }
+
+  if (env->done()) {
+    if (auto r = ctx.spool.remove(id); !r)
+      log::error("delivery.remove_failed", {{"id", id}, {"error", r.error().what()}});
+    result.next = AttemptResult::Next::Done;
+    return result;
+  }
+  std::int64_t next = INT64_MAX;
+  for (const auto& r : env->rcpts)
+    if (r.status == RcptStatus::Pending) next = std::min(next, r.next_attempt);
+  result.next = AttemptResult::Next::RetryAt;
+  result.retry_at = next;
+  return result;
+}
+
+}  // namespace sealpost::delivery

@@ -1,0 +1,289 @@
+#include "relay/delivery/smtp_connection.h"
+
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <vector>
+
+#include "common/durable_file.h"
+#include "common/log.h"
+#include "common/unique_fd.h"
+#include "relay/delivery/tcp_connect.h"
+#include "relay/delivery/tls_peer_verify.h"
+
+namespace sealpost::delivery {
+namespace {
+
+constexpr std::size_t kMaxReplyLines = 200;
+constexpr std::size_t kMaxReplyLineBytes = 4096;
+
+Error lost(std::string reason) {
+  return Error::make(421, "4.4.2", "Connection to smarthost lost", std::move(reason));
+}
+
+Error protocol(const SmtpReply& r, std::string_view step) {
+  // The smarthost's own code decides: 5xx is permanent, everything else retries.
+  const int code = r.code >= 400 ? r.code : 451;
+  std::string enhanced = r.enhanced;
+  if (enhanced.empty()) enhanced = code >= 500 ? "5.5.0" : "4.4.0";
+  return Error::make(code, enhanced, r.text,
+                     std::string(step) + " refused: " + std::to_string(r.code) + " " + r.text);
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// libetpan calls this before its GnuTLS handshake: send SNI for DNS names.
+void set_sni(struct mailstream_ssl_context* ssl, void* data) {
+  const auto* host = static_cast<const std::string*>(data);
+  if (!is_ip_literal(*host)) mailstream_ssl_set_server_name(ssl, const_cast<char*>(host->c_str()));
+}
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(std::max(n, 0)));
+  return out;
+}
+
+// Holds a secret and wipes it when done.
+struct Secret {
+  std::string value;
+  ~Secret() { OPENSSL_cleanse(value.data(), value.size()); }
+};
+
+Result<void> read_password(const std::string& path, Secret& out) {
+  auto text = read_file(path, 4096);
+  if (!text)
+    return Error::make(454, "4.7.0", "Smarthost credentials unavailable", text.error().what());
+  out.value = std::move(*text);
+  while (!out.value.empty() && (out.value.back() == '\n' || out.value.back() == '\r'))
+    out.value.pop_back();
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SmtpConnection>> SmtpConnection::open(const SmarthostConfig& cfg,
+                                                             const std::string& helo_name) {
+  if (cfg.tls == TlsMode::None) {
+    if (!cfg.insecure)
+      return Error::make(454, "4.7.0", "Smarthost TLS disabled without insecure: true",
+                         "refusing plaintext smarthost connection");
+    log::warn("smarthost.insecure", {{"host", cfg.host},
+                                     {"port", cfg.port},
+                                     {"warning", "TLS is OFF: mail and password travel in clear"}});
+  }
+  auto fd = tcp_connect(cfg.host, cfg.port, cfg.connect_timeout);
+  if (!fd) return fd.error();
+
+  std::unique_ptr<SmtpConnection> conn(new SmtpConnection(cfg));
+  const auto handshake_timeout = static_cast<time_t>(cfg.connect_timeout.count());
+  mailstream* stream = nullptr;
+  if (cfg.tls == TlsMode::Implicit) {
+    auto* host = const_cast<std::string*>(&cfg.host);
+    stream = mailstream_ssl_open_with_callback_timeout(fd->get(), handshake_timeout, set_sni, host);
+    if (stream == nullptr) return lost("TLS handshake with " + cfg.host + " failed");
+    conn->encrypted_ = true;
+  } else {
+    stream = mailstream_socket_open_timeout(fd->get(), handshake_timeout);
+    if (stream == nullptr) return lost("cannot create stream");
+  }
+  fd->release();  // the stream owns the descriptor now
+  mailstream_low_set_timeout(mailstream_get_low(stream),
+                             static_cast<time_t>(cfg.command_timeout.count()));
+
+  conn->session_.reset(mailsmtp_new(0, nullptr));
+  if (!conn->session_) {
+    mailstream_close(stream);
+    return lost("out of memory");
+  }
+  if (conn->encrypted_) {
+    // Verify before the greeting is even read: nothing is exchanged with an
+    // unverified peer.
+    if (auto v = conn->verify_peer(stream); !v) {
+      mailstream_close(stream);
+      return v.error();
+    }
+  }
+  // mailsmtp_connect takes the stream (closing it itself on failure) and reads the 220.
+  const int rc = mailsmtp_connect(conn->session_.get(), stream);
+  if (rc != MAILSMTP_NO_ERROR) {
+    const int code = conn->session_->response_code;
+    if (code >= 500) {
+      SmtpReply r{code, "", conn->session_->response ? conn->session_->response : "", {}};
+      return protocol(r, "greeting");
+    }
+    return lost(std::string("greeting: ") + mailsmtp_strerror(rc));
+  }
+  if (auto g = conn->greet(helo_name); !g) return g.error();
+  return conn;
+}
+
+SmtpConnection::~SmtpConnection() = default;  // mailsmtp_free sends QUIT and closes
+
+Result<void> SmtpConnection::verify_peer(mailstream* stream) {
+  carray* chain = mailstream_get_certificate_chain(stream);
+  if (chain == nullptr) return verify_peer_chain({}, cfg_.ca_file, cfg_.host);
+  std::vector<std::string> der;
+  for (unsigned i = 0; i < carray_count(chain); ++i) {
+    const auto* s = static_cast<MMAPString*>(carray_get(chain, i));
+    der.emplace_back(s->str, s->len);
+  }
+  mailstream_certificate_chain_free(chain);
+  return verify_peer_chain(der, cfg_.ca_file, cfg_.host);
+}
+
+Result<void> SmtpConnection::greet(const std::string& helo_name) {
+  auto ehlo = [&]() -> Result<void> {
+    auto r = command("EHLO " + helo_name);
+    if (!r) return r.error();
+    if (r->code != 250) return protocol(*r, "EHLO");
+    extensions_.clear();
+    auth_mechanisms_.clear();
+    for (std::size_t i = 1; i < r->lines.size(); ++i) {  // line 0 is the greeting name
+      const std::string line = upper(r->lines[i]);
+      const std::string keyword = line.substr(0, line.find(' '));
+      extensions_.insert(keyword);
+      if (keyword == "AUTH") {
+        std::size_t pos = 5;
+        while (pos < line.size()) {
+          const std::size_t end = std::min(line.find(' ', pos), line.size());
+          if (end > pos) auth_mechanisms_.insert(line.substr(pos, end - pos));
+          pos = end + 1;
+        }
+      }
+    }
+    return {};
+  };
+  if (auto r = ehlo(); !r) return r;
+  if (cfg_.tls == TlsMode::StartTls) {
+    if (auto t = start_tls(); !t) return t;
+    if (auto r = ehlo(); !r) return r;  // RFC 3207: forget everything learned before TLS
+  }
+  if (!cfg_.username.empty()) return authenticate();
+  return {};
+}
+
+Result<void> SmtpConnection::start_tls() {
+  if (!has_extension("STARTTLS"))
+    return Error::make(454, "4.7.0", "Smarthost does not offer STARTTLS",
+                       "STARTTLS required by config but not offered");
+  auto r = command("STARTTLS");
+  if (!r) return r.error();
+  if (r->code != 220) return protocol(*r, "STARTTLS");
+  mailstream* stream = session_->stream;
+  // Anything already buffered was sent before TLS and could be an injection
+  // (CVE-2011-0411 class): refuse rather than read it as if protected.
+  if (stream->read_buffer_len != 0) return lost("data received after STARTTLS reply");
+  mailstream_low* plain = mailstream_get_low(stream);
+  const int fd = mailstream_low_get_fd(plain);
+  auto* host = const_cast<std::string*>(&cfg_.host);
+  mailstream_low* tls = mailstream_low_tls_open_with_callback_timeout(
+      fd, static_cast<time_t>(cfg_.connect_timeout.count()), set_sni, host);
+  if (tls == nullptr) return lost("STARTTLS handshake with " + cfg_.host + " failed");
+  mailstream_low_free(plain);  // frees the plain driver without closing fd
+  mailstream_set_low(stream, tls);
+  mailstream_low_set_timeout(tls, static_cast<time_t>(cfg_.command_timeout.count()));
+  encrypted_ = true;
+  return verify_peer(stream);
+}
+
+Result<void> SmtpConnection::authenticate() {
+  if (!encrypted_ && !cfg_.insecure)
+    return Error::make(454, "4.7.0", "Refusing AUTH without TLS", "AUTH over plaintext refused");
+  Secret password;
+  if (auto p = read_password(cfg_.password_file, password); !p) return p;
+  auto auth_failed = [](const SmtpReply& r) {
+    // Temporary even on 535: a wrong password is an admin fix, not the sender's fault.
+    return Error::make(454, "4.7.0", "Smarthost authentication failed",
+                       "AUTH refused: " + std::to_string(r.code) + " " + r.text);
+  };
+  if (auth_mechanisms_.count("PLAIN") != 0) {
+    Secret token{
+        base64(std::string(1, '\0') + cfg_.username + std::string(1, '\0') + password.value)};
+    Secret line{"AUTH PLAIN " + token.value};
+    auto r = command(line.value);
+    if (!r) return r.error();
+    if (r->code != 235) return auth_failed(*r);
+    return {};
+  }
+  if (auth_mechanisms_.count("LOGIN") != 0) {
+    auto r = command("AUTH LOGIN");
+    if (!r) return r.error();
+    if (r->code != 334) return auth_failed(*r);
+    r = command(base64(cfg_.username));
+    if (!r) return r.error();
+    if (r->code != 334) return auth_failed(*r);
+    Secret token{base64(password.value)};
+    r = command(token.value);
+    if (!r) return r.error();
+    if (r->code != 235) return auth_failed(*r);
+    return {};
+  }
+  return Error::make(454, "4.7.0", "Smarthost offers no supported AUTH mechanism",
+                     "need AUTH PLAIN or LOGIN");
+}
+
+bool SmtpConnection::has_extension(std::string_view keyword) const {
+  return extensions_.count(std::string(keyword)) != 0;
+}
+
+Result<void> SmtpConnection::write_line(std::string_view line) {
+  if (line.find_first_of("\r\n") != std::string_view::npos)
+    return Error::perm("5.5.2", "Invalid characters in envelope", "CR/LF in SMTP command refused");
+  mailstream* s = session_->stream;
+  if (mailstream_write(s, line.data(), line.size()) < 0 || mailstream_write(s, "\r\n", 2) < 0 ||
+      mailstream_flush(s) < 0)
+    return lost("write failed");
+  return {};
+}
+
+Result<SmtpReply> SmtpConnection::read_reply() {
+  std::vector<ReplyLine> lines;
+  std::deque<std::string> storage;  // ReplyLine::text points into these (stable addresses)
+  while (true) {
+    char* raw = mailstream_read_line_remove_eol(session_->stream, line_.get());
+    if (raw == nullptr) return lost("connection closed or timed out while reading reply");
+    if (line_->len > kMaxReplyLineBytes || storage.size() >= kMaxReplyLines)
+      return lost("oversized reply");
+    storage.emplace_back(line_->str, line_->len);
+    auto parsed = parse_reply_line(storage.back());
+    if (!parsed) return lost("malformed reply line");
+    lines.push_back(*parsed);
+    if (!parsed->more) break;
+  }
+  SmtpReply reply = assemble_reply(lines);
+  if (reply.code == 0) return lost("inconsistent multi-line reply");
+  return reply;
+}
+
+Result<SmtpReply> SmtpConnection::command(std::string_view line) {
+  if (auto w = write_line(line); !w) return w.error();
+  return read_reply();
+}
+
+Result<SmtpReply> SmtpConnection::send_data(std::string_view data) {
+  // libetpan appends CRLF.CRLF itself; drop the message's final CRLF so no
+  // empty line is added to the body.
+  if (data.size() >= 2 && data.substr(data.size() - 2) == "\r\n") data.remove_suffix(2);
+  if (mailstream_send_data(session_->stream, data.data(), data.size(), 0, nullptr) < 0)
+    return lost("write failed during DATA");
+  return read_reply();
+}
+
+}  // namespace sealpost::delivery

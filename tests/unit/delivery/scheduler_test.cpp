@@ -1,0 +1,219 @@
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <ctime>
+
+#include "relay/delivery/delivery_scheduler.h"
+#include "relay/delivery/pass_through_transformer.h"
+#include "relay/spool/file_spool.h"
+#include "tests/unit/delivery/fakes.h"
+#include "tests/unit/spool/temp_dir.h"
+
+using namespace sealpost;
+using namespace sealpost::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+Config test_config() {
+  Config cfg;
+  cfg.hostname = "relay.test";
+  cfg.smarthost.host = "smarthost.test";
+  cfg.queue.workers = 2;
+  cfg.queue.retry_schedule = {std::chrono::seconds(60), std::chrono::seconds(600)};
+  return cfg;
+}
+
+SpoolRecipient rcpt(const std::string& address, const std::string& notify = "") {
+  SpoolRecipient r;
+  r.address = address;
+  r.notify = notify;
+  return r;
+}
+
+std::string spool_message(Spool& spool, std::vector<SpoolRecipient> rcpts,
+                          const std::string& from = "arzt@praxis.example",
+                          std::int64_t arrival = 0) {
+  auto w = spool.begin();
+  REQUIRE(w.ok());
+  REQUIRE((*w)->write("Subject: Befund\r\n\r\nSECRET-BODY\r\n").ok());
+  SpoolEnvelope env;
+  env.mail_from = from;
+  env.arrival = arrival;
+  env.rcpts = std::move(rcpts);
+  auto id = (*w)->commit(env);
+  REQUIRE(id.ok());
+  return *id;
+}
+
+const SpoolRecipient& find(const SpoolEnvelope& env, const std::string& address) {
+  for (const auto& r : env.rcpts)
+    if (r.address == address) return r;
+  FAIL("recipient " << address << " missing");
+  return env.rcpts.front();
+}
+
+std::vector<OutboundMessage> dsns_in(const std::vector<OutboundMessage>& sent) {
+  std::vector<OutboundMessage> out;
+  for (const auto& m : sent)
+    if (m.mail_from.empty()) out.push_back(m);
+  return out;
+}
+
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<spool::FileSpool> spool = std::move(spool::FileSpool::open(dir.path()).value());
+  delivery::PassThroughTransformer transformer;
+  FakeTransport transport;
+  RecordingAudit audit;
+  Config cfg = test_config();
+};
+
+}  // namespace
+
+TEST_CASE("per-recipient outcomes: delivered, deferred with retry time, failed with DSN") {
+  Fixture f;
+  f.transport.reply_for("later@x.example", {451, "4.2.0", "mailbox busy"});
+  f.transport.reply_for("gone@x.example", {550, "5.1.1", "no such user"});
+  const auto id = spool_message(
+      *f.spool, {rcpt("ok@x.example"), rcpt("later@x.example"), rcpt("gone@x.example")});
+  const auto before = static_cast<std::int64_t>(std::time(nullptr));
+  {
+    DeliveryScheduler s(f.cfg, *f.spool, f.transformer, f.transport, f.audit);
+    s.start();
+    REQUIRE(s.wait_idle(10s));
+    s.stop();
+  }
+  auto env = f.spool->load_envelope(id);
+  REQUIRE(env.ok());
+  CHECK(find(*env, "ok@x.example").status == RcptStatus::Delivered);
+  const auto& later = find(*env, "later@x.example");
+  CHECK(later.status == RcptStatus::Pending);
+  CHECK(later.attempts == 1);
+  CHECK(later.next_attempt >= before + 60);
+  CHECK(later.next_attempt <= before + 62);
+  CHECK(later.last_reply == "451 4.2.0 mailbox busy");
+  CHECK(find(*env, "gone@x.example").status == RcptStatus::Failed);
+
+  const auto dsns = dsns_in(f.transport.sent());
+  REQUIRE(dsns.size() == 1);
+  REQUIRE(dsns[0].rcpts.size() == 1);
+  CHECK(dsns[0].rcpts[0].address == "arzt@praxis.example");
+  CHECK(dsns[0].data.find("Final-Recipient: rfc822; gone@x.example") != std::string::npos);
+  CHECK(dsns[0].data.find("later@x.example") == std::string::npos);
+  CHECK(dsns[0].data.find("SECRET-BODY") == std::string::npos);
+  // The delivered DSN left the spool; only the original (one pending recipient) remains.
+  CHECK(f.spool->list() == std::vector<std::string>{id});
+
+  CHECK(f.audit.results_for("ok@x.example") == std::vector<std::string>{"delivered"});
+  CHECK(f.audit.results_for("later@x.example") == std::vector<std::string>{"deferred"});
+  CHECK(f.audit.results_for("gone@x.example") == std::vector<std::string>{"failed"});
+}
+
+TEST_CASE("a restarted scheduler resumes only due recipients; flush retries now") {
+  Fixture f;
+  f.transport.reply_for("later@x.example", {451, "4.2.0", "busy"});
+  const auto id = spool_message(*f.spool, {rcpt("ok@x.example"), rcpt("later@x.example")});
+  {
+    DeliveryScheduler s(f.cfg, *f.spool, f.transformer, f.transport, f.audit);
+    s.start();
+    REQUIRE(s.wait_idle(10s));
+  }  // destructor stops: the "crash/restart" boundary
+  REQUIRE(f.transport.sent().size() == 1);
+  f.transport.clear_replies();
+
+  DeliveryScheduler restarted(f.cfg, *f.spool, f.transformer, f.transport, f.audit);
+  restarted.start();
+  REQUIRE(restarted.wait_idle(10s));
+  CHECK(f.transport.sent().size() == 1);  // not due for another minute: nothing sent
+  CHECK(f.spool->list().size() == 1);
+
+  restarted.flush();
+  REQUIRE(restarted.wait_idle(10s));
+  const auto sent = f.transport.sent();
+  REQUIRE(sent.size() == 2);
+  REQUIRE(sent[1].rcpts.size() == 1);  // the delivered recipient is not sent again
+  CHECK(sent[1].rcpts[0].address == "later@x.example");
+  CHECK(f.spool->list().empty());
+  CHECK_FALSE(f.spool->load_envelope(id).ok());
+}
+
+TEST_CASE("a message older than max_age bounces instead of being retried") {
+  Fixture f;
+  f.transport.reply_for("later@x.example", {451, "4.2.0", "busy"});
+  const auto old = static_cast<std::int64_t>(std::time(nullptr)) - f.cfg.queue.max_age.count() - 10;
+  spool_message(*f.spool, {rcpt("later@x.example")}, "arzt@praxis.example", old);
+  DeliveryScheduler s(f.cfg, *f.spool, f.transformer, f.transport, f.audit);
+  s.start();
+  REQUIRE(s.wait_idle(10s));
+  const auto dsns = dsns_in(f.transport.sent());
+  REQUIRE(dsns.size() == 1);
+  CHECK(dsns[0].data.find("Status: 4.4.7") != std::string::npos);
+  CHECK(f.spool->list().empty());
+  CHECK(f.audit.results_for("later@x.example") == std::vector<std::string>{"expired"});
+}
+
+TEST_CASE("no DSN for NOTIFY=NEVER or a null sender; a failing DSN is not bounced") {
+  Fixture f;
+  f.transport.reply_for("gone@x.example", {550, "5.1.1", "no such user"});
+  spool_message(*f.spool, {rcpt("gone@x.example", "NEVER")});
+  spool_message(*f.spool, {rcpt("gone@x.example")}, "");
+  // A bounce to a sender that itself fails permanently: dropped, never looped.
+  f.transport.reply_for("bouncing@praxis.example", {550, "5.1.1", "no such user"});
+  spool_message(*f.spool, {rcpt("gone@x.example")}, "bouncing@praxis.example");
+  DeliveryScheduler s(f.cfg, *f.spool, f.transformer, f.transport, f.audit);
+  s.start();
+  REQUIRE(s.wait_idle(10s));
+  const auto dsns = dsns_in(f.transport.sent());
+  CHECK(dsns.size() == 2);  // the null-sender original + exactly one DSN (to bouncing@)
+  std::size_t to_bouncing = 0;
+  for (const auto& d : dsns)
+    if (!d.rcpts.empty() && d.rcpts[0].address == "bouncing@praxis.example") ++to_bouncing;
+  CHECK(to_bouncing == 1);
+  CHECK(f.spool->list().empty());
+}
+
+TEST_CASE("a connection failure defers every recipient; enqueue delivers a fresh message") {
+  Fixture f;
+  f.transport.fail_all(Error::make(421, "4.4.1", "Cannot connect to smarthost", "refused"));
+  DeliveryScheduler s(f.cfg, *f.spool, f.transformer, f.transport, f.audit);
+  s.start();
+  const auto id = spool_message(*f.spool, {rcpt("a@x.example"), rcpt("b@x.example")});
+  s.enqueue(id);
+  REQUIRE(s.wait_idle(10s));
+  auto env = f.spool->load_envelope(id);
+  REQUIRE(env.ok());
+  for (const auto& r : env->rcpts) {
+    CHECK(r.status == RcptStatus::Pending);
+    CHECK(r.attempts == 1);
+    CHECK(r.last_reply == "421 4.4.1 Cannot connect to smarthost");
+  }
+  f.transport.fail_all(std::nullopt);
+  s.flush();
+  REQUIRE(s.wait_idle(10s));
+  CHECK(f.spool->list().empty());
+}
+
+TEST_CASE("transformer holds: temporary retries, permanent bounces, nothing else leaves") {
+  Fixture f;
+  HoldingTransformer holding;
+  holding.holds.emplace("nokey@x.example", Error::temp("4.7.0", "no key yet"));
+  holding.holds.emplace("refused@x.example", Error::perm("5.7.1", "policy forbids plain mail"));
+  const auto id = spool_message(
+      *f.spool, {rcpt("nokey@x.example"), rcpt("refused@x.example"), rcpt("ok@x.example")});
+  DeliveryScheduler s(f.cfg, *f.spool, holding, f.transport, f.audit);
+  s.start();
+  REQUIRE(s.wait_idle(10s));
+  auto env = f.spool->load_envelope(id);
+  REQUIRE(env.ok());
+  CHECK(find(*env, "nokey@x.example").status == RcptStatus::Pending);
+  CHECK(find(*env, "nokey@x.example").method == "hold");
+  CHECK(find(*env, "refused@x.example").status == RcptStatus::Failed);
+  CHECK(find(*env, "ok@x.example").status == RcptStatus::Delivered);
+  const auto sent = f.transport.sent();
+  for (const auto& m : sent)
+    for (const auto& r : m.rcpts) CHECK(r.address != "nokey@x.example");
+  const auto dsns = dsns_in(sent);
+  REQUIRE(dsns.size() == 1);
+  CHECK(dsns[0].data.find("Status: 5.7.1") != std::string::npos);
+  CHECK(dsns[0].data.find("x-local; 550 5.7.1 policy forbids plain mail") != std::string::npos);
+}

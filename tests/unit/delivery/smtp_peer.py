@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""A scriptable SMTP smarthost for SmtpTransport tests (Debian's aiosmtpd).
+
+Usage: smtp_peer.py DIR {none|implicit|starttls} [--auth]
+Writes DIR/ca.pem (the CA that signed the server cert for DNS name localhost)
+and DIR/other-ca.pem (an unrelated CA), listens on 127.0.0.1:0 and prints the
+port on stdout. Each accepted message is appended to DIR/messages.jsonl.
+Recipients starting with "reject" get 550 5.1.1, "tempfail" get 451 4.3.0.
+With --auth, AUTH PLAIN/LOGIN is required: user "praxis", password "s3cret".
+"""
+import asyncio
+import datetime
+import json
+import os
+import ssl
+import sys
+import warnings
+
+from aiosmtpd.smtp import SMTP, AuthResult
+
+warnings.simplefilter("ignore", DeprecationWarning)  # aiosmtpd warns about its own API
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def make_ca(name):
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def make_leaf(ca_key, ca_cert):
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.utcnow()
+    # Only the name: connecting by IP literal must then fail the host check.
+    san = x509.SubjectAlternativeName([x509.DNSName("localhost")])
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(san, critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return key, cert
+
+
+def pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+class Handler:
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "messages.jsonl")
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("reject"):
+            return "550 5.1.1 <%s>: no such user" % address
+        if address.startswith("tempfail"):
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        record = {"mail_from": envelope.mail_from, "rcpts": envelope.rcpt_tos,
+                  "mail_options": envelope.mail_options,
+                  "data": envelope.original_content.decode("utf-8", "replace"),
+                  "tls": server.transport.get_extra_info("ssl_object") is not None,
+                  "auth": session.authenticated}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        return "250 2.0.0 queued as test"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == b"praxis" and auth_data.password == b"s3cret"
+    return AuthResult(success=ok, handled=False)  # failure: aiosmtpd answers 535
+
+
+async def main():
+    directory, mode = sys.argv[1], sys.argv[2]
+    want_auth = "--auth" in sys.argv
+    ca_key, ca_cert = make_ca("Sealpost Peer Test CA")
+    _, other_ca = make_ca("Unrelated CA")
+    leaf_key, leaf_cert = make_leaf(ca_key, ca_cert)
+    with open(os.path.join(directory, "ca.pem"), "wb") as f:
+        f.write(pem(ca_cert))
+    with open(os.path.join(directory, "other-ca.pem"), "wb") as f:
+        f.write(pem(other_ca))
+    key_path = os.path.join(directory, "server-key.pem")
+    cert_path = os.path.join(directory, "server-cert.pem")
+    with open(key_path, "wb") as f:
+        f.write(leaf_key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    with open(cert_path, "wb") as f:
+        f.write(pem(leaf_cert))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert_path, key_path)
+
+    handler = Handler(directory)
+    kwargs = dict(hostname="peer.test", enable_SMTPUTF8=True, decode_data=False)
+    if want_auth:
+        kwargs.update(authenticator=authenticator, auth_required=True,
+                      auth_require_tls=(mode != "none"))
+    if mode == "starttls":
+        kwargs.update(tls_context=ctx, require_starttls=True)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(handler, **kwargs), "127.0.0.1", 0,
+                                      ssl=ctx if mode == "implicit" else None)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

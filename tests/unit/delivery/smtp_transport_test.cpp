@@ -1,0 +1,220 @@
+// SmtpTransport against a real SMTP peer (aiosmtpd, smtp_peer.py) on loopback:
+// TLS modes, certificate and host-name verification, AUTH, per-recipient replies.
+#include "relay/delivery/smtp_transport.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "tests/unit/spool/temp_dir.h"
+
+extern char** environ;
+
+using namespace sealpost;
+using namespace sealpost::delivery;
+
+namespace {
+
+// Runs smtp_peer.py; kills and reaps it on destruction.
+class Peer {
+ public:
+  Peer(const std::filesystem::path& dir, const std::string& mode, bool auth) : dir_(dir) {
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    const std::string script = std::string(SEALPOST_TEST_SOURCE_DIR) + "/smtp_peer.py";
+    std::vector<std::string> args{"/usr/bin/python3", script, dir.string(), mode};
+    if (auth) args.emplace_back("--auth");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    REQUIRE(rc == 0);
+    FILE* f = ::fdopen(out[0], "r");
+    char line[32] = {};
+    const bool got = f != nullptr && std::fgets(line, sizeof line, f) != nullptr;
+    if (f) std::fclose(f);
+    REQUIRE(got);
+    port_ = static_cast<std::uint16_t>(std::stoi(line));
+  }
+  ~Peer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  std::uint16_t port() const { return port_; }
+  std::string ca() const { return (dir_ / "ca.pem").string(); }
+  std::string other_ca() const { return (dir_ / "other-ca.pem").string(); }
+  std::string messages() const {
+    std::ifstream in(dir_ / "messages.jsonl");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+SmarthostConfig smarthost(const Peer& peer, TlsMode tls, const std::string& host = "localhost") {
+  SmarthostConfig cfg;
+  cfg.host = host;
+  cfg.port = peer.port();
+  cfg.tls = tls;
+  cfg.ca_file = peer.ca();
+  cfg.connect_timeout = std::chrono::seconds(5);
+  cfg.command_timeout = std::chrono::seconds(10);
+  return cfg;
+}
+
+OutboundMessage message(std::vector<std::string> rcpts) {
+  OutboundMessage m;
+  m.mail_from = "arzt@praxis.example";
+  m.eight_bit = true;
+  for (auto& r : rcpts) m.rcpts.push_back(OutboundRecipient{r, "", ""});
+  // A line starting with "." must survive dot-stuffing unchanged.
+  m.data = "Subject: Befund\r\n\r\nline one\r\n.hidden dot line\r\nUMLAUT-\xc3\xa4\r\n";
+  return m;
+}
+
+std::string write_password(const std::filesystem::path& dir, const std::string& pw) {
+  auto path = dir / "smarthost.pass";
+  std::ofstream(path) << pw << "\n";
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("STARTTLS + AUTH: verified, authenticated, per-recipient replies") {
+  testing::TempDir dir;
+  Peer peer(dir.path(), "starttls", true);
+  auto cfg = smarthost(peer, TlsMode::StartTls);
+  cfg.username = "praxis";
+  cfg.password_file = write_password(dir.path(), "s3cret");
+  SmtpTransport transport(cfg, "relay.test");
+  auto result =
+      transport.send(message({"ok@example.org", "reject@example.org", "tempfail@example.org"}));
+  REQUIRE(result.ok());
+  REQUIRE(result->size() == 3);
+  for (const auto& o : *result) {
+    INFO(o.address << " " << o.code << " " << o.reply);
+    if (o.address == "ok@example.org") {
+      CHECK(o.code == 250);
+      CHECK(o.delivered());
+    } else if (o.address == "reject@example.org") {
+      CHECK(o.code == 550);
+      CHECK(o.enhanced == "5.1.1");
+    } else {
+      CHECK(o.code == 451);
+      CHECK(o.enhanced == "4.3.0");
+    }
+  }
+  const auto log = peer.messages();
+  CHECK(log.find("\"tls\": true") != std::string::npos);
+  CHECK(log.find("\"auth\": true") != std::string::npos);
+  CHECK(log.find("\"rcpts\": [\"ok@example.org\"]") != std::string::npos);
+  CHECK(log.find("BODY=8BITMIME") != std::string::npos);
+  CHECK(log.find("SIZE=") != std::string::npos);
+  // Exact data: dot-stuffing undone by the peer, no extra line at the end.
+  CHECK(log.find("\\r\\n.hidden dot line\\r\\nUMLAUT-\\u00e4\\r\\n\"") != std::string::npos);
+}
+
+TEST_CASE("implicit TLS with the right CA and host name delivers") {
+  testing::TempDir dir;
+  Peer peer(dir.path(), "implicit", false);
+  SmtpTransport transport(smarthost(peer, TlsMode::Implicit), "relay.test");
+  auto result = transport.send(message({"ok@example.org"}));
+  REQUIRE(result.ok());
+  REQUIRE(result->size() == 1);
+  CHECK((*result)[0].code == 250);
+  CHECK(peer.messages().find("\"tls\": true") != std::string::npos);
+}
+
+TEST_CASE("an untrusted CA or a wrong host name stops the attempt before any mail") {
+  testing::TempDir dir;
+  SECTION("implicit TLS, certificate from an unknown CA") {
+    Peer peer(dir.path(), "implicit", false);
+    auto cfg = smarthost(peer, TlsMode::Implicit);
+    cfg.ca_file = peer.other_ca();
+    auto result = SmtpTransport(cfg, "relay.test").send(message({"ok@example.org"}));
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().smtp_code == 454);
+    CHECK(result.error().enhanced == "4.7.5");
+    CHECK(result.error().temporary());
+    CHECK(peer.messages().empty());
+  }
+  SECTION("implicit TLS, right CA but the certificate is not for this name") {
+    Peer peer(dir.path(), "implicit", false);
+    auto result = SmtpTransport(smarthost(peer, TlsMode::Implicit, "127.0.0.1"), "relay.test")
+                      .send(message({"ok@example.org"}));
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().enhanced == "4.7.5");
+    CHECK(peer.messages().empty());
+  }
+  SECTION("STARTTLS, unknown CA: no AUTH, no password sent") {
+    Peer peer(dir.path(), "starttls", true);
+    auto cfg = smarthost(peer, TlsMode::StartTls);
+    cfg.ca_file = peer.other_ca();
+    cfg.username = "praxis";
+    cfg.password_file = write_password(dir.path(), "s3cret");
+    auto result = SmtpTransport(cfg, "relay.test").send(message({"ok@example.org"}));
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().enhanced == "4.7.5");
+    CHECK(peer.messages().empty());
+  }
+}
+
+TEST_CASE("a wrong smarthost password defers instead of bouncing") {
+  testing::TempDir dir;
+  Peer peer(dir.path(), "starttls", true);
+  auto cfg = smarthost(peer, TlsMode::StartTls);
+  cfg.username = "praxis";
+  cfg.password_file = write_password(dir.path(), "wrong");
+  auto result = SmtpTransport(cfg, "relay.test").send(message({"ok@example.org"}));
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().temporary());
+  CHECK(result.error().enhanced == "4.7.0");
+  CHECK(result.error().reason.find("wrong") == std::string::npos);
+}
+
+TEST_CASE("plaintext only with insecure: true") {
+  testing::TempDir dir;
+  Peer peer(dir.path(), "none", false);
+  auto cfg = smarthost(peer, TlsMode::None);
+  auto refused = SmtpTransport(cfg, "relay.test").send(message({"ok@example.org"}));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(peer.messages().empty());
+  cfg.insecure = true;
+  auto sent = SmtpTransport(cfg, "relay.test").send(message({"ok@example.org"}));
+  REQUIRE(sent.ok());
+  CHECK((*sent)[0].code == 250);
+}
+
+TEST_CASE("a refused connection is a temporary failure") {
+  SmarthostConfig cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = 1;  // nothing listens on port 1 on loopback
+  cfg.tls = TlsMode::None;
+  cfg.insecure = true;
+  cfg.connect_timeout = std::chrono::seconds(2);
+  auto result = SmtpTransport(cfg, "relay.test").send(message({"ok@example.org"}));
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().temporary());
+  CHECK(result.error().enhanced == "4.4.1");
+}
