@@ -136,9 +136,11 @@ class Connection:
 
 
 async def _worker(host, port, spec, next_job, results):
-    conn = Connection(host, port)
+    """One session; a broken session is counted as a refusal and replaced. A session
+    that cannot even be opened ends this worker (the others carry on), so a relay
+    that refuses connections shows up as refusals, not as a crashed benchmark."""
+    conn = None
     try:
-        await conn.open()
         while True:
             seq = await next_job()
             if seq is None:
@@ -146,14 +148,20 @@ async def _worker(host, port, spec, next_job, results):
             sub = Submission(messages.token(spec.case_id, seq))
             results.append(sub)
             try:
+                if conn is None:
+                    conn = Connection(host, port)
+                    await conn.open()
                 await conn.send(spec, seq, sub)
-            except (OSError, SmtpError) as e:  # count it as refused, open a fresh session
+            except (OSError, SmtpError, ValueError) as e:
                 sub.reply = "error: %s" % e
-                conn.writer.close()
-                conn = Connection(host, port)
-                await conn.open()
+                if conn is not None and conn.writer is not None:
+                    conn.writer.close()
+                if conn is not None and conn.writer is None:
+                    break  # could not connect at all
+                conn = None
     finally:
-        await conn.close()
+        if conn is not None:
+            await conn.close()
 
 
 async def run_load(host, port, spec):
