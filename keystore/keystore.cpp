@@ -1,0 +1,237 @@
+#include "keystore/keystore.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/durable_file.h"
+#include "common/log.h"
+
+namespace sealpost::keystore {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxImportFile = 16u << 20;
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string signer_path(const std::string& state_dir) {
+  return state_dir + "/private/smime-signer.pem";
+}
+
+bool looks_like_pkcs12(const std::string& data) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  PKCS12* p12 = d2i_PKCS12(nullptr, &p, static_cast<long>(data.size()));
+  ERR_clear_error();
+  if (!p12) return false;
+  PKCS12_free(p12);
+  return true;
+}
+
+std::string pem_of(X509* cert) {
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert);
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &p);
+  return std::string(p, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Keystore>> Keystore::open(const Config& config) {
+  return open(
+      KeystoreOptions{config.state_dir, config.keystore.trust_anchors, config.keystore.crl_dir});
+}
+
+Result<std::unique_ptr<Keystore>> Keystore::open(const KeystoreOptions& options) {
+  std::unique_ptr<Keystore> ks(new Keystore());
+  ks->state_dir_ = options.state_dir;
+  std::error_code ec;
+  fs::create_directories(options.state_dir, ec);
+  if (ec) return Error::plain("cannot create " + options.state_dir + ": " + ec.message());
+  auto pgp = PgpKeyring::open(options.state_dir + "/gnupg");
+  if (!pgp) return pgp.error();
+  ks->pgp_ = std::move(pgp.value());
+  auto smime = SmimeStore::open(
+      SmimeStoreOptions{options.state_dir + "/certs", options.trust_anchors, options.crl_dir});
+  if (!smime) return smime.error();
+  ks->smime_ = std::move(smime.value());
+  auto prov = open_sqlite_provenance(options.state_dir + "/keystore.db");
+  if (!prov) return prov.error();
+  ks->provenance_ = std::move(prov.value());
+  return ks;
+}
+
+Provenance Keystore::provenance_of(const std::string& id) {
+  if (auto p = provenance_->find(id)) return *p;
+  // Keys that reached the keyring without us (e.g. gpg run by hand) say so.
+  return Provenance{id, "", "unknown", 0, ""};
+}
+
+void Keystore::record(const std::string& id, const std::string& kind, const std::string& origin) {
+  auto r = provenance_->record(Provenance{id, kind, "imported", now_seconds(), origin});
+  if (!r) log::warn("keystore.provenance_failed", {{"id", id}, {"reason", r.error().what()}});
+}
+
+Result<LookupResult> Keystore::lookup(const std::string& address) {
+  LookupResult out;
+  if (auto r = pgp_->lookup(address, out.pgp, out.rejected); !r) return r.error();
+  if (auto r = smime_->lookup(address, out.smime, out.rejected); !r) return r.error();
+  for (auto& k : out.pgp) k.source = provenance_of(k.fingerprint);
+  for (auto& c : out.smime) c.source = provenance_of(c.id);
+  return out;
+}
+
+Result<std::vector<ImportedItem>> Keystore::import_file(const std::string& path,
+                                                        const std::string& p12_passphrase) {
+  auto data = read_file(path, kMaxImportFile);
+  if (!data) return data.error();
+  return import_data(*data, fs::path(path).filename().string(), p12_passphrase);
+}
+
+Result<std::vector<ImportedItem>> Keystore::import_data(const std::string& data,
+                                                        const std::string& origin,
+                                                        const std::string& p12_passphrase) {
+  std::vector<ImportedItem> out;
+  const bool pem_cert = data.find("-----BEGIN CERTIFICATE-----") != std::string::npos;
+  const bool armored_pgp = data.find("-----BEGIN PGP") != std::string::npos;
+  if (!pem_cert && !armored_pgp && looks_like_pkcs12(data))
+    return import_pkcs12(data, origin, p12_passphrase);
+  if (pem_cert || (!armored_pgp && !parse_certificates(data).empty())) {
+    auto certs = smime_->import(data);
+    if (!certs) return certs.error();
+    for (const auto& c : *certs) {
+      record(c.id, "smime", origin);
+      out.push_back({"smime", c.id, c.subject});
+    }
+    return out;
+  }
+  auto imp = pgp_->import(data);
+  if (!imp) return imp.error();
+  for (const auto& fpr : imp->fingerprints) {
+    const std::string kind = imp->secret ? "pgp-secret" : "pgp";
+    record(fpr, kind, origin);
+    out.push_back({kind, fpr, ""});
+  }
+  return out;
+}
+
+Result<std::vector<ImportedItem>> Keystore::import_pkcs12(const std::string& data,
+                                                          const std::string& origin,
+                                                          const std::string& passphrase) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  ossl::Pkcs12Ptr p12(d2i_PKCS12(nullptr, &p, static_cast<long>(data.size())));
+  if (!p12) return Error::plain("not a PKCS#12 file");
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* ca = nullptr;
+  if (PKCS12_parse(p12.get(), passphrase.c_str(), &key, &cert, &ca) != 1)
+    return Error::plain("cannot open PKCS#12 (wrong passphrase?): " + ossl::last_error());
+  ossl::PkeyPtr owned_key(key);
+  ossl::X509Ptr owned_cert(cert);
+  ossl::X509StackPtr owned_ca(ca);
+  if (!key || !cert) return Error::plain("PKCS#12 lacks a private key or certificate");
+  if (X509_check_private_key(cert, key) != 1)
+    return Error::plain("PKCS#12 key does not match its certificate");
+  // Unencrypted PEM in a 0600 file in a 0700 dir: the daemon must sign unattended,
+  // so a passphrase would have to sit next to it anyway.
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* kp = nullptr;
+  const long kn = BIO_get_mem_data(bio.get(), &kp);
+  std::string pem(kp, static_cast<std::size_t>(kn));
+  pem += pem_of(cert);
+  for (int i = 0; owned_ca && i < sk_X509_num(owned_ca.get()); ++i)
+    pem += pem_of(sk_X509_value(owned_ca.get(), i));
+  const fs::path dir = fs::path(state_dir_) / "private";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || ::chmod(dir.c_str(), 0700) != 0) return Error::plain("cannot create " + dir.string());
+  auto w = write_file_durable(signer_path(state_dir_), pem, 0600);
+  OPENSSL_cleanse(pem.data(), pem.size());
+  if (!w) return w.error();
+  SmimeCert desc = SmimeStore::describe(ossl::share(std::move(owned_cert)));
+  record(desc.id, "smime-signer", origin);
+  {
+    std::lock_guard lock(signer_mu_);
+    signer_stamp_ = -1;
+  }
+  return std::vector<ImportedItem>{{"smime-signer", desc.id, desc.subject}};
+}
+
+Result<std::shared_ptr<const SmimeSigner>> Keystore::smime_signer() {
+  const std::string path = signer_path(state_dir_);
+  struct stat st {};
+  std::lock_guard lock(signer_mu_);
+  if (::stat(path.c_str(), &st) != 0) {
+    signer_.reset();
+    signer_stamp_ = 0;
+    return std::shared_ptr<const SmimeSigner>();
+  }
+  const std::int64_t stamp =
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (stamp == signer_stamp_) return signer_;
+  auto data = read_file(path, kMaxImportFile);
+  if (!data) return data.error();
+  auto bio = ossl::mem_bio(*data);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  OPENSSL_cleanse(data->data(), data->size());
+  if (!key) return Error::temp("4.7.0", "signing key unavailable", "cannot read " + path);
+  auto signer = std::make_shared<SmimeSigner>();
+  signer->key = std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
+  auto certs = parse_certificates(*data);
+  if (certs.empty()) return Error::temp("4.7.0", "signing key unavailable", "no cert in " + path);
+  signer->cert = ossl::share(std::move(certs.front()));
+  for (std::size_t i = 1; i < certs.size(); ++i)
+    signer->chain.push_back(ossl::share(std::move(certs[i])));
+  signer_ = signer;
+  signer_stamp_ = stamp;
+  return signer_;
+}
+
+Result<std::vector<ListedKey>> Keystore::list() {
+  std::vector<ListedKey> out;
+  auto keys = pgp_->list_all();
+  if (!keys) return keys.error();
+  for (const auto& k : *keys) {
+    ListedKey l{"pgp",     k.fingerprint, k.uid,    {},        {},
+                k.expires, k.secret,      k.usable, k.problem, provenance_of(k.fingerprint)};
+    out.push_back(std::move(l));
+  }
+  auto certs = smime_->list_all();
+  if (!certs) return certs.error();
+  for (const auto& c : *certs) {
+    ListedKey l{"smime",     c.id,  c.subject, c.addresses, c.serial,
+                c.not_after, false, c.usable,  c.problem,   provenance_of(c.id)};
+    out.push_back(std::move(l));
+  }
+  auto signer = smime_signer();
+  if (signer && *signer) {
+    SmimeCert c = SmimeStore::describe((*signer)->cert);
+    out.push_back(ListedKey{"smime-signer", c.id, c.subject, c.addresses, c.serial, c.not_after,
+                            true, true, "", provenance_of(c.id)});
+  }
+  return out;
+}
+
+Result<void> Keystore::remove(const std::string& id) {
+  if (id.rfind("x509:", 0) == 0) {
+    if (auto r = smime_->remove(id); !r) return r;
+  } else {
+    if (id.size() < 16 || id.find_first_not_of("0123456789ABCDEFabcdef") != std::string::npos)
+      return Error::plain("not a key id (fingerprint or x509:...): " + id);
+    if (auto r = pgp_->remove(id); !r) return r;
+  }
+  return provenance_->forget(id);
+}
+
+}  // namespace sealpost::keystore

@@ -1,0 +1,97 @@
+// The keystore facade: everything Sealpost knows about recipients' keys and its
+// own signing identity, under <state_dir>. Lookups are thread-safe.
+//
+//   auto ks = Keystore::open(config);
+//   auto found = (*ks)->lookup("patient@example.org");  // usable keys + refusals
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+#include "keystore/pgp_keyring.h"
+#include "keystore/provenance.h"
+#include "keystore/smime_store.h"
+
+namespace sealpost::keystore {
+
+struct KeystoreOptions {
+  std::string state_dir;
+  std::vector<std::string> trust_anchors;
+  std::string crl_dir;
+};
+
+struct LookupResult {
+  std::vector<PgpKey> pgp;          // usable OpenPGP encryption keys
+  std::vector<SmimeCert> smime;     // valid S/MIME certificates
+  std::vector<Rejection> rejected;  // every other candidate, with the reason
+};
+
+struct ImportedItem {
+  std::string kind;         // pgp | pgp-secret | smime | smime-signer
+  std::string id;           // fingerprint or x509:<sha256>
+  std::string description;  // user id or subject
+};
+
+struct ListedKey {
+  std::string kind;  // pgp | smime | smime-signer
+  std::string id;
+  std::string description;
+  std::vector<std::string> addresses;  // smime only
+  std::string serial;                  // smime only
+  std::int64_t expires = 0;
+  bool secret = false;
+  bool usable = true;
+  std::string problem;
+  Provenance source;
+};
+
+// The practice's S/MIME identity (from PKCS#12), used to sign outgoing mail.
+struct SmimeSigner {
+  ossl::SharedX509 cert;
+  std::shared_ptr<EVP_PKEY> key;
+  std::vector<ossl::SharedX509> chain;
+};
+
+class Keystore {
+ public:
+  static Result<std::unique_ptr<Keystore>> open(const Config& config);
+  static Result<std::unique_ptr<Keystore>> open(const KeystoreOptions& options);
+
+  Result<LookupResult> lookup(const std::string& address);
+  // Imports OpenPGP keys (public or secret), X.509 certificates (PEM/DER) or a
+  // PKCS#12 signing identity; `origin` is recorded as provenance (file name).
+  Result<std::vector<ImportedItem>> import_file(const std::string& path,
+                                                const std::string& p12_passphrase = "");
+  Result<std::vector<ImportedItem>> import_data(const std::string& data, const std::string& origin,
+                                                const std::string& p12_passphrase = "");
+  Result<std::vector<ListedKey>> list();
+  Result<void> remove(const std::string& id);
+
+  // Signing identities; empty / null when none is configured.
+  Result<std::string> pgp_signing_fingerprint() { return pgp_->signing_fingerprint(); }
+  Result<std::shared_ptr<const SmimeSigner>> smime_signer();
+
+  PgpKeyring& pgp() { return *pgp_; }
+  SmimeStore& smime() { return *smime_; }
+
+ private:
+  Keystore() = default;
+  Result<std::vector<ImportedItem>> import_pkcs12(const std::string& data,
+                                                  const std::string& origin,
+                                                  const std::string& passphrase);
+  void record(const std::string& id, const std::string& kind, const std::string& origin);
+  Provenance provenance_of(const std::string& id);
+
+  std::string state_dir_;
+  std::unique_ptr<PgpKeyring> pgp_;
+  std::unique_ptr<SmimeStore> smime_;
+  std::unique_ptr<ProvenanceStore> provenance_;
+  std::mutex signer_mu_;
+  std::shared_ptr<const SmimeSigner> signer_;
+  std::int64_t signer_stamp_ = -1;
+};
+
+}  // namespace sealpost::keystore

@@ -1,0 +1,90 @@
+// The OpenPGP keyring in Sealpost's own GNUPGHOME (<state_dir>/gnupg, never the
+// user's): lookups that return only keys fit to encrypt to, imports, removal,
+// and the practice's signing key. Safe to call from several delivery workers.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "keystore/gpgme_ptr.h"
+#include "keystore/provenance.h"
+
+namespace sealpost::keystore {
+
+struct PgpKey {
+  std::string fingerprint;
+  std::string uid;           // the user id whose address matched (or the first one)
+  std::int64_t expires = 0;  // unix seconds of the encryption subkey; 0 = never
+  bool secret = false;
+  bool usable = true;   // list(): false for revoked/expired/... keys
+  std::string problem;  // list(): why it is not usable
+  Provenance source;    // filled by Keystore
+};
+
+struct Rejection {
+  std::string kind;  // pgp | smime
+  std::string id;    // fingerprint or certificate serial
+  std::string reason;
+};
+
+struct PgpImport {
+  std::vector<std::string> fingerprints;  // keys added or updated
+  bool secret = false;                    // a secret key came with it
+};
+
+class PgpKeyring {
+ public:
+  // Creates the home (0700, gpg.conf with no-random-seed-file) if needed.
+  static Result<std::unique_ptr<PgpKeyring>> open(const std::string& gnupg_home);
+
+  // Keys usable for encryption to `address` (not expired/revoked/disabled/invalid,
+  // an encryption-capable subkey, a user id with exactly this address);
+  // every other candidate lands in `rejected` with its reason.
+  Result<void> lookup(const std::string& address, std::vector<PgpKey>& keys,
+                      std::vector<Rejection>& rejected);
+  Result<PgpImport> import(const std::string& data);
+  Result<std::vector<PgpKey>> list_all();
+  Result<void> remove(const std::string& fingerprint);
+  // Fingerprint of the practice's signing key: the first secret key that can sign.
+  // Empty when none is imported.
+  Result<std::string> signing_fingerprint();
+
+  // A fresh context bound to this home (armor, loopback pinentry). Contexts are
+  // not shared between threads; one per operation keeps workers independent.
+  Result<gpg::CtxPtr> new_context() const;
+  // Looks up keys by fingerprint for an encryption operation.
+  Result<std::vector<gpg::KeyPtr>> keys_for(gpgme_ctx_t ctx,
+                                            const std::vector<std::string>& fingerprints,
+                                            bool secret) const;
+  const std::string& home() const { return home_; }
+
+ private:
+  explicit PgpKeyring(std::string home) : home_(std::move(home)) {}
+  std::int64_t keyring_stamp() const;
+
+  struct Cached {
+    std::vector<PgpKey> keys;
+    std::vector<Rejection> rejected;
+    std::uint64_t generation = 0;
+    std::int64_t stamp = 0;
+    std::int64_t fetched = 0;
+  };
+
+  std::string home_;
+  std::mutex mu_;  // guards ctx_, cache_, generation_
+  gpg::CtxPtr ctx_;
+  std::map<std::string, Cached> cache_;
+  std::uint64_t generation_ = 1;
+};
+
+// Why `key` cannot be used to encrypt to `address` ("" = usable); on success
+// `uid` and `expires` describe the matching user id and encryption subkey.
+std::string pgp_key_unusable_reason(gpgme_key_t key, const std::string& address, std::string& uid,
+                                    std::int64_t& expires);
+
+}  // namespace sealpost::keystore

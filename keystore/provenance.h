@@ -1,0 +1,35 @@
+// Where each key or certificate came from (imported by an admin, harvested
+// from incoming mail, WKD), so `keys list` and the audit can say why Sealpost
+// trusts it. Behind an interface so a shared database can replace SQLite.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace sealpost::keystore {
+
+struct Provenance {
+  std::string id;          // PGP fingerprint or "x509:" + SHA-256 of the certificate
+  std::string kind;        // pgp | pgp-secret | smime | smime-signer
+  std::string source;      // imported | harvested | wkd
+  std::int64_t added = 0;  // unix seconds
+  std::string origin;      // file name or message id it came from
+};
+
+class ProvenanceStore {
+ public:
+  virtual ~ProvenanceStore() = default;
+  virtual Result<void> record(const Provenance& p) = 0;
+  virtual std::optional<Provenance> find(const std::string& id) = 0;
+  virtual Result<void> forget(const std::string& id) = 0;
+};
+
+// SQLite file (created 0600 if missing).
+Result<std::unique_ptr<ProvenanceStore>> open_sqlite_provenance(const std::string& path);
+
+}  // namespace sealpost::keystore

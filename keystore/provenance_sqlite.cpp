@@ -1,0 +1,109 @@
+// SQLite-backed ProvenanceStore. One connection guarded by a mutex: writes are
+// rare (imports), reads happen once per lookup result and are cached upstream.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <mutex>
+
+#include "keystore/provenance.h"
+
+namespace sealpost::keystore {
+
+namespace {
+
+struct DbDeleter {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbDeleter>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+class SqliteProvenance final : public ProvenanceStore {
+ public:
+  explicit SqliteProvenance(DbPtr db) : db_(std::move(db)) {}
+
+  Result<void> record(const Provenance& p) override {
+    std::lock_guard lock(mu_);
+    auto st = prepare(
+        "INSERT OR REPLACE INTO provenance(id, kind, source, added, origin) "
+        "VALUES(?1, ?2, ?3, ?4, ?5)");
+    if (!st) return Error::plain("keystore.db: " + std::string(sqlite3_errmsg(db_.get())));
+    sqlite3_bind_text(st.get(), 1, p.id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st.get(), 2, p.kind.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st.get(), 3, p.source.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st.get(), 4, p.added);
+    sqlite3_bind_text(st.get(), 5, p.origin.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st.get()) != SQLITE_DONE)
+      return Error::plain("keystore.db write: " + std::string(sqlite3_errmsg(db_.get())));
+    return {};
+  }
+
+  std::optional<Provenance> find(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    auto st = prepare("SELECT kind, source, added, origin FROM provenance WHERE id = ?1");
+    if (!st) return std::nullopt;
+    sqlite3_bind_text(st.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st.get()) != SQLITE_ROW) return std::nullopt;
+    Provenance p;
+    p.id = id;
+    p.kind = column(st.get(), 0);
+    p.source = column(st.get(), 1);
+    p.added = sqlite3_column_int64(st.get(), 2);
+    p.origin = column(st.get(), 3);
+    return p;
+  }
+
+  Result<void> forget(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    auto st = prepare("DELETE FROM provenance WHERE id = ?1");
+    if (!st) return Error::plain("keystore.db: " + std::string(sqlite3_errmsg(db_.get())));
+    sqlite3_bind_text(st.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st.get()) != SQLITE_DONE)
+      return Error::plain("keystore.db delete: " + std::string(sqlite3_errmsg(db_.get())));
+    return {};
+  }
+
+ private:
+  StmtPtr prepare(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), sql, -1, &st, nullptr) != SQLITE_OK) return nullptr;
+    return StmtPtr(st);
+  }
+  static std::string column(sqlite3_stmt* st, int i) {
+    const auto* t = sqlite3_column_text(st, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+
+  std::mutex mu_;
+  DbPtr db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ProvenanceStore>> open_sqlite_provenance(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK)
+    return Error::plain("cannot open " + path + ": " +
+                        (raw ? sqlite3_errmsg(raw) : std::string("out of memory")));
+  ::chmod(path.c_str(), 0600);
+  sqlite3_busy_timeout(db.get(), 5000);  // the CLI and the daemon may both write
+  char* err = nullptr;
+  if (sqlite3_exec(db.get(),
+                   "PRAGMA journal_mode=WAL;"
+                   "CREATE TABLE IF NOT EXISTS provenance(id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+                   " source TEXT NOT NULL, added INTEGER NOT NULL, origin TEXT NOT NULL);",
+                   nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Error::plain("keystore.db schema: " + msg);
+  }
+  return std::unique_ptr<ProvenanceStore>(std::make_unique<SqliteProvenance>(std::move(db)));
+}
+
+}  // namespace sealpost::keystore

@@ -1,0 +1,72 @@
+// Recipient X.509 certificates (<state_dir>/certs/) validated against the
+// configured trust anchors and optional CRLs. A certificate is only ever
+// returned by lookup() after a full chain check for the moment of the lookup;
+// every refused candidate comes back with the reason.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "keystore/openssl_ptr.h"
+#include "keystore/pgp_keyring.h"
+
+namespace sealpost::keystore {
+
+struct SmimeCert {
+  std::string id;       // "x509:" + SHA-256 of the DER (stable file name and provenance key)
+  std::string serial;   // hex
+  std::string subject;  // RFC 2253
+  std::vector<std::string> addresses;
+  std::int64_t not_after = 0;
+  bool usable = true;   // list(): validation outcome now
+  std::string problem;  // list(): why not
+  Provenance source;    // filled by Keystore
+  ossl::SharedX509 cert;
+};
+
+struct SmimeStoreOptions {
+  std::string certs_dir;                   // <state_dir>/certs
+  std::vector<std::string> trust_anchors;  // PEM files or directories of PEM files
+  std::string crl_dir;                     // "" = no CRL checking
+};
+
+class SmimeStore {
+ public:
+  static Result<std::unique_ptr<SmimeStore>> open(SmimeStoreOptions options);
+
+  Result<void> lookup(const std::string& address, std::vector<SmimeCert>& certs,
+                      std::vector<Rejection>& rejected);
+  // Adds the certificates in `data` (PEM, one or several, or DER): end-entity
+  // certificates become recipient certificates, CA certificates intermediates.
+  Result<std::vector<SmimeCert>> import(const std::string& data);
+  Result<std::vector<SmimeCert>> list_all();
+  Result<void> remove(const std::string& id);
+  // "" when `cert` is valid now for encryption; else the reason.
+  std::string validate(X509* cert);
+  // Untrusted intermediates, for building signer chains too.
+  ossl::X509StackPtr intermediates();
+
+  static SmimeCert describe(ossl::SharedX509 cert);
+
+ private:
+  explicit SmimeStore(SmimeStoreOptions o) : opt_(std::move(o)) {}
+  Result<void> reload_if_changed();  // caller holds mu_
+  std::int64_t dir_stamp() const;
+
+  SmimeStoreOptions opt_;
+  ossl::StorePtr trust_;
+  bool crl_check_ = false;
+  std::mutex mu_;
+  std::int64_t loaded_stamp_ = -1;
+  std::vector<SmimeCert> certs_;
+  std::vector<ossl::SharedX509> intermediates_;
+};
+
+// PEM (several) or DER certificates from bytes; empty when none parse.
+std::vector<ossl::X509Ptr> parse_certificates(const std::string& data);
+
+}  // namespace sealpost::keystore
