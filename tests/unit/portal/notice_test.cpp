@@ -1,0 +1,115 @@
+#include "portal/notice.h"
+
+#include <sodium.h>
+
+#include <catch2/catch.hpp>
+
+using namespace sealpost::pickup;
+
+namespace {
+
+NoticeParams params() {
+  NoticeParams p;
+  p.from_address = "noreply@praxis.example";
+  p.to_address = "patient@example.org";
+  p.practice_name = "Praxis Dr. Müller";
+  p.link = "https://pickup.praxis.example/p/abcdefghijklmnopqrstuvwxyz/SECRETSECRET";
+  p.expires_at = 1'700'000'000;
+  p.auth_method = "sms";
+  p.templates_dir = SEALPOST_TEMPLATES_DIR;
+  p.now = 1'699'000'000;
+  return p;
+}
+
+std::string decoded_body(const std::string& msg) {
+  auto start = msg.find("\r\n\r\n");
+  REQUIRE(start != std::string::npos);
+  std::string b64;
+  for (char c : msg.substr(start + 4))
+    if (c != '\r' && c != '\n') b64 += c;
+  std::string out(b64.size(), '\0');
+  size_t len = 0;
+  REQUIRE(sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(),
+                            b64.size(), nullptr, &len, nullptr,
+                            sodium_base64_VARIANT_ORIGINAL) == 0);
+  out.resize(len);
+  return out;
+}
+
+std::string headers(const std::string& msg) {
+  return msg.substr(0, msg.find("\r\n\r\n") + 2);
+}
+
+}  // namespace
+
+TEST_CASE("the notice names practice, link, expiry and method in both languages") {
+  auto m = compose_notice(params());
+  REQUIRE(m);
+  const std::string body = decoded_body(*m);
+  CHECK(body.find(params().link) != std::string::npos);
+  CHECK(body.find("Praxis Dr. Müller") != std::string::npos);
+  CHECK(body.find("14.11.2023") != std::string::npos);  // de expiry
+  CHECK(body.find("2023-11-14") != std::string::npos);  // en expiry
+  CHECK(body.find("SMS") != std::string::npos);
+  CHECK(body.find("text message") != std::string::npos);
+  CHECK(body.find("Kennwort, das Sie mit uns vereinbart") ==
+        std::string::npos);  // other methods cut
+  const std::string h = headers(*m);
+  CHECK(h.find("Subject: =?UTF-8?B?") != std::string::npos);  // non-ASCII practice name encoded
+  CHECK(h.find("To: <patient@example.org>\r\n") != std::string::npos);
+  for (std::size_t i = 0; i < m->size(); ++i) {
+    if ((*m)[i] == '\n') CHECK((i > 0 && (*m)[i - 1] == '\r'));
+    CHECK(static_cast<unsigned char>((*m)[i]) < 0x80);  // 7-bit clean on the wire
+  }
+}
+
+TEST_CASE("header injection through any substituted value is refused") {
+  for (auto mutate : std::initializer_list<void (*)(NoticeParams&)>{
+           [](NoticeParams& p) { p.to_address = "a@b.example\r\nBcc: evil@x.example"; },
+           [](NoticeParams& p) { p.to_address = "a@b.example>, <evil@x.example"; },
+           [](NoticeParams& p) { p.from_address = "noreply@praxis.example\nX: y"; },
+           [](NoticeParams& p) { p.practice_name = "Praxis\r\nBcc: evil@x.example"; },
+           [](NoticeParams& p) { p.link = "https://x.example/\r\nBcc: evil@x.example"; },
+           [](NoticeParams& p) { p.link = "javascript:alert(1)"; },
+           [](NoticeParams& p) { p.auth_method = "sms\r\nX: y"; },
+           [](NoticeParams& p) { p.languages = {"../../etc/passwd"}; },
+       }) {
+    NoticeParams p = params();
+    mutate(p);
+    CHECK_FALSE(compose_notice(p));
+  }
+}
+
+TEST_CASE("the notice never mentions what the caller did not give it") {
+  // compose_notice has no subject or filename input at all; check that the
+  // output only grows with the practice name and link it was given.
+  auto a = compose_notice(params());
+  REQUIRE(a);
+  CHECK(headers(*a).find("Befund") == std::string::npos);
+  CHECK(decoded_body(*a).find(".pdf") == std::string::npos);
+}
+
+TEST_CASE("encoded words stay short and split on character boundaries") {
+  const std::string text = "Ärztehaus Süd – Gemeinschaftspraxis für Allgemeinmedizin und Innere";
+  const std::string enc = encode_header_text(text);
+  std::size_t pos = 0;
+  std::string joined;
+  while ((pos = enc.find("=?UTF-8?B?", pos)) != std::string::npos) {
+    auto end = enc.find("?=", pos);
+    REQUIRE(end != std::string::npos);
+    CHECK(end + 2 - pos <= 75);
+    std::string b64 = enc.substr(pos + 10, end - pos - 10);
+    std::string out(b64.size(), '\0');
+    size_t len = 0;
+    REQUIRE(sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(),
+                              b64.size(), nullptr, &len, nullptr,
+                              sodium_base64_VARIANT_ORIGINAL) == 0);
+    out.resize(len);
+    unsigned char last = static_cast<unsigned char>(out.back());
+    CHECK((last < 0x80 || (last & 0xC0) == 0x80));
+    joined += out;
+    pos = end;
+  }
+  CHECK(joined == text);
+  CHECK(encode_header_text("Plain ASCII") == "Plain ASCII");
+}

@@ -1,0 +1,198 @@
+#include "portal/pickup_store.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/unit/portal/temp_dir.h"
+
+using namespace sealpost;
+using namespace sealpost::pickup;
+
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000;
+
+const std::string kMime =
+    "From: dr@praxis.example\r\nTo: patient@example.org\r\n"
+    "Subject: Befund Blutbild Mueller\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+    "Ihr Laborwert HbA1c liegt bei 7,9 Prozent.\r\n--b\r\nContent-Type: application/pdf\r\n"
+    "Content-Disposition: attachment; "
+    "filename=\"Laborbefund-Mueller.pdf\"\r\n\r\nPDFDATA\r\n--b--\r\n";
+
+PickupRequest request(std::string method = "sms") {
+  PickupRequest r;
+  r.queue_id = "q1";
+  r.recipient = "patient@example.org";
+  r.sender = "dr@praxis.example";
+  r.auth_method = std::move(method);
+  r.sms_number = "+4915112345678";
+  r.expires = std::chrono::hours(24);
+  return r;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("deposit and unlock round-trips the exact message") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  auto d = (*store)->deposit(request(), kMime, kNow);
+  REQUIRE(d);
+  CHECK(valid_pickup_id(d->id));
+  CHECK(d->expires == kNow + 24 * 3600);
+
+  auto u = (*store)->unlock(d->id, d->secret, kNow + 10);
+  REQUIRE(u);
+  REQUIRE(u->status == LinkStatus::Ok);
+  CHECK(u->record.recipient == "patient@example.org");
+  CHECK(u->keys.sms_number == "+4915112345678");
+  auto m = (*store)->read_message(*u);
+  REQUIRE(m);
+  CHECK(*m == kMime);
+}
+
+TEST_CASE("a wrong or tampered secret is Invalid and reveals nothing") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  auto d = (*store)->deposit(request(), kMime, kNow);
+  REQUIRE(d);
+
+  std::string bytes = d->secret.bytes();
+  bytes[5] ^= 0x01;
+  auto u = (*store)->unlock(d->id, SecretBytes(bytes), kNow);
+  REQUIRE(u);
+  CHECK(u->status == LinkStatus::Invalid);
+  CHECK(u->record.recipient.empty());
+  CHECK((*store)->read_message(*u).ok() == false);
+
+  // Unknown id with the right secret looks the same as a wrong secret.
+  std::string other = d->id;
+  other[0] = other[0] == 'a' ? 'b' : 'a';
+  auto v = (*store)->unlock(other, d->secret, kNow);
+  REQUIRE(v);
+  CHECK(v->status == LinkStatus::Invalid);
+}
+
+TEST_CASE("link secrets decode only in their canonical form") {
+  SecretBytes s = new_link_secret();
+  std::string text = encode_link_secret(s);
+  CHECK(text.size() == 43);
+  auto back = decode_link_secret(text);
+  REQUIRE(back);
+  CHECK(back->bytes() == s.bytes());
+  CHECK_FALSE(decode_link_secret(text.substr(0, 42)));
+  CHECK_FALSE(decode_link_secret(text + "A"));
+  CHECK_FALSE(decode_link_secret(std::string(43, '*')));
+}
+
+TEST_CASE("disk and database without the link reveal no content, subject or filename") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  auto d = (*store)->deposit(request(), kMime, kNow);
+  REQUIRE(d);
+  store->reset();  // flush and close the database
+
+  const std::string secret_text = encode_link_secret(d->secret);
+  int files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(t.path)) {
+    if (!e.is_regular_file()) continue;
+    ++files;
+    const std::string data = slurp(e.path());
+    INFO(e.path().string());
+    for (const char* needle :
+         {"Befund", "Blutbild", "HbA1c", "Laborbefund-Mueller", "PDFDATA", "4915112345678"})
+      CHECK(data.find(needle) == std::string::npos);
+    CHECK(data.find(d->secret.bytes()) == std::string::npos);
+    CHECK(data.find(secret_text) == std::string::npos);
+    // Every file is also tried as a key, the way an attacker with the disk would.
+    for (std::size_t off = 0; off + kKeyBytes <= data.size() && off < 4096; ++off) {
+      SecretBytes guess(data.substr(off, kKeyBytes));
+      auto blob = slurp(t.path / "pickup" / "blobs" / (d->id + ".sealed"));
+      CHECK_FALSE(open(guess, std::string_view(blob).substr(6), "sealpost-pickup-blob|" + d->id));
+    }
+  }
+  CHECK(files >= 2);
+}
+
+TEST_CASE("expiry shreds blob and key material; the holder sees Gone") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  auto d = (*store)->deposit(request(), kMime, kNow);
+  REQUIRE(d);
+  auto keep = (*store)->deposit(request(), kMime, kNow + 3600 * 23);
+  REQUIRE(keep);
+
+  auto n = (*store)->purge_expired(kNow + 24 * 3600);
+  REQUIRE(n);
+  CHECK(*n == 1);
+  CHECK_FALSE(std::filesystem::exists(t.path / "pickup" / "blobs" / (d->id + ".sealed")));
+  CHECK(std::filesystem::exists(t.path / "pickup" / "blobs" / (keep->id + ".sealed")));
+  auto rec = (*store)->index().find(d->id);
+  REQUIRE(rec);
+  REQUIRE(*rec);
+  CHECK((**rec).wrapped_key.empty());
+  CHECK((**rec).state == State::Expired);
+
+  auto u = (*store)->unlock(d->id, d->secret, kNow);  // even with a clock set back
+  REQUIRE(u);
+  CHECK(u->status == LinkStatus::Gone);
+  auto again = (*store)->purge_expired(kNow + 24 * 3600);
+  REQUIRE(again);
+  CHECK(*again == 0);
+}
+
+TEST_CASE("revoke shreds at once") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  auto d = (*store)->deposit(request(), kMime, kNow);
+  REQUIRE(d);
+  REQUIRE((*store)->revoke(d->id));
+  auto u = (*store)->unlock(d->id, d->secret, kNow);
+  REQUIRE(u);
+  CHECK(u->status == LinkStatus::Gone);
+  CHECK_FALSE((*store)->revoke("doesnotexistdoesnotexist22"));
+}
+
+TEST_CASE("deposit refuses requests whose second factor cannot work") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  auto no_number = request();
+  no_number.sms_number.clear();
+  CHECK_FALSE((*store)->deposit(no_number, kMime, kNow));
+  CHECK_FALSE((*store)->deposit(request("passphrase"), kMime, kNow));
+  CHECK_FALSE((*store)->deposit(request("telepathy"), kMime, kNow));
+  auto forever = request();
+  forever.expires = std::chrono::hours(24 * 400);
+  CHECK_FALSE((*store)->deposit(forever, kMime, kNow));
+}
+
+TEST_CASE("StorePickupService builds a link that unlocks") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  StorePickupService svc(**store, "https://pickup.praxis.example/");
+  auto dep = svc.deposit(request(), kMime);
+  REQUIRE(dep);
+  const std::string prefix = "https://pickup.praxis.example/p/" + dep->pickup_id + "/";
+  REQUIRE(dep->url.rfind(prefix, 0) == 0);
+  auto secret = decode_link_secret(dep->url.substr(prefix.size()));
+  REQUIRE(secret);
+  auto u = (*store)->unlock(dep->pickup_id, *secret, dep->expires_at - 60);
+  REQUIRE(u);
+  CHECK(u->status == LinkStatus::Ok);
+}

@@ -1,0 +1,115 @@
+#include "portal/second_factor.h"
+
+#include <catch2/catch.hpp>
+
+#include "portal/pickup_store.h"
+#include "tests/unit/portal/temp_dir.h"
+
+using namespace sealpost;
+using namespace sealpost::pickup;
+
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000;
+
+struct Fixture {
+  TempDir t;
+  std::unique_ptr<PickupStore> store;
+  Deposited d;
+  Fixture(std::string method = "sms", std::string pass_hash = {}) {
+    store = std::move(PickupStore::open(t.path / "pickup")).value();
+    PickupRequest r;
+    r.recipient = "p@example.org";
+    r.sender = "dr@praxis.example";
+    r.auth_method = std::move(method);
+    r.sms_number = "+491511234567";
+    r.passphrase_hash = std::move(pass_hash);
+    d = std::move(store->deposit(r, "hello", kNow)).value();
+  }
+  PickupRecord record() { return std::move(store->unlock(d.id, d.secret, kNow)).value().record; }
+};
+
+std::string wrong_code(const std::string& code) {
+  std::string w = code;
+  w[0] = w[0] == '9' ? '0' : static_cast<char>(w[0] + 1);
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("a code verifies once, then is gone") {
+  Fixture f;
+  SecondFactor sf(f.store->index(), FactorSettings{});
+  auto code = sf.issue_code(f.record(), f.d.secret, kNow);
+  REQUIRE(code);
+  CHECK(code->size() == 8);
+  auto ok =
+      sf.verify_code(f.record(), f.d.secret, code->substr(0, 4) + " " + code->substr(4), kNow + 5);
+  REQUIRE(ok);
+  CHECK(ok->verdict == Verdict::Ok);
+  auto again = sf.verify_code(f.record(), f.d.secret, *code, kNow + 6);
+  REQUIRE(again);
+  CHECK(again->verdict == Verdict::Expired);
+}
+
+TEST_CASE("an expired code is refused") {
+  Fixture f;
+  SecondFactor sf(f.store->index(), FactorSettings{});
+  auto code = sf.issue_code(f.record(), f.d.secret, kNow);
+  REQUIRE(code);
+  auto late = sf.verify_code(f.record(), f.d.secret, *code, kNow + 601);
+  REQUIRE(late);
+  CHECK(late->verdict == Verdict::Expired);
+}
+
+TEST_CASE("a code is bound to the link secret") {
+  Fixture f;
+  SecondFactor sf(f.store->index(), FactorSettings{});
+  auto code = sf.issue_code(f.record(), f.d.secret, kNow);
+  REQUIRE(code);
+  SecretBytes other = new_link_secret();
+  auto r = sf.verify_code(f.record(), other, *code, kNow);
+  REQUIRE(r);
+  CHECK(r->verdict == Verdict::Wrong);
+}
+
+TEST_CASE("max_attempts failures lock the pickup, even for the right code afterwards") {
+  Fixture f;
+  SecondFactor sf(f.store->index(), FactorSettings{3, std::chrono::seconds(600), 8});
+  auto code = sf.issue_code(f.record(), f.d.secret, kNow);
+  REQUIRE(code);
+  auto r1 = sf.verify_code(f.record(), f.d.secret, wrong_code(*code), kNow);
+  REQUIRE(r1);
+  CHECK(r1->verdict == Verdict::Wrong);
+  CHECK(r1->attempts_left == 2);
+  auto r2 = sf.verify_code(f.record(), f.d.secret, "not a code", kNow);
+  REQUIRE(r2);
+  CHECK(r2->verdict == Verdict::Wrong);
+  CHECK(r2->attempts_left == 1);
+  auto r3 = sf.verify_code(f.record(), f.d.secret, wrong_code(*code), kNow);
+  REQUIRE(r3);
+  CHECK(r3->verdict == Verdict::Locked);
+
+  auto u = f.store->unlock(f.d.id, f.d.secret, kNow);
+  REQUIRE(u);
+  CHECK(u->status == LinkStatus::Locked);
+  auto r4 = sf.verify_code(u->record, f.d.secret, *code, kNow);
+  REQUIRE(r4);
+  CHECK(r4->verdict == Verdict::Locked);
+}
+
+TEST_CASE("passphrases verify with argon2id and failures count") {
+  auto hash = hash_passphrase("korrekt pferd batterie");
+  REQUIRE(hash);
+  Fixture f("passphrase", *hash);
+  auto u = f.store->unlock(f.d.id, f.d.secret, kNow);
+  REQUIRE(u);
+  REQUIRE(u->keys.passphrase_hash == *hash);
+  SecondFactor sf(f.store->index(), FactorSettings{2, std::chrono::seconds(600), 8});
+  auto bad = sf.verify_passphrase(u->record, u->keys.passphrase_hash, "korrekt pferd");
+  REQUIRE(bad);
+  CHECK(bad->verdict == Verdict::Wrong);
+  auto good = sf.verify_passphrase(f.record(), u->keys.passphrase_hash, "korrekt pferd batterie");
+  REQUIRE(good);
+  CHECK(good->verdict == Verdict::Ok);
+}
