@@ -1,5 +1,7 @@
 #include "relay/server/server_state.h"
 
+#include <boost/asio/post.hpp>
+
 namespace sealpost::server {
 
 ServerState::Admit ServerState::try_admit(const std::string& client, const LimitsConfig& limits) {
@@ -30,6 +32,21 @@ void ServerState::add(const std::shared_ptr<Connection>& c) {
 void ServerState::remove(const Connection* c) {
   std::lock_guard lock(mu);
   live.erase(c);
+  if (live.empty() && !accepting) cancel_grace_timer_locked();
+}
+
+void ServerState::set_grace_timer(std::shared_ptr<boost::asio::steady_timer> timer) {
+  std::lock_guard lock(mu);
+  cancel_grace_timer_locked();  // a second shutdown() replaces the first deadline
+  grace_timer = std::move(timer);
+  if (live.empty()) cancel_grace_timer_locked();
+}
+
+void ServerState::cancel_grace_timer_locked() {
+  if (!grace_timer) return;
+  // The timer lives on its own strand; cancel it there, not on this thread.
+  boost::asio::post(grace_timer->get_executor(), [t = grace_timer] { t->cancel(); });
+  grace_timer.reset();
 }
 
 std::vector<std::shared_ptr<Connection>> ServerState::connections() const {

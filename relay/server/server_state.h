@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <functional>
 #include <map>
@@ -63,12 +64,18 @@ struct ServerState {
 
   std::atomic<bool> accepting{true};
 
+  // The shutdown grace timer; cancelled early once the last connection is
+  // gone, so io.run() can return as soon as the drain is complete.
+  void set_grace_timer(std::shared_ptr<boost::asio::steady_timer> timer);
+
  private:
   mutable std::mutex mu;
   Snapshot current;
   std::map<std::string, unsigned> per_client;
   std::atomic<std::size_t> active_count{0};
   std::map<const Connection*, std::weak_ptr<Connection>> live;
+  std::shared_ptr<boost::asio::steady_timer> grace_timer;
+  void cancel_grace_timer_locked();
 };
 
 }  // namespace sealpost::server

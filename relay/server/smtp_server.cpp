@@ -222,10 +222,12 @@ void SmtpServer::stop_accepting() {
 void SmtpServer::shutdown(std::chrono::seconds grace) {
   stop_accepting();
   for (const auto& c : state_->connections()) c->drain();
-  auto timer = std::make_shared<asio::steady_timer>(io_, grace);
-  timer->async_wait([timer, state = state_](const error_code&) {
+  auto timer = std::make_shared<asio::steady_timer>(asio::make_strand(io_), grace);
+  timer->async_wait([timer, state = state_](const error_code& ec) {
+    if (ec) return;  // every session ended before the grace period
     for (const auto& c : state->connections()) c->force_close();
   });
+  state_->set_grace_timer(timer);
 }
 
 std::size_t SmtpServer::active_sessions() const {
