@@ -7,23 +7,13 @@
 #include "common/durable_file.h"
 #include "config/yaml_reader.h"
 #include "policy/policy.h"
+#include "policy/policy_keys.h"
 #include "policy/scrub_profile_reader.h"
 
 namespace sealpost::policy {
 namespace {
 
 constexpr std::size_t kMaxPolicyBytes = 1u << 20;
-
-const std::vector<std::string> kTopKeys = {"defaults", "rules", "scrub_profiles"};
-const std::vector<std::string> kDefaultsKeys = {
-    "methods", "sign", "scrub", "smime_cipher", "pickup", "require_consent", "reject_text"};
-const std::vector<std::string> kRuleKeys = {"name",   "match",           "methods",
-                                            "sign",   "smime_cipher",    "scrub",
-                                            "pickup", "require_consent", "reject_text"};
-const std::vector<std::string> kMatchKeys = {"recipient",       "recipient_domain", "sender",
-                                             "auth_user",       "subject_tag",      "header",
-                                             "has_attachments", "already_encrypted"};
-const std::vector<std::string> kPickupKeys = {"auth", "expires"};
 
 bool printable_text(const std::string& s) {
   for (char c : s)
@@ -39,7 +29,7 @@ class PolicyLoader {
   Policy load(const YAML::Node& root) {
     Policy p;
     p.source = r_.file_name();
-    r_.check_map(root, "", kTopKeys);
+    r_.check_map(root, "", policy_section_keys(""));
     p.scrub_profiles = read_scrub_profiles(r_, root["scrub_profiles"]);
     profiles_ = &p.scrub_profiles;
     p.defaults.location = label_;
@@ -68,7 +58,7 @@ class PolicyLoader {
   }
 
   Defaults defaults(const YAML::Node& n) {
-    r_.check_map(n, "defaults", kDefaultsKeys);
+    r_.check_map(n, "defaults", policy_section_keys("defaults"));
     Defaults d;
     d.location = location(n);
     if (auto v = n["methods"]) {
@@ -94,7 +84,7 @@ class PolicyLoader {
   }
 
   Rule rule(const YAML::Node& n, const Defaults& defaults) {
-    r_.check_map(n, "rules[]", kRuleKeys);
+    r_.check_map(n, "rules[]", policy_section_keys("rules[]"));
     if (!n.IsMap()) r_.fail(n, "rules[]: expected a rule with name and match");
     Rule rule;
     rule.location = location(n);
@@ -134,7 +124,7 @@ class PolicyLoader {
   }
 
   Match match(const YAML::Node& n) {
-    r_.check_map(n, "match", kMatchKeys);
+    r_.check_map(n, "match", policy_section_keys("rules[].match"));
     Match m;
     if (auto v = n["recipient"]) m.recipient = address(v, "match.recipient");
     if (auto v = n["recipient_domain"]) m.recipient_domain = domain(v, "match.recipient_domain");
@@ -225,7 +215,7 @@ class PolicyLoader {
 
   std::pair<std::optional<std::string>, std::optional<std::chrono::seconds>> pickup(
       const YAML::Node& n, const std::string& what) {
-    r_.check_map(n, what, kPickupKeys);
+    r_.check_map(n, what, policy_section_keys("rules[].pickup"));
     std::optional<std::string> auth;
     std::optional<std::chrono::seconds> expires;
     if (auto v = n["auth"])

@@ -1,5 +1,7 @@
 #include "policy/scrub_profile_reader.h"
 
+#include "policy/policy_keys.h"
+
 namespace sealpost::policy {
 namespace {
 
@@ -32,9 +34,7 @@ std::vector<std::string> header_list(const YamlReader& r, const YAML::Node& n,
 
 ScrubProfile read_profile(const YamlReader& r, const YAML::Node& n, const std::string& name) {
   const std::string section = "scrub_profiles." + name;
-  r.check_map(n, section,
-              {"headers", "remove_headers", "keep_headers", "rewrite_message_id", "image_metadata",
-               "pdf_metadata", "office_metadata", "html_remote_content", "pass_unscrubbable"});
+  r.check_map(n, section, policy_section_keys("scrub_profiles.*"));
   ScrubProfile p;
   p.name = name;
   if (auto v = n["headers"])

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "policy/policy.h"
+#include "policy/policy_keys.h"
 
 using namespace sealpost;
 using namespace sealpost::policy;
@@ -182,5 +185,19 @@ TEST_CASE("the shipped example policies load") {
     auto r = load_policy(std::string(SEALPOST_SOURCE_DIR) + "/" + file);
     INFO((r.ok() ? "" : r.error().what()));
     CHECK(r.ok());
+  }
+}
+
+TEST_CASE("every policy key is listed once and documented in sealpost-policy(5)") {
+  const auto& keys = policy_known_keys();
+  CHECK(std::find(keys.begin(), keys.end(), "rules[].match.subject_tag") != keys.end());
+  CHECK(std::find(keys.begin(), keys.end(), "scrub_profiles.*.pass_unscrubbable") != keys.end());
+  std::ifstream man(std::string(SEALPOST_SOURCE_DIR) + "/man/sealpost-policy.5");
+  std::string text((std::istreambuf_iterator<char>(man)), std::istreambuf_iterator<char>());
+  REQUIRE_FALSE(text.empty());
+  for (const auto& k : keys) {
+    std::string last = k.substr(k.rfind('.') + 1);
+    INFO(k);
+    CHECK(text.find(".It Ic " + last) != std::string::npos);
   }
 }
