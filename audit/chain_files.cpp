@@ -1,0 +1,77 @@
+#include "audit/chain_files.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <system_error>
+
+namespace sealpost::audit {
+namespace {
+
+constexpr std::string_view kPrefix = "audit-";
+constexpr std::string_view kSuffix = ".jsonl";
+
+std::tm utc(Clock::time_point t) {
+  const std::time_t secs = Clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return tm;
+}
+
+}  // namespace
+
+std::string day_of(Clock::time_point t) {
+  const std::tm tm = utc(t);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
+}
+
+std::string format_time(Clock::time_point t) {
+  const std::tm tm = utc(t);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(((ms % 1000) + 1000) % 1000));
+  return buf;
+}
+
+bool is_valid_day(std::string_view d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (d[i] < '0' || d[i] > '9') return false;
+  const int y = std::stoi(std::string(d.substr(0, 4)));
+  const unsigned m = static_cast<unsigned>(std::stoi(std::string(d.substr(5, 2))));
+  const unsigned dd = static_cast<unsigned>(std::stoi(std::string(d.substr(8, 2))));
+  return std::chrono::year_month_day{std::chrono::year{y}, std::chrono::month{m},
+                                     std::chrono::day{dd}}
+      .ok();
+}
+
+std::string file_name_for_day(std::string_view day) {
+  return std::string(kPrefix) + std::string(day) + std::string(kSuffix);
+}
+
+std::optional<std::string> day_of_file(const std::filesystem::path& file) {
+  const std::string name = file.filename().string();
+  if (name.size() != kPrefix.size() + 10 + kSuffix.size()) return std::nullopt;
+  if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix)) return std::nullopt;
+  std::string day = name.substr(kPrefix.size(), 10);
+  if (!is_valid_day(day)) return std::nullopt;
+  return day;
+}
+
+std::vector<std::filesystem::path> chain_files(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec) && day_of_file(entry.path())) files.push_back(entry.path());
+  }
+  // Names sort by day because the day is zero-padded ISO.
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace sealpost::audit

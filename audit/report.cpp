@@ -1,0 +1,216 @@
+#include "audit/report.h"
+
+#include <fstream>
+
+#include "audit/audit_line.h"
+#include "audit/chain_files.h"
+
+namespace sealpost::audit {
+namespace {
+
+// Canonical names first; the older short names are still read so early logs count.
+std::string get(const Line& l, std::string_view name, std::string_view alias = {}) {
+  for (const auto& [k, v] : l.fields)
+    if (k == name) return v;
+  if (!alias.empty())
+    for (const auto& [k, v] : l.fields)
+      if (k == alias) return v;
+  return {};
+}
+
+std::string domain_of(const std::string& address) {
+  const auto at = address.rfind('@');
+  if (at == std::string::npos || at + 1 >= address.size()) return "(none)";
+  std::string d = address.substr(at + 1);
+  for (auto& c : d)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return d;
+}
+
+void add_line(Report& r, const Line& l) {
+  ++r.events;
+  const std::string recipient = get(l, "recipient", "rcpt");
+  const std::string queue_id = get(l, "queue_id", "id");
+  if (l.type == "decision") {
+    const std::string method = get(l, "method");
+    ++r.decisions_by_method[method.empty() ? "(none)" : method];
+    ++r.decisions_by_domain[domain_of(recipient)];
+    if (method == "plain")
+      r.plaintext.push_back(PlaintextSend{l.time, queue_id, recipient, get(l, "rule")});
+  } else if (l.type == "delivery") {
+    const std::string method = get(l, "method");
+    const std::string result = get(l, "result");
+    ++r.deliveries[method.empty() ? "(none)" : method][result.empty() ? "(none)" : result];
+    if (result == "failed" || result == "expired")
+      r.failures.push_back(FailedDelivery{l.time, queue_id, recipient, method, get(l, "reply")});
+  } else if (l.type.starts_with("pickup.")) {
+    ++r.pickups[l.type.substr(7)];
+  }
+}
+
+void read_file(Report& r, const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string text;
+  while (std::getline(in, text)) {
+    if (text.size() > kMaxLineBytes) {
+      ++r.unreadable;
+      continue;
+    }
+    auto line = decode_line(text);
+    if (!line) {
+      ++r.unreadable;
+      continue;
+    }
+    const std::string day = line->time.substr(0, 10);
+    if (!r.window.from_day.empty() && day < r.window.from_day) continue;
+    if (!r.window.to_day.empty() && day > r.window.to_day) continue;
+    add_line(r, *line);
+  }
+}
+
+std::string json_str(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+// CSV per RFC 4180; cells starting with = + - @ are prefixed with ' so that a
+// hostile address cannot become a spreadsheet formula.
+std::string csv_cell(std::string_view s) {
+  std::string v(s);
+  if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) v = "'" + v;
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Markdown table cells: pipes and line breaks would break the table.
+std::string md_cell(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
+  }
+  return out.empty() ? "-" : out;
+}
+
+template <class Map>
+std::string json_counts(const Map& m) {
+  std::string out = "{";
+  for (const auto& [k, v] : m) {
+    if (out.size() > 1) out += ',';
+    out += json_str(k) + ":" + std::to_string(v);
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+Report build_report(const std::vector<std::filesystem::path>& dirs, const ReportWindow& window) {
+  Report r;
+  r.window = window;
+  for (const auto& dir : dirs) {
+    for (const auto& file : chain_files(dir)) {
+      const std::string day = *day_of_file(file);
+      // A day file holds only that day's records (verify checks it), so whole
+      // files outside the window can be skipped unread.
+      if (!window.from_day.empty() && day < window.from_day) continue;
+      if (!window.to_day.empty() && day > window.to_day) continue;
+      read_file(r, file);
+    }
+  }
+  return r;
+}
+
+std::string render_markdown(const Report& r) {
+  std::string o = "# Sealpost audit report\n\n";
+  o += "Period: " + (r.window.from_day.empty() ? "beginning" : r.window.from_day) + " to " +
+       (r.window.to_day.empty() ? "now" : r.window.to_day) + "\n\n";
+  o += "Events: " + std::to_string(r.events) + "\n";
+  if (r.unreadable)
+    o += "\n**Warning:** " + std::to_string(r.unreadable) +
+         " records failed their integrity check and were not counted; run `sealpost audit "
+         "verify`.\n";
+  o += "\n## Decisions per method\n\n| method | recipients |\n|---|---:|\n";
+  for (const auto& [m, n] : r.decisions_by_method)
+    o += "| " + md_cell(m) + " | " + std::to_string(n) + " |\n";
+  o += "\n## Decisions per recipient domain\n\n| domain | recipients |\n|---|---:|\n";
+  for (const auto& [d, n] : r.decisions_by_domain)
+    o += "| " + md_cell(d) + " | " + std::to_string(n) + " |\n";
+  o += "\n## Delivery outcomes\n\n| method | result | count |\n|---|---|---:|\n";
+  for (const auto& [m, results] : r.deliveries)
+    for (const auto& [res, n] : results)
+      o += "| " + md_cell(m) + " | " + md_cell(res) + " | " + std::to_string(n) + " |\n";
+  o += "\n## Plaintext sends\n\n| time | queue id | recipient | rule |\n|---|---|---|---|\n";
+  for (const auto& p : r.plaintext)
+    o += "| " + md_cell(p.time) + " | " + md_cell(p.queue_id) + " | " + md_cell(p.recipient) +
+         " | " + md_cell(p.rule) + " |\n";
+  o += "\n## Failed deliveries\n\n| time | queue id | recipient | method | reply "
+       "|\n|---|---|---|---|---|\n";
+  for (const auto& f : r.failures)
+    o += "| " + md_cell(f.time) + " | " + md_cell(f.queue_id) + " | " + md_cell(f.recipient) +
+         " | " + md_cell(f.method) + " | " + md_cell(f.reply) + " |\n";
+  o += "\n## Pickups\n\n| event | count |\n|---|---:|\n";
+  for (const auto& [e, n] : r.pickups) o += "| " + md_cell(e) + " | " + std::to_string(n) + " |\n";
+  return o;
+}
+
+std::string render_csv(const Report& r) {
+  // One table for everything: section, key, detail, count.
+  std::string o = "section,key,detail,count\n";
+  auto row = [&o](std::string_view s, std::string_view k, std::string_view d, std::uint64_t n) {
+    o += csv_cell(s) + "," + csv_cell(k) + "," + csv_cell(d) + "," + std::to_string(n) + "\n";
+  };
+  row("events", "", "", r.events);
+  row("unreadable", "", "", r.unreadable);
+  for (const auto& [m, n] : r.decisions_by_method) row("decision_method", m, "", n);
+  for (const auto& [d, n] : r.decisions_by_domain) row("decision_domain", d, "", n);
+  for (const auto& [m, results] : r.deliveries)
+    for (const auto& [res, n] : results) row("delivery", m, res, n);
+  for (const auto& p : r.plaintext) row("plaintext", p.recipient, p.rule, 1);
+  for (const auto& f : r.failures) row("failure", f.recipient, f.reply, 1);
+  for (const auto& [e, n] : r.pickups) row("pickup", e, "", n);
+  return o;
+}
+
+std::string render_json(const Report& r) {
+  std::string o =
+      "{\"from\":" + json_str(r.window.from_day) + ",\"to\":" + json_str(r.window.to_day);
+  o +=
+      ",\"events\":" + std::to_string(r.events) + ",\"unreadable\":" + std::to_string(r.unreadable);
+  o += ",\"decisions_by_method\":" + json_counts(r.decisions_by_method);
+  o += ",\"decisions_by_domain\":" + json_counts(r.decisions_by_domain);
+  o += ",\"deliveries\":{";
+  bool first = true;
+  for (const auto& [m, results] : r.deliveries) {
+    if (!first) o += ',';
+    first = false;
+    o += json_str(m) + ":" + json_counts(results);
+  }
+  o += "},\"plaintext\":[";
+  for (std::size_t i = 0; i < r.plaintext.size(); ++i) {
+    const auto& p = r.plaintext[i];
+    o += (i ? "," : "") + std::string("{\"time\":") + json_str(p.time) +
+         ",\"queue_id\":" + json_str(p.queue_id) + ",\"recipient\":" + json_str(p.recipient) +
+         ",\"rule\":" + json_str(p.rule) + "}";
+  }
+  o += "],\"failures\":[";
+  for (std::size_t i = 0; i < r.failures.size(); ++i) {
+    const auto& f = r.failures[i];
+    o += (i ? "," : "") + std::string("{\"time\":") + json_str(f.time) +
+         ",\"queue_id\":" + json_str(f.queue_id) + ",\"recipient\":" + json_str(f.recipient) +
+         ",\"method\":" + json_str(f.method) + ",\"reply\":" + json_str(f.reply) + "}";
+  }
+  o += "],\"pickups\":" + json_counts(r.pickups) + "}\n";
+  return o;
+}
+
+}  // namespace sealpost::audit
