@@ -4,6 +4,7 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include <charconv>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -12,9 +13,11 @@
 namespace sealpost {
 namespace {
 
-// First pass over the event stream, before building a node tree: refuses
-// anchors and aliases, too deep nesting and too many nodes, so the tree that
-// YAML::Load builds afterwards is bounded by the input size.
+// First pass over the event stream, before building a node tree: bounds the
+// nesting depth and the number of nodes *as expanded through aliases*, so a
+// "billion laughs" file (aliases of aliases) is refused before anything walks
+// it. Anchors and aliases themselves are allowed: PyYAML and other generators
+// emit them for repeated values (e.g. the same tls block for two listeners).
 class BoundsChecker : public YAML::EventHandler {
  public:
   BoundsChecker(const YamlReader& reader, const YamlLimits& limits)
@@ -22,33 +25,52 @@ class BoundsChecker : public YAML::EventHandler {
 
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { node(mark, anchor); }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
-    fail(mark, "aliases (*name) are not supported");
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchor_sizes_.find(anchor);
+    // An alias to a collection still open (a recursive structure) has no size yet.
+    if (it == anchor_sizes_.end()) fail(mark, "alias refers to an unfinished or unknown anchor");
+    add(mark, it->second);
   }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                 const std::string&) override {
-    node(mark, anchor);
+    leaf(mark, anchor);
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value) override {
     open(mark, anchor);
   }
-  void OnSequenceEnd() override { --depth_; }
+  void OnSequenceEnd() override { close(); }
   void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value) override {
     open(mark, anchor);
   }
-  void OnMapEnd() override { --depth_; }
+  void OnMapEnd() override { close(); }
 
  private:
-  void node(const YAML::Mark& mark, YAML::anchor_t anchor) {
-    if (anchor != YAML::NullAnchor) fail(mark, "anchors (&name) are not supported");
-    if (++nodes_ > limits_.max_nodes) fail(mark, "too many YAML nodes");
+  struct Open {
+    YAML::anchor_t anchor;
+    std::size_t nodes_before;
+  };
+
+  void add(const YAML::Mark& mark, std::size_t n) {
+    nodes_ += n;
+    if (nodes_ > limits_.max_nodes) fail(mark, "too many YAML nodes (aliases included)");
+  }
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    add(mark, 1);
+    if (anchor != YAML::NullAnchor) anchor_sizes_[anchor] = 1;
   }
   void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
-    node(mark, anchor);
-    if (++depth_ > limits_.max_depth) fail(mark, "nesting too deep");
+    open_.push_back({anchor, nodes_});
+    add(mark, 1);
+    if (static_cast<int>(open_.size()) > limits_.max_depth) fail(mark, "nesting too deep");
+  }
+  void close() {
+    if (open_.empty()) return;
+    Open o = open_.back();
+    open_.pop_back();
+    if (o.anchor != YAML::NullAnchor) anchor_sizes_[o.anchor] = nodes_ - o.nodes_before;
   }
   [[noreturn]] void fail(const YAML::Mark& mark, const std::string& msg) const {
     throw YamlFailure{reader_.file_name() + ":" + std::to_string(mark.line + 1) + ": " + msg};
@@ -56,7 +78,8 @@ class BoundsChecker : public YAML::EventHandler {
 
   const YamlReader& reader_;
   const YamlLimits& limits_;
-  int depth_ = 0;
+  std::vector<Open> open_;
+  std::map<YAML::anchor_t, std::size_t> anchor_sizes_;
   std::size_t nodes_ = 0;
 };
 

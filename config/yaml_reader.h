@@ -22,8 +22,9 @@
 // bad value, never whole values (users.yaml holds password hashes).
 //
 // parse() is hardened for untrusted or careless input: size, nesting depth and
-// node count are bounded, and anchors/aliases are refused (a config needs none,
-// and aliases allow exponential "billion laughs" expansion).
+// node count are bounded, the count including what aliases expand to (so an
+// exponential "billion laughs" file is refused; ordinary anchors, as PyYAML
+// writes them for repeated values, are fine).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -61,6 +62,7 @@ class YamlReader {
   const std::filesystem::path& base_dir() const { return base_dir_; }
 
   // One YAML document -> node tree. Syntax errors become "FILE:LINE: ...".
+  // Aliases yield shared nodes; the expanded size counts against max_nodes.
   // An empty document yields a Null node.
   YAML::Node parse(std::string_view text, const YamlLimits& limits = {}) const;
 

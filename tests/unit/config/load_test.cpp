@@ -202,8 +202,6 @@ TEST_CASE("each kind of mistake is reported with file and line") {
        "sealpost.yaml:30: imap[].tls"},
       {"same address twice", replace(kValid, "\"[::1]:10025\"", "\"0.0.0.0:587\""),
        "sealpost.yaml:7: listen[].address: '0.0.0.0:587' is listed twice"},
-      {"anchor", replace(kValid, "users: users.yaml", "users: &u users.yaml"),
-       "sealpost.yaml:10: anchors (&name) are not supported"},
       {"two documents", kValid + "---\nhostname: x.example\n",
        "sealpost.yaml: more than one YAML document"},
       {"missing hostname", replace(kValid, "hostname: relay.praxis.example\n", ""),
@@ -227,6 +225,18 @@ TEST_CASE("each kind of mistake is reported with file and line") {
     INFO(err);
     CHECK(err.find(c.expected) != std::string::npos);
   }
+}
+
+TEST_CASE("anchors and aliases as PyYAML writes them are accepted") {
+  std::string text = replace(kValid, "tls: { cert: tls/cert.pem, key: /etc/ssl/key.pem }",
+                             "tls: &tls { cert: tls/cert.pem, key: /etc/ssl/key.pem }");
+  text = replace(text, "  trusted_proxies: [\"127.0.0.1/32\"]\n",
+                 "  trusted_proxies: [\"127.0.0.1/32\"]\n  tls: *tls\n");
+  auto r = parse(text);
+  INFO((r.ok() ? "" : r.error().what()));
+  REQUIRE(r.ok());
+  REQUIRE(r->portal->tls.has_value());
+  CHECK(r->portal->tls->cert == "/etc/sealpost/tls/cert.pem");
 }
 
 TEST_CASE("nesting and size are bounded") {

@@ -56,9 +56,22 @@ TEST_CASE("check_map rejects unknown, duplicate and non-scalar keys") {
   CHECK(run("a: 1\nb:\n", check).find("t.yaml:2: 'b' in 's' has no value") == 0);
 }
 
-TEST_CASE("parse refuses aliases, deep nesting and control characters in messages") {
+TEST_CASE("parse bounds alias expansion and nesting; messages stay printable") {
   auto none = [](const YamlReader&, const YAML::Node&) {};
-  CHECK(run("a: &x 1\nb: *x\n", none) == "t.yaml:1: anchors (&name) are not supported");
+  auto shared = [](const YamlReader& r, const YAML::Node& n) {
+    CHECK(r.string(n["b"]["x"], "b.x") == "1");
+  };
+  CHECK(run("a: &x {x: 1}\nb: *x\n", shared) == "");
+  // Ten levels of ten aliases each expand to 10^10 nodes.
+  std::string laughs = "l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n";
+  for (int i = 1; i <= 10; ++i) {
+    std::string prev = "*l" + std::to_string(i - 1);
+    laughs += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) laughs += (k ? ", " : "") + prev;
+    laughs += "]\n";
+  }
+  CHECK(run(laughs, none).find("too many YAML nodes (aliases included)") != std::string::npos);
+  CHECK(run("a: *nothing\n", none).find("t.yaml:1:") == 0);
   std::string bomb = "a: [" + std::string(40, '[') + std::string(40, ']') + "]\n";
   CHECK(run(bomb, none).find("nesting too deep") != std::string::npos);
   CHECK(run(std::string("a: 1\0", 5), none) == "t.yaml: file contains a NUL byte");
