@@ -184,11 +184,11 @@ Result<std::shared_ptr<const SmimeSigner>> Keystore::smime_signer() {
   if (!data) return data.error();
   auto bio = ossl::mem_bio(*data);
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
-  OPENSSL_cleanse(data->data(), data->size());
+  auto certs = parse_certificates(*data);
+  OPENSSL_cleanse(data->data(), data->size());  // the key stays only in EVP_PKEY
   if (!key) return Error::temp("4.7.0", "signing key unavailable", "cannot read " + path);
   auto signer = std::make_shared<SmimeSigner>();
   signer->key = std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
-  auto certs = parse_certificates(*data);
   if (certs.empty()) return Error::temp("4.7.0", "signing key unavailable", "no cert in " + path);
   signer->cert = ossl::share(std::move(certs.front()));
   for (std::size_t i = 1; i < certs.size(); ++i)

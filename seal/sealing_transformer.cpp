@@ -1,0 +1,318 @@
+#include "seal/sealing_transformer.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "seal/default_decider.h"
+#include "seal/header_protection.h"
+#include "seal/message_facts.h"
+#include "seal/message_parser.h"
+#include "seal/pickup_notice.h"
+#include "seal/seal_message.h"
+
+namespace sealpost::seal {
+
+namespace {
+
+// Recipients sealed together: same method and the same way of doing it.
+struct Group {
+  policy::Method method;
+  bool sign = true;
+  std::string cipher;
+  std::string scrub_profile;
+  std::vector<const policy::RecipientPlan*> plans;
+};
+
+std::string group_key(const policy::RecipientPlan& p) {
+  return std::string(method_label(p.method)) + '\n' + (p.sign ? "s" : "-") + '\n' + p.smime_cipher +
+         '\n' + p.scrub_profile;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep = ",") {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+class Run {
+ public:
+  Run(const SealingOptions& opt, AuditSink& audit, const SpoolEnvelope& env,
+      const std::vector<SpoolRecipient>& pending, const std::string& data)
+      : opt_(opt), audit_(audit), env_(env), pending_(pending), data_(data) {}
+
+  TransformResult go();
+
+ private:
+  void hold(const std::string& address, Error e) {
+    log::warn("seal.hold", {{"queue_id", env_.id}, {"code", e.smtp_code}, {"reason", e.what()}});
+    result_.held.push_back({address, std::move(e)});
+  }
+  void hold_group(const Group& g, const Error& e) {
+    for (const auto* p : g.plans) hold(p->address, e);
+  }
+  void audit_decision(const policy::RecipientPlan& p, const std::string& extra_key = {},
+                      const std::string& extra_value = {});
+  void emit(const Group& g, std::string bytes, const char* method, bool eight_bit);
+  void seal_group(const Group& g, GMimeMessage* msg);
+  void pickup(const Group& g, GMimeMessage* msg);
+
+  const SealingOptions& opt_;
+  AuditSink& audit_;
+  const SpoolEnvelope& env_;
+  const std::vector<SpoolRecipient>& pending_;
+  const std::string& data_;
+  TransformResult result_;
+  policy::MessageFacts facts_;
+  std::map<std::string, keystore::LookupResult> keys_;
+};
+
+void Run::audit_decision(const policy::RecipientPlan& p, const std::string& extra_key,
+                         const std::string& extra_value) {
+  AuditEvent ev{"decision",
+                {{"queue_id", env_.id},
+                 {"recipient", p.address},
+                 {"method", method_label(p.method)},
+                 {"rule", p.rule}}};
+  const auto it = keys_.find(p.address);
+  if (it != keys_.end() && p.method == policy::Method::Pgp) {
+    std::vector<std::string> fprs, sources;
+    for (const auto& k : it->second.pgp) {
+      fprs.push_back(k.fingerprint);
+      sources.push_back(k.source.source);
+    }
+    ev.fields.emplace_back("key", join(fprs));
+    ev.fields.emplace_back("source", join(sources));
+    ev.fields.emplace_back("cipher", "openpgp");
+  } else if (it != keys_.end() && p.method == policy::Method::Smime) {
+    std::vector<std::string> serials, sources;
+    for (const auto& c : it->second.smime) {
+      serials.push_back(c.serial);
+      sources.push_back(c.source.source);
+    }
+    ev.fields.emplace_back("cert_serial", join(serials));
+    ev.fields.emplace_back("source", join(sources));
+    ev.fields.emplace_back("cipher", p.smime_cipher);
+  }
+  if (!extra_key.empty()) ev.fields.emplace_back(extra_key, extra_value);
+  audit_.record(ev);
+}
+
+void Run::emit(const Group& g, std::string bytes, const char* method, bool eight_bit) {
+  PreparedMessage pm;
+  pm.method = method;
+  pm.message.mail_from = env_.mail_from;
+  pm.message.ret = env_.ret;
+  pm.message.envid = env_.envid;
+  pm.message.smtputf8 = env_.smtputf8;
+  pm.message.eight_bit = eight_bit;
+  pm.message.data = std::move(bytes);
+  for (const auto* p : g.plans) {
+    for (const auto& r : pending_) {
+      if (r.address == p->address) {
+        pm.message.rcpts.push_back({r.address, r.notify, r.orcpt});
+        break;
+      }
+    }
+  }
+  log::info("seal.prepared", {{"queue_id", env_.id},
+                              {"method", method},
+                              {"rcpts", pm.message.rcpts.size()},
+                              {"bytes", pm.message.data.size()}});
+  result_.outgoing.push_back(std::move(pm));
+}
+
+void Run::seal_group(const Group& g, GMimeMessage* msg) {
+  const bool eight_bit_in = env_.body == "8BITMIME";
+  if (g.method == policy::Method::Plain) {
+    emit(g, serialise_without_bcc(msg), "plain", eight_bit_in);
+    return;
+  }
+  if (facts_.already_encrypted) {
+    // Encrypted end to end by the sender already: never wrap it a second time.
+    emit(g, serialise_without_bcc(msg), method_label(g.method), eight_bit_in);
+    return;
+  }
+  Result<std::string> sealed = std::string();
+  if (g.method == policy::Method::Pgp) {
+    std::vector<std::string> fprs;
+    for (const auto* p : g.plans)
+      for (const auto& k : keys_[p->address].pgp)
+        if (std::find(fprs.begin(), fprs.end(), k.fingerprint) == fprs.end())
+          fprs.push_back(k.fingerprint);
+    std::string signer;
+    if (g.sign) {
+      auto s = opt_.keystore->pgp_signing_fingerprint();
+      if (!s) return hold_group(g, s.error());
+      signer = *s;
+      if (signer.empty())
+        log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", "no PGP key"}});
+    }
+    sealed = seal_pgp(msg, opt_.keystore->pgp(), fprs, signer);
+  } else {
+    std::vector<ossl::SharedX509> certs;
+    for (const auto* p : g.plans)
+      for (const auto& c : keys_[p->address].smime) certs.push_back(c.cert);
+    auto cipher = parse_smime_cipher(g.cipher);
+    if (!cipher) return hold_group(g, cipher.error());
+    std::shared_ptr<const keystore::SmimeSigner> signer;
+    if (g.sign) {
+      auto s = opt_.keystore->smime_signer();
+      if (!s) return hold_group(g, s.error());
+      signer = *s;
+      if (!signer) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", "no S/MIME key"}});
+    }
+    sealed = seal_smime(msg, certs, signer.get(), *cipher);
+  }
+  if (!sealed) return hold_group(g, sealed.error());
+  emit(g, std::move(sealed.value()), method_label(g.method), false);
+}
+
+void Run::pickup(const Group& g, GMimeMessage* msg) {
+  if (!opt_.pickup)
+    return hold_group(g, Error::temp("4.7.0", "recipient cannot be reached securely yet",
+                                     "pickup portal not configured"));
+  const std::string mime = serialise_without_bcc(msg);
+  const char* from = g_mime_object_get_header(GMIME_OBJECT(msg), "From");
+  for (const auto* p : g.plans) {
+    PickupRequest req;
+    req.queue_id = env_.id;
+    req.recipient = p->address;
+    req.sender = env_.mail_from;
+    req.auth_method = p->pickup.auth;
+    req.expires = p->pickup.expires;
+    auto dep = opt_.pickup->deposit(req, mime);
+    if (!dep) {
+      hold(p->address, dep.error());
+      continue;
+    }
+    Group one{g.method, g.sign, g.cipher, g.scrub_profile, {p}};
+    PickupNoticeInput notice{from ? from : "<" + env_.mail_from + ">", p->address, dep->url,
+                             dep->expires_at, opt_.hostname};
+    emit(one, compose_pickup_notice(notice), "pickup-notice", true);
+    audit_.record(AuditEvent{
+        "pickup.deposit",
+        {{"queue_id", env_.id}, {"recipient", p->address}, {"pickup_id", dep->pickup_id}}});
+  }
+}
+
+TransformResult Run::go() {
+  auto parsed = parse_message(data_, opt_.limits);
+  if (!parsed) {
+    for (const auto& r : pending_) hold(r.address, parsed.error());
+    return std::move(result_);
+  }
+  facts_ = message_facts(parsed->get(), data_);
+
+  policy::EnvelopeFacts ef{env_.mail_from, env_.auth_user, {}};
+  std::map<std::string, policy::KeyAvailability> avail;
+  for (const auto& r : pending_) {
+    auto found = opt_.keystore->lookup(r.address);
+    if (!found) {  // fail closed: no decision without knowing the keys
+      hold(r.address, found.error().temporary()
+                          ? found.error()
+                          : Error::temp("4.7.0", "key lookup failed", found.error().what()));
+      continue;
+    }
+    policy::KeyAvailability& a = avail[r.address];
+    a.pgp = !found->pgp.empty();
+    a.smime = !found->smime.empty();
+    keys_[r.address] = std::move(found.value());
+    ef.recipients.push_back(r.address);
+  }
+  if (ef.recipients.empty()) return std::move(result_);
+
+  const policy::Plan plan =
+      opt_.decide ? opt_.decide(ef, facts_, avail) : default_decide(ef, facts_, avail);
+  std::map<std::string, Group> groups;
+  for (const auto& address : ef.recipients) {
+    const auto it = std::find_if(plan.recipients.begin(), plan.recipients.end(),
+                                 [&](const auto& p) { return p.address == address; });
+    if (it == plan.recipients.end()) {
+      hold(address, Error::temp("4.7.0", "no delivery decision", "policy returned no plan"));
+      continue;
+    }
+    const policy::RecipientPlan& p = *it;
+    audit_decision(p, "reasons", join(p.reasons, "; "));
+    switch (p.method) {
+      case policy::Method::Reject:
+        hold(address,
+             Error::perm("5.7.1", p.reject_text.empty() ? "rejected by policy" : p.reject_text,
+                         "policy rule " + p.rule));
+        break;
+      case policy::Method::Hold:
+        hold(address, Error::temp("4.7.0", "held by policy", "policy rule " + p.rule));
+        break;
+      case policy::Method::Defer:
+        hold(address, Error::temp("4.7.0", "no secure way to reach this recipient yet",
+                                  "rule " + p.rule + ": " + join(p.reasons, "; ")));
+        break;
+      case policy::Method::Pgp:
+      case policy::Method::Smime:
+      case policy::Method::Plain:
+      case policy::Method::Pickup: {
+        auto& g = groups[group_key(p)];
+        if (g.plans.empty()) {
+          g.method = p.method;
+          g.sign = p.sign;
+          g.cipher = p.smime_cipher;
+          g.scrub_profile = p.scrub_profile;
+        }
+        g.plans.push_back(&p);
+        break;
+      }
+    }
+  }
+
+  // Scrubbing changes the message in place: every group after the first gets a
+  // fresh parse so profiles never leak into each other.
+  bool first = true;
+  for (const auto& [key, g] : groups) {
+    GPtr<GMimeMessage> msg;
+    if (first) {
+      msg = std::move(parsed.value());
+      first = false;
+    } else {
+      auto again = parse_message(data_, opt_.limits);
+      if (!again) {
+        hold_group(g, again.error());
+        continue;
+      }
+      msg = std::move(again.value());
+    }
+    if (opt_.scrub) {
+      if (auto r = opt_.scrub(msg.get(), g.scrub_profile); !r) {
+        hold_group(g, r.error());
+        continue;
+      }
+    }
+    if (g.method == policy::Method::Pickup)
+      pickup(g, msg.get());
+    else
+      seal_group(g, msg.get());
+  }
+  return std::move(result_);
+}
+
+}  // namespace
+
+SealingTransformer::SealingTransformer(SealingOptions options) : opt_(std::move(options)) {
+  ensure_gmime();
+}
+
+TransformResult SealingTransformer::prepare(const SpoolEnvelope& envelope,
+                                            const std::vector<SpoolRecipient>& pending,
+                                            const std::string& data) {
+  if (!opt_.keystore) {
+    TransformResult r;
+    for (const auto& p : pending)
+      r.held.push_back({p.address, Error::temp("4.7.0", "keystore unavailable", "no keystore")});
+    return r;
+  }
+  Run run(opt_, opt_.audit ? *opt_.audit : null_audit_, envelope, pending, data);
+  return run.go();
+}
+
+}  // namespace sealpost::seal

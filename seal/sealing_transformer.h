@@ -1,0 +1,50 @@
+// The Transformer that delivery runs between spool and transport: per pending
+// recipient it looks up keys, asks the policy for a Plan, and produces one
+// complete outgoing message per method group (all OpenPGP recipients in one
+// encryption, all S/MIME recipients in another, one pickup notice each), or a
+// hold with a reason. Nothing half-built ever leaves: a crypto failure holds
+// the whole group with a temporary error.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "audit/audit_sink.h"
+#include "keystore/keystore.h"
+#include "policy/plan.h"
+#include "portal/pickup_service.h"
+#include "relay/delivery/transform.h"
+#include "seal/gmime_ptr.h"
+#include "seal/mime_limits.h"
+
+namespace sealpost::seal {
+
+using Decider =
+    std::function<policy::Plan(const policy::EnvelopeFacts&, const policy::MessageFacts&,
+                               const std::map<std::string, policy::KeyAvailability>&)>;
+// Removes tracking metadata in place according to the named profile.
+using ScrubHook = std::function<Result<void>(GMimeMessage*, const std::string& profile)>;
+
+struct SealingOptions {
+  keystore::Keystore* keystore = nullptr;  // required
+  Decider decide;                          // empty: default_decide
+  ScrubHook scrub;                         // empty: no scrubbing
+  PickupService* pickup = nullptr;         // null: pickup recipients are deferred
+  AuditSink* audit = nullptr;              // null: no audit events
+  MimeLimits limits;
+  std::string hostname;  // for pickup notice Message-IDs
+};
+
+class SealingTransformer final : public Transformer {
+ public:
+  explicit SealingTransformer(SealingOptions options);
+  TransformResult prepare(const SpoolEnvelope& envelope, const std::vector<SpoolRecipient>& pending,
+                          const std::string& data) override;
+
+ private:
+  SealingOptions opt_;
+  NullAuditSink null_audit_;
+};
+
+}  // namespace sealpost::seal
