@@ -59,7 +59,7 @@ void SmtpSession::close_with(int code, std::string_view enhanced, std::string_vi
   closed_ = true;
   out_.close = true;
   reset_transaction();
-  in_.clear();
+  // in_ is dropped by feed()/resume() once process() no longer looks at it.
 }
 
 SessionOutput SmtpSession::take_output() {
@@ -98,15 +98,14 @@ SessionOutput SmtpSession::feed(std::string_view bytes) {
     return take_output();
   }
   if (in_.empty() && pending_ == Pending::None) {
+    // Common case: nothing buffered, parse straight from the caller's bytes.
     const std::size_t used = process(bytes);
-    if (!closed_) in_.assign(bytes.substr(used));
+    in_.assign(bytes.substr(used));
   } else {
     in_.append(bytes);
-    if (pending_ == Pending::None) {
-      const std::size_t used = process(in_);
-      if (!closed_) in_.erase(0, used);
-    }
+    if (pending_ == Pending::None) in_.erase(0, process(in_));
   }
+  if (closed_) in_.clear();
   return take_output();
 }
 
@@ -137,10 +136,8 @@ SessionOutput SmtpSession::resume() {
   pending_ = Pending::None;
   if (was == Pending::Auth) finish_auth();
   if (was == Pending::Commit) finish_commit();
-  if (!closed_ && !tls_pending_ && !in_.empty()) {
-    const std::size_t used = process(in_);
-    if (!closed_) in_.erase(0, used);
-  }
+  if (!closed_ && !tls_pending_ && !in_.empty()) in_.erase(0, process(in_));
+  if (closed_) in_.clear();
   return take_output();
 }
 
