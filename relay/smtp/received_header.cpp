@@ -25,15 +25,17 @@ std::string rfc5322_date(std::time_t now) {
   return buf;
 }
 
-std::string received_header(std::string_view hostname, std::string_view protocol,
-                            std::string_view id, std::time_t now) {
+std::string received_header(std::string_view from_label, std::string_view hostname,
+                            std::string_view protocol, std::string_view id, std::time_t now) {
   // The hostname comes from our own validated config; still keep the header
   // a single well-formed field whatever it contains.
   std::string host;
   for (char c : hostname)
     if (c > 0x20 && c < 0x7f && c != ';') host += c;
   if (host.empty()) host = "localhost";
-  std::string h = "Received: by ";
+  std::string h = "Received: from ";
+  h += from_label;
+  h += " by ";
   h += host;
   h += " (Sealpost) with ";
   h += protocol;

@@ -371,10 +371,12 @@ void SmtpSession::auth_failed(int code, std::string_view enhanced, std::string_v
 // ---- mail transaction -------------------------------------------------------
 
 void SmtpSession::cmd_mail(std::string_view line) {
-  if (helo_.empty()) return bad_command(503, "5.5.1", "Send EHLO/HELO first");
-  if (has_mail_) return bad_command(503, "5.5.1", "Nested MAIL command");
+  // Submission asks for AUTH first: that is the actionable answer, and AUTH
+  // itself needs EHLO.
   if (settings_.mode == ListenMode::Submission && user_.empty())
     return refuse(530, "5.7.0", "Authentication required", "mail_without_auth");
+  if (helo_.empty()) return bad_command(503, "5.5.1", "Send EHLO/HELO first");
+  if (has_mail_) return bad_command(503, "5.5.1", "Nested MAIL command");
   if (!starts_with_nocase(line, "MAIL FROM:"))
     return bad_command(501, "5.5.4", "Syntax: MAIL FROM:<address>");
 
@@ -449,7 +451,7 @@ void SmtpSession::cmd_data(std::string_view arg) {
   writer_ = std::move(*writer);
   tx_id_ = random_token(8);
   const std::string header = received_header(
-      settings_.hostname,
+      settings_.mode == ListenMode::Filter ? "filter" : "submission", settings_.hostname,
       with_protocol(ehlo_, settings_.tls_active, !user_.empty(), mail_params_.smtputf8), tx_id_,
       std::time(nullptr));
   if (auto w = writer_->write(header); !w) write_error_ = w.error();
