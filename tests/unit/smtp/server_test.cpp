@@ -291,3 +291,61 @@ TEST_CASE("start fails naming the listener that cannot bind") {
   REQUIRE(!r.ok());
   CHECK(r.error().what().find(second.config->listen[0].address) != std::string::npos);
 }
+
+TEST_CASE("per-client connection limit") {
+  Harness h;
+  h.config->limits.max_connections_per_client = 1;
+  h.start();
+  Client a(h.endpoints[2]);
+  CHECK(a.reply().rfind("220", 0) == 0);
+  Client b(h.endpoints[2]);
+  CHECK(b.reply().rfind("421 4.7.0", 0) == 0);
+}
+
+TEST_CASE("the whole DATA phase has a deadline") {
+  Harness h;
+  h.config->limits.data_timeout = std::chrono::seconds(1);
+  h.start();
+  Client c(h.endpoints[2]);
+  c.reply();
+  c.code("EHLO x");
+  c.code("MAIL FROM:<>");
+  c.code("RCPT TO:<a@b.example>");
+  CHECK(c.code("DATA") == 354);
+  // A slow drip: each line well within the idle timeout, the total not.
+  std::string got;
+  for (int i = 0; i < 30 && got.empty(); ++i) {
+    boost::system::error_code ec;
+    asio::write(c.sock, asio::buffer(std::string("line\r\n")), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    c.sock.non_blocking(true);
+    char buf[256];
+    std::size_t n = c.sock.read_some(asio::buffer(buf), ec);
+    if (!ec) got.assign(buf, n);
+    c.sock.non_blocking(false);
+  }
+  CHECK(got.rfind("421 4.4.2", 0) == 0);
+  CHECK(h.spool.committed.empty());
+}
+
+TEST_CASE("reload: new sessions see new users, running ones keep theirs") {
+  Harness h;
+  h.start();
+  Client before(h.endpoints[1], /*implicit=*/true);
+  before.reply();
+  before.code("EHLO x");
+
+  auto hash = auth::hash_password("neu", {1, 1024, 1});
+  auto users = auth::UserDirectory::parse("users:\n  - name: bert\n    password: \"" + *hash +
+                                              "\"\n    addresses: [bert@praxis.example]\n",
+                                          "users.yaml");
+  REQUIRE(users.ok());
+  h.server->reload(h.config, std::make_shared<auth::UserDirectory>(std::move(*users)));
+
+  CHECK(before.code("AUTH PLAIN AGFubmEAczNjcmV0") == 235);  // anna, old directory
+  Client after(h.endpoints[1], /*implicit=*/true);
+  after.reply();
+  after.code("EHLO x");
+  CHECK(after.code("AUTH PLAIN AGFubmEAczNjcmV0") == 535);  // anna is gone
+  CHECK(after.code("AUTH PLAIN AGJlcnQAbmV1") == 235);      // \0bert\0neu
+}
