@@ -39,11 +39,15 @@ void SmtpSession::reply(int code, std::string_view enhanced, std::string_view te
 
 void SmtpSession::refuse(int code, std::string_view enhanced, std::string_view text,
                          std::string_view log_class) {
-  reply(code, enhanced, text);
   log::info("smtp.refused", {{"class", log_class},
                              {"code", code},
                              {"client", settings_.client_addr},
                              {"listener", settings_.listener}});
+  // Refusals count towards the error limit like syntax errors (the Postfix
+  // habit), so a client cannot probe senders or loop without AUTH forever.
+  // 452 "too many recipients" is normal flow control for large pipelined lists.
+  if (code == 452) return reply(code, enhanced, text);
+  bad_command(code, enhanced, text);
 }
 
 void SmtpSession::bad_command(int code, std::string_view enhanced, std::string_view text) {

@@ -243,7 +243,9 @@ TEST_CASE("DSN parameters are carried into the envelope") {
 }
 
 TEST_CASE("bad ESMTP parameters") {
-  Dialogue d;
+  auto settings = submission_settings();
+  settings.max_bad_commands = 20;  // this test makes many errors on purpose
+  Dialogue d(settings);
   d.login();
   CHECK(d.code("MAIL FROM:<anna@praxis.example> FOO=1") == 555);
   CHECK(d.code("MAIL FROM:<anna@praxis.example> BODY=BINARYMIME") == 501);
@@ -365,6 +367,14 @@ TEST_CASE("too many bad commands close the connection") {
   for (int i = 0; i < 9; ++i) CHECK(d.code("BOGUS") == 500);
   CHECK(!d.closed);
   CHECK(reply_codes(d.send("BOGUS\r\n")) == Codes{500, 421});
+  CHECK(d.closed);
+}
+
+TEST_CASE("policy refusals count towards the error limit too") {
+  Dialogue d;
+  d.line("EHLO c");
+  for (int i = 0; i < 9; ++i) CHECK(d.code("MAIL FROM:<anna@praxis.example>") == 530);
+  CHECK(reply_codes(d.send("MAIL FROM:<anna@praxis.example>\r\n")) == Codes{530, 421});
   CHECK(d.closed);
 }
 
