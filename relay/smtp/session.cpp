@@ -1,5 +1,6 @@
 #include "relay/smtp/session.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "common/log.h"
@@ -236,7 +237,10 @@ void SmtpSession::handle_line(std::string_view line, bool more_input) {
 // ---- greeting and TLS -------------------------------------------------------
 
 void SmtpSession::cmd_helo(std::string_view arg, bool ehlo) {
-  if (arg.empty() || arg.size() > 255 || arg.find(' ') != std::string_view::npos)
+  // The name goes into the envelope (audit): printable ASCII only.
+  const bool printable =
+      std::all_of(arg.begin(), arg.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (arg.empty() || arg.size() > 255 || !printable)
     return bad_command(501, "5.5.4", ehlo ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
   reset_transaction();
   helo_ = std::string(arg);

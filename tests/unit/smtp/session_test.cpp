@@ -417,6 +417,8 @@ TEST_CASE("sequence errors") {
   Dialogue d(filter_settings());
   CHECK(d.code("MAIL FROM:<a@b.example>") == 503);  // no EHLO
   CHECK(d.code("EHLO") == 501);
+  CHECK(d.code("EHLO two words") == 501);
+  CHECK(d.code("EHLO ctl\x01char") == 501);
   d.line("HELO c");
   CHECK(d.code("RCPT TO:<a@b.example>") == 503);
   CHECK(d.code("DATA") == 503);
