@@ -190,10 +190,14 @@ std::string encode_envelope(const SpoolEnvelope& env) {
     put_record(out, RcptLastReply, r.last_reply);
     put_record(out, RcptMethod, r.method);
   }
-  const auto digest = sha256(out);
-  put_record(out, kEnd,
-             std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  append_envelope_trailer(out);
   return out;
+}
+
+void append_envelope_trailer(std::string& bytes) {
+  const auto digest = sha256(bytes);
+  put_record(bytes, kEnd,
+             std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 Result<SpoolEnvelope> decode_envelope(std::string_view bytes) {

@@ -24,6 +24,9 @@ inline constexpr std::size_t kMaxRecipients = 10000;
 inline constexpr std::size_t kMaxFieldBytes = 64u << 10;
 
 std::string encode_envelope(const SpoolEnvelope& env);
+// Appends the END record (checksum of everything before it). encode_envelope
+// uses it; the fuzzer uses it to reach the record parser behind the checksum.
+void append_envelope_trailer(std::string& bytes);
 // Error (reason says why) for anything torn, corrupt, oversized or unknown.
 Result<SpoolEnvelope> decode_envelope(std::string_view bytes);
 

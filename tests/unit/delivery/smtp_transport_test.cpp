@@ -2,8 +2,11 @@
 // TLS modes, certificate and host-name verification, AUTH, per-recipient replies.
 #include "relay/delivery/smtp_transport.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -217,4 +220,48 @@ TEST_CASE("a refused connection is a temporary failure") {
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().temporary());
   CHECK(result.error().enhanced == "4.4.1");
+}
+
+// Run by hand: ./delivery_tests "[.bench]" — messages/s over one connection per
+// message into Postfix's smtp-sink (plaintext loopback, 50 KiB messages).
+TEST_CASE("transport throughput into smtp-sink", "[.bench]") {
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::uint16_t port = ntohs(addr.sin_port);
+  ::close(probe);  // smtp-sink cannot bind port 0 itself; a tiny race is fine for a bench
+  const std::string listen = "127.0.0.1:" + std::to_string(port);
+  std::vector<std::string> args{"/usr/sbin/smtp-sink", "-u", "nobody", listen, "100"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
+  ::usleep(300000);
+
+  SmarthostConfig cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = port;
+  cfg.tls = TlsMode::None;
+  cfg.insecure = true;
+  SmtpTransport transport(cfg, "relay.test");
+  auto msg = message({"ok@example.org"});
+  msg.data += std::string(50 * 1024, 'x') + "\r\n";
+  constexpr int kMessages = 500;
+  int ok = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kMessages; ++i) {
+    auto r = transport.send(msg);
+    if (r && !r->empty() && (*r)[0].delivered()) ++ok;
+  }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+  CHECK(ok == kMessages);
+  std::printf("%d messages of 50 KiB, one connection each, in %.2fs: %.0f msg/s\n", kMessages,
+              took.count(), kMessages / took.count());
 }
