@@ -253,15 +253,31 @@ Result<void> SmtpConnection::write_line(std::string_view line) {
   return {};
 }
 
+// Reads one reply line with a hard length bound. libetpan's own line reader
+// grows its buffer until it sees LF, which would let a broken or hostile peer
+// exhaust memory; mailstream_read() of one byte is a copy from its buffer.
+Result<std::string> SmtpConnection::read_line() {
+  std::string line;
+  while (true) {
+    char c = 0;
+    const ssize_t n = mailstream_read(session_->stream, &c, 1);
+    if (n != 1) return lost("connection closed or timed out while reading reply");
+    if (c == '\n') break;
+    if (line.size() >= kMaxReplyLineBytes) return lost("oversized reply line");
+    line.push_back(c);
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
 Result<SmtpReply> SmtpConnection::read_reply() {
   std::vector<ReplyLine> lines;
   std::deque<std::string> storage;  // ReplyLine::text points into these (stable addresses)
   while (true) {
-    char* raw = mailstream_read_line_remove_eol(session_->stream, line_.get());
-    if (raw == nullptr) return lost("connection closed or timed out while reading reply");
-    if (line_->len > kMaxReplyLineBytes || storage.size() >= kMaxReplyLines)
-      return lost("oversized reply");
-    storage.emplace_back(line_->str, line_->len);
+    if (storage.size() >= kMaxReplyLines) return lost("reply has too many lines");
+    auto line = read_line();
+    if (!line) return line.error();
+    storage.push_back(std::move(*line));
     auto parsed = parse_reply_line(storage.back());
     if (!parsed) return lost("malformed reply line");
     lines.push_back(*parsed);

@@ -49,12 +49,12 @@ class SmtpConnection {
   Result<void> start_tls();
   Result<void> verify_peer(mailstream* stream);
   Result<void> authenticate();
+  Result<std::string> read_line();
   Result<SmtpReply> read_reply();
   Result<void> write_line(std::string_view line);
 
   const SmarthostConfig& cfg_;
   std::unique_ptr<mailsmtp, SessionFree> session_;
-  std::unique_ptr<MMAPString, void (*)(MMAPString*)> line_{mmap_string_new(""), mmap_string_free};
   std::set<std::string> extensions_;
   std::set<std::string> auth_mechanisms_;
   bool encrypted_ = false;

@@ -56,6 +56,17 @@ std::string rcpt_to_command(const OutboundRecipient& rcpt, bool dsn) {
   return cmd;
 }
 
+void SmtpTransport::reconfigure(SmarthostConfig cfg, std::string helo_name) {
+  auto fresh = std::make_shared<const Settings>(Settings{std::move(cfg), std::move(helo_name)});
+  std::lock_guard lk(mu_);
+  settings_ = std::move(fresh);
+}
+
+std::shared_ptr<const SmtpTransport::Settings> SmtpTransport::settings() const {
+  std::lock_guard lk(mu_);
+  return settings_;
+}
+
 Result<std::vector<RcptOutcome>> SmtpTransport::send(const OutboundMessage& msg) {
   if (!safe_envelope_address(msg.mail_from))
     return Error::perm("5.1.7", "Invalid sender address", "unsafe characters in MAIL FROM");
@@ -69,7 +80,8 @@ Result<std::vector<RcptOutcome>> SmtpTransport::send(const OutboundMessage& msg)
   }
   if (to_try.empty()) return outcomes;
 
-  auto conn = SmtpConnection::open(cfg_, helo_);
+  const auto current = settings();  // keeps cfg alive for the connection's lifetime
+  auto conn = SmtpConnection::open(current->cfg, current->helo);
   if (!conn) return conn.error();
   SmtpConnection& c = **conn;
 

@@ -4,6 +4,7 @@
 // measured cost.
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -15,13 +16,24 @@ namespace sealpost::delivery {
 class SmtpTransport final : public Transport {
  public:
   SmtpTransport(SmarthostConfig cfg, std::string helo_name)
-      : cfg_(std::move(cfg)), helo_(std::move(helo_name)) {}
+      : settings_(
+            std::make_shared<const Settings>(Settings{std::move(cfg), std::move(helo_name)})) {}
 
   Result<std::vector<RcptOutcome>> send(const OutboundMessage& msg) override;
 
+  // SIGHUP: later attempts use the new smarthost settings; attempts in flight
+  // finish with the old ones.
+  void reconfigure(SmarthostConfig cfg, std::string helo_name);
+
  private:
-  SmarthostConfig cfg_;
-  std::string helo_;
+  struct Settings {
+    SmarthostConfig cfg;
+    std::string helo;
+  };
+  std::shared_ptr<const Settings> settings() const;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const Settings> settings_;
 };
 
 // "MAIL FROM:<...> SIZE=.. BODY=.. SMTPUTF8 RET=.. ENVID=.." for what the server
