@@ -1,6 +1,7 @@
 #include "relay/auth/password_hash.h"
 
 #include <argon2.h>
+#include <sodium.h>
 
 #include <vector>
 
@@ -30,6 +31,11 @@ bool verify_password(const std::string& encoded, std::string_view password) {
   if (!looks_like_argon2id(encoded)) return false;
   // argon2id_verify recomputes the hash and compares in constant time.
   return argon2id_verify(encoded.c_str(), password.data(), password.size()) == ARGON2_OK;
+}
+
+void wipe_secret(std::string& s) {
+  if (!s.empty()) sodium_memzero(s.data(), s.size());
+  s.clear();
 }
 
 bool looks_like_argon2id(std::string_view encoded) {

@@ -23,6 +23,9 @@ Result<std::string> hash_password(std::string_view password, const Argon2Params&
 // malformed hash counts as a mismatch.
 bool verify_password(const std::string& encoded, std::string_view password);
 
+// Overwrites a password buffer before it is released (not optimized away).
+void wipe_secret(std::string& s);
+
 // Shape check used when loading users.yaml (prefix and sane length).
 bool looks_like_argon2id(std::string_view encoded);
 
