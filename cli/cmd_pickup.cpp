@@ -1,6 +1,101 @@
-// Placeholder: replaced when the owning module lands.
+// sealpost pickup list [--json] | revoke ID | purge
+// Works on <state_dir>/pickup/ through the same PickupStore the portal uses.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
 #include "cli/commands.h"
+#include "config/config.h"
+#include "portal/pickup_store.h"
 
 namespace sealpost::cli {
-int cmd_pickup(const Context&) { return fail("'pickup' is not available in this build yet"); }
+namespace {
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string iso_time(std::int64_t t) {
+  if (t == 0) return "-";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+int list(pickup::PickupStore& store, bool json) {
+  auto rows = store.index().list();
+  if (!rows) return fail(rows.error().what());
+  if (json) {
+    std::printf("{\"pickups\": [");
+    bool first = true;
+    for (const auto& r : *rows) {
+      std::printf(
+          "%s\n  {\"id\": %s, \"recipient\": %s, \"sender\": %s, \"created\": %s, "
+          "\"expires\": %s, \"auth\": %s, \"attempts\": %d, \"state\": %s, \"picked_up\": %s}",
+          first ? "" : ",", json_string(r.id).c_str(), json_string(r.recipient).c_str(),
+          json_string(r.sender).c_str(), json_string(iso_time(r.created)).c_str(),
+          json_string(iso_time(r.expires)).c_str(), json_string(r.auth_method).c_str(), r.attempts,
+          json_string(pickup::to_string(r.state)).c_str(),
+          r.picked_up ? json_string(iso_time(r.picked_up)).c_str() : "null");
+      first = false;
+    }
+    std::printf("\n]}\n");
+    return kOk;
+  }
+  std::printf("%-26s  %-8s  %-20s  %-20s  %-14s  %s\n", "ID", "STATE", "CREATED", "EXPIRES", "AUTH",
+              "RECIPIENT");
+  for (const auto& r : *rows)
+    std::printf("%-26s  %-8s  %-20s  %-20s  %-14s  %s\n", r.id.c_str(), pickup::to_string(r.state),
+                iso_time(r.created).c_str(), iso_time(r.expires).c_str(), r.auth_method.c_str(),
+                r.recipient.c_str());
+  return kOk;
+}
+
+}  // namespace
+
+int cmd_pickup(const Context& ctx) {
+  if (ctx.args.empty()) return usage_error("pickup needs list | revoke ID | purge");
+  const std::string& verb = ctx.args[0];
+  if (!((verb == "list" && ctx.args.size() == 1) || (verb == "purge" && ctx.args.size() == 1) ||
+        (verb == "revoke" && ctx.args.size() == 2)))
+    return usage_error("pickup needs list | revoke ID | purge");
+  auto config = load_config(ctx.config_path);
+  if (!config) return fail(config.error().what());
+  auto store = pickup::PickupStore::open(std::filesystem::path(config->state_dir) / "pickup");
+  if (!store) return fail(store.error().what());
+  if (verb == "list") return list(**store, ctx.json);
+  if (verb == "revoke") {
+    if (auto r = (*store)->revoke(ctx.args[1]); !r) return fail(r.error().what());
+    std::printf("revoked %s (blob and key material deleted)\n", ctx.args[1].c_str());
+    return kOk;
+  }
+  auto n = (*store)->purge_expired(unix_now());
+  if (!n) return fail(n.error().what());
+  std::printf("purged %d expired pickup(s)\n", *n);
+  return kOk;
+}
+
 }  // namespace sealpost::cli

@@ -1,0 +1,18 @@
+// Turns an untrusted HTML mail body into inert HTML for the read page. The
+// document is parsed with gumbo (the HTML5 algorithm browsers use, so we see
+// what a browser would) and re-serialised from an allow-list: no scripts,
+// event handlers, forms, frames, images or other remote resources, no style
+// (so no CSS url()), links only to http(s) and mailto.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sealpost::portal {
+
+inline constexpr std::size_t kMaxHtmlInput = 4u << 20;
+
+std::string sanitize_html(std::string_view html);
+std::string html_escape(std::string_view text);
+
+}  // namespace sealpost::portal

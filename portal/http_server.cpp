@@ -1,0 +1,237 @@
+#include "portal/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "common/log.h"
+#include "config/host_port.h"
+
+namespace sealpost::portal {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+struct HttpServer::Impl {
+  PortalApp& app;
+  PortalSettings settings;
+  ServerLimits limits;
+  net::io_context ioc;
+  std::optional<ssl::context> tls;
+  tcp::acceptor acceptor{ioc};
+  std::atomic<unsigned> connections{0};
+
+  Impl(PortalApp& a, const PortalSettings& s, ServerLimits l) : app(a), settings(s), limits(l) {}
+  void accept();
+};
+
+namespace {
+
+template <class Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <class... Args>
+  Connection(HttpServer::Impl& server, std::string peer, Args&&... args)
+      : server_(server), peer_(std::move(peer)), stream_(std::forward<Args>(args)...) {
+    ++server_.connections;
+  }
+  ~Connection() { --server_.connections; }
+
+  void start() {
+    auto self = this->shared_from_this();
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(server_.limits.read_timeout);
+      stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+        if (!ec) self->read_header();
+      });
+    } else {
+      read_header();
+    }
+  }
+
+ private:
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.limits.header_bytes));
+    beast::get_lowest_layer(stream_).expires_after(server_.limits.read_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return close();
+    const auto& req = parser_->get();
+    const auto method = req.method_string();
+    const auto target = req.target();
+    const std::size_t limit =
+        server_.app.body_limit(std::string_view(method.data(), method.size()),
+                               std::string_view(target.data(), target.size()));
+    if (auto len = parser_->content_length(); len && *len > limit) return reject(413);
+    parser_->body_limit(limit);
+    beast::get_lowest_layer(stream_).expires_after(server_.limits.body_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec == http::error::body_limit) return reject(413);
+    if (ec) return close();
+    auto req = parser_->release();
+    HttpRequest in;
+    in.method = std::string(req.method_string());
+    in.target = std::string(req.target());
+    in.peer = peer_;
+    in.cookie = std::string(req[http::field::cookie]);
+    in.content_type = std::string(req[http::field::content_type]);
+    in.accept_language = std::string(req[http::field::accept_language]);
+    in.forwarded_for = std::string(req["X-Forwarded-For"]);
+    in.body = std::move(req.body());
+    HttpResponse out = server_.app.handle(in);
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<http::status>(out.status));
+    res->set(http::field::server, "sealpost-portal");
+    res->set(http::field::content_type, out.content_type);
+    for (const auto& [k, v] : out.headers) res->insert(k, v);
+    res->body() = std::move(out.body);
+    res->keep_alive(req.keep_alive());
+    res->prepare_payload();
+    write(res);
+  }
+
+  void reject(unsigned status) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<http::status>(status));
+    res->set(http::field::content_type, "text/plain; charset=utf-8");
+    res->set(http::field::cache_control, "no-store");
+    res->body() = status == 413 ? "Request too large\n" : "Bad request\n";
+    res->keep_alive(false);
+    res->prepare_payload();
+    write(res);
+  }
+
+  void write(std::shared_ptr<http::response<http::string_body>> res) {
+    beast::get_lowest_layer(stream_).expires_after(server_.limits.body_timeout);
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive()) return self->close();
+                        self->read_header();
+                      });
+  }
+
+  void close() {
+    beast::error_code ec;
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->stream_)
+            .socket()
+            .shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    } else {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+
+  HttpServer::Impl& server_;
+  std::string peer_;
+  Stream stream_;
+  beast::flat_buffer buffer_{16 * 1024};
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket sock) {
+    if (ec) {
+      if (ec != net::error::operation_aborted) accept();
+      return;
+    }
+    beast::error_code pe;
+    auto ep = sock.remote_endpoint(pe);
+    if (pe || connections >= limits.max_connections) {
+      // Over the cap: close at once rather than queue (slowloris protection).
+      sock.close(pe);
+      accept();
+      return;
+    }
+    std::string peer =
+        ep.address().is_v6() && ep.address().to_v6().is_v4_mapped()
+            ? net::ip::make_address_v4(net::ip::v4_mapped, ep.address().to_v6()).to_string()
+            : ep.address().to_string();
+    if (tls) {
+      std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(*this, peer,
+                                                                         std::move(sock), *tls)
+          ->start();
+    } else {
+      std::make_shared<Connection<beast::tcp_stream>>(*this, peer, std::move(sock))->start();
+    }
+    accept();
+  });
+}
+
+HttpServer::HttpServer(PortalApp& app, const PortalSettings& settings, ServerLimits limits)
+    : impl_(std::make_unique<Impl>(app, settings, limits)) {}
+
+HttpServer::~HttpServer() = default;
+
+Result<void> HttpServer::listen() {
+  auto hp = parse_host_port(impl_->settings.listen);
+  if (!hp || !hp->host_is_ip)
+    return Error::plain("portal.listen: expected IP:PORT, got '" + impl_->settings.listen + "'");
+  try {
+    if (impl_->settings.tls) {
+      impl_->tls.emplace(ssl::context::tls_server);
+      impl_->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                              ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                              ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+      impl_->tls->use_certificate_chain_file(impl_->settings.tls->cert);
+      impl_->tls->use_private_key_file(impl_->settings.tls->key, ssl::context::pem);
+    }
+    tcp::endpoint ep(net::ip::make_address(hp->host), hp->port);
+    impl_->acceptor.open(ep.protocol());
+    impl_->acceptor.set_option(net::socket_base::reuse_address(true));
+    impl_->acceptor.bind(ep);
+    impl_->acceptor.listen(net::socket_base::max_listen_connections);
+  } catch (const std::exception& e) {
+    return Error::plain(std::string("portal: cannot listen on ") + impl_->settings.listen + ": " +
+                        e.what());
+  }
+  return {};
+}
+
+std::uint16_t HttpServer::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void HttpServer::run() {
+  impl_->accept();
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < impl_->limits.threads; ++i)
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::stop() {
+  impl_->ioc.stop();
+}
+
+}  // namespace sealpost::portal

@@ -1,0 +1,41 @@
+// The portal's network side: Boost.Beast HTTP/1.1 over plain TCP (behind a
+// reverse proxy) or TLS (portal.tls). Bounded header size, per-route body
+// limits, read/write timeouts and a connection cap; every request goes to
+// PortalApp::handle.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "portal/portal_app.h"
+
+namespace sealpost::portal {
+
+struct ServerLimits {
+  std::size_t header_bytes = 8 * 1024;
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds body_timeout{120};  // uploads on slow phone networks
+  unsigned max_connections = 200;
+  unsigned threads = 4;
+};
+
+class HttpServer {
+ public:
+  HttpServer(PortalApp& app, const PortalSettings& settings, ServerLimits limits);
+  ~HttpServer();
+  // Binds (port 0 picks a free port) and prepares TLS; call before run().
+  Result<void> listen();
+  std::uint16_t port() const;
+  // Serves until stop() (from a signal handler thread) is called.
+  void run();
+  void stop();
+
+  struct Impl;  // public only so the per-connection template can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sealpost::portal

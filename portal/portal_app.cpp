@@ -1,0 +1,418 @@
+#include "portal/portal_app.h"
+
+#include <chrono>
+
+#include "common/log.h"
+#include "common/secure_random.h"
+#include "portal/http_parsing.h"
+#include "portal/message_view.h"
+#include "portal/pages.h"
+#include "portal/reply_mail.h"
+
+namespace sealpost::portal {
+
+using pickup::LinkStatus;
+using pickup::Verdict;
+
+struct PortalApp::Ctx {
+  const HttpRequest& req;
+  std::string lang;
+  std::string client;
+  std::string token;               // session cookie, if any
+  std::optional<Session> session;  // live session for `token`
+  std::string pickup_id;           // for audit, when known
+};
+
+namespace {
+
+constexpr std::size_t kSmallForm = 16 * 1024;
+constexpr std::size_t kMaxReplyText = 100000;
+
+std::string session_cookie(const std::string& token) {
+  return std::string(PortalApp::kCookie) + "=" + token +
+         "; Path=/; Secure; HttpOnly; SameSite=Strict";
+}
+
+std::string expired_cookie() {
+  return std::string(PortalApp::kCookie) +
+         "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict";
+}
+
+void security_headers(HttpResponse& r) {
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'self'; img-src 'self'; style-src 'self'; "
+                         "script-src 'none'; object-src 'none'; base-uri 'none'; "
+                         "form-action 'self'; frame-ancestors 'none'");
+  r.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+  r.headers.emplace_back("Cross-Origin-Resource-Policy", "same-origin");
+  r.headers.emplace_back("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+}
+
+}  // namespace
+
+PortalApp::PortalApp(PortalSettings settings, pickup::PickupStore& store, AuditSink& audit,
+                     MailSender mail, SmsSender sms)
+    : s_(std::move(settings)),
+      store_(store),
+      audit_(audit),
+      mail_(std::move(mail)),
+      sms_(std::move(sms)),
+      factor_(store.index(), pickup::FactorSettings{s_.max_attempts, s_.code_ttl, 8}),
+      sessions_(s_.session_idle, 10000),
+      limiter_(s_.client_failures_per_hour) {}
+
+std::int64_t PortalApp::now() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::size_t PortalApp::body_limit(std::string_view method, std::string_view target) const {
+  if (method != "POST") return 0;
+  return route(target).kind == RouteKind::Reply ? s_.max_reply_bytes : kSmallForm;
+}
+
+void PortalApp::audit(const char* type, Ctx& c,
+                      std::initializer_list<std::pair<const char*, std::string>> extra) {
+  AuditEvent e;
+  e.type = type;
+  if (!c.pickup_id.empty()) e.fields.emplace_back("pickup", c.pickup_id);
+  e.fields.emplace_back("client", c.client);
+  for (const auto& [k, v] : extra) e.fields.emplace_back(k, v);
+  audit_.record(e);
+}
+
+HttpResponse PortalApp::page(Ctx&, int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse PortalApp::notice(Ctx& c, int status, const char* title_key, const char* body_key) {
+  return page(c, status, render_notice(c.lang, title_key, body_key));
+}
+
+HttpResponse PortalApp::redirect(const std::string& location) {
+  HttpResponse r;
+  r.status = 303;
+  r.headers.emplace_back("Location", location);
+  return r;
+}
+
+bool PortalApp::csrf_ok(Ctx& c, const std::string& token) {
+  return c.session && !token.empty() && constant_time_equal(token, c.session->csrf);
+}
+
+HttpResponse PortalApp::handle(const HttpRequest& req) {
+  Ctx c{req,
+        choose_language(req.accept_language),
+        client_address(req.peer, req.forwarded_for, s_.trusted_proxies),
+        {},
+        {},
+        {}};
+  if (auto tok = cookie_value(req.cookie, kCookie); tok && tok->size() <= 64) {
+    c.token = *tok;
+    c.session = sessions_.get(c.token);
+    if (c.session) c.pickup_id = c.session->pickup_id;
+  }
+  const Route rt = route(req.target);
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool post = req.method == "POST";
+  HttpResponse r;
+  if (rt.kind == RouteKind::Stylesheet && get) {
+    r.content_type = "text/css; charset=utf-8";
+    r.body = stylesheet();
+  } else if (rt.kind == RouteKind::Link && get) {
+    r = on_link(c, rt.pickup_id, rt.secret);
+  } else if (rt.kind == RouteKind::NotFound) {
+    r = notice(c, 404, "notfound.title", "notfound.body");
+  } else if (!c.session) {
+    // Everything else belongs to a session; without one there is nothing to show.
+    audit("pickup.no_session", c, {{"path_kind", std::to_string(static_cast<int>(rt.kind))}});
+    r = notice(c, 403, "session.title", "session.body");
+  } else if (rt.kind == RouteKind::Auth && get) {
+    r = on_auth(c);
+  } else if (rt.kind == RouteKind::SendCode && post) {
+    r = on_send_code(c);
+  } else if (rt.kind == RouteKind::Verify && post) {
+    r = on_verify(c);
+  } else if (rt.kind == RouteKind::Read && get) {
+    r = on_read(c);
+  } else if (rt.kind == RouteKind::Attachment && get) {
+    r = on_attachment(c, rt.index);
+  } else if (rt.kind == RouteKind::Reply && (get || post)) {
+    r = on_reply(c);
+  } else if (rt.kind == RouteKind::Done && get) {
+    r = page(c, 200, render_done(c.lang));
+  } else if (rt.kind == RouteKind::Logout && post) {
+    r = on_logout(c);
+  } else {
+    r = notice(c, 405, "notfound.title", "notfound.body");
+    r.headers.emplace_back("Allow", "GET, POST");
+  }
+  r.headers.emplace_back("Content-Language", c.lang);
+  r.headers.emplace_back("Vary", "Accept-Language, Cookie");
+  security_headers(r);
+  return r;
+}
+
+HttpResponse PortalApp::on_link(Ctx& c, const std::string& id, const std::string& secret_text) {
+  if (limiter_.blocked(c.client)) {
+    audit("pickup.rate_limited", c);
+    return notice(c, 429, "slow.title", "slow.body");
+  }
+  auto secret = pickup::decode_link_secret(secret_text);
+  Result<pickup::Unlocked> u = pickup::Unlocked{};
+  if (secret) u = store_.unlock(id, *secret, now());
+  if (!u) {
+    log::error("portal.store", {{"reason", u.error().what()}});
+    return notice(c, 503, "error.title", "error.body");
+  }
+  switch (u->status) {
+    case LinkStatus::Invalid:
+      limiter_.failure(c.client);
+      audit("pickup.link_invalid", c);  // the id is not echoed: it may be a guess
+      return notice(c, 404, "invalid.title", "invalid.body");
+    case LinkStatus::Gone:
+      c.pickup_id = id;
+      audit("pickup.link_gone", c);
+      return notice(c, 410, "gone.title", "gone.body");
+    case LinkStatus::Locked:
+      c.pickup_id = id;
+      audit("pickup.link_locked", c);
+      return notice(c, 423, "locked.title", "locked.body");
+    case LinkStatus::Ok:
+      break;
+  }
+  c.pickup_id = id;
+  if (!c.token.empty()) sessions_.erase(c.token);  // a new link always starts a new session
+  const std::string token = sessions_.create(id, std::move(*secret));
+  audit("pickup.link_open", c);
+  // Redirect away so the secret leaves the address bar and history entry.
+  HttpResponse r = redirect("/auth");
+  r.headers.emplace_back("Set-Cookie", session_cookie(token));
+  return r;
+}
+
+bool PortalApp::unlock_session(Ctx& c, pickup::Unlocked& out, HttpResponse& fail) {
+  auto u = store_.unlock(c.session->pickup_id, c.session->secret, now());
+  if (!u) {
+    log::error("portal.store", {{"reason", u.error().what()}});
+    fail = notice(c, 503, "error.title", "error.body");
+    return false;
+  }
+  if (u->status != LinkStatus::Ok) {
+    sessions_.erase(c.token);
+    fail = u->status == LinkStatus::Locked ? notice(c, 423, "locked.title", "locked.body")
+                                           : notice(c, 410, "gone.title", "gone.body");
+    fail.headers.emplace_back("Set-Cookie", expired_cookie());
+    return false;
+  }
+  out = std::move(*u);
+  return true;
+}
+
+HttpResponse PortalApp::on_auth(Ctx& c, std::string error_key, int attempts_left) {
+  pickup::Unlocked u;
+  HttpResponse fail;
+  if (!unlock_session(c, u, fail)) return fail;
+  if (c.session->authenticated && error_key.empty()) return redirect("/read");
+  AuthPageModel m{u.record.auth_method, c.session->csrf, c.session->code_sent, std::move(error_key),
+                  attempts_left};
+  return page(c, 200, render_auth(c.lang, m));
+}
+
+HttpResponse PortalApp::on_send_code(Ctx& c) {
+  auto form = parse_form(c.req.body);
+  if (!form || !csrf_ok(c, (*form)["csrf"])) return notice(c, 403, "session.title", "session.body");
+  pickup::Unlocked u;
+  HttpResponse fail;
+  if (!unlock_session(c, u, fail)) return fail;
+  if (u.record.auth_method == "passphrase") return redirect("/auth");
+  if (limiter_.blocked(c.client)) return notice(c, 429, "slow.title", "slow.body");
+  auto code = factor_.issue_code(u.record, c.session->secret, now());
+  if (!code) return notice(c, 503, "error.title", "error.body");
+  Result<void> sent;
+  if (u.record.auth_method == "sms") {
+    sent = sms_(u.keys.sms_number, *code);
+  } else {
+    const std::string body =
+        "Patient " + u.record.recipient + " is trying to open secure message " + u.record.id +
+        " on the pickup portal.\n\nIf you can confirm their identity by phone, give them this "
+        "code:\n\n    " +
+        *code + "\n\nIt is valid for " + std::to_string(s_.code_ttl.count() / 60) +
+        " minutes. Never send it by email.\n";
+    auto mail = compose_staff_mail(s_.mail_from, u.record.sender,
+                                   "Pickup code for " + u.record.recipient, body, now());
+    sent = mail ? mail_(s_.mail_from, u.record.sender, *mail) : Result<void>(mail.error());
+  }
+  // A failed send still counts as a request so a broken SMS gateway cannot be
+  // used to spin this endpoint for free.
+  limiter_.failure(c.client);
+  if (!sent) {
+    log::error("portal.code_send", {{"pickup", u.record.id}, {"reason", sent.error().what()}});
+    audit("pickup.code_send_failed", c, {{"method", u.record.auth_method}});
+    return on_auth(c, "auth.send_failed");
+  }
+  audit("pickup.code_sent", c, {{"method", u.record.auth_method}});
+  c.session->code_sent = true;
+  sessions_.update(c.token, *c.session);
+  return redirect("/auth");
+}
+
+void PortalApp::notify_locked(const pickup::PickupRecord& r) {
+  const std::string body =
+      "The secure message " + r.id + " for " + r.recipient + " was locked after " +
+      std::to_string(s_.max_attempts) +
+      " failed identity checks on the pickup portal.\n\nIf the patient still needs it, send the "
+      "message again; the locked copy is deleted when it expires (or with 'sealpost pickup "
+      "revoke " +
+      r.id + "').\n";
+  auto mail =
+      compose_staff_mail(s_.mail_from, r.sender, "Pickup locked: " + r.recipient, body, now());
+  Result<void> sent = mail ? mail_(s_.mail_from, r.sender, *mail) : Result<void>(mail.error());
+  if (!sent) log::error("portal.lock_notice", {{"pickup", r.id}, {"reason", sent.error().what()}});
+}
+
+HttpResponse PortalApp::on_verify(Ctx& c) {
+  auto form = parse_form(c.req.body);
+  if (!form || !csrf_ok(c, (*form)["csrf"])) return notice(c, 403, "session.title", "session.body");
+  if (limiter_.blocked(c.client)) {
+    audit("pickup.rate_limited", c);
+    return notice(c, 429, "slow.title", "slow.body");
+  }
+  pickup::Unlocked u;
+  HttpResponse fail;
+  if (!unlock_session(c, u, fail)) return fail;
+  Result<pickup::Check> check =
+      u.record.auth_method == "passphrase"
+          ? factor_.verify_passphrase(u.record, u.keys.passphrase_hash, (*form)["secret"])
+          : factor_.verify_code(u.record, c.session->secret, (*form)["code"], now());
+  if (!check) {
+    log::error("portal.verify", {{"pickup", u.record.id}, {"reason", check.error().what()}});
+    return notice(c, 503, "error.title", "error.body");
+  }
+  switch (check->verdict) {
+    case Verdict::Ok:
+      c.session->authenticated = true;
+      sessions_.update(c.token, *c.session);
+      (void)store_.index().mark_picked_up(u.record.id, now());
+      audit("pickup.auth_ok", c, {{"method", u.record.auth_method}});
+      return redirect("/read");
+    case Verdict::Expired:
+      return on_auth(c, "auth.expired");
+    case Verdict::Wrong:
+      limiter_.failure(c.client);
+      audit("pickup.auth_fail", c, {{"attempts_left", std::to_string(check->attempts_left)}});
+      return on_auth(c, "auth.wrong", check->attempts_left);
+    case Verdict::Locked:
+      limiter_.failure(c.client);
+      audit("pickup.locked", c);
+      notify_locked(u.record);
+      sessions_.erase(c.token);
+      return notice(c, 423, "locked.title", "locked.body");
+  }
+  return notice(c, 503, "error.title", "error.body");
+}
+
+HttpResponse PortalApp::on_read(Ctx& c) {
+  if (!c.session->authenticated) return redirect("/auth");
+  pickup::Unlocked u;
+  HttpResponse fail;
+  if (!unlock_session(c, u, fail)) return fail;
+  auto mime = store_.read_message(u);
+  if (!mime) return notice(c, 503, "error.title", "error.body");
+  auto view = parse_message(*mime);
+  if (!view) return notice(c, 503, "error.title", "error.body");
+  audit("pickup.read", c, {{"attachments", std::to_string(view->attachments.size())}});
+  return page(c, 200, render_read(c.lang, *view, c.session->csrf));
+}
+
+HttpResponse PortalApp::on_attachment(Ctx& c, std::size_t index) {
+  if (!c.session->authenticated) return notice(c, 403, "session.title", "session.body");
+  pickup::Unlocked u;
+  HttpResponse fail;
+  if (!unlock_session(c, u, fail)) return fail;
+  auto mime = store_.read_message(u);
+  if (!mime) return notice(c, 503, "error.title", "error.body");
+  auto view = parse_message(*mime);
+  if (!view) return notice(c, 503, "error.title", "error.body");
+  if (index >= view->attachments.size()) return notice(c, 404, "notfound.title", "notfound.body");
+  Attachment& a = view->attachments[index];
+  audit("pickup.download", c,
+        {{"index", std::to_string(index)}, {"bytes", std::to_string(a.data.size())}});
+  HttpResponse r;
+  // Always a download, never rendered in our origin: octet-stream + attachment + nosniff.
+  r.content_type = "application/octet-stream";
+  r.headers.emplace_back(
+      "Content-Disposition",
+      attachment_disposition(a.filename.empty() ? "attachment-" + std::to_string(index + 1)
+                                                : a.filename));
+  r.body = std::move(a.data);
+  return r;
+}
+
+HttpResponse PortalApp::on_reply(Ctx& c) {
+  if (!c.session->authenticated) return redirect("/auth");
+  if (c.req.method != "POST") return page(c, 200, render_reply(c.lang, c.session->csrf, ""));
+  auto parts = parse_multipart(c.req.content_type, c.req.body,
+                               MultipartLimits{s_.max_reply_files + 3, 2048});
+  if (!parts) return page(c, 400, render_reply(c.lang, c.session->csrf, "reply.too_large"));
+  std::string csrf, text;
+  std::vector<FormPart> files;
+  for (auto& p : *parts) {
+    if (p.name == "csrf" && p.filename.empty())
+      csrf = p.data;
+    else if (p.name == "text" && p.filename.empty())
+      text = p.data;
+    else if (p.name == "files" && !(p.filename.empty() && p.data.empty()))
+      files.push_back(std::move(p));
+  }
+  if (!csrf_ok(c, csrf)) return notice(c, 403, "session.title", "session.body");
+  if (text.find_first_not_of(" \r\n\t") == std::string::npos)
+    return page(c, 400, render_reply(c.lang, c.session->csrf, "reply.empty"));
+  if (text.size() > kMaxReplyText || files.size() > s_.max_reply_files)
+    return page(c, 400, render_reply(c.lang, c.session->csrf, "reply.too_large"));
+
+  pickup::Unlocked u;
+  HttpResponse fail;
+  if (!unlock_session(c, u, fail)) return fail;
+  auto mime = store_.read_message(u);
+  std::string subject = "Re: ";
+  if (mime) {
+    if (auto view = parse_message(*mime)) subject += view->subject;
+  }
+  std::size_t bytes = 0;
+  for (const auto& f : files) bytes += f.data.size();
+  ReplyMail reply{u.record.recipient, u.record.sender, subject,
+                  u.record.id,        std::move(text), std::move(files)};
+  auto msg = compose_reply(reply, now());
+  Result<void> sent =
+      msg ? mail_(u.record.recipient, u.record.sender, *msg) : Result<void>(msg.error());
+  if (!sent) {
+    log::error("portal.reply", {{"pickup", u.record.id}, {"reason", sent.error().what()}});
+    audit("pickup.reply_failed", c);
+    return page(c, 503, render_reply(c.lang, c.session->csrf, "reply.failed"));
+  }
+  audit("pickup.reply", c,
+        {{"attachments", std::to_string(reply.files.size())}, {"bytes", std::to_string(bytes)}});
+  return redirect("/done");
+}
+
+HttpResponse PortalApp::on_logout(Ctx& c) {
+  auto form = parse_form(c.req.body);
+  if (!form || !csrf_ok(c, (*form)["csrf"])) return notice(c, 403, "session.title", "session.body");
+  sessions_.erase(c.token);
+  audit("pickup.logout", c);
+  HttpResponse r = notice(c, 200, "bye.title", "bye.body");
+  r.headers.emplace_back("Set-Cookie", expired_cookie());
+  return r;
+}
+
+}  // namespace sealpost::portal

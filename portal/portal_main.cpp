@@ -1,0 +1,150 @@
+// sealpost-portal: the HTTPS pickup portal, its own process. It needs only the
+// config and <state_dir>/pickup/ (never the spool or signing keys); replies and
+// staff notices go to sealpostd over SMTP.
+#include <signal.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "portal/http_server.h"
+#include "portal/logging_audit_sink.h"
+#include "portal/pickup_store.h"
+#include "portal/portal_settings.h"
+#include "portal/sms_command.h"
+#include "portal/smtp_submit.h"
+
+using namespace sealpost;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: sealpost-portal [-c FILE] [--submit IP:PORT] [--practice-name NAME]\n"
+    "                       [--mail-from ADDR] [--templates DIR] [--max-attempts N]\n";
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = "/etc/sealpost/sealpost.yaml";
+  std::vector<std::pair<std::string, std::string>> overrides;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if ((a == "-c" || a == "--config") && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
+      overrides.emplace_back(std::string(a.substr(2)), argv[++i]);
+    } else {
+      std::fputs(kUsage, stderr);
+      return 2;
+    }
+  }
+  auto config = load_config(config_path);
+  if (!config) {
+    std::fprintf(stderr, "sealpost-portal: %s\n", config.error().what().c_str());
+    return 1;
+  }
+  log::configure(log::parse_level(config->log.level, log::Level::Info),
+                 config->log.format == "json" ? log::Format::Json : log::Format::Text);
+  if (!config->portal) {
+    std::fprintf(stderr, "sealpost-portal: no 'portal' section in %s\n", config_path.c_str());
+    return 1;
+  }
+  portal::PortalSettings settings = portal::settings_from_config(*config);
+  for (const auto& [k, v] : overrides) {
+    if (auto r = portal::apply_override(settings, k, v); !r) {
+      std::fprintf(stderr, "sealpost-portal: %s\n", r.error().what().c_str());
+      return 2;
+    }
+  }
+
+  auto store = pickup::PickupStore::open(std::filesystem::path(settings.state_dir) / "pickup");
+  if (!store) {
+    std::fprintf(stderr, "sealpost-portal: %s\n", store.error().what().c_str());
+    return 1;
+  }
+
+  // Signals are taken by one waiting thread; block them before any other thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  portal::LoggingAuditSink audit;
+  const portal::SubmitTarget submit = settings.submit;
+  auto mail = [submit](const std::string& from, const std::string& rcpt, const std::string& msg) {
+    return portal::submit_message(submit, from, rcpt, msg);
+  };
+  const std::string sms_command = settings.sms_command;
+  const std::string practice = settings.practice_name;
+  auto sms = [sms_command, practice](const std::string& number,
+                                     const std::string& code) -> Result<void> {
+    if (sms_command.empty()) return Error::plain("sms: portal.sms_command is not configured");
+    return portal::run_sms_command(sms_command, number, "Code: " + code + " (" + practice + ")");
+  };
+  portal::PortalApp app(settings, **store, audit, mail, sms);
+  portal::ServerLimits limits;
+  limits.max_connections = settings.max_connections;
+  portal::HttpServer server(app, settings, limits);
+  if (auto l = server.listen(); !l) {
+    std::fprintf(stderr, "sealpost-portal: %s\n", l.error().what().c_str());
+    return 1;
+  }
+  log::info(
+      "portal.start",
+      {{"listen", settings.listen}, {"port", server.port()}, {"tls", settings.tls ? "yes" : "no"}});
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  // Expiry shreds pickups even when nobody runs `sealpost pickup purge`.
+  std::thread purger([&] {
+    std::unique_lock lock(mu);
+    do {
+      auto n = (*store)->purge_expired(unix_now());
+      if (!n)
+        log::error("portal.purge", {{"reason", n.error().what()}});
+      else if (*n > 0)
+        log::info("portal.purge", {{"shredded", *n}});
+    } while (!cv.wait_for(lock, std::chrono::minutes(5), [&] { return stopping; }));
+  });
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    log::info("portal.stop", {{"signal", sig}});
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    cv.notify_all();
+    server.stop();
+  });
+  server.run();
+  {
+    std::lock_guard lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  purger.join();
+  if (waiter.joinable()) {
+    pthread_kill(waiter.native_handle(), SIGTERM);  // unblock sigwait if run() ended on its own
+    waiter.join();
+  }
+  return 0;
+}
