@@ -71,7 +71,10 @@ Result<UserDirectory> UserDirectory::parse(std::string_view text, const std::str
     YAML::Node root = r.parse(text);
     r.check_map(root, "", {"users"});
     UserDirectory dir;
-    for (const auto& u : r.sequence(root["users"], "users")) {
+    // Named, not a temporary: sequence() returns a reference to its argument,
+    // and a temporary in a range-for initializer dies before the loop body.
+    const YAML::Node list = root["users"];
+    for (const auto& u : r.sequence(list, "users")) {
       r.check_map(u, "users[]", {"name", "password", "addresses"});
       UserAccount acc;
       acc.name = r.string(u["name"], "users[].name");
