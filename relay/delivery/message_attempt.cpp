@@ -205,6 +205,17 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
       }
     }
 
+    // A finished message is removed straight away: the removal is durable on
+    // its own, and skipping the envelope rewrite saves two fsyncs per message.
+    if (env->done()) {
+      if (auto r = ctx.spool.remove(id); r || !ctx.spool.data_path(id)) {
+        result.next = AttemptResult::Next::Done;
+        return result;
+      } else {
+        log::error("delivery.remove_failed", {{"id", id}, {"error", r.error().what()}});
+      }
+      // Could not remove: record the outcomes instead, so nothing is sent twice.
+    }
     if (auto u = ctx.spool.update(*env); !u) {
       if (!ctx.spool.data_path(id)) {  // removed meanwhile (queue delete)
         result.next = AttemptResult::Next::Gone;
@@ -218,7 +229,7 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
   }
 
   if (env->done()) {
-    if (auto r = ctx.spool.remove(id); !r)
+    if (auto r = ctx.spool.remove(id); !r && ctx.spool.data_path(id))
       log::error("delivery.remove_failed", {{"id", id}, {"error", r.error().what()}});
     result.next = AttemptResult::Next::Done;
     return result;
