@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -64,6 +65,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void read_header() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.limits.header_bytes));
+    // The real per-route limit is set once the target is known (on_header);
+    // until then do not let the default limit fail the header read itself
+    // (not boost::none: Beast 1.74 compares Content-Length against it as "exceeded").
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     beast::get_lowest_layer(stream_).expires_after(server_.limits.read_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -72,6 +77,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   void on_header(beast::error_code ec) {
+    if (ec == http::error::header_limit) return reject(431);
     if (ec) return close();
     const auto& req = parser_->get();
     const auto method = req.method_string();
@@ -119,7 +125,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     res->result(static_cast<http::status>(status));
     res->set(http::field::content_type, "text/plain; charset=utf-8");
     res->set(http::field::cache_control, "no-store");
-    res->body() = status == 413 ? "Request too large\n" : "Bad request\n";
+    res->body() = status == 413   ? "Request too large\n"
+                  : status == 431 ? "Request headers too large\n"
+                                  : "Bad request\n";
     res->keep_alive(false);
     res->prepare_payload();
     write(res);

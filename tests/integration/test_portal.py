@@ -1,0 +1,435 @@
+"""sealpost-portal end to end over HTTP (no browser): link, second factor,
+read, download, reply, lockout, revoked/expired/tampered links, headers, CLI.
+
+Pickups are deposited with pickup_deposit_tool (the relay does not deposit
+yet); replies and staff notices go to a recording SMTP sink standing in for
+sealpostd's filter listener."""
+import email
+import email.policy
+import http.client
+import json
+import os
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from recording_sink import Sink
+from sealpost_harness import BUILD_DIR, SEALPOST, SOURCE_DIR, free_port, wait_port
+
+PORTAL = BUILD_DIR / "portal" / "sealpost-portal"
+DEPOSIT = BUILD_DIR / "tests" / "unit" / "portal" / "pickup_deposit_tool"
+SENDER = "dr.mueller@praxis.example"
+PATIENT = "patient@example.org"
+PDF_BYTES = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+
+MESSAGE = (
+    "From: Dr. Mueller <dr.mueller@praxis.example>\r\n"
+    "To: patient@example.org\r\n"
+    "Subject: Ihr Befund\r\n"
+    "Date: Mon, 02 Jan 2023 10:00:00 +0000\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+    "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    "Guten Tag, anbei Ihr Laborbefund. Werte unauffaellig.\r\n"
+    "--b1\r\nContent-Type: application/pdf\r\n"
+    "Content-Disposition: attachment; filename=\"Befund M\xfcller.pdf\"\r\n"
+    "Content-Transfer-Encoding: base64\r\n\r\n"
+).encode("latin-1")
+
+
+def message_bytes():
+    import base64
+    return MESSAGE + base64.encodebytes(PDF_BYTES).replace(b"\n", b"\r\n") + b"--b1--\r\n"
+
+
+class PortalEnv:
+    """A portal process on a free port with its own state dir, SMS capture and sink."""
+
+    def __init__(self, tmp_path, max_attempts=3):
+        self.dir = Path(tmp_path)
+        self.state = self.dir / "state"
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.sms_dir = self.dir / "sms"
+        self.sms_dir.mkdir(exist_ok=True)
+        self.sms_script = self.dir / "send-sms"
+        self.sms_script.write_text("#!/bin/sh\n# test SMS gateway: the code arrives on stdin\n"
+                                   "cat > \"%s/$1.txt\"\n" % self.sms_dir)
+        self.sms_script.chmod(0o755)
+        self.sink = Sink(str(self.dir / "sink")).start()
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        (self.dir / "policy.yaml").write_text("defaults:\n  methods: [pickup]\n")
+        (self.dir / "users.yaml").write_text("users: []\n")
+        self.config = self.dir / "sealpost.yaml"
+        self.config.write_text(
+            "state_dir: %s\nhostname: relay.praxis.example\npolicy: %s\nusers: %s\n"
+            "listen:\n  - {address: \"127.0.0.1:%d\", mode: filter, trusted_networks: [127.0.0.0/8]}\n"
+            "smarthost: {host: 127.0.0.1, port: 9, tls: none, insecure: true}\n"
+            "portal:\n  public_url: %s\n  listen: \"127.0.0.1:%d\"\n"
+            "  trusted_proxies: [\"127.0.0.1/32\"]\n  sms_command: \"%s {number}\"\n"
+            % (self.state, self.dir / "policy.yaml", self.dir / "users.yaml", self.sink.port, self.base,
+               self.port, self.sms_script))
+        self.log_path = self.dir / "portal.log"
+        self.log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(PORTAL), "-c", str(self.config), "--submit", "127.0.0.1:%d" % self.sink.port,
+             "--practice-name", "Praxis Dr. Mueller", "--mail-from", "portal@praxis.example",
+             "--templates", str(SOURCE_DIR / "conf" / "templates"),
+             "--max-attempts", str(max_attempts)],
+            stdout=self.log_file, stderr=self.log_file)
+        try:
+            wait_port(self.port, proc=self.proc)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+        self.sink.stop()
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def deposit(self, auth="sms", expires=None, passphrase=None, message=None, number="+4915112345678"):
+        cmd = [DEPOSIT, "--state-dir", self.state, "--public-url", self.base,
+               "--recipient", PATIENT, "--sender", SENDER, "--auth", auth, "--sms-number", number]
+        if expires is not None:
+            cmd += ["--expires", str(expires)]
+        if passphrase is not None:
+            cmd += ["--passphrase", passphrase]
+        out = subprocess.run([str(c) for c in cmd], input=message or message_bytes(),
+                             capture_output=True, check=True)
+        return json.loads(out.stdout)
+
+    def sms_code(self, number="+4915112345678", timeout=10):
+        path = self.sms_dir / (number + ".txt")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if path.exists():
+                m = re.search(r"\b(\d{8})\b", path.read_text())
+                if m:
+                    path.unlink()
+                    return m.group(1)
+            time.sleep(0.05)
+        raise AssertionError("no SMS code arrived")
+
+    def cli(self, *args, check=True):
+        return subprocess.run([str(SEALPOST), "-c", str(self.config), *map(str, args)],
+                              capture_output=True, text=True, check=check)
+
+
+class Browserish:
+    """Minimal HTTP client that keeps the session cookie even over plain
+    loopback HTTP (the cookie is Secure; real browsers treat 127.0.0.1 as secure)."""
+
+    def __init__(self, base):
+        self.host, self.port = base.split("//")[1].split(":")
+        self.cookie = None
+        self.lang = "de-DE,de;q=0.9,en;q=0.5"
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection(self.host, int(self.port), timeout=20)
+        h = {"Accept-Language": self.lang}
+        if self.cookie:
+            h["Cookie"] = "sp_session=" + self.cookie
+        h.update(headers or {})
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie":
+                m = re.match(r"sp_session=([^;]*)", v)
+                if m:
+                    self.cookie = m.group(1) or None
+        conn.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post_form(self, path, fields):
+        from urllib.parse import urlencode
+        return self.request("POST", path, urlencode(fields),
+                            {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def post_multipart(self, path, fields, files):
+        boundary = "----sealposttest" + uuid.uuid4().hex
+        parts = []
+        for k, v in fields.items():
+            parts.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n" % (boundary, k)).encode()
+                         + v.encode() + b"\r\n")
+        for name, (filename, ctype, data) in files:
+            parts.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                          "Content-Type: %s\r\n\r\n" % (boundary, name, filename, ctype)).encode("utf-8")
+                         + data + b"\r\n")
+        body = b"".join(parts) + ("--%s--\r\n" % boundary).encode()
+        return self.request("POST", path, body, {"Content-Type": "multipart/form-data; boundary=" + boundary})
+
+    def csrf(self, html):
+        m = re.search(rb'name="csrf" value="([^"]+)"', html)
+        assert m, html[:500]
+        return m.group(1).decode()
+
+
+def path_of(url):
+    return "/" + url.split("/", 3)[3]
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = PortalEnv(tmp_path)
+    yield e
+    e.stop()
+
+
+def open_and_authenticate(env, b, dep):
+    status, headers, _ = b.get(path_of(dep["url"]))
+    assert status == 303 and headers["location"] == "/auth"
+    assert b.cookie
+    status, _, page = b.get("/auth")
+    assert status == 200
+    csrf = b.csrf(page)
+    status, headers, _ = b.post_form("/auth/send", {"csrf": csrf})
+    assert status == 303, headers
+    code = env.sms_code()
+    status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": code})
+    assert status == 303 and headers["location"] == "/read"
+    return csrf
+
+
+def test_full_pickup_flow_read_download_reply(env):
+    dep = env.deposit()
+    b = Browserish(env.base)
+    open_and_authenticate(env, b, dep)
+
+    status, headers, page = b.get("/read")
+    assert status == 200
+    assert "Guten Tag, anbei Ihr Laborbefund".encode() in page
+    assert "Befund Müller.pdf".encode() in page
+    assert b'lang="de"' in page
+    assert headers["cache-control"] == "no-store"
+    assert "default-src 'self'" in headers["content-security-policy"]
+
+    status, headers, data = b.get("/att/0")
+    assert status == 200
+    assert data == PDF_BYTES
+    assert headers["content-type"] == "application/octet-stream"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "filename*=UTF-8''Befund%20M%C3%BCller.pdf" in headers["content-disposition"]
+    assert headers["content-disposition"].startswith("attachment;")
+
+    status, _, page = b.get("/reply")
+    csrf = b.csrf(page)
+    reply_file = b"scan of my insurance card\x00\x01\x02" * 100
+    status, headers, _ = b.post_multipart(
+        "/reply", {"csrf": csrf, "text": "Danke, Frau Doktor!\nViele Gruesse"},
+        [("files", ("Versichertenkarte.png", "image/png", reply_file))])
+    assert status == 303 and headers["location"] == "/done"
+    (meta, raw), = env.sink.wait_for(1)
+    assert meta["rcpt_tos"] == [SENDER] if "rcpt_tos" in meta else True
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(msg["To"]) == SENDER
+    assert PATIENT in msg["From"]
+    assert msg["Subject"] == "Re: Ihr Befund"
+    body = msg.get_body(("plain",)).get_content()
+    assert "Danke, Frau Doktor!" in body
+    atts = list(msg.iter_attachments())
+    assert len(atts) == 1
+    assert atts[0].get_filename() == "Versichertenkarte.png"
+    assert atts[0].get_payload(decode=True) == reply_file
+
+    status, _, page = b.get("/done")
+    assert status == 200
+    # The index now records the pickup time.
+    listing = json.loads(env.cli("pickup", "list", "--json").stdout)
+    row = [p for p in listing["pickups"] if p["id"] == dep["id"]][0]
+    assert row["picked_up"] is not None and row["state"] == "active"
+
+    # The audit trail names the pickup and outcomes but never content.
+    log = env.log()
+    for event in ("pickup.link_open", "pickup.code_sent", "pickup.auth_ok", "pickup.read",
+                  "pickup.download", "pickup.reply"):
+        assert event in log
+    for secret in ("Laborbefund", "Befund M", "Danke", dep["url"].rsplit("/", 1)[1]):
+        assert secret not in log
+
+
+def test_wrong_codes_lock_the_pickup_and_tell_the_sender(env):
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    _, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    b.post_form("/auth/send", {"csrf": csrf})
+    code = env.sms_code()
+    wrong = ("0" if code[0] != "0" else "1") + code[1:]
+    status, _, page = b.post_form("/auth/verify", {"csrf": csrf, "code": wrong})
+    assert status == 200 and "Verbleibende Versuche: 2".encode() in page
+    b.post_form("/auth/verify", {"csrf": csrf, "code": wrong})
+    status, _, page = b.post_form("/auth/verify", {"csrf": csrf, "code": wrong})
+    assert status == 423
+    # Even the right code no longer works, and the link itself shows the lock.
+    b2 = Browserish(env.base)
+    status, _, page = b2.get(path_of(dep["url"]))
+    assert status == 423 and "gesperrt".encode() in page
+    (meta, raw), = env.sink.wait_for(1)
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(msg["To"]) == SENDER
+    assert "locked" in msg["Subject"].lower()
+    listing = json.loads(env.cli("pickup", "list", "--json").stdout)
+    assert [p["state"] for p in listing["pickups"] if p["id"] == dep["id"]] == ["locked"]
+
+
+def test_tampered_links_fail_without_saying_which_part(env):
+    dep = env.deposit()
+    path = path_of(dep["url"])
+    _, _, pid, secret = path.split("/")
+    flip = lambda s: ("b" if s[0] == "a" else "a") + s[1:]
+    bodies = []
+    for p in ("/p/%s/%s" % (flip(pid), secret), "/p/%s/%s" % (pid, flip(secret)),
+              "/p/%s/%s" % (pid, secret[:-1]), "/p/%s/%s" % (pid, "x" * 43)):
+        status, headers, body = Browserish(env.base).get(p)
+        assert status == 404
+        assert "set-cookie" not in headers
+        bodies.append(body)
+    assert len(set(bodies)) == 1
+    # The real link still works afterwards.
+    status, _, _ = Browserish(env.base).get(path)
+    assert status == 303
+
+
+def test_revoked_and_expired_links_show_a_clear_page(env):
+    revoked = env.deposit()
+    env.cli("pickup", "revoke", revoked["id"])
+    status, _, page = Browserish(env.base).get(path_of(revoked["url"]))
+    assert status == 410 and "nicht mehr verfügbar".encode() in page
+
+    expiring = env.deposit(expires=1)
+    time.sleep(1.5)
+    status, _, page = Browserish(env.base).get(path_of(expiring["url"]))
+    assert status == 410
+    out = env.cli("pickup", "purge").stdout
+    assert "purged 1" in out
+    assert not (env.state / "pickup" / "blobs" / (expiring["id"] + ".sealed")).exists()
+
+
+def test_revocation_ends_an_open_session(env):
+    dep = env.deposit()
+    b = Browserish(env.base)
+    open_and_authenticate(env, b, dep)
+    assert b.get("/att/0")[0] == 200
+    env.cli("pickup", "revoke", dep["id"])
+    assert b.get("/att/0")[0] == 410
+
+
+def test_pages_and_blobs_need_a_session(env):
+    env.deposit()
+    b = Browserish(env.base)
+    for path in ("/read", "/att/0", "/auth", "/reply", "/done"):
+        status, headers, body = b.get(path)
+        assert status == 403, path
+        assert b"Laborbefund" not in body
+    # A session that has not passed the second factor cannot download either.
+    dep = env.deposit()
+    b.get(path_of(dep["url"]))
+    status, _, body = b.get("/att/0")
+    assert status == 403 and not body.startswith(b"%PDF")
+    status, headers, _ = b.get("/read")
+    assert status == 303 and headers["location"] == "/auth"
+
+
+def test_posts_without_the_csrf_token_are_refused(env):
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    status, _, _ = b.post_form("/auth/send", {"csrf": "forged"})
+    assert status == 403
+    status, _, _ = b.post_form("/auth/send", {})
+    assert status == 403
+    assert not list(env.sms_dir.iterdir())
+
+
+def test_english_by_accept_language_and_security_headers(env):
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.lang = "en-GB,en;q=0.8"
+    b.get(path_of(dep["url"]))
+    status, headers, page = b.get("/auth")
+    assert b'lang="en"' in page and b"Request code" in page
+    assert b"<script" not in page
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "max-age=" in headers["strict-transport-security"]
+    assert 'for="code"' in page.decode()
+
+
+def test_code_to_sender_mails_the_code_to_staff(env):
+    dep = env.deposit(auth="code-to-sender")
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    _, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    assert b.post_form("/auth/send", {"csrf": csrf})[0] == 303
+    (meta, raw), = env.sink.wait_for(1)
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(msg["To"]) == SENDER
+    code = re.search(r"\b(\d{8})\b", msg.get_content()).group(1)
+    status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": code})
+    assert status == 303 and headers["location"] == "/read"
+
+
+def test_passphrase_pickup(env):
+    dep = env.deposit(auth="passphrase", passphrase="blauer Elefant 42")
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    _, _, page = b.get("/auth")
+    assert b'type="password"' in page
+    csrf = b.csrf(page)
+    status, _, _ = b.post_form("/auth/verify", {"csrf": csrf, "secret": "blauer Elefant"})
+    assert status == 200
+    status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "secret": "blauer Elefant 42"})
+    assert status == 303 and headers["location"] == "/read"
+
+
+def test_oversized_and_malformed_requests_are_bounded(env):
+    conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=10)
+    conn.putrequest("POST", "/auth/verify")
+    conn.putheader("Content-Length", str(10 * 1024 * 1024))
+    conn.endheaders()
+    r = conn.getresponse()
+    assert r.status == 413
+    conn.close()
+    conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=10)
+    conn.putrequest("GET", "/read")
+    conn.putheader("X-Filler", "a" * 20000)
+    conn.endheaders()
+    try:
+        r = conn.getresponse()
+        assert r.status >= 400
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        pass
+    conn.close()
+    # Still serving.
+    assert Browserish(env.base).get("/portal.css")[0] == 200
+
+
+def test_guessing_links_is_rate_limited_per_client(env):
+    b = Browserish(env.base)
+    statuses = [b.get("/p/%s/%s" % ("a" * 26, "B" * 43))[0] for _ in range(22)]
+    assert statuses[0] == 404 and statuses[-1] == 429
+    # A proxy-supplied client address is honoured only from trusted proxies
+    # (127.0.0.1 is trusted here), so another client behind the proxy is not blocked.
+    status, _, _ = b.request("GET", "/p/%s/%s" % ("a" * 26, "B" * 43),
+                             headers={"X-Forwarded-For": "203.0.113.9"})
+    assert status == 404
