@@ -63,6 +63,7 @@ Connection::~Connection() {
 
 void Connection::arm_deadline(Clock::time_point when) {
   const std::uint64_t generation = ++timer_generation_;
+  timed_out_ = false;  // refers to the operation armed now
   timer_.expires_at(when);
   timer_.async_wait([weak = weak_from_this(), generation](const error_code& ec) {
     auto self = weak.lock();
@@ -196,17 +197,22 @@ asio::awaitable<void> Connection::run() {
   log::info("smtp.connect", {{"client", client_}, {"listener", listener_.address}});
   bool ok = true;
   if (listener_.implicit_tls) ok = co_await tls_handshake();
-  if (ok) ok = co_await handle(session_.greeting());
+  if (ok) {
+    smtp::SessionOutput greeting = session_.greeting();
+    ok = co_await handle(std::move(greeting));
+  }
   while (ok) {
     in_data_ = session_.in_data();
     if (in_data_ && !data_started_) data_started_ = Clock::now();
     if (!in_data_) data_started_.reset();
     if (draining_ && !in_data_) {
-      co_await write_all(session_.shutting_down().replies);
+      const std::string bye = session_.shutting_down().replies;  // a named value across co_await
+      co_await write_all(bye);
       break;
     }
     if (data_started_ && Clock::now() >= *data_started_ + snapshot_.config->limits.data_timeout) {
-      co_await write_all(session_.timeout().replies);
+      const std::string bye = session_.timeout().replies;
+      co_await write_all(bye);
       break;
     }
     arm_deadline(read_deadline());
@@ -219,14 +225,15 @@ asio::awaitable<void> Connection::run() {
       if (force_closed_) break;
       if (timed_out_) {
         log::info("smtp.timeout", {{"client", client_}, {"in_data", in_data_ ? "yes" : "no"}});
-        timed_out_ = false;
-        co_await write_all(session_.timeout().replies);
+        const std::string bye = session_.timeout().replies;
+        co_await write_all(bye);
         break;
       }
       if (ec == asio::error::operation_aborted && draining_) continue;  // answered above
       break;                                                            // EOF or reset
     }
-    ok = co_await handle(session_.feed(std::string_view(buffer_.data(), n)));
+    smtp::SessionOutput out = session_.feed(std::string_view(buffer_.data(), n));
+    ok = co_await handle(std::move(out));
   }
   close_socket();
   const auto secs =
