@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 namespace sealpost::portal {
 namespace {
@@ -126,6 +127,24 @@ bool safe_href(std::string_view url) {
 
 void serialize(const GumboNode* node, std::string& out, int depth);
 
+// Text of a subtree, walked with an explicit stack: used past the depth limit
+// so absurd nesting still shows its words without deep recursion.
+void append_text(const GumboNode* root, std::string& out) {
+  std::vector<const GumboNode*> stack{root};
+  while (!stack.empty()) {
+    const GumboNode* n = stack.back();
+    stack.pop_back();
+    if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE ||
+        n->type == GUMBO_NODE_CDATA) {
+      out += html_escape(n->v.text.text);
+    } else if (n->type == GUMBO_NODE_ELEMENT && !dropped_subtree(n->v.element.tag)) {
+      const GumboVector& c = n->v.element.children;
+      for (unsigned i = c.length; i > 0; --i)
+        stack.push_back(static_cast<const GumboNode*>(c.data[i - 1]));
+    }
+  }
+}
+
 void serialize_children(const GumboVector& children, std::string& out, int depth) {
   for (unsigned i = 0; i < children.length; ++i)
     serialize(static_cast<const GumboNode*>(children.data[i]), out, depth + 1);
@@ -150,7 +169,7 @@ void serialize(const GumboNode* node, std::string& out, int depth) {
   const GumboElement& el = node->v.element;
   if (el.tag_namespace != GUMBO_NAMESPACE_HTML || dropped_subtree(el.tag)) return;
   const bool keep = allowed_tag(el.tag) && depth < kMaxDepth;
-  if (depth >= kMaxDepth * 2) return;  // pathological nesting: stop, never overflow the stack
+  if (depth >= kMaxDepth * 2) return append_text(node, out);  // never overflow the stack
   if (!keep) {
     serialize_children(el.children, out, depth);  // unknown wrappers (html, body, font...) vanish
     return;
