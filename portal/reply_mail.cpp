@@ -40,6 +40,18 @@ std::string safe_content_type(std::string_view t) {
   return std::string(t);
 }
 
+// MIME (RFC 2231) wants one filename parameter: plain when it is a safe token
+// already, otherwise only the percent-encoded UTF-8 form. (HTTP downloads send
+// both, per RFC 6266; mail readers would pick the lossy fallback.)
+std::string mime_disposition(std::string_view filename) {
+  const std::string both = attachment_disposition(filename);
+  const std::string fallback_marker = "; filename*=UTF-8''";
+  const std::size_t star = both.find(fallback_marker);
+  const std::string encoded = both.substr(star + fallback_marker.size());
+  if (encoded.find('%') == std::string::npos) return "attachment; filename=\"" + encoded + "\"";
+  return "attachment; filename*=UTF-8''" + encoded;
+}
+
 std::string normalise_newlines(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -82,7 +94,7 @@ Result<std::string> compose_reply(const ReplyMail& r, std::int64_t now) {
   for (const auto& f : r.files) {
     m += "--" + boundary + "\r\n";
     m += "Content-Type: " + safe_content_type(f.content_type) + "\r\n";
-    m += "Content-Disposition: " + attachment_disposition(f.filename) + "\r\n";
+    m += "Content-Disposition: " + mime_disposition(f.filename) + "\r\n";
     m += "Content-Transfer-Encoding: base64\r\n\r\n";
     m += base64_lines(f.data);
   }

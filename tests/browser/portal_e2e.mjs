@@ -1,0 +1,154 @@
+// Browser end-to-end test of the pickup portal in Debian's chromium, driven by
+// playwright-core (no bundled browser). Run by tests/integration/test_portal_browser.py,
+// which starts the portal and a recording SMTP sink, deposits the pickups and
+// passes them in a scenario file:  node portal_e2e.mjs SCENARIO.json
+// Prints a JSON result line; exits non-zero on the first failed expectation.
+import { chromium } from 'playwright-core';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const scenario = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const origin = new URL(scenario.base).origin;
+const shots = scenario.out_dir;
+const result = { steps: [], offsite_requests: [], dialogs: [], console_errors: [] };
+
+function expect(cond, what) {
+  if (!cond) throw new Error('expectation failed: ' + what);
+  result.steps.push(what);
+}
+
+async function smsCode(timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(scenario.sms_file)) {
+      const m = readFileSync(scenario.sms_file, 'utf8').match(/\b(\d{8})\b/);
+      if (m) {
+        unlinkSync(scenario.sms_file);
+        return m[1];
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('no SMS code arrived');
+}
+
+async function authenticate(page, link, shotName) {
+  await page.goto(link);
+  expect(new URL(page.url()).pathname === '/auth', 'link redirects to /auth (secret leaves the address bar)');
+  if (shotName) await page.screenshot({ path: join(shots, shotName), fullPage: true });
+  await page.getByRole('button', { name: 'Code anfordern' }).click();
+  await page.getByRole('status').waitFor();
+  const code = await smsCode();
+  await page.getByLabel('Bestätigungscode').fill(code);
+  await page.getByRole('button', { name: 'Bestätigen' }).click();
+  await page.waitForURL(origin + '/read');
+}
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'sealpost-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 360, height: 740 },  // a small phone
+  locale: 'de-DE',
+  acceptDownloads: true,
+});
+let exitCode = 0;
+try {
+  // Anything not aimed at the portal is recorded and blocked: nothing may leave 127.0.0.1.
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(origin + '/')) return route.continue();
+    result.offsite_requests.push(url);
+    return route.abort();
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.on('dialog', (d) => { result.dialogs.push(d.message()); d.dismiss(); });
+  page.on('console', (m) => { if (m.type() === 'error') result.console_errors.push(m.text()); });
+
+  // 1. Happy path: authenticate, read, download, reply.
+  await authenticate(page, scenario.link, '01-auth.png');
+  await page.screenshot({ path: join(shots, '02-read.png'), fullPage: true });
+  expect((await page.textContent('main')).includes(scenario.expect_text), 'message text is shown');
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(width <= 360, 'no horizontal scrolling at 360 px (scrollWidth ' + width + ')');
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: scenario.attachment_name }).click(),
+  ]);
+  const saved = join(shots, 'downloaded.bin');
+  await download.saveAs(saved);
+  const digest = createHash('sha256').update(readFileSync(saved)).digest('hex');
+  expect(digest === scenario.attachment_sha256, 'downloaded bytes equal the original');
+  expect(download.suggestedFilename() === scenario.attachment_name, 'download keeps the UTF-8 filename');
+
+  await page.getByRole('link', { name: 'Sicher antworten' }).click();
+  await page.waitForURL(origin + '/reply');
+  await page.getByLabel('Ihre Antwort').fill(scenario.reply_text);
+  await page.getByLabel('Dateien anhängen (optional)').setInputFiles(scenario.reply_file);
+  await page.screenshot({ path: join(shots, '03-reply.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Antwort senden' }).click();
+  await page.waitForURL(origin + '/done');
+  await page.screenshot({ path: join(shots, '04-done.png'), fullPage: true });
+  expect((await page.textContent('main')).includes('übermittelt'), 'done page confirms the reply');
+
+  // 2. Hostile HTML is shown inert.
+  await authenticate(page, scenario.hostile_link, null);
+  await page.screenshot({ path: join(shots, '05-hostile.png'), fullPage: true });
+  const pwned = await page.evaluate(() => window.__pwned === true || document.title === 'pwned');
+  expect(!pwned, 'no script from the message ran');
+  expect((await page.locator('main script, main img, main iframe, main form[action^="http"]').count()) === 0,
+         'no script, image, frame or foreign form in the page');
+  expect((await page.textContent('main')).includes(scenario.hostile_text), 'hostile message text still readable');
+
+  // 3. Blob URLs without a session.
+  for (const path of ['/att/0', '/read']) {
+    const r = await fetch(origin + path, { redirect: 'manual' });
+    expect(r.status === 403, path + ' without a session is 403');
+  }
+
+  // 4. Wrong codes lock the pickup.
+  await page.goto(scenario.lock_link);
+  await page.getByRole('button', { name: 'Code anfordern' }).click();
+  const real = await smsCode();
+  const wrong = (real[0] === '0' ? '1' : '0') + real.slice(1);
+  for (let i = 0; i < scenario.max_attempts; i++) {
+    await page.getByLabel('Bestätigungscode').fill(wrong);
+    await page.getByRole('button', { name: 'Bestätigen' }).click();
+    await page.waitForLoadState();
+  }
+  await page.screenshot({ path: join(shots, '06-locked.png'), fullPage: true });
+  expect((await page.textContent('h1')).includes('Zugang gesperrt'), 'wrong codes lock the pickup');
+
+  // 5. Revoked, expired and tampered links.
+  await page.goto(scenario.revoked_link);
+  await page.screenshot({ path: join(shots, '07-revoked.png'), fullPage: true });
+  expect((await page.textContent('h1')).includes('nicht mehr verfügbar'), 'revoked link shows a clear page');
+  await page.goto(scenario.expired_link);
+  expect((await page.textContent('h1')).includes('nicht mehr verfügbar'), 'expired link shows a clear page');
+  const tampered = scenario.link.slice(0, -3) + (scenario.link.endsWith('AAA') ? 'BBB' : 'AAA');
+  await page.goto(tampered);
+  await page.screenshot({ path: join(shots, '08-tampered.png'), fullPage: true });
+  const tamperedTitle = await page.textContent('h1');
+  const u = new URL(scenario.link);
+  const parts = u.pathname.split('/');
+  parts[2] = (parts[2][0] === 'a' ? 'b' : 'a') + parts[2].slice(1);
+  await page.goto(origin + parts.join('/'));
+  expect(tamperedTitle.includes('Link ungültig') && (await page.textContent('h1')) === tamperedTitle,
+         'tampered secret and tampered id give the same page');
+
+  expect(result.offsite_requests.length === 0, 'no request left 127.0.0.1: ' + result.offsite_requests.join(' '));
+  expect(result.dialogs.length === 0, 'no dialogs were opened');
+} catch (e) {
+  result.error = String(e && e.stack || e);
+  exitCode = 1;
+} finally {
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+console.log(JSON.stringify(result));
+process.exit(exitCode);
