@@ -1,0 +1,255 @@
+"""Sealing end to end through the real SealingTransformer (seal_driver): the
+outputs are decrypted by independent tools (gpg, sq, openssl cms, gpgsm) in
+separate homes and compared byte for byte with what went in."""
+import base64
+import email
+import email.policy
+import os
+import subprocess
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from sealpost_harness import BUILD_DIR, GpgHome, TestCA, run
+
+DRIVER = BUILD_DIR / "tests" / "unit" / "seal" / "seal_driver"
+SUBJECT = "Befund Müller – vertraulich"
+BODY = "Sehr geehrte Frau Müller,\nanbei Ihr Befund (Größe, Maß, Übel).\n"
+ATTACHMENT = bytes(range(256)) * 40
+
+
+@pytest.fixture
+def work(tmp_path):
+    homes = []
+    yield tmp_path, homes
+    for h in homes + [tmp_path / "state" / "gnupg"]:
+        if Path(h).exists():  # gpg-agent/dirmngr started for a home end with it
+            subprocess.run(["gpgconf", "--homedir", str(h), "--kill", "all"], capture_output=True)
+
+
+def make_message(extra_to=(), bcc=None):
+    m = EmailMessage(policy=email.policy.SMTP)
+    m["From"] = "Anna Arzt <anna@praxis.example>"
+    m["To"] = ", ".join(["pat@example.org", *extra_to])
+    if bcc:
+        m["Bcc"] = bcc
+    m["Subject"] = SUBJECT
+    m["Date"] = "Sat, 28 Nov 2026 10:00:00 +0000"
+    m["Message-ID"] = "<test-1@praxis.example>"
+    m.set_content(BODY, cte="8bit")
+    m.add_attachment(ATTACHMENT, maintype="application", subtype="octet-stream",
+                     filename="befund.bin")
+    return m.as_bytes()
+
+
+def seal(tmp, message, to, anchors=(), imports=(), plans=()):
+    out = tmp / ("out-%d" % len(list(tmp.glob("out-*"))))
+    cmd = [DRIVER, tmp / "state", out, "--from", "anna@praxis.example"]
+    for a in to:
+        cmd += ["--to", a]
+    for a in anchors:
+        cmd += ["--anchor", a]
+    for i in imports:
+        cmd += ["--import", i]
+    for p in plans:
+        cmd += ["--plan", p]
+    run(cmd, input=message)
+    outputs = {}
+    for f in sorted(out.glob("*.eml")):
+        rcpts = f.with_suffix(".rcpts").read_text().split()
+        outputs[f.stem.split("-", 1)[1]] = (f.read_bytes(), rcpts)
+    held = (out / "held.txt").read_text().splitlines()
+    return outputs, held
+
+
+def check_outer(raw):
+    outer = email.message_from_bytes(raw, policy=email.policy.default)
+    assert outer["Subject"] == "[...]"
+    assert outer["From"] == "Anna Arzt <anna@praxis.example>"
+    assert outer["Bcc"] is None and b"secret-bcc" not in raw
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    return outer
+
+
+def check_inner(decrypted):
+    """The decrypted payload carries the real headers (RFC 9788) and the exact content."""
+    inner = email.message_from_bytes(decrypted, policy=email.policy.default)
+    assert inner["Subject"] == SUBJECT
+    assert inner["Bcc"] is None
+    assert inner.get_content_type() == "multipart/mixed"
+    assert inner.get_param("hp") == "cipher"
+    parts = list(inner.iter_parts())
+    assert parts[0].get_param("hp-legacy-display") == "1"
+    assert SUBJECT in parts[0].get_content()
+    text = next(p for p in inner.walk() if p.get_content_type() == "text/plain"
+                and p.get_param("hp-legacy-display") is None)
+    assert text.get_content().replace("\r\n", "\n") == BODY
+    att = next(p for p in inner.walk() if p.get_filename() == "befund.bin")
+    assert att.get_content() == ATTACHMENT
+    return inner
+
+
+def smime_der(raw):
+    outer = email.message_from_bytes(raw, policy=email.policy.default)
+    return outer, base64.b64decode(outer.get_payload())
+
+
+def test_pgp_mime_signed_decrypts_with_gpg_and_sq(work):
+    tmp, homes = work
+    patient = GpgHome(tmp / "patient")
+    practice = GpgHome(tmp / "practice")
+    homes += [patient.dir, practice.dir]
+    pfpr = patient.gen_key("pat@example.org", name="Pat")
+    sfpr = practice.gen_key("praxis@praxis.example", name="Praxis")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    practice.export_secret(sfpr, tmp / "practice-secret.pgp")
+    practice.export("praxis@praxis.example", tmp / "practice.asc")
+    patient.gpg("--import", tmp / "practice.asc")
+
+    outputs, held = seal(tmp, make_message(bcc="secret-bcc@x.example"), ["pat@example.org"],
+                         imports=[tmp / "pat.asc", tmp / "practice-secret.pgp"])
+    assert held == []
+    raw, rcpts = outputs["pgp"]
+    assert rcpts == ["pat@example.org"]
+    outer = check_outer(raw)
+    assert outer.get_content_type() == "multipart/encrypted"
+    assert outer.get_param("protocol") == "application/pgp-encrypted"
+    version, encrypted = list(outer.iter_parts())
+    assert version.get_content_type() == "application/pgp-encrypted"
+    assert b"Version: 1" in version.get_payload(decode=True)
+    (tmp / "c.asc").write_bytes(encrypted.get_payload(decode=True))
+
+    r = patient.gpg("--status-fd", "2", "--decrypt", tmp / "c.asc")
+    status = r.stderr.decode()
+    assert "GOODSIG" in status and sfpr in status.replace(" ", "") or "VALIDSIG " + sfpr in status
+    assert "DECRYPTION_OKAY" in status
+    check_inner(r.stdout)
+
+    # Sequoia reads it too (no AEAD packets, MDC present).
+    patient.export_secret(pfpr, tmp / "pat-secret.pgp")
+    r = run(["sq", "decrypt", "--recipient-key", tmp / "pat-secret.pgp", tmp / "c.asc"],
+            env={**os.environ, "HOME": str(tmp)})
+    check_inner(r.stdout)
+
+
+@pytest.mark.parametrize("cipher,smime_type", [("aes256-cbc", "enveloped-data"),
+                                               ("aes256-gcm", "authEnveloped-data")])
+def test_smime_signed_decrypts_with_openssl(work, cipher, smime_type):
+    tmp, _ = work
+    ca = TestCA(tmp / "ca")
+    crt, key, _ = ca.smime_cert("lab@labor.example")
+    _, _, signer_p12 = ca.smime_cert("praxis@praxis.example", stem="signer")
+    outputs, held = seal(tmp, make_message(bcc="secret-bcc@x.example"), ["lab@labor.example"],
+                         anchors=[ca.cert], imports=[crt, signer_p12],
+                         plans=["lab@labor.example=smime:" + cipher])
+    assert held == []
+    raw, rcpts = outputs["smime"]
+    assert rcpts == ["lab@labor.example"]
+    outer = check_outer(raw)
+    assert outer.get_content_type() == "application/pkcs7-mime"
+    assert outer.get_param("smime-type") == smime_type
+    assert outer.get_filename() == "smime.p7m"
+    (tmp / "m.eml").write_bytes(raw)
+    dec = run(["openssl", "cms", "-decrypt", "-recip", crt, "-inkey", key, "-in", tmp / "m.eml"])
+    (tmp / "signed.eml").write_bytes(dec.stdout)
+    signed = email.message_from_bytes(dec.stdout, policy=email.policy.default)
+    assert signed.get_param("smime-type") == "signed-data"
+    ver = run(["openssl", "cms", "-verify", "-CAfile", ca.cert, "-in", tmp / "signed.eml",
+               "-inform", "SMIME"])
+    assert b"Verification successful" in ver.stderr
+    check_inner(ver.stdout)
+
+
+def test_smime_decrypts_with_gpgsm(work):
+    tmp, homes = work
+    ca = TestCA(tmp / "ca")
+    crt, key, _ = ca.smime_cert("lab@labor.example")
+    outputs, held = seal(tmp, make_message(), ["lab@labor.example"], anchors=[ca.cert],
+                         imports=[crt])
+    raw, _ = outputs["smime"]
+    home = tmp / "gpgsm"
+    home.mkdir(mode=0o700)
+    homes.append(home)
+    # gpgsm 2.2 cannot read OpenSSL 3's default PBES2 PKCS#12: export a 3DES one.
+    run(["openssl", "pkcs12", "-export", "-in", crt, "-inkey", key, "-passout", "pass:",
+         "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1",
+         "-out", tmp / "legacy.p12"])
+    gpgsm = ["gpgsm", "--homedir", home, "--batch", "--pinentry-mode", "loopback",
+             "--passphrase", ""]
+    run(gpgsm + ["--import", tmp / "legacy.p12"])
+    _, der = smime_der(raw)
+    (tmp / "m.p7m").write_bytes(der)
+    r = run(gpgsm + ["--decrypt", tmp / "m.p7m"])
+    check_inner(r.stdout)
+
+
+def test_ec_certificate_uses_key_agreement(work):
+    tmp, _ = work
+    ca = TestCA(tmp / "ca")
+    crt, key, _ = ca.smime_cert("ec@labor.example", key_type="ec",
+                                key_usage="digitalSignature,keyAgreement")
+    outputs, held = seal(tmp, make_message(), ["ec@labor.example"], anchors=[ca.cert],
+                         imports=[crt])
+    assert held == []
+    (tmp / "m.eml").write_bytes(outputs["smime"][0])
+    dec = run(["openssl", "cms", "-decrypt", "-recip", crt, "-inkey", key, "-in", tmp / "m.eml"])
+    check_inner(dec.stdout)
+
+
+def test_mixed_recipients_split_per_method(work):
+    tmp, homes = work
+    patient = GpgHome(tmp / "patient")
+    homes.append(patient.dir)
+    patient.gen_key("pat@example.org", name="Pat")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    ca = TestCA(tmp / "ca")
+    crt, _, _ = ca.smime_cert("lab@labor.example")
+    msg = make_message(extra_to=["lab@labor.example", "nokey@example.net"],
+                       bcc="secret-bcc@x.example")
+    outputs, held = seal(tmp, msg, ["pat@example.org", "lab@labor.example", "nokey@example.net"],
+                         anchors=[ca.cert], imports=[tmp / "pat.asc", crt])
+    assert sorted(outputs) == ["pgp", "smime"]
+    assert outputs["pgp"][1] == ["pat@example.org"]
+    assert outputs["smime"][1] == ["lab@labor.example"]
+    assert len(held) == 1 and held[0].startswith("nokey@example.net 451 4.7.0")
+    for raw, _ in outputs.values():
+        check_outer(raw)
+
+
+def test_untrusted_certificate_is_never_used(work):
+    tmp, _ = work
+    ca = TestCA(tmp / "ca")
+    other = TestCA(tmp / "other", name="Other CA")
+    crt, _, _ = other.smime_cert("lab@labor.example")
+    outputs, held = seal(tmp, make_message(), ["lab@labor.example"], anchors=[ca.cert],
+                         imports=[crt])
+    assert outputs == {}
+    assert held and held[0].startswith("lab@labor.example 451")
+
+
+def test_already_encrypted_input_is_not_encrypted_again(work):
+    tmp, homes = work
+    patient = GpgHome(tmp / "patient")
+    homes.append(patient.dir)
+    patient.gen_key("pat@example.org", name="Pat")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    first, _ = seal(tmp, make_message(), ["pat@example.org"], imports=[tmp / "pat.asc"])
+    once = first["pgp"][0]
+    second, held = seal(tmp, once, ["pat@example.org"])
+    assert held == []
+    again = second["pgp"][0]
+    assert again.count(b"-----BEGIN PGP MESSAGE-----") == 1
+    assert again.split(b"-----BEGIN PGP MESSAGE-----")[1] == \
+        once.split(b"-----BEGIN PGP MESSAGE-----")[1]
+
+
+def test_malformed_message_is_held_permanently(work):
+    tmp, _ = work
+    # 40 levels of multipart nesting, each opened with the previous boundary.
+    nested = b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + b"".join(
+        b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
+        for i in range(40)) + b"--b40\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    outputs, held = seal(tmp, b"From: a@b.example\r\n" + nested, ["pat@example.org"])
+    assert outputs == {}
+    assert held and " 554 5.6.0 " in held[0]
