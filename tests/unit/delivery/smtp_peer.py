@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A scriptable SMTP smarthost for SmtpTransport tests (Debian's aiosmtpd).
 
-Usage: smtp_peer.py DIR {none|implicit|starttls} [--auth]
+Usage: smtp_peer.py DIR {none|implicit|starttls} [--auth] [--idle-timeout]
 Writes DIR/ca.pem (the CA that signed the server cert for DNS name localhost)
 and DIR/other-ca.pem (an unrelated CA), listens on 127.0.0.1:0 and prints the
 port on stdout. Each accepted message is appended to DIR/messages.jsonl.
@@ -18,7 +18,7 @@ import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult
 
-warnings.simplefilter("ignore", DeprecationWarning)  # aiosmtpd warns about its own API
+warnings.simplefilter("ignore")  # aiosmtpd warns about its own deprecated API
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -77,7 +77,8 @@ class Handler:
                   "mail_options": envelope.mail_options,
                   "data": envelope.original_content.decode("utf-8", "replace"),
                   "tls": server.transport.get_extra_info("ssl_object") is not None,
-                  "auth": session.authenticated}
+                  "auth": session.authenticated,
+                  "client_port": session.peer[1]}
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
         return "250 2.0.0 queued as test"
@@ -111,6 +112,8 @@ async def main():
 
     handler = Handler(directory)
     kwargs = dict(hostname="peer.test", enable_SMTPUTF8=True, decode_data=False)
+    if "--idle-timeout" in sys.argv:  # close idle connections after 1 s (421)
+        kwargs.update(timeout=1)
     if want_auth:
         kwargs.update(authenticator=authenticator, auth_required=True,
                       auth_require_tls=(mode != "none"))

@@ -28,7 +28,9 @@ namespace {
 // Runs smtp_peer.py; kills and reaps it on destruction.
 class Peer {
  public:
-  Peer(const std::filesystem::path& dir, const std::string& mode, bool auth) : dir_(dir) {
+  Peer(const std::filesystem::path& dir, const std::string& mode, bool auth,
+       bool idle_timeout = false)
+      : dir_(dir) {
     int out[2];
     REQUIRE(::pipe(out) == 0);
     posix_spawn_file_actions_t actions;
@@ -38,6 +40,7 @@ class Peer {
     const std::string script = std::string(SEALPOST_TEST_SOURCE_DIR) + "/smtp_peer.py";
     std::vector<std::string> args{"/usr/bin/python3", script, dir.string(), mode};
     if (auth) args.emplace_back("--auth");
+    if (idle_timeout) args.emplace_back("--idle-timeout");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -149,6 +152,41 @@ TEST_CASE("implicit TLS with the right CA and host name delivers") {
   CHECK(peer.messages().find("\"tls\": true") != std::string::npos);
 }
 
+TEST_CASE("connections are reused for consecutive messages, not across a reconfigure") {
+  testing::TempDir dir;
+  Peer peer(dir.path(), "implicit", false);
+  const auto cfg = smarthost(peer, TlsMode::Implicit);
+  SmtpTransport transport(cfg, "relay.test");
+  REQUIRE(transport.send(message({"ok@example.org"})).ok());
+  REQUIRE(transport.send(message({"reject@example.org"})).ok());  // clean ending: RSET, reusable
+  REQUIRE(transport.send(message({"ok@example.org"})).ok());
+  transport.reconfigure(cfg, "relay.test");
+  REQUIRE(transport.send(message({"ok@example.org"})).ok());
+
+  std::vector<std::string> ports;
+  std::istringstream lines(peer.messages());
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find("\"client_port\": ");
+    REQUIRE(at != std::string::npos);
+    ports.push_back(line.substr(at + 15, line.find_first_of(",}", at) - at - 15));
+  }
+  REQUIRE(ports.size() == 3);
+  CHECK(ports[0] == ports[1]);  // same TCP connection
+  CHECK(ports[2] != ports[1]);  // new settings: new connection
+}
+
+TEST_CASE("a pooled connection the server closed meanwhile is replaced transparently") {
+  testing::TempDir dir;
+  Peer peer(dir.path(), "starttls", false, /*idle_timeout=*/true);
+  SmtpTransport transport(smarthost(peer, TlsMode::StartTls), "relay.test");
+  REQUIRE(transport.send(message({"ok@example.org"})).ok());
+  ::usleep(1'800'000);  // the peer drops idle connections after 1 s
+  auto again = transport.send(message({"ok@example.org"}));
+  REQUIRE(again.ok());
+  REQUIRE(again->size() == 1);
+  CHECK((*again)[0].code == 250);
+}
+
 TEST_CASE("an untrusted CA or a wrong host name stops the attempt before any mail") {
   testing::TempDir dir;
   SECTION("implicit TLS, certificate from an unknown CA") {
@@ -222,8 +260,8 @@ TEST_CASE("a refused connection is a temporary failure") {
   CHECK(result.error().enhanced == "4.4.1");
 }
 
-// Run by hand: ./delivery_tests "[.bench]" — messages/s over one connection per
-// message into Postfix's smtp-sink (plaintext loopback, 50 KiB messages).
+// Run by hand: ./delivery_tests "[.bench]" — messages/s into Postfix's smtp-sink
+// (plaintext loopback, 50 KiB messages, one sender, pooled connections).
 TEST_CASE("transport throughput into smtp-sink", "[.bench]") {
   int probe = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -262,6 +300,6 @@ TEST_CASE("transport throughput into smtp-sink", "[.bench]") {
   ::kill(pid, SIGTERM);
   ::waitpid(pid, nullptr, 0);
   CHECK(ok == kMessages);
-  std::printf("%d messages of 50 KiB, one connection each, in %.2fs: %.0f msg/s\n", kMessages,
-              took.count(), kMessages / took.count());
+  std::printf("%d messages of 50 KiB in %.2fs: %.0f msg/s\n", kMessages, took.count(),
+              kMessages / took.count());
 }
