@@ -150,7 +150,8 @@ void YamlReader::check_map(const YAML::Node& node, std::string_view section,
                                : "'" + std::string(section) + "' must be a mapping of keys");
   std::set<std::string, std::less<>> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy: it->first lives in a proxy that dies at the end of the statement.
+    const YAML::Node key = it->first;
     if (!key.IsScalar()) fail(key, "keys must be plain words " + in);
     const std::string& name = key.Scalar();
     bool known = false;

@@ -69,7 +69,8 @@ std::map<std::string, ScrubProfile> read_scrub_profiles(const YamlReader& r,
   if (!node) return profiles;
   if (!node.IsMap()) r.fail(node, "scrub_profiles: expected a mapping of profile names");
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy: it->first lives in a proxy that dies at the end of the statement.
+    const YAML::Node key = it->first;
     std::string name = r.string(key, "scrub_profiles");
     if (!is_profile_name(name))
       r.fail(key, "scrub_profiles: '" + YamlReader::shorten(name) +
