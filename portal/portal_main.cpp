@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include "audit/audit_log.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "portal/http_server.h"
@@ -86,7 +87,16 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  portal::LoggingAuditSink audit;
+  // The portal keeps its own audit chain under pickup/ (it must not touch the
+  // relay's files, and a chain has one writer). No audit log, no service.
+  auto audit_log =
+      audit::AuditLog::open(std::filesystem::path(settings.state_dir) / "pickup" / "audit");
+  if (!audit_log) {
+    std::fprintf(stderr, "sealpost-portal: audit log: %s\n", audit_log.error().what().c_str());
+    return 1;
+  }
+  portal::LoggingAuditSink journal;
+  portal::TeeAuditSink audit(**audit_log, journal);
   const portal::SubmitTarget submit = settings.submit;
   auto mail = [submit](const std::string& from, const std::string& rcpt, const std::string& msg) {
     return portal::submit_message(submit, from, rcpt, msg);

@@ -263,6 +263,10 @@ def test_full_pickup_flow_read_download_reply(env):
         assert event in log
     for secret in ("Laborbefund", "Befund M", "Danke", dep["url"].rsplit("/", 1)[1]):
         assert secret not in log
+    # The same events are in the portal's hash-chained audit log.
+    chain = "".join(p.read_text() for p in (env.state / "pickup" / "audit").glob("*.jsonl"))
+    assert '"pickup.download"' in chain and dep["id"] in chain
+    assert "Laborbefund" not in chain and dep["url"].rsplit("/", 1)[1] not in chain
 
 
 def test_wrong_codes_lock_the_pickup_and_tell_the_sender(env):
