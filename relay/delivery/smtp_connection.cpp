@@ -214,9 +214,19 @@ Result<void> SmtpConnection::authenticate() {
                        "AUTH refused: " + std::to_string(r.code) + " " + r.text);
   };
   if (auth_mechanisms_.count("PLAIN") != 0) {
-    Secret token{
-        base64(std::string(1, '\0') + cfg_.username + std::string(1, '\0') + password.value)};
-    Secret line{"AUTH PLAIN " + token.value};
+    // Built in place with enough room reserved, so no reallocation leaves an
+    // unwiped copy of the password behind in freed memory.
+    Secret plain;
+    plain.value.reserve(cfg_.username.size() + password.value.size() + 2);
+    plain.value.push_back('\0');
+    plain.value += cfg_.username;
+    plain.value.push_back('\0');
+    plain.value += password.value;
+    Secret token{base64(plain.value)};
+    Secret line;
+    line.value.reserve(11 + token.value.size());
+    line.value = "AUTH PLAIN ";
+    line.value += token.value;
     auto r = command(line.value);
     if (!r) return r.error();
     if (r->code != 235) return auth_failed(*r);
