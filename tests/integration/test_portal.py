@@ -49,7 +49,7 @@ def message_bytes():
 class PortalEnv:
     """A portal process on a free port with its own state dir, SMS capture and sink."""
 
-    def __init__(self, tmp_path, max_attempts=3):
+    def __init__(self, tmp_path, max_attempts=3, tls=None):
         self.dir = Path(tmp_path)
         self.state = self.dir / "state"
         self.state.mkdir(parents=True, exist_ok=True)
@@ -61,7 +61,7 @@ class PortalEnv:
         self.sms_script.chmod(0o755)
         self.sink = Sink(str(self.dir / "sink")).start()
         self.port = free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
+        self.base = ("https://localhost:%d" if tls else "http://127.0.0.1:%d") % self.port
         (self.dir / "policy.yaml").write_text("defaults:\n  methods: [pickup]\n")
         (self.dir / "users.yaml").write_text("users: []\n")
         self.config = self.dir / "sealpost.yaml"
@@ -72,7 +72,8 @@ class PortalEnv:
             "portal:\n  public_url: %s\n  listen: \"127.0.0.1:%d\"\n"
             "  trusted_proxies: [\"127.0.0.1/32\"]\n  sms_command: \"%s {number}\"\n"
             % (self.state, self.dir / "policy.yaml", self.dir / "users.yaml", self.sink.port, self.base,
-               self.port, self.sms_script))
+               self.port, self.sms_script)
+            + ("  tls: {cert: %s, key: %s}\n" % tuple(tls) if tls else ""))
         self.log_path = self.dir / "portal.log"
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
@@ -437,3 +438,31 @@ def test_guessing_links_is_rate_limited_per_client(env):
     status, _, _ = b.request("GET", "/p/%s/%s" % ("a" * 26, "B" * 43),
                              headers={"X-Forwarded-For": "203.0.113.9"})
     assert status == 404
+
+
+def test_https_with_portal_tls(tmp_path):
+    import ssl
+    from sealpost_harness import TestCA
+    ca = TestCA(tmp_path / "ca")
+    cert, key = ca.server_cert("localhost", stem="portal")
+    env = PortalEnv(tmp_path / "portal", tls=(cert, key))
+    try:
+        dep = env.deposit()
+        assert dep["url"].startswith("https://localhost:%d/p/" % env.port)
+        ctx = ssl.create_default_context(cafile=str(ca.cert))
+        conn = http.client.HTTPSConnection("localhost", env.port, context=ctx, timeout=10)
+        conn.request("GET", path_of(dep["url"]))
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 303
+        assert "Secure" in r.getheader("Set-Cookie")
+        assert r.getheader("Strict-Transport-Security").startswith("max-age=")
+        conn.close()
+        # Plain HTTP on the TLS port gets nothing.
+        plain = http.client.HTTPConnection("127.0.0.1", env.port, timeout=5)
+        with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
+            plain.request("GET", "/portal.css")
+            plain.getresponse().read()
+        plain.close()
+    finally:
+        env.stop()
