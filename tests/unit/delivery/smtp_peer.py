@@ -11,6 +11,7 @@ With --auth, AUTH PLAIN/LOGIN is required: user "praxis", password "s3cret".
 import asyncio
 import datetime
 import json
+import logging
 import os
 import ssl
 import sys
@@ -19,6 +20,7 @@ import warnings
 from aiosmtpd.smtp import SMTP, AuthResult
 
 warnings.simplefilter("ignore")  # aiosmtpd warns about its own deprecated API
+logging.getLogger("mail.log").setLevel(logging.ERROR)  # ...and logs it too (login_data)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
