@@ -122,6 +122,10 @@ Result<std::string> spool_dsn(AttemptContext& ctx, const SpoolEnvelope& env,
   bounce.kind = "dsn";
   bounce.arrival = now;
   bounce.smtputf8 = env.smtputf8;
+  // The attached header block may carry raw 8-bit text from an 8BITMIME original.
+  if (std::any_of(dsn->begin(), dsn->end(),
+                  [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+    bounce.body = "8BITMIME";
   SpoolRecipient sender;
   sender.address = env.mail_from;
   sender.notify = "NEVER";

@@ -31,11 +31,11 @@ SpoolRecipient rcpt(const std::string& address, const std::string& notify = "") 
 }
 
 std::string spool_message(Spool& spool, std::vector<SpoolRecipient> rcpts,
-                          const std::string& from = "arzt@praxis.example",
-                          std::int64_t arrival = 0) {
+                          const std::string& from = "arzt@praxis.example", std::int64_t arrival = 0,
+                          const std::string& data = "Subject: Befund\r\n\r\nSECRET-BODY\r\n") {
   auto w = spool.begin();
   REQUIRE(w.ok());
-  REQUIRE((*w)->write("Subject: Befund\r\n\r\nSECRET-BODY\r\n").ok());
+  REQUIRE((*w)->write(data).ok());
   SpoolEnvelope env;
   env.mail_from = from;
   env.arrival = arrival;
@@ -216,4 +216,24 @@ TEST_CASE("transformer holds: temporary retries, permanent bounces, nothing else
   REQUIRE(dsns.size() == 1);
   CHECK(dsns[0].data.find("Status: 5.7.1") != std::string::npos);
   CHECK(dsns[0].data.find("x-local; 550 5.7.1 policy forbids plain mail") != std::string::npos);
+}
+
+TEST_CASE("a DSN quoting raw 8-bit headers is sent as 8BITMIME") {
+  Fixture f;
+  f.transport.reply_for("gone@x.example", {550, "5.1.1", "no such user"});
+  spool_message(*f.spool, {rcpt("gone@x.example")}, "arzt@praxis.example", 0,
+                "Subject: Befund f\xc3\xbcr Frau M\xc3\xbcller\r\n\r\nSECRET-BODY\r\n");
+  spool_message(*f.spool, {rcpt("gone@x.example")});
+  DeliveryScheduler s(f.cfg, *f.spool, f.transformer, f.transport, f.audit);
+  s.start();
+  REQUIRE(s.wait_idle(10s));
+  const auto dsns = dsns_in(f.transport.sent());
+  REQUIRE(dsns.size() == 2);
+  int eight_bit = 0;
+  for (const auto& d : dsns) {
+    const bool has_8bit = d.data.find("M\xc3\xbcller") != std::string::npos;
+    CHECK(d.eight_bit == has_8bit);
+    eight_bit += d.eight_bit ? 1 : 0;
+  }
+  CHECK(eight_bit == 1);
 }
