@@ -26,9 +26,9 @@ struct OutboundMessage {
 
 struct RcptOutcome {
   std::string address;
-  int code = 0;           // remote reply code (250, 450, 550, ...); 0 = not tried
-  std::string enhanced;   // e.g. "5.1.1"
-  std::string reply;      // remote reply text (may be logged: it carries no content)
+  int code = 0;          // remote reply code (250, 450, 550, ...); 0 = not tried
+  std::string enhanced;  // e.g. "5.1.1"
+  std::string reply;     // remote reply text (may be logged: it carries no content)
   bool delivered() const { return code >= 200 && code < 300; }
   bool permanent() const { return code >= 500; }
 };
