@@ -1,0 +1,158 @@
+#include "keystore/keystore.h"
+
+#include <catch2/catch.hpp>
+
+#include "keystore/address_match.h"
+#include "test_material.h"
+
+using namespace sealpost;
+using namespace sealpost::keystore;
+using sealpost::testing::CertWorld;
+using sealpost::testing::GpgWorld;
+using sealpost::testing::slurp;
+using sealpost::testing::Workdir;
+
+namespace {
+
+std::unique_ptr<Keystore> open_store(const Workdir& w, std::vector<std::string> anchors = {}) {
+  auto ks = Keystore::open(KeystoreOptions{w / "state", std::move(anchors), ""});
+  REQUIRE(ks.ok());
+  return std::move(ks.value());
+}
+
+bool has_rejection(const LookupResult& r, const std::string& needle) {
+  for (const auto& x : r.rejected)
+    if (x.reason.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("address matching: local part exact, domain case-insensitive") {
+  CHECK(address_matches("anna@Praxis.Example", "anna@praxis.example"));
+  CHECK_FALSE(address_matches("Anna@praxis.example", "anna@praxis.example"));
+  CHECK_FALSE(address_matches("anna@praxis.example.evil", "anna@praxis.example"));
+  CHECK_FALSE(address_matches("@praxis.example", "@praxis.example"));
+  CHECK(normalise_address("Anna@PRAXIS.example") == "Anna@praxis.example");
+  CHECK(address_from_uid("Anna A. (work) <anna@praxis.example>") == "anna@praxis.example");
+  CHECK(address_from_uid("Anna only") == "");
+}
+
+TEST_CASE("OpenPGP lookup returns only usable keys and says why others are refused") {
+  Workdir w;
+  GpgWorld world(w);
+  const std::string good = world.gen("Pat <pat@b.test>");
+  const std::string sign_only = world.gen("Sig <sig@b.test>", "rsa2048", "sign");
+  const std::string revoked = world.gen("Rev <rev@b.test>");
+  world.revoke(revoked);
+  const std::string expired = world.gen("Old <old@b.test>", "default", "default", "1d",
+                                        "--faked-system-time 20200101T000000");
+  auto ks = open_store(w);
+  for (const auto& fpr : {good, sign_only, revoked, expired}) {
+    auto imp = ks->import_data(world.export_key(fpr), "test.asc");
+    REQUIRE(imp.ok());
+  }
+
+  SECTION("a good key, found with the domain in any case") {
+    auto r = ks->lookup("pat@B.TEST");
+    REQUIRE(r.ok());
+    REQUIRE(r->pgp.size() == 1);
+    CHECK(r->pgp[0].fingerprint == good);
+    CHECK(r->pgp[0].source.source == "imported");
+    CHECK(r->pgp[0].source.origin == "test.asc");
+  }
+  SECTION("the local part must match exactly") {
+    auto r = ks->lookup("Pat@b.test");
+    REQUIRE(r.ok());
+    CHECK(r->pgp.empty());
+  }
+  SECTION("no encryption subkey") {
+    auto r = ks->lookup("sig@b.test");
+    REQUIRE(r.ok());
+    CHECK(r->pgp.empty());
+    CHECK(has_rejection(*r, "encryption-capable"));
+  }
+  SECTION("revoked") {
+    auto r = ks->lookup("rev@b.test");
+    REQUIRE(r.ok());
+    CHECK(r->pgp.empty());
+    CHECK(has_rejection(*r, "revoked"));
+  }
+  SECTION("expired") {
+    auto r = ks->lookup("old@b.test");
+    REQUIRE(r.ok());
+    CHECK(r->pgp.empty());
+    CHECK(has_rejection(*r, "expired"));
+  }
+  SECTION("removal invalidates the cache") {
+    REQUIRE(ks->lookup("pat@b.test")->pgp.size() == 1);
+    REQUIRE(ks->remove(good).ok());
+    CHECK(ks->lookup("pat@b.test")->pgp.empty());
+  }
+}
+
+TEST_CASE("S/MIME lookup validates chain, usage and validity") {
+  Workdir w;
+  CertWorld ca(w, "ca");
+  CertWorld stranger(w, "stranger");
+  auto ks = open_store(w, {ca.ca_pem()});
+  auto import = [&](const std::string& pem) {
+    auto r = ks->import_data(slurp(pem), "cert.pem");
+    REQUIRE(r.ok());
+  };
+  import(ca.issue("good", "lab@labor.test"));
+  import(ca.issue("ec", "ec@labor.test", "digitalSignature,keyAgreement", "emailProtection", 30,
+                  "ec"));
+  import(ca.issue("signonly", "sig@labor.test", "digitalSignature"));
+  import(ca.issue("tls", "tls@labor.test", "digitalSignature,keyEncipherment", "serverAuth"));
+  import(
+      ca.issue("old", "old@labor.test", "digitalSignature,keyEncipherment", "emailProtection", -1));
+  import(stranger.issue("foreign", "foreign@labor.test"));
+
+  SECTION("valid RSA certificate, domain case-insensitive") {
+    auto r = ks->lookup("lab@LABOR.test");
+    REQUIRE(r.ok());
+    REQUIRE(r->smime.size() == 1);
+    CHECK(r->smime[0].subject == "CN=good");
+    CHECK(r->smime[0].source.source == "imported");
+    CHECK(ks->lookup("Lab@labor.test")->smime.empty());
+  }
+  SECTION("valid EC certificate needs keyAgreement") {
+    CHECK(ks->lookup("ec@labor.test")->smime.size() == 1);
+  }
+  SECTION("keyUsage without keyEncipherment") {
+    auto r = ks->lookup("sig@labor.test");
+    CHECK(r->smime.empty());
+    CHECK(has_rejection(*r, "keyEncipherment"));
+  }
+  SECTION("extendedKeyUsage without emailProtection") {
+    auto r = ks->lookup("tls@labor.test");
+    CHECK(r->smime.empty());
+    CHECK(has_rejection(*r, "emailProtection"));
+  }
+  SECTION("expired") {
+    auto r = ks->lookup("old@labor.test");
+    CHECK(r->smime.empty());
+    CHECK(has_rejection(*r, "expired"));
+  }
+  SECTION("untrusted chain") {
+    auto r = ks->lookup("foreign@labor.test");
+    CHECK(r->smime.empty());
+    CHECK(has_rejection(*r, "chain verification failed"));
+  }
+  SECTION("list shows every certificate with its state") {
+    auto l = ks->list();
+    REQUIRE(l.ok());
+    int usable = 0, unusable = 0;
+    for (const auto& k : *l) (k.usable ? usable : unusable)++;
+    CHECK(usable == 2);
+    CHECK(unusable == 4);
+  }
+}
+
+TEST_CASE("import rejects files that hold no keys") {
+  Workdir w;
+  auto ks = open_store(w);
+  CHECK_FALSE(ks->import_data("hello world\n", "junk.txt").ok());
+  CHECK_FALSE(ks->remove("x509:zz").ok());
+}
