@@ -29,7 +29,7 @@ TEST_CASE("the endpoint serves /metrics and /health on loopback") {
   Registry r;
   r.counter("hits_total", "Hits.").inc(5);
   std::atomic<bool> healthy{true};
-  auto server = HttpServer::start("127.0.0.1:0", r, [&] { return healthy; });
+  auto server = HttpServer::start("127.0.0.1:0", r, [&] { return healthy.load(); });
   REQUIRE(server.ok());
   const auto port = (*server)->port();
   REQUIRE(port != 0);
