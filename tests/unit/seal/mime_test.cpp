@@ -1,0 +1,150 @@
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "seal/crlf.h"
+#include "seal/header_block.h"
+#include "seal/header_protection.h"
+#include "seal/message_facts.h"
+#include "seal/message_parser.h"
+
+using namespace sealpost::seal;
+
+namespace {
+
+const std::string kSimple =
+    "From: Anna <anna@praxis.example>\r\n"
+    "To: pat@example.org\r\n"
+    "Bcc: hidden@example.net\r\n"
+    "Subject: =?utf-8?q?Befund_M=C3=BCller?=\r\n"
+    "Keywords: oncology\r\n"
+    "Date: Sat, 28 Nov 2026 10:00:00 +0000\r\n"
+    "Message-ID: <m1@praxis.example>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n"
+    "\r\n"
+    "Hallo M\xc3\xbcller\r\n";
+
+GPtr<GMimeMessage> parse(const std::string& s, MimeLimits limits = {}) {
+  auto r = parse_message(s, limits);
+  REQUIRE(r.ok());
+  return std::move(r.value());
+}
+
+std::string nested(int depth) {
+  std::string m = "From: a@b.example\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n";
+  for (int i = 0; i < depth; ++i)
+    m += "--b" + std::to_string(i) + "\r\nContent-Type: multipart/mixed; boundary=b" +
+         std::to_string(i + 1) + "\r\n\r\n";
+  m += "--b" + std::to_string(depth) + "\r\nContent-Type: text/plain\r\n\r\nx\r\n";
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("canonical CRLF and base64 lines") {
+  CHECK(canonical_crlf("a\nb\r\nc\rd") == "a\r\nb\r\nc\r\nd");
+  CHECK(base64_lines("") == "");
+  CHECK(base64_lines("foobar") == "Zm9vYmFy\r\n");
+  CHECK(base64_lines("fo") == "Zm8=\r\n");
+  const std::string long_line = base64_lines(std::string(100, 'x'));
+  CHECK(long_line.find("\r\n") == 76);
+}
+
+TEST_CASE("header block splitting keeps raw folded fields") {
+  const auto s = split_headers("A: 1\r\nSubject: x\r\n y\r\n\r\nbody");
+  REQUIRE(s.fields.size() == 2);
+  CHECK(s.fields[1].lower == "subject");
+  CHECK(s.fields[1].raw == "Subject: x\r\n y\r\n");
+  CHECK(s.fields[1].value == "x y");
+  CHECK(s.body == "body");
+  CHECK(is_mime_structural("content-type"));
+  CHECK_FALSE(is_mime_structural("subject"));
+}
+
+TEST_CASE("parser limits refuse pathological input with 554 5.6.0") {
+  MimeLimits limits;
+  limits.max_depth = 8;
+  CHECK(parse_message(nested(5), limits).ok());
+  auto deep = parse_message(nested(20), limits);
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().smtp_code == 554);
+  CHECK(deep.error().enhanced == "5.6.0");
+
+  limits.max_size = 100;
+  CHECK_FALSE(parse_message(std::string(200, 'a'), limits).ok());
+
+  MimeLimits few;
+  few.max_parts = 3;
+  CHECK_FALSE(parse_message(nested(5), few).ok());
+
+  // Two different Content-Types: what GMime picks may not be what a client shows.
+  const std::string conflicting =
+      "From: a@b.example\r\nContent-Type: text/plain\r\nContent-Type: text/html\r\n\r\nx\r\n";
+  CHECK_FALSE(parse_message(conflicting, MimeLimits{}).ok());
+}
+
+TEST_CASE("header protection hides the subject outside and keeps everything inside") {
+  auto msg = parse(kSimple);
+  const ProtectedMessage p = protect_headers(msg.get());
+  CHECK(p.outer_headers.find("Subject: [...]\r\n") != std::string::npos);
+  CHECK(p.outer_headers.find("Befund") == std::string::npos);
+  CHECK(p.outer_headers.find("Keywords") == std::string::npos);
+  CHECK(p.outer_headers.find("Bcc") == std::string::npos);
+  CHECK(p.outer_headers.find("Message-ID: <m1@praxis.example>") != std::string::npos);
+  CHECK(p.outer_headers.find("Content-Type") == std::string::npos);
+
+  CHECK(p.payload.find("Subject: =?utf-8?q?Befund_M=C3=BCller?=\r\n") != std::string::npos);
+  CHECK(p.payload.find("Keywords: oncology") != std::string::npos);
+  CHECK(p.payload.find("HP-Outer: Subject: [...]\r\n") != std::string::npos);
+  CHECK(p.payload.find("hidden@example.net") == std::string::npos);
+  CHECK(p.payload.find("multipart/mixed") != std::string::npos);
+  CHECK(p.payload.find("hp=cipher") != std::string::npos);
+  CHECK(p.payload.find("hp-legacy-display=1") != std::string::npos);
+  CHECK(p.payload.find("Subject: Befund M=C3=BCller") != std::string::npos);  // legacy display
+  CHECK(p.payload.find("Hallo M\xc3\xbcller") != std::string::npos);
+  // Canonical CRLF throughout: no bare LF.
+  for (std::size_t i = 0; i < p.payload.size(); ++i)
+    if (p.payload[i] == '\n') REQUIRE((i > 0 && p.payload[i - 1] == '\r'));
+}
+
+TEST_CASE("plain serialisation drops Bcc") {
+  auto msg = parse(kSimple);
+  const std::string out = serialise_without_bcc(msg.get());
+  CHECK(out.find("Bcc") == std::string::npos);
+  CHECK(out.find("hidden@example.net") == std::string::npos);
+  CHECK(out.find("Subject: =?utf-8?q?Befund_M=C3=BCller?=") != std::string::npos);
+}
+
+TEST_CASE("already encrypted or signed input is recognised") {
+  const std::string head = "From: a@b.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n";
+  auto facts = [&](const std::string& rest) {
+    const std::string raw = head + rest;
+    auto m = parse(raw);
+    return message_facts(m.get(), raw);
+  };
+  CHECK(facts("Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+              "boundary=x\r\n\r\n--x\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+              "Version: 1\r\n--x--\r\n")
+            .already_encrypted);
+  CHECK(facts("Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nAAAA\r\n")
+            .already_encrypted);
+  const auto signed_data =
+      facts("Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\nAAAA\r\n");
+  CHECK_FALSE(signed_data.already_encrypted);
+  CHECK(signed_data.already_signed);
+  CHECK(facts("Content-Type: text/plain\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nhQ\r\n"
+              "-----END PGP MESSAGE-----\r\n")
+            .already_encrypted);
+  // A quoted ciphertext inside a normal mail is not "already encrypted".
+  CHECK_FALSE(facts("Content-Type: text/plain\r\n\r\nSee below:\r\n-----BEGIN PGP MESSAGE-----\r\n"
+                    "hQ\r\n-----END PGP MESSAGE-----\r\n")
+                  .already_encrypted);
+  const auto f = facts(
+      "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\n"
+      "hi\r\n--x\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
+      "filename=a.pdf\r\n\r\nJVBERi0=\r\n--x--\r\n");
+  CHECK(f.has_attachments);
+  CHECK(f.subject == "s");
+  CHECK(f.headers.count("from") == 1);
+}

@@ -1,0 +1,192 @@
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "../keystore/test_material.h"
+#include "seal/default_decider.h"
+#include "seal/pickup_notice.h"
+#include "seal/sealing_transformer.h"
+
+using namespace sealpost;
+using sealpost::testing::Workdir;
+
+namespace {
+
+const std::string kMessage =
+    "From: Anna <anna@praxis.example>\r\n"
+    "To: pat@example.org, doc@praxis.example\r\n"
+    "Bcc: hidden@example.net\r\n"
+    "Subject: Befund\r\n"
+    "Date: Sat, 28 Nov 2026 10:00:00 +0000\r\n"
+    "Message-ID: <m1@praxis.example>\r\n"
+    "\r\n"
+    "Vertraulich\r\n";
+
+class RecordingAudit final : public AuditSink {
+ public:
+  void record(const AuditEvent& e) override { events.push_back(e); }
+  std::vector<AuditEvent> events;
+};
+
+class FakePickup final : public PickupService {
+ public:
+  Result<PickupDeposit> deposit(const PickupRequest& req, std::string_view mime) override {
+    stored = std::string(mime);
+    recipient = req.recipient;
+    return PickupDeposit{"p1", "https://pickup.test/p/SECRET", 1798473600};
+  }
+  std::string stored, recipient;
+};
+
+struct Fixture {
+  Workdir dir;
+  std::unique_ptr<keystore::Keystore> ks;
+  RecordingAudit audit;
+  SpoolEnvelope env;
+  std::vector<SpoolRecipient> pending;
+
+  Fixture() {
+    auto k = keystore::Keystore::open(keystore::KeystoreOptions{dir / "state", {}, ""});
+    REQUIRE(k.ok());
+    ks = std::move(k.value());
+    env.id = "q1";
+    env.mail_from = "anna@praxis.example";
+    for (const char* a : {"pat@example.org", "doc@praxis.example"}) {
+      SpoolRecipient r;
+      r.address = a;
+      r.notify = "FAILURE";
+      pending.push_back(r);
+    }
+  }
+
+  seal::SealingOptions options(std::map<std::string, policy::Method> methods) {
+    seal::SealingOptions o;
+    o.keystore = ks.get();
+    o.audit = &audit;
+    o.decide = [methods](const policy::EnvelopeFacts& e, const policy::MessageFacts& m,
+                         const std::map<std::string, policy::KeyAvailability>& k) {
+      policy::Plan p = seal::default_decide(e, m, k);
+      for (auto& rp : p.recipients) {
+        rp.method = methods.at(rp.address);
+        rp.rule = "test";
+      }
+      return p;
+    };
+    return o;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("default decider: pgp, then smime, else defer") {
+  policy::EnvelopeFacts e{"a@b", "", {"p@x", "s@x", "n@x"}};
+  std::map<std::string, policy::KeyAvailability> k;
+  k["p@x"].pgp = true;
+  k["p@x"].smime = true;
+  k["s@x"].smime = true;
+  const auto plan = seal::default_decide(e, {}, k);
+  REQUIRE(plan.recipients.size() == 3);
+  CHECK(plan.recipients[0].method == policy::Method::Pgp);
+  CHECK(plan.recipients[1].method == policy::Method::Smime);
+  CHECK(plan.recipients[2].method == policy::Method::Defer);
+  CHECK(std::string(seal::method_label(policy::Method::Pickup)) == "pickup");
+}
+
+TEST_CASE("without keys the default policy defers every recipient") {
+  Fixture f;
+  seal::SealingOptions o;
+  o.keystore = f.ks.get();
+  seal::SealingTransformer t(o);
+  const auto r = t.prepare(f.env, f.pending, kMessage);
+  CHECK(r.outgoing.empty());
+  REQUIRE(r.held.size() == 2);
+  CHECK(r.held[0].error.temporary());
+}
+
+TEST_CASE("plain, reject and pickup follow the plan") {
+  Fixture f;
+  auto o = f.options(
+      {{"pat@example.org", policy::Method::Pickup}, {"doc@praxis.example", policy::Method::Plain}});
+  FakePickup pickup;
+  o.pickup = &pickup;
+  seal::SealingTransformer t(o);
+  const auto r = t.prepare(f.env, f.pending, kMessage);
+  CHECK(r.held.empty());
+  REQUIRE(r.outgoing.size() == 2);
+  const PreparedMessage* plain = nullptr;
+  const PreparedMessage* notice = nullptr;
+  for (const auto& pm : r.outgoing) (pm.method == "plain" ? plain : notice) = &pm;
+  REQUIRE(plain);
+  REQUIRE(notice);
+  CHECK(notice->method == "pickup-notice");
+  REQUIRE(plain->message.rcpts.size() == 1);
+  CHECK(plain->message.rcpts[0].address == "doc@praxis.example");
+  CHECK(plain->message.rcpts[0].notify == "FAILURE");
+  CHECK(plain->message.data.find("Bcc") == std::string::npos);
+  CHECK(plain->message.data.find("Vertraulich") != std::string::npos);
+  // The notice carries the link, never the subject or content.
+  CHECK(notice->message.data.find("https://pickup.test/p/SECRET") != std::string::npos);
+  CHECK(notice->message.data.find("Befund") == std::string::npos);
+  CHECK(notice->message.data.find("Vertraulich") == std::string::npos);
+  CHECK(pickup.recipient == "pat@example.org");
+  CHECK(pickup.stored.find("Vertraulich") != std::string::npos);
+  CHECK(pickup.stored.find("hidden@example.net") == std::string::npos);
+  bool decision = false;
+  for (const auto& e : f.audit.events) decision = decision || e.type == "decision";
+  CHECK(decision);
+}
+
+TEST_CASE("pickup without a portal and reject are held with the right kind of error") {
+  Fixture f;
+  auto o = f.options({{"pat@example.org", policy::Method::Pickup},
+                      {"doc@praxis.example", policy::Method::Reject}});
+  seal::SealingTransformer t(o);
+  const auto r = t.prepare(f.env, f.pending, kMessage);
+  CHECK(r.outgoing.empty());
+  REQUIRE(r.held.size() == 2);
+  for (const auto& h : r.held) {
+    if (h.address == "pat@example.org") {
+      CHECK(h.error.temporary());
+      CHECK(h.error.reason == "pickup portal not configured");
+    } else {
+      CHECK_FALSE(h.error.temporary());
+      CHECK(h.error.enhanced == "5.7.1");
+    }
+  }
+}
+
+TEST_CASE("PGP without a key for the recipient never sends anything") {
+  Fixture f;
+  auto o = f.options(
+      {{"pat@example.org", policy::Method::Pgp}, {"doc@praxis.example", policy::Method::Smime}});
+  seal::SealingTransformer t(o);
+  const auto r = t.prepare(f.env, f.pending, kMessage);
+  CHECK(r.outgoing.empty());
+  REQUIRE(r.held.size() == 2);
+  for (const auto& h : r.held) CHECK(h.error.temporary());
+}
+
+TEST_CASE("scrub hook runs per group and its failure holds the group") {
+  Fixture f;
+  auto o = f.options(
+      {{"pat@example.org", policy::Method::Plain}, {"doc@praxis.example", policy::Method::Plain}});
+  int calls = 0;
+  o.scrub = [&calls](GMimeMessage*, const std::string& profile) -> Result<void> {
+    ++calls;
+    if (profile == "standard") return Error::temp("4.3.0", "scrub failed", "test");
+    return {};
+  };
+  seal::SealingTransformer t(o);
+  const auto r = t.prepare(f.env, f.pending, kMessage);
+  CHECK(calls == 1);  // both recipients share one group
+  CHECK(r.outgoing.empty());
+  CHECK(r.held.size() == 2);
+}
+
+TEST_CASE("pickup notice strips line breaks from its inputs") {
+  seal::PickupNoticeInput in{"Anna <a@b.example>\r\nBcc: x@y", "p@x.example",
+                             "https://p.test/x\r\nInjected: 1", 0, "relay.test"};
+  const std::string n = seal::compose_pickup_notice(in);
+  CHECK(n.find("\r\nBcc:") == std::string::npos);
+  CHECK(n.find("\r\nInjected:") == std::string::npos);
+  CHECK(n.find("To: <p@x.example>\r\n") != std::string::npos);
+}
