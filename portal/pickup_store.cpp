@@ -9,6 +9,7 @@
 #include "common/durable_file.h"
 #include "common/log.h"
 #include "common/secure_random.h"
+#include "portal/second_factor.h"
 #include "portal/sqlite_pickup_index.h"
 
 namespace sealpost::pickup {
@@ -81,8 +82,8 @@ Result<Deposited> PickupStore::deposit(const PickupRequest& req, std::string_vie
       req.auth_method != "code-to-sender")
     return bad_request("pickup: unknown auth method");
   // A second factor that cannot be delivered would strand the patient: fail closed now.
-  if (req.auth_method == "sms" && req.sms_number.empty())
-    return bad_request("pickup: sms auth without a number");
+  if (req.auth_method == "sms" && !valid_phone_number(req.sms_number))
+    return bad_request("pickup: sms auth without a valid number");
   if (req.auth_method == "passphrase" && req.passphrase_hash.rfind("$argon2id$", 0) != 0)
     return bad_request("pickup: passphrase auth without an argon2id hash");
   if (req.sms_number.size() > kMaxFieldBytes || req.passphrase_hash.size() > kMaxFieldBytes)

@@ -82,6 +82,14 @@ Result<Check> SecondFactor::verify_passphrase(const PickupRecord& r,
   return count_failure(r);
 }
 
+bool valid_phone_number(std::string_view n) {
+  if (!n.empty() && n[0] == '+') n.remove_prefix(1);
+  if (n.size() < 6 || n.size() > 20) return false;
+  for (char c : n)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 Result<std::string> hash_passphrase(std::string_view passphrase) {
   if (passphrase.empty() || passphrase.size() > kMaxPassphraseBytes)
     return Error::plain("passphrase length out of range");

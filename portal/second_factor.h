@@ -52,6 +52,9 @@ class SecondFactor {
   FactorSettings s_;
 };
 
+// "+" and 6..20 digits: what an SMS number may look like before it reaches argv.
+bool valid_phone_number(std::string_view number);
+
 // argon2id encoded hash (for tools and tests; the consent registry makes the real ones).
 Result<std::string> hash_passphrase(std::string_view passphrase);
 

@@ -1,6 +1,7 @@
 #include "portal/sms_command.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -17,17 +18,9 @@ extern char** environ;
 
 namespace sealpost::portal {
 
-bool valid_phone_number(std::string_view n) {
-  if (!n.empty() && n[0] == '+') n.remove_prefix(1);
-  if (n.size() < 6 || n.size() > 20) return false;
-  for (char c : n)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
-
 Result<void> run_sms_command(const std::string& command, std::string_view number,
                              std::string_view message, std::chrono::seconds timeout) {
-  if (!valid_phone_number(number)) return Error::plain("sms: invalid phone number");
+  if (!pickup::valid_phone_number(number)) return Error::plain("sms: invalid phone number");
   std::vector<std::string> args;
   std::size_t pos = 0;
   while (pos < command.size()) {
@@ -59,14 +52,26 @@ Result<void> run_sms_command(const std::string& command, std::string_view number
 
   std::string input(message);
   input += '\n';
-  std::string_view rest(input);
-  while (!rest.empty()) {
-    ssize_t n = ::write(write_end.get(), rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // the program closed stdin early; its exit status decides
-    rest.remove_prefix(static_cast<std::size_t>(n));
+  {
+    // A program that exits without reading stdin must not kill us with SIGPIPE:
+    // block it for this thread while writing and swallow a pending one after.
+    sigset_t pipe_set, old_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+    std::string_view rest(input);
+    while (!rest.empty()) {
+      ssize_t n = ::write(write_end.get(), rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // the program closed stdin early; its exit status decides
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    write_end.reset();
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
   }
-  write_end.reset();
 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;

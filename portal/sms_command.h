@@ -9,10 +9,9 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "portal/second_factor.h"  // valid_phone_number
 
 namespace sealpost::portal {
-
-bool valid_phone_number(std::string_view number);  // "+" and 6..20 digits
 
 Result<void> run_sms_command(const std::string& command, std::string_view number,
                              std::string_view message,

@@ -174,6 +174,9 @@ TEST_CASE("deposit refuses requests whose second factor cannot work") {
   auto no_number = request();
   no_number.sms_number.clear();
   CHECK_FALSE((*store)->deposit(no_number, kMime, kNow));
+  auto bad_number = request();
+  bad_number.sms_number = "+49 151 --help";
+  CHECK_FALSE((*store)->deposit(bad_number, kMime, kNow));
   CHECK_FALSE((*store)->deposit(request("passphrase"), kMime, kNow));
   CHECK_FALSE((*store)->deposit(request("telepathy"), kMime, kNow));
   auto forever = request();
