@@ -36,16 +36,18 @@ string(REPLACE ";" "\n" conffiles_text "${SEALPOST_CONFFILES}")
 file(WRITE ${pkg_dir}/conffiles "${conffiles_text}\n")
 # postinst: create the users and directories; both tools are optional so the
 # package also unpacks in a chroot or container without systemd.
+# DPKG_ROOT is set when dpkg installs into another root without chroot
+# (--root with --force-script-chrootless); then only that root is touched.
 file(WRITE ${pkg_dir}/postinst [=[#!/bin/sh
 set -e
 if [ "$1" = "configure" ]; then
   if command -v systemd-sysusers >/dev/null 2>&1; then
-    systemd-sysusers sealpost.conf
+    systemd-sysusers ${DPKG_ROOT:+--root="$DPKG_ROOT"} sealpost.conf
   fi
   if command -v systemd-tmpfiles >/dev/null 2>&1; then
-    systemd-tmpfiles --create sealpost.conf
+    systemd-tmpfiles ${DPKG_ROOT:+--root="$DPKG_ROOT"} --create sealpost.conf
   fi
-  if [ -d /run/systemd/system ]; then
+  if [ -z "$DPKG_ROOT" ] && [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || true
   fi
 fi
@@ -53,7 +55,7 @@ exit 0
 ]=])
 file(WRITE ${pkg_dir}/prerm [=[#!/bin/sh
 set -e
-if [ "$1" = "remove" ] && [ -d /run/systemd/system ]; then
+if [ "$1" = "remove" ] && [ -z "$DPKG_ROOT" ] && [ -d /run/systemd/system ]; then
   systemctl stop sealpostd.service sealpost-portal.service >/dev/null 2>&1 || true
 fi
 exit 0

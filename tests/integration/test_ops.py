@@ -1,0 +1,222 @@
+"""Operations: the audit CLI against a log written from its documented format
+(docs/audit.md), and the Debian package built from this tree."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+BUILD_DIR = Path(os.environ.get("SEALPOST_BUILD_DIR", Path(__file__).resolve().parents[2] / "build"))
+SOURCE_DIR = Path(os.environ.get("SEALPOST_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+SEALPOST = BUILD_DIR / "cli" / "sealpost"
+GENESIS = "0" * 64
+
+
+def json_str(s):
+    return json.dumps(s, ensure_ascii=False)
+
+
+def audit_line(seq, time_, type_, fields, prev):
+    """A record exactly as docs/audit.md describes it (written independently of
+    the C++ writer, so the documentation is what is tested)."""
+    body = ('{"seq":%d,"time":%s,"type":%s,"fields":{%s},"prev":%s'
+            % (seq, json_str(time_), json_str(type_),
+               ",".join("%s:%s" % (json_str(k), json_str(v)) for k, v in fields), json_str(prev)))
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    return body + ',"hash":"%s"}' % digest, digest
+
+
+class Chain:
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.seq = 0
+        self.prev = GENESIS
+
+    def add(self, day, type_, **fields):
+        self.seq += 1
+        line, self.prev = audit_line(self.seq, day + "T10:00:%02d.000Z" % (self.seq % 60), type_,
+                                     list(fields.items()), self.prev)
+        with open(self.dir / ("audit-%s.jsonl" % day), "a") as f:
+            f.write(line + "\n")
+
+
+@pytest.fixture
+def relay_config(tmp_path):
+    state = tmp_path / "state"
+    (state / "audit").mkdir(parents=True)
+    policy = tmp_path / "policy.yaml"
+    shutil.copy(SOURCE_DIR / "conf" / "policy.yaml", policy)
+    cfg = {
+        "state_dir": str(state),
+        "hostname": "relay.praxis.example",
+        "listen": [{"address": "127.0.0.1:10025", "mode": "filter", "trusted_networks": ["127.0.0.0/8"]}],
+        "smarthost": {"host": "127.0.0.1", "port": 2525, "tls": "none", "insecure": True},
+        "policy": str(policy),
+    }
+    path = tmp_path / "sealpost.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path, state
+
+
+def cli(config, *args):
+    return subprocess.run([str(SEALPOST), "-c", str(config), *args], capture_output=True, text=True)
+
+
+def write_sample(state):
+    c = Chain(state / "audit")
+    c.add("2026-01-05", "decision", queue_id="q1", recipient="dr@praxis.example", method="plain", rule="internal")
+    c.add("2026-01-05", "decision", queue_id="q1", recipient="p@patient.example", method="pgp", rule="patients")
+    c.add("2026-01-05", "delivery", queue_id="q1", recipient="dr@praxis.example", method="plain",
+          result="delivered", reply="250 2.0.0 ok")
+    c.add("2026-01-05", "delivery", queue_id="q1", recipient="p@patient.example", method="pgp",
+          result="failed", reply="550 5.1.1 no such user")
+    c.add("2026-01-06", "decision", queue_id="q2", recipient="x@patient.example", method="pickup", rule="patients")
+    c.add("2026-01-06", "pickup.opened", pickup_id="k1", recipient="x@patient.example")
+    c.add("2026-01-07", "pickup.expired", pickup_id="k1", recipient="x@patient.example")
+    return c
+
+
+def test_verify_accepts_a_log_written_from_the_documentation(relay_config):
+    config, state = relay_config
+    write_sample(state)
+    r = cli(config, "audit", "verify")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "audit log intact (7 events)\n"
+    j = json.loads(cli(config, "--json", "audit", "verify").stdout)
+    assert j["intact"] is True and j["chains"][0]["head_seq"] == 7
+
+
+def test_verify_names_the_first_tampered_line(relay_config):
+    config, state = relay_config
+    write_sample(state)
+    f = state / "audit" / "audit-2026-01-05.jsonl"
+    lines = f.read_text().splitlines()
+    lines[1] = lines[1].replace('"pgp"', '"plain"')
+    f.write_text("\n".join(lines) + "\n")
+    r = cli(config, "audit", "verify")
+    assert r.returncode == 1
+    assert r.stderr.startswith("chain broken at event 2 (%s:2): hash does not match" % f)
+
+
+def test_verify_names_a_removed_line(relay_config):
+    config, state = relay_config
+    write_sample(state)
+    f = state / "audit" / "audit-2026-01-06.jsonl"
+    lines = f.read_text().splitlines()
+    f.write_text(lines[1] + "\n")  # event 5 removed
+    r = cli(config, "audit", "verify")
+    assert r.returncode == 1
+    assert "chain broken at event 5 (%s:1): expected event 5, found 6" % f in r.stderr
+
+
+def test_verify_refuses_a_missing_log(relay_config):
+    config, state = relay_config
+    shutil.rmtree(state / "audit")
+    r = cli(config, "audit", "verify")
+    assert r.returncode == 1 and "no audit log" in r.stderr
+
+
+def test_report_counts_match_the_events(relay_config):
+    config, state = relay_config
+    write_sample(state)
+    r = cli(config, "audit", "report", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["events"] == 7
+    assert rep["decisions_by_method"] == {"pgp": 1, "pickup": 1, "plain": 1}
+    assert rep["decisions_by_domain"] == {"patient.example": 2, "praxis.example": 1}
+    assert rep["deliveries"] == {"pgp": {"failed": 1}, "plain": {"delivered": 1}}
+    assert [(p["recipient"], p["rule"]) for p in rep["plaintext"]] == [("dr@praxis.example", "internal")]
+    assert [f["reply"] for f in rep["failures"]] == ["550 5.1.1 no such user"]
+    assert rep["pickups"] == {"expired": 1, "opened": 1}
+
+    window = json.loads(cli(config, "audit", "report", "--from", "2026-01-06", "--to", "2026-01-06",
+                            "--format", "json").stdout)
+    assert window["events"] == 2 and window["pickups"] == {"opened": 1}
+
+    md = cli(config, "audit", "report").stdout
+    assert "| dr@praxis.example | internal |" in md
+    csv = cli(config, "audit", "report", "--format", "csv").stdout
+    assert "decision_method,plain,,1\n" in csv
+
+
+def test_report_usage_errors_exit_2(relay_config):
+    config, _ = relay_config
+    assert cli(config, "audit", "report", "--from", "2026-02-30").returncode == 2
+    assert cli(config, "audit", "report", "--format", "xml").returncode == 2
+    assert cli(config, "audit", "bogus").returncode == 2
+
+
+# --- packaging ----------------------------------------------------------------
+
+def _installed_targets_built():
+    return all((BUILD_DIR / p).exists() for p in ["cli/sealpost", "relay/sealpostd", "portal/sealpost-portal"])
+
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory):
+    if not shutil.which("cpack") or not shutil.which("dpkg-deb"):
+        pytest.skip("cpack or dpkg-deb is not installed")
+    if not _installed_targets_built():
+        pytest.skip("sealpost, sealpostd and sealpost-portal must be built first")
+    out = tmp_path_factory.mktemp("deb")
+    start = time.monotonic()
+    r = subprocess.run(["cpack", "-G", "DEB", "--config", str(BUILD_DIR / "CPackConfig.cmake"), "-B", str(out)],
+                       capture_output=True, text=True, timeout=900)
+    print("cpack took %.1f s" % (time.monotonic() - start))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    debs = list(out.glob("sealpost_*.deb"))
+    assert len(debs) == 1, r.stdout
+    return debs[0]
+
+
+def test_package_contents(deb, tmp_path):
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path)], check=True)
+    for path in ["usr/bin/sealpost", "usr/sbin/sealpostd", "usr/sbin/sealpost-portal",
+                 "usr/lib/systemd/system/sealpostd.service", "usr/lib/systemd/system/sealpost-portal.service",
+                 "usr/lib/sysusers.d/sealpost.conf", "usr/lib/tmpfiles.d/sealpost.conf",
+                 "usr/share/man/man1/sealpost.1", "usr/share/man/man5/sealpost.yaml.5",
+                 "usr/share/man/man8/sealpostd.8", "usr/share/man/man8/sealpost-portal.8",
+                 "etc/sealpost/sealpost.yaml", "etc/sealpost/policy.yaml"]:
+        assert (tmp_path / path).exists(), path
+    # No test or fuzz programs in the package.
+    names = {p.name for p in tmp_path.rglob("*") if p.is_file()}
+    assert not any(n.endswith("_tests") or n.endswith("_fuzz") for n in names)
+
+    info = subprocess.run(["dpkg-deb", "-I", str(deb)], capture_output=True, text=True, check=True).stdout
+    assert "Package: sealpost" in info
+    assert "libgmime" in info and "libgpgme" in info  # shlibdeps found the libraries
+    control = tmp_path / "control"
+    subprocess.run(["dpkg-deb", "-e", str(deb), str(control)], check=True)
+    assert (control / "conffiles").read_text().split() == ["/etc/sealpost/sealpost.yaml", "/etc/sealpost/policy.yaml"]
+    assert "systemd-sysusers" in (control / "postinst").read_text()
+
+
+def test_package_installs_into_a_throwaway_root(deb, tmp_path):
+    root = tmp_path / "root"
+    (root / "var/lib/dpkg/updates").mkdir(parents=True)
+    (root / "var/lib/dpkg/info").mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_text("")
+    (root / "etc").mkdir()
+    # Users the postinst creates land in this root's passwd/group, not the host's.
+    for f in ["passwd", "group"]:
+        (root / "etc" / f).write_text("root:x:0:0:root:/root:/bin/sh\n" if f == "passwd" else "root:x:0:\n")
+    r = subprocess.run(["dpkg", "--root", str(root), "--force-not-root", "--force-depends",
+                        "--force-script-chrootless", "--log=/dev/null", "-i", str(deb)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (root / "usr/sbin/sealpostd").exists()
+    status = (root / "var/lib/dpkg/status").read_text()
+    assert "Package: sealpost\n" in status and "Status: install ok installed" in status
+    if shutil.which("systemd-sysusers"):
+        assert "sealpost:" in (root / "etc/passwd").read_text()
+        assert "sealpost-portal:" in (root / "etc/passwd").read_text()
+    if shutil.which("systemd-tmpfiles"):
+        audit = root / "var/lib/sealpost/audit"
+        assert audit.is_dir() and (audit.stat().st_mode & 0o777) == 0o700
