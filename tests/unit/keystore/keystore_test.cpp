@@ -1,6 +1,8 @@
 #include "keystore/keystore.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "keystore/address_match.h"
 #include "test_material.h"
@@ -155,4 +157,27 @@ TEST_CASE("import rejects files that hold no keys") {
   auto ks = open_store(w);
   CHECK_FALSE(ks->import_data("hello world\n", "junk.txt").ok());
   CHECK_FALSE(ks->remove("x509:zz").ok());
+}
+
+TEST_CASE("lookups are safe from several delivery workers at once") {
+  Workdir w;
+  GpgWorld world(w);
+  CertWorld ca(w, "ca");
+  const std::string fpr = world.gen("Pat <pat@b.test>");
+  auto ks = open_store(w, {ca.ca_pem()});
+  REQUIRE(ks->import_data(world.export_key(fpr), "pat.asc").ok());
+  REQUIRE(ks->import_data(slurp(ca.issue("lab", "lab@b.test")), "lab.pem").ok());
+  std::atomic<int> good{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto p = ks->lookup("pat@b.test");
+        auto s = ks->lookup("lab@b.test");
+        if (p.ok() && p->pgp.size() == 1 && s.ok() && s->smime.size() == 1) ++good;
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  CHECK(good == 200);
 }
