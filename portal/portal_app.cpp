@@ -122,7 +122,7 @@ HttpResponse PortalApp::handle(const HttpRequest& req) {
     if (c.session) c.pickup_id = c.session->pickup_id;
   }
   const Route rt = route(req.target);
-  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool get = req.method == "GET";  // no HEAD: a body-less reply is not worth the framing risk
   const bool post = req.method == "POST";
   HttpResponse r;
   if (rt.kind == RouteKind::Stylesheet && get) {
