@@ -70,7 +70,10 @@ AuditLog::AuditLog(std::filesystem::path dir, UniqueFd lock, AuditLogOptions opt
   prev_hash_ = std::string(kGenesisHash);
 }
 
-AuditLog::~AuditLog() = default;
+AuditLog::~AuditLog() {
+  std::lock_guard lock(mu_);
+  if (!pending_.empty()) log::error("audit.unwritten", {{"records", pending_.size()}});
+}
 
 Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::filesystem::path& dir,
                                                  AuditLogOptions options) {
@@ -138,7 +141,9 @@ void AuditLog::record(const AuditEvent& event) {
 
 std::string AuditLog::append(std::string type, Fields fields) {
   std::unique_lock lock(mu_);
-  const auto t = now();
+  // Never backwards (an NTP step at midnight): days and times stay in chain order.
+  const auto t = std::max(now(), last_time_);
+  last_time_ = t;
   Line line{++seq_, format_time(t), std::move(type), std::move(fields), prev_hash_, {}};
   std::string text = encode_line(line);
   text += '\n';

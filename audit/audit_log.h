@@ -88,6 +88,7 @@ class AuditLog final : public AuditSink {
   bool flushing_ = false;
   bool healthy_ = true;
   std::string last_prune_day_;
+  Clock::time_point last_time_{};
 
   // Touched only by the thread that holds `flushing_`.
   std::string open_day_;
