@@ -41,7 +41,7 @@ std::string iso_time(std::int64_t t) {
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "?";
   return buf;
 }
 
@@ -69,8 +69,7 @@ std::string json_string(const std::string& s) {
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
+          if (std::snprintf(buf, sizeof buf, "\\u%04x", c) > 0) out += buf;
         } else {
           out.push_back(static_cast<char>(c));
         }

@@ -32,7 +32,7 @@ std::string rfc5322_date(std::int64_t t) {
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  if (std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0) return {};
   return buf;
 }
 

@@ -68,7 +68,7 @@ Result<void> verify_peer_chain(const std::vector<std::string>& der_chain,
     auto cert = parse_der(der_chain[i]);
     if (!cert) return tls_failure("intermediate certificate is not valid DER");
     if (sk_X509_push(untrusted.get(), cert.get()) <= 0) return tls_failure("out of memory");
-    cert.release();  // now owned by the stack
+    (void)cert.release();  // now owned by the stack
   }
 
   std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
