@@ -26,9 +26,11 @@ file(GLOB sealpost_docs ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${sealpost_docs} README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # The example configuration; dpkg keeps an admin's edits on upgrade (conffiles).
+# World-readable on purpose: it holds paths, not secrets (passwords and TLS keys
+# live in separate files, 0640 root:sealpost), and sealpostd runs as "sealpost".
 set(SEALPOST_CONFFILES ${SEALPOST_CONF_DIR}/sealpost.yaml ${SEALPOST_CONF_DIR}/policy.yaml)
 install(FILES conf/sealpost.yaml conf/policy.yaml DESTINATION ${SEALPOST_CONF_DIR}
-        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
 # --- Debian package --------------------------------------------------------
 set(pkg_dir ${PROJECT_BINARY_DIR}/debian-control)
