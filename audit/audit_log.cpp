@@ -161,12 +161,13 @@ std::string AuditLog::append(std::string type, Fields fields) {
     std::vector<Pending> batch;
     batch.swap(pending_);
     lock.unlock();
-    const bool ok = write_batch(batch);
+    const std::size_t written = write_batch(batch);
     lock.lock();
     done_seq_ = batch.back().seq;
-    healthy_ = ok;
-    if (!ok) {
-      // Keep order: the failed batch goes back in front of anything queued since.
+    healthy_ = written == batch.size();
+    if (!healthy_) {
+      // Keep order: the unwritten rest goes back in front of anything queued since.
+      batch.erase(batch.begin(), batch.begin() + static_cast<long>(written));
       batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
                    std::make_move_iterator(pending_.end()));
       pending_.swap(batch);
@@ -182,17 +183,17 @@ std::string AuditLog::append(std::string type, Fields fields) {
   return day;
 }
 
-bool AuditLog::write_batch(const std::vector<Pending>& batch) {
+std::size_t AuditLog::write_batch(const std::vector<Pending>& batch) {
   // Consecutive records of the same day go out in one write + one fdatasync.
   std::size_t i = 0;
   while (i < batch.size()) {
     std::string bytes;
     std::size_t j = i;
     for (; j < batch.size() && batch[j].day == batch[i].day; ++j) bytes += batch[j].text;
-    if (!append_to_day(batch[i].day, bytes)) return false;
+    if (!append_to_day(batch[i].day, bytes)) return i;
     i = j;
   }
-  return true;
+  return i;
 }
 
 bool AuditLog::append_to_day(const std::string& day, const std::string& bytes) {

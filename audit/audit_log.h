@@ -70,7 +70,8 @@ class AuditLog final : public AuditSink {
   // Assigns seq + prev, queues the line and returns once it is written (or the
   // write failed). Returns the day file it went to.
   std::string append(std::string type, Fields fields);
-  bool write_batch(const std::vector<Pending>& batch);
+  // Returns how many records of `batch` are durably written (all, unless a write failed).
+  std::size_t write_batch(const std::vector<Pending>& batch);
   bool append_to_day(const std::string& day, const std::string& bytes);
   Clock::time_point now() const;
   void maybe_prune(const std::string& day);

@@ -1,8 +1,10 @@
 #include "audit/audit_log.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <set>
 #include <thread>
 
 #include "audit/audit_line.h"
@@ -161,4 +163,37 @@ TEST_CASE("audit write throughput", "[.bench]") {
                  << " events/s");
   }
   CHECK(verify_chain(tmp.path()).intact);
+}
+
+TEST_CASE("a failed write is retried in order and leaves no torn line") {
+  test::TempDir tmp;
+  auto log = AuditLog::open(tmp.path());
+  REQUIRE(log.ok());
+  (*log)->record(delivery(1));
+  const auto file = chain_files(tmp.path()).at(0);
+  const auto size = std::filesystem::file_size(file);
+
+  // RLIMIT_FSIZE makes the next write fail with EFBIG, like a full disk would.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction old_action {};
+  ::sigaction(SIGXFSZ, &ignore, &old_action);
+  struct rlimit old_limit {};
+  ::getrlimit(RLIMIT_FSIZE, &old_limit);
+  struct rlimit tight = old_limit;
+  tight.rlim_cur = size + 10;  // room for a fragment, not a whole line
+  ::setrlimit(RLIMIT_FSIZE, &tight);
+  (*log)->record(delivery(2));
+  const bool healthy_while_full = (*log)->healthy();
+  const auto size_while_full = std::filesystem::file_size(file);
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::sigaction(SIGXFSZ, &old_action, nullptr);
+
+  CHECK_FALSE(healthy_while_full);
+  CHECK(size_while_full == size);  // the fragment was cut off again
+  (*log)->record(delivery(3));     // writes 2 and 3
+  CHECK((*log)->healthy());
+  auto v = verify_chain(tmp.path());
+  CHECK(v.intact);
+  CHECK(v.events == 3);
 }
