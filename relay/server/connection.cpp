@@ -40,7 +40,7 @@ smtp::SessionSettings session_settings(const Config& cfg, const ListenerConfig& 
 
 }  // namespace
 
-Connection::Connection(std::shared_ptr<ServerState> state, tcp::socket socket,
+Connection::Connection(std::shared_ptr<ServerState> state, ClientSocket socket,
                        ListenerConfig listener, std::string client, ServerState::Snapshot snapshot)
     : state_(std::move(state)),
       snapshot_(std::move(snapshot)),
@@ -86,8 +86,8 @@ Connection::Clock::time_point Connection::read_deadline() const {
   return when;
 }
 
-Connection::tcp::socket::lowest_layer_type& Connection::lowest() {
-  return tls_ ? tls_->lowest_layer() : socket_.lowest_layer();
+ClientSocket::lowest_layer_type& Connection::lowest() {
+  return socket_.lowest_layer();
 }
 
 void Connection::cancel_io() {
@@ -97,7 +97,7 @@ void Connection::cancel_io() {
 
 void Connection::close_socket() {
   error_code ignored;
-  lowest().shutdown(tcp::socket::shutdown_both, ignored);
+  lowest().shutdown(ClientSocket::shutdown_both, ignored);
   lowest().close(ignored);
 }
 
@@ -136,7 +136,7 @@ asio::awaitable<bool> Connection::write_all(const std::string& data) {
 
 asio::awaitable<bool> Connection::tls_handshake() {
   if (!tls_ctx_) co_return false;
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket_), *tls_ctx_);
+  tls_ = std::make_unique<asio::ssl::stream<ClientSocket&>>(socket_, *tls_ctx_);
   arm_deadline(Clock::now() +
                std::min<Clock::duration>(snapshot_.config->limits.idle_timeout, kMaxHandshake));
   error_code ec;
@@ -155,16 +155,17 @@ asio::awaitable<bool> Connection::tls_handshake() {
 // Runs the session's blocking step on a worker pool while this coroutine is
 // suspended, then continues on the connection's strand.
 asio::awaitable<void> Connection::run_blocking_step() {
-  auto ex = co_await asio::this_coro::executor;
   asio::thread_pool& pool = session_.blocked_on_password() ? state_->passwords : state_->commits;
-  co_await asio::async_initiate<decltype(use_awaitable), void()>(
-      [this, ex, &pool](auto handler) {
-        asio::post(pool, [this, ex, handler = std::move(handler)]() mutable {
-          session_.run_blocking_step();
-          asio::post(ex, std::move(handler));
-        });
-      },
-      use_awaitable);
+  // A named initiation whose captures are trivially destructible: GCC 12 can
+  // destroy temporaries of a co_await operand twice, which with a captured
+  // executor (a shared_ptr inside) frees the strand early.
+  auto initiation = [this, &pool](auto handler) {
+    asio::post(pool, [this, handler = std::move(handler)]() mutable {
+      session_.run_blocking_step();
+      asio::post(executor(), std::move(handler));
+    });
+  };
+  co_await asio::async_initiate<decltype(use_awaitable), void()>(initiation, use_awaitable);
 }
 
 asio::awaitable<bool> Connection::handle(smtp::SessionOutput out) {
@@ -239,7 +240,11 @@ asio::awaitable<void> Connection::run() {
   const auto secs =
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
   log::info("smtp.disconnect", {{"client", client_}, {"seconds", secs}});
-  auto last_reference = std::move(self_);  // released when the frame goes away
+  // This code may run inside the completion handler of an operation on our
+  // own socket (the coroutine resumes synchronously there). Destroying the
+  // socket now would pull it from under that handler, so the last reference
+  // is dropped from a fresh handler instead.
+  asio::post(executor(), [last_reference = std::move(self_)] {});
 }
 
 }  // namespace sealpost::server

@@ -28,7 +28,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using Clock = std::chrono::steady_clock;
 
   // The caller already reserved the connection slot for `client`.
-  Connection(std::shared_ptr<ServerState> state, tcp::socket socket, ListenerConfig listener,
+  Connection(std::shared_ptr<ServerState> state, ClientSocket socket, ListenerConfig listener,
              std::string client, ServerState::Snapshot snapshot);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -37,7 +37,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Starts serving on the connection's strand; the connection keeps itself
   // alive (self_) until its coroutine ends.
   static void spawn(const std::shared_ptr<Connection>& conn);
-  boost::asio::any_io_executor executor() { return timer_.get_executor(); }
+  Strand executor() { return timer_.get_executor(); }
 
   // Thread-safe: both post to the connection's strand.
   void drain();        // 421 4.3.2 as soon as no DATA is in flight
@@ -54,7 +54,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void arm_deadline(Clock::time_point when);
   void disarm_deadline();
   Clock::time_point read_deadline() const;
-  tcp::socket::lowest_layer_type& lowest();
+  ClientSocket::lowest_layer_type& lowest();
   void cancel_io();
   void close_socket();
 
@@ -65,9 +65,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string client_;
   std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
 
-  tcp::socket socket_;  // moved into tls_ once TLS starts
-  std::unique_ptr<boost::asio::ssl::stream<tcp::socket>> tls_;
-  boost::asio::steady_timer timer_;
+  ClientSocket socket_;
+  // Wraps socket_ by reference once TLS starts (the socket stays put).
+  std::unique_ptr<boost::asio::ssl::stream<ClientSocket&>> tls_;
+  ConnectionTimer timer_;
   std::uint64_t timer_generation_ = 0;
 
   UserAuthenticator authenticator_;

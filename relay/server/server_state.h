@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <functional>
 #include <map>
@@ -22,6 +24,15 @@
 namespace sealpost::server {
 
 class Connection;
+
+// A connection's socket and timer carry their strand in their type: no
+// type-erased executor (and its heap allocation) per I/O object, and the
+// strand can be copied into handlers that run on the worker pools.
+using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+using ClientSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Strand>;
+using ConnectionTimer =
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                      boost::asio::wait_traits<std::chrono::steady_clock>, Strand>;
 
 struct ServerState {
   ServerState(boost::asio::io_context& io_, Spool& spool_, boost::asio::thread_pool& commits_,

@@ -36,7 +36,7 @@ constexpr unsigned kCommitThreads = 8;    // parallel fsyncs batch well on journ
 constexpr unsigned kPasswordThreads = 2;  // Argon2id at 64 MiB each
 
 // Peer address as text; v4-mapped IPv6 is shown (and limited) as IPv4.
-std::string client_address(const tcp::socket& s) {
+std::string client_address(const ClientSocket& s) {
   error_code ec;
   auto ep = s.remote_endpoint(ec);
   if (ec) return "unknown";
@@ -56,8 +56,8 @@ bool trusted(const std::string& client, const std::vector<Cidr>& networks) {
 
 // Refuses a connection with one reply line (plain listeners only: on an
 // implicit-TLS port the client expects a handshake, so we just close).
-void refuse(tcp::socket sock, std::string reply, bool plain) {
-  auto s = std::make_shared<tcp::socket>(std::move(sock));
+void refuse(ClientSocket sock, std::string reply, bool plain) {
+  auto s = std::make_shared<ClientSocket>(std::move(sock));
   if (!plain) {
     error_code ignored;
     s->close(ignored);
@@ -66,7 +66,7 @@ void refuse(tcp::socket sock, std::string reply, bool plain) {
   auto text = std::make_shared<std::string>(std::move(reply));
   asio::async_write(*s, asio::buffer(*text), [s, text](const error_code&, std::size_t) {
     error_code ignored;
-    s->shutdown(tcp::socket::shutdown_both, ignored);
+    s->shutdown(ClientSocket::shutdown_both, ignored);
     s->close(ignored);
   });
 }
@@ -90,7 +90,7 @@ std::map<std::string, std::shared_ptr<asio::ssl::context>> load_tls(
   return out;
 }
 
-void on_accepted(const std::shared_ptr<ServerState>& state, tcp::socket sock,
+void on_accepted(const std::shared_ptr<ServerState>& state, ClientSocket sock,
                  const ListenerConfig& bound) {
   if (!state->accepting) return;
   ServerState::Snapshot snap = state->snapshot();
@@ -128,7 +128,7 @@ void on_accepted(const std::shared_ptr<ServerState>& state, tcp::socket sock,
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
                                   std::shared_ptr<Listener> listener) {
   for (;;) {
-    tcp::socket sock(asio::make_strand(state->io));
+    ClientSocket sock(asio::make_strand(state->io));
     error_code ec;
     co_await listener->acceptor.async_accept(sock, redirect_error(use_awaitable, ec));
     if (!state->accepting || ec == asio::error::operation_aborted) co_return;
