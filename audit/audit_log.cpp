@@ -81,7 +81,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::filesystem::path& di
   std::filesystem::create_directories(dir, ec);
   if (ec)
     return Error::plain("cannot create audit directory " + dir.string() + ": " + ec.message());
-  ::chmod(dir.c_str(), 0700);
+  ::chmod(dir.c_str(), static_cast<mode_t>(options.dir_mode));
   const auto lock_path = dir / ".lock";
   UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!lock) return sys_error("cannot open", lock_path);
@@ -200,8 +200,8 @@ bool AuditLog::append_to_day(const std::string& day, const std::string& bytes) {
   const auto path = dir_ / file_name_for_day(day);
   if (open_day_ != day || !day_fd_) {
     const bool existed = std::filesystem::exists(path);
-    day_fd_.reset(
-        ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    day_fd_.reset(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                         static_cast<mode_t>(options_.file_mode)));
     if (!day_fd_) {
       log::error("audit.write_failed", {{"file", path.string()}, {"error", std::strerror(errno)}});
       return false;

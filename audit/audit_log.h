@@ -32,13 +32,17 @@ namespace sealpost::audit {
 struct AuditLogOptions {
   // Keep events this long; prune once at open and at each new day. None: keep all.
   std::optional<std::chrono::days> retention;
+  // Permissions of the directory and day files. The portal's chain uses 0750/0640
+  // so that the relay user (its group) can verify and report on it.
+  unsigned dir_mode = 0700;
+  unsigned file_mode = 0600;
   // Where "now" comes from (tests move time); defaults to the system clock.
   std::function<Clock::time_point()> clock;
 };
 
 class AuditLog final : public AuditSink {
  public:
-  // Creates `dir` (0700) if needed, takes the writer lock and continues the
+  // Creates `dir` (options.dir_mode) if needed, takes the writer lock and continues the
   // chain after its last record. A torn last line (crash mid-write, never
   // acknowledged) is cut off; a damaged last record is an error (fail closed).
   static Result<std::unique_ptr<AuditLog>> open(const std::filesystem::path& dir,

@@ -197,3 +197,19 @@ TEST_CASE("a failed write is retried in order and leaves no torn line") {
   CHECK(v.intact);
   CHECK(v.events == 3);
 }
+
+TEST_CASE("the portal's chain can be made group-readable") {
+  test::TempDir tmp;
+  const auto dir = tmp.path() / "portal-audit";
+  AuditLogOptions options;
+  options.dir_mode = 0750;
+  options.file_mode = 0640;
+  auto log = AuditLog::open(dir, options);
+  REQUIRE(log.ok());
+  (*log)->record(AuditEvent{"pickup.opened", {{"pickup_id", "p1"}}});
+  using std::filesystem::perms;
+  CHECK((std::filesystem::status(dir).permissions() & perms::all) ==
+        (perms::owner_all | perms::group_read | perms::group_exec));
+  CHECK((std::filesystem::status(chain_files(dir).at(0)).permissions() & perms::all) ==
+        (perms::owner_read | perms::owner_write | perms::group_read));
+}
