@@ -144,9 +144,10 @@ Result<void> PgpKeyring::lookup(const std::string& address, std::vector<PgpKey>&
     PgpKey k;
     k.fingerprint = fpr;
     const std::string why = pgp_key_unusable_reason(key.get(), wanted, k.uid, k.expires);
-    if (why.empty())
+    if (why.empty()) {
+      remember_key(key.get(), false, stamp);
       fresh.keys.push_back(std::move(k));
-    else
+    } else
       fresh.rejected.push_back({"pgp", fpr, why});
   }
   gpgme_op_keylist_end(ctx_.get());
@@ -230,7 +231,13 @@ Result<void> PgpKeyring::remove(const std::string& fingerprint) {
 }
 
 Result<std::string> PgpKeyring::signing_fingerprint() {
+  const std::int64_t stamp = keyring_stamp();
+  const std::int64_t now_s = now_seconds();
   std::lock_guard lock(mu_);
+  // A secret keylist spawns gpg: cache like lookups (same invalidation rules).
+  if (signer_.generation == generation_ && signer_.stamp == stamp &&
+      now_s - signer_.fetched < kCacheSeconds)
+    return signer_.fingerprint;
   if (auto err = gpgme_op_keylist_start(ctx_.get(), nullptr, 1))
     return keystore_error(gpg::describe("keylist", err));
   std::string found;
@@ -245,18 +252,44 @@ Result<std::string> PgpKeyring::signing_fingerprint() {
       if (sk->can_sign && sk->secret && !sk->revoked && !sk->expired &&
           (sk->expires == 0 || sk->expires > now)) {
         found = key->fpr;
+        remember_key(key.get(), true, stamp);
         break;
       }
     }
   }
   gpgme_op_keylist_end(ctx_.get());
+  signer_ = CachedSigner{found, generation_, stamp, now_s};
   return found;
+}
+
+void PgpKeyring::remember_key(gpgme_key_t key, bool secret, std::int64_t stamp) {
+  if (key_cache_generation_ != generation_ || key_cache_stamp_ != stamp) {
+    key_cache_.clear();
+    key_cache_generation_ = generation_;
+    key_cache_stamp_ = stamp;
+  }
+  if (!key->fpr || key_cache_.size() > 10000) return;
+  gpgme_key_ref(key);
+  key_cache_[(secret ? "S" : "P") + std::string(key->fpr)] = gpg::KeyPtr(key);
 }
 
 Result<std::vector<gpg::KeyPtr>> PgpKeyring::keys_for(gpgme_ctx_t ctx,
                                                       const std::vector<std::string>& fingerprints,
-                                                      bool secret) const {
+                                                      bool secret) {
   std::vector<gpg::KeyPtr> out;
+  const std::int64_t stamp = keyring_stamp();
+  {
+    std::lock_guard lock(mu_);
+    const bool fresh = key_cache_generation_ == generation_ && key_cache_stamp_ == stamp;
+    for (const auto& fpr : fingerprints) {
+      auto it = fresh ? key_cache_.find((secret ? "S" : "P") + fpr) : key_cache_.end();
+      if (it == key_cache_.end()) break;
+      gpgme_key_ref(it->second.get());
+      out.emplace_back(it->second.get());
+    }
+  }
+  if (out.size() == fingerprints.size()) return out;
+  out.clear();
   for (const auto& fpr : fingerprints) {
     gpgme_key_t raw = nullptr;
     if (auto err = gpgme_get_key(ctx, fpr.c_str(), &raw, secret ? 1 : 0))

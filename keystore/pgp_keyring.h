@@ -58,9 +58,11 @@ class PgpKeyring {
   // not shared between threads; one per operation keeps workers independent.
   Result<gpg::CtxPtr> new_context() const;
   // Looks up keys by fingerprint for an encryption operation.
+  // Keys seen by lookup()/signing_fingerprint() are reused (gpgme keys are
+  // immutable and ref-counted), which saves one gpg process per key and message.
   Result<std::vector<gpg::KeyPtr>> keys_for(gpgme_ctx_t ctx,
                                             const std::vector<std::string>& fingerprints,
-                                            bool secret) const;
+                                            bool secret);
   const std::string& home() const { return home_; }
 
  private:
@@ -79,6 +81,17 @@ class PgpKeyring {
   std::mutex mu_;  // guards ctx_, cache_, generation_
   gpg::CtxPtr ctx_;
   std::map<std::string, Cached> cache_;
+  struct CachedSigner {
+    std::string fingerprint;
+    std::uint64_t generation = 0;
+    std::int64_t stamp = 0;
+    std::int64_t fetched = 0;
+  } signer_;
+  // Full keys by (secret ? "S" : "P") + fingerprint, valid for key_cache_generation_/stamp_.
+  std::map<std::string, gpg::KeyPtr> key_cache_;
+  std::uint64_t key_cache_generation_ = 0;
+  std::int64_t key_cache_stamp_ = 0;
+  void remember_key(gpgme_key_t key, bool secret, std::int64_t stamp);  // caller holds mu_
   std::uint64_t generation_ = 1;
 };
 
