@@ -3,6 +3,7 @@ outputs are decrypted by independent tools (gpg, sq, openssl cms, gpgsm) in
 separate homes and compared byte for byte with what went in."""
 import base64
 import email
+import json
 import email.policy
 import os
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sealpost_harness import BUILD_DIR, GpgHome, TestCA, run
+from sealpost_harness import BUILD_DIR, GpgHome, Relay, TestCA, run
 
 DRIVER = BUILD_DIR / "tests" / "unit" / "seal" / "seal_driver"
 SUBJECT = "Befund Müller – vertraulich"
@@ -253,3 +254,42 @@ def test_malformed_message_is_held_permanently(work):
     outputs, held = seal(tmp, b"From: a@b.example\r\n" + nested, ["pat@example.org"])
     assert outputs == {}
     assert held and " 554 5.6.0 " in held[0]
+
+
+def test_keys_cli_import_list_locate_remove(work):
+    tmp, homes = work
+    patient = GpgHome(tmp / "patient")
+    homes.append(patient.dir)
+    fpr = patient.gen_key("pat@example.org", name="Pat")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    ca = TestCA(tmp / "ca")
+    good, _, _ = ca.smime_cert("lab@labor.example")
+    weak, _, _ = ca.smime_cert("sig@labor.example", stem="sig", key_usage="digitalSignature")
+    _, _, p12 = ca.smime_cert("praxis@praxis.example", stem="signer")
+    relay = Relay(tmp, smarthost_port=9, ca=ca,
+                  config_overrides={"keystore": {"trust_anchors": [str(ca.cert)]}})
+    homes.append(relay.state_dir / "gnupg")
+
+    out = relay.cli("--json", "keys", "import", tmp / "pat.asc", good, weak, p12).stdout
+    kinds = sorted(item["kind"] for item in json.loads(out))
+    assert kinds == ["pgp", "smime", "smime", "smime-signer"]
+
+    listed = json.loads(relay.cli("--json", "keys", "list").stdout)["keys"]
+    by_kind = {}
+    for k in listed:
+        by_kind.setdefault(k["kind"], []).append(k)
+    assert [k["id"] for k in by_kind["pgp"]] == [fpr]
+    assert by_kind["pgp"][0]["provenance"]["origin"] == "pat.asc"
+    assert sorted(k["usable"] for k in by_kind["smime"]) == [False, True]
+    assert len(by_kind["smime-signer"]) == 1
+
+    found = json.loads(relay.cli("--json", "keys", "locate", "pat@example.org").stdout)
+    assert [k["fingerprint"] for k in found["pgp"]] == [fpr]
+    refused = relay.cli("--json", "keys", "locate", "sig@labor.example", check=False)
+    assert refused.returncode == 1
+    assert "keyEncipherment" in json.loads(refused.stdout)["rejected"][0]["reason"]
+
+    assert relay.cli("keys", "remove", fpr).returncode == 0
+    gone = relay.cli("keys", "locate", "pat@example.org", check=False)
+    assert gone.returncode == 1
+    assert relay.cli("keys", "frobnicate", check=False).returncode == 2
