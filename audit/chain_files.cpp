@@ -63,15 +63,24 @@ std::optional<std::string> day_of_file(const std::filesystem::path& file) {
   return day;
 }
 
-std::vector<std::filesystem::path> chain_files(const std::filesystem::path& dir) {
+std::vector<std::filesystem::path> chain_files(const std::filesystem::path& dir,
+                                               std::error_code& ec) {
   std::vector<std::filesystem::path> files;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file(ec) && day_of_file(entry.path())) files.push_back(entry.path());
+  ec.clear();
+  std::filesystem::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_regular_file(type_ec) && day_of_file(it->path())) files.push_back(it->path());
   }
+  if (ec) files.clear();
   // Names sort by day because the day is zero-padded ISO.
   std::sort(files.begin(), files.end());
   return files;
+}
+
+std::vector<std::filesystem::path> chain_files(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return chain_files(dir, ec);
 }
 
 }  // namespace sealpost::audit

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace sealpost::audit {
@@ -24,7 +25,11 @@ bool is_valid_day(std::string_view day);
 std::string file_name_for_day(std::string_view day);
 // The day a chain file belongs to, or nothing when the name is not a chain file.
 std::optional<std::string> day_of_file(const std::filesystem::path& file);
-// The chain files of `dir`, oldest first; other files are ignored.
+// The chain files of `dir`, oldest first; other files are ignored. A directory
+// that cannot be listed (missing, no permission) sets `ec` and yields nothing.
+std::vector<std::filesystem::path> chain_files(const std::filesystem::path& dir,
+                                               std::error_code& ec);
+// Same, for callers to whom an unlistable directory simply holds no files.
 std::vector<std::filesystem::path> chain_files(const std::filesystem::path& dir);
 
 }  // namespace sealpost::audit

@@ -50,6 +50,10 @@ void add_line(Report& r, const Line& l) {
 
 void read_file(Report& r, const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ++r.unreadable;
+    return;
+  }
   std::string text;
   while (std::getline(in, text)) {
     if (text.size() > kMaxLineBytes) {
@@ -118,7 +122,10 @@ Report build_report(const std::vector<std::filesystem::path>& dirs, const Report
   Report r;
   r.window = window;
   for (const auto& dir : dirs) {
-    for (const auto& file : chain_files(dir)) {
+    std::error_code ec;
+    const auto files = chain_files(dir, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) ++r.unreadable;
+    for (const auto& file : files) {
       const std::string day = *day_of_file(file);
       // A day file holds only that day's records (verify checks it), so whole
       // files outside the window can be skipped unread.
@@ -137,8 +144,8 @@ std::string render_markdown(const Report& r) {
   o += "Events: " + std::to_string(r.events) + "\n";
   if (r.unreadable)
     o += "\n**Warning:** " + std::to_string(r.unreadable) +
-         " records failed their integrity check and were not counted; run `sealpost audit "
-         "verify`.\n";
+         " records or files could not be read or failed their integrity check and were not "
+         "counted; run `sealpost audit verify`.\n";
   o += "\n## Decisions per method\n\n| method | recipients |\n|---|---:|\n";
   for (const auto& [m, n] : r.decisions_by_method)
     o += "| " + md_cell(m) + " | " + std::to_string(n) + " |\n";

@@ -31,7 +31,7 @@ struct FailedDelivery {
 struct Report {
   ReportWindow window;
   std::uint64_t events = 0;      // records inside the window
-  std::uint64_t unreadable = 0;  // lines skipped because they failed to decode
+  std::uint64_t unreadable = 0;  // lines or files skipped because they failed to read or decode
   std::map<std::string, std::uint64_t> decisions_by_method;
   std::map<std::string, std::uint64_t> decisions_by_domain;
   // "method" -> "result" -> count, from delivery events.

@@ -1,5 +1,7 @@
 #include "audit/verify.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -38,7 +40,14 @@ std::optional<std::uint64_t> to_u64(const std::string& s) {
 class Verifier {
  public:
   VerifyResult run(const std::filesystem::path& dir) {
-    for (const auto& file : chain_files(dir)) {
+    std::error_code ec;
+    const auto files = chain_files(dir, ec);
+    // Fail closed: a log we cannot list is not an intact, empty log.
+    if (ec) {
+      broken(1, dir.string(), 0, "cannot list the directory: " + ec.message());
+      return result_;
+    }
+    for (const auto& file : files) {
       if (!check_file(file)) return result_;
     }
     check_anchor();
@@ -59,7 +68,9 @@ class Verifier {
     const std::string file = path.string();
     const std::string day = *day_of_file(path);
     std::ifstream in(path, std::ios::binary);
-    if (!in) return broken(next_seq(), file, 0, "cannot read the file");
+    if (!in)
+      return broken(next_seq(), file, 0,
+                    std::string("cannot read the file: ") + std::strerror(errno));
     std::string text;
     std::size_t line_no = 0;
     std::uint64_t last_seq = 0;

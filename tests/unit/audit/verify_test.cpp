@@ -178,3 +178,12 @@ TEST_CASE("a crash between checkpoint and deletion still verifies") {
   CHECK(v.intact);
   CHECK(v.events == 11);
 }
+
+TEST_CASE("a log directory that cannot be listed is not intact") {
+  test::TempDir tmp;
+  const auto not_a_dir = tmp.path() / "audit";
+  test::write_lines(not_a_dir, {"x"});
+  auto v = verify_chain(not_a_dir);
+  REQUIRE_FALSE(v.intact);
+  CHECK_THAT(v.reason, Catch::Contains("cannot list the directory"));
+}
