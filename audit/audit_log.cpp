@@ -107,6 +107,9 @@ Result<void> AuditLog::resume_chain() {
                           line.error().what() + "); run 'sealpost audit verify'");
     seq_ = done_seq_ = line->seq;
     prev_hash_ = line->hash;
+    // A clock that is behind the log after a restart must not file new records
+    // under an earlier day than the ones already written.
+    if (auto t = parse_time(line->time)) last_time_ = *t;
     break;
   }
   return {};

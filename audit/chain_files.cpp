@@ -38,6 +38,28 @@ std::string format_time(Clock::time_point t) {
   return buf;
 }
 
+std::optional<Clock::time_point> parse_time(std::string_view t) {
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+  if (t.size() != 24 || t[10] != 'T' || t[13] != ':' || t[16] != ':' || t[19] != '.' ||
+      t[23] != 'Z' || !is_valid_day(t.substr(0, 10)))
+    return std::nullopt;
+  auto num = [&](std::size_t at, std::size_t len) -> int {
+    int v = 0;
+    for (std::size_t i = at; i < at + len; ++i) {
+      if (t[i] < '0' || t[i] > '9') return -1;
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  const int h = num(11, 2), m = num(14, 2), sec = num(17, 2), ms = num(20, 3);
+  if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60 || ms < 0) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year{num(0, 4)},
+                                        std::chrono::month{static_cast<unsigned>(num(5, 2))},
+                                        std::chrono::day{static_cast<unsigned>(num(8, 2))}};
+  return Clock::time_point(std::chrono::sys_days(ymd)) + std::chrono::hours(h) +
+         std::chrono::minutes(m) + std::chrono::seconds(sec) + std::chrono::milliseconds(ms);
+}
+
 bool is_valid_day(std::string_view d) {
   if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
   for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})

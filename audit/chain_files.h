@@ -19,6 +19,8 @@ using Clock = std::chrono::system_clock;
 std::string day_of(Clock::time_point t);
 // "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC).
 std::string format_time(Clock::time_point t);
+// Inverse of format_time(); nothing for anything else.
+std::optional<Clock::time_point> parse_time(std::string_view text);
 // True for a well-formed calendar day "YYYY-MM-DD" (used for CLI arguments too).
 bool is_valid_day(std::string_view day);
 

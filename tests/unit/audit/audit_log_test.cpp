@@ -213,3 +213,31 @@ TEST_CASE("the portal's chain can be made group-readable") {
   CHECK((std::filesystem::status(chain_files(dir).at(0)).permissions() & perms::all) ==
         (perms::owner_read | perms::owner_write | perms::group_read));
 }
+
+TEST_CASE("a clock that went back across a restart does not reorder the chain") {
+  test::TempDir tmp;
+  test::ManualClock clock;
+  {
+    auto log = AuditLog::open(tmp.path(), clock.options());
+    REQUIRE(log.ok());
+    (*log)->record(delivery(1));
+  }
+  clock.advance(std::chrono::hours(-48));
+  {
+    auto log = AuditLog::open(tmp.path(), clock.options());
+    REQUIRE(log.ok());
+    (*log)->record(delivery(2));
+  }
+  CHECK(chain_files(tmp.path()).size() == 1);
+  CHECK(verify_chain(tmp.path()).intact);
+}
+
+TEST_CASE("record times parse back exactly") {
+  const auto t = std::chrono::sys_days{std::chrono::year{2026} / 2 / 28} + std::chrono::hours(23) +
+                 std::chrono::minutes(59) + std::chrono::milliseconds(59123);
+  const auto back = parse_time(format_time(t));
+  REQUIRE(back);
+  CHECK(*back == t);
+  CHECK_FALSE(parse_time("2026-02-30T00:00:00.000Z"));
+  CHECK_FALSE(parse_time("2026-02-28 00:00:00.000Z"));
+}
