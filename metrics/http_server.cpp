@@ -119,13 +119,15 @@ class Server final : public HttpServer {
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   }
 
+  // Declared before io_ so they outlive it: destroying io_ destroys suspended
+  // connection coroutines, which still touch active_ and the registry.
   const Registry& registry_;
   std::function<bool()> healthy_;
+  std::atomic<int> active_{0};
+  std::uint16_t port_ = 0;
   asio::io_context io_{1};
   tcp::acceptor acceptor_;
   std::thread thread_;
-  std::atomic<int> active_{0};
-  std::uint16_t port_ = 0;
 };
 
 }  // namespace

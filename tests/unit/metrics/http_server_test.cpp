@@ -7,6 +7,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 using namespace sealpost::metrics;
 namespace asio = boost::asio;
@@ -70,4 +72,22 @@ TEST_CASE("non-loopback addresses are refused") {
   REQUIRE_FALSE(server.ok());
   CHECK_THAT(server.error().what(), Catch::Contains("loopback"));
   CHECK_FALSE(HttpServer::start("nonsense", r).ok());
+}
+
+TEST_CASE("the server stops cleanly while a client is still connected") {
+  Registry r;
+  asio::io_context io;
+  asio::ip::tcp::socket idle(io);
+  {
+    auto server = HttpServer::start("127.0.0.1:0", r);
+    REQUIRE(server.ok());
+    idle.connect({asio::ip::make_address("127.0.0.1"), (*server)->port()});
+    asio::write(idle, asio::buffer(std::string("GET /metr")));  // never finished
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }  // destructor must not hang or crash with the request half read
+  std::string rest;
+  boost::system::error_code ec;
+  asio::read(idle, asio::dynamic_buffer(rest), ec);
+  CHECK(rest.empty());
+  CHECK(ec);  // closed by the server going away
 }
