@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <mutex>
 #include <thread>
 
 #include "keystore/address_match.h"
@@ -168,16 +169,33 @@ TEST_CASE("lookups are safe from several delivery workers at once") {
   REQUIRE(ks->import_data(world.export_key(fpr), "pat.asc").ok());
   REQUIRE(ks->import_data(slurp(ca.issue("lab", "lab@b.test")), "lab.pem").ok());
   std::atomic<int> good{0};
+  std::mutex mu;
+  std::string first_problem;
   std::vector<std::thread> workers;
   for (int t = 0; t < 4; ++t) {
     workers.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {
         auto p = ks->lookup("pat@b.test");
         auto s = ks->lookup("lab@b.test");
-        if (p.ok() && p->pgp.size() == 1 && s.ok() && s->smime.size() == 1) ++good;
+        if (p.ok() && p->pgp.size() == 1 && s.ok() && s->smime.size() == 1) {
+          ++good;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        if (!first_problem.empty()) continue;
+        if (!p.ok())
+          first_problem = "pgp: " + p.error().what();
+        else if (!s.ok())
+          first_problem = "smime: " + s.error().what();
+        else if (!s->rejected.empty())
+          first_problem = "smime rejected: " + s->rejected[0].reason;
+        else
+          first_problem =
+              "counts " + std::to_string(p->pgp.size()) + "/" + std::to_string(s->smime.size());
       }
     });
   }
   for (auto& t : workers) t.join();
+  INFO(first_problem);
   CHECK(good == 200);
 }
