@@ -16,11 +16,11 @@ struct ScrubProfile {
   enum class HeaderMode { Strip, Allow } header_mode = HeaderMode::Strip;
   std::vector<std::string> remove_headers;  // extra names; "X-Foo-*" globs allowed
   std::vector<std::string> keep_headers;    // allow mode: extra names kept
-  bool rewrite_message_id = true;  // replace Message-IDs that name internal hosts
-  bool image_metadata = true;      // EXIF/XMP/IPTC in JPEG/PNG/TIFF/WebP
-  bool pdf_metadata = true;        // PDF Info dictionary and XMP
-  bool office_metadata = true;     // OOXML docProps/core.xml
-  bool html_remote_content = true; // remote images, CSS url(), <link>, prefetch
+  bool rewrite_message_id = true;           // replace Message-IDs that name internal hosts
+  bool image_metadata = true;               // EXIF/XMP/IPTC in JPEG/PNG/TIFF/WebP
+  bool pdf_metadata = true;                 // PDF Info dictionary and XMP
+  bool office_metadata = true;              // OOXML docProps/core.xml
+  bool html_remote_content = true;          // remote images, CSS url(), <link>, prefetch
   // A broken attachment that cannot be scrubbed: pass it unmodified (true) or
   // hold the recipient with a reason (false, the safe default).
   bool pass_unscrubbable = false;

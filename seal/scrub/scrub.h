@@ -1,0 +1,40 @@
+// Privacy scrub: removes what a practice's mail leaks about its inside
+// (hostnames, client software, read-receipt requests, photo GPS, document
+// authors) before the message is signed or encrypted. See docs/scrub.md.
+#pragma once
+
+#include <gmime/gmime.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "seal/scrub/scrub_profile.h"
+
+namespace sealpost::scrub {
+
+struct ScrubContext {
+  std::string relay_hostname;                    // right side of rewritten Message-IDs
+  std::size_t max_attachment_bytes = 32u << 20;  // larger attachments are not parsed
+};
+
+struct ScrubReport {
+  int headers_removed = 0;
+  int message_id_rewritten = 0;
+  int boundaries_regenerated = 0;
+  int images_cleaned = 0;
+  int pdfs_cleaned = 0;
+  int unscrubbable_passed = 0;   // broken attachments passed because the profile allows it
+  bool inner_untouched = false;  // signed/encrypted content left as the client made it
+  // Why the message must not go out as is (empty: fine). Reasons name the
+  // category and MIME type only, never a file name or content.
+  std::vector<std::string> held;
+
+  // "headers_removed=3 message_id_rewritten=1 ..." for the audit log:
+  // categories and counts only, never the removed values.
+  std::string summary() const;
+};
+
+ScrubReport scrub_message(GMimeMessage* msg, const ScrubProfile& profile, const ScrubContext& ctx);
+
+}  // namespace sealpost::scrub

@@ -1,0 +1,23 @@
+#include "seal/scrub/scrub_hook.h"
+
+#include <utility>
+
+namespace sealpost::scrub {
+
+Hook make_scrub_hook(std::map<std::string, ScrubProfile> profiles, ScrubContext ctx,
+                     AuditSink& audit) {
+  return [profiles = std::move(profiles), ctx = std::move(ctx), &audit](
+             GMimeMessage* msg, const std::string& name) -> Result<void> {
+    static const ScrubProfile kStandard{};
+    auto it = profiles.find(name);
+    const ScrubProfile& profile = it != profiles.end() ? it->second : kStandard;
+    const ScrubReport report = scrub_message(msg, profile, ctx);
+    audit.record(AuditEvent{"scrub", {{"profile", profile.name}, {"summary", report.summary()}}});
+    if (report.held.empty()) return {};
+    // Held reasons carry category and MIME type only: safe for the log.
+    std::string reason = "scrub: " + report.held.front();
+    return Error::perm("5.7.1", "Attachment could not be cleaned of metadata", std::move(reason));
+  };
+}
+
+}  // namespace sealpost::scrub

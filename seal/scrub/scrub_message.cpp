@@ -1,0 +1,158 @@
+// Walks the MIME tree: headers and Message-ID on the top-level message,
+// boundaries of multiparts we re-serialise, metadata of image/PDF attachments.
+// Signed or encrypted subtrees are not entered (changing a byte breaks them).
+#include <sstream>
+#include <string_view>
+
+#include "seal/gmime_ptr.h"
+#include "seal/scrub/attachment_cleaners.h"
+#include "seal/scrub/header_scrub.h"
+#include "seal/scrub/scrub.h"
+
+namespace sealpost::scrub {
+namespace {
+
+using seal::GPtr;
+
+enum class Kind { Other, Image, Pdf };
+
+Kind attachment_kind(GMimeObject* part) {
+  GMimeContentType* ct = g_mime_object_get_content_type(part);
+  if (!ct) return Kind::Other;
+  if (g_mime_content_type_is_type(ct, "image", "jpeg") ||
+      g_mime_content_type_is_type(ct, "image", "jpg") ||
+      g_mime_content_type_is_type(ct, "image", "png") ||
+      g_mime_content_type_is_type(ct, "image", "tiff") ||
+      g_mime_content_type_is_type(ct, "image", "webp"))
+    return Kind::Image;
+  if (g_mime_content_type_is_type(ct, "application", "pdf")) return Kind::Pdf;
+  return Kind::Other;
+}
+
+// Decoded content of a leaf part, or nothing when it exceeds `cap`.
+bool read_decoded(GMimePart* part, std::size_t cap, std::string& out) {
+  GMimeDataWrapper* content = g_mime_part_get_content(part);
+  if (!content) return false;
+  GPtr<GMimeStream> mem(g_mime_stream_mem_new());
+  if (g_mime_data_wrapper_write_to_stream(content, mem.get()) < 0) return false;
+  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
+  if (!bytes || bytes->len > cap) return false;
+  out.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
+  return true;
+}
+
+void replace_content(GMimePart* part, const std::string& bytes) {
+  GPtr<GMimeStream> mem(g_mime_stream_mem_new_with_buffer(bytes.data(), bytes.size()));
+  GPtr<GMimeDataWrapper> wrapper(
+      g_mime_data_wrapper_new_with_stream(mem.get(), GMIME_CONTENT_ENCODING_DEFAULT));
+  g_mime_part_set_content(part, wrapper.get());  // takes its own reference
+  g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+}
+
+bool looks_inline_pgp(GMimePart* part, std::size_t cap) {
+  GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+  if (!ct || !g_mime_content_type_is_type(ct, "text", "*")) return false;
+  std::string text;
+  if (!read_decoded(part, cap, text)) return false;
+  return text.find("-----BEGIN PGP MESSAGE-----") != std::string::npos ||
+         text.find("-----BEGIN PGP SIGNED MESSAGE-----") != std::string::npos;
+}
+
+class Walker {
+ public:
+  Walker(const ScrubProfile& profile, const ScrubContext& ctx, ScrubReport& report)
+      : profile_(profile), ctx_(ctx), report_(report) {}
+
+  void walk(GMimeObject* obj, int depth) {
+    if (!obj) return;
+    if (depth > kMaxDepth) {
+      hold_or_pass("mime: nesting too deep");
+      return;
+    }
+    if (GMIME_IS_MULTIPART_SIGNED(obj) || GMIME_IS_MULTIPART_ENCRYPTED(obj) ||
+        GMIME_IS_APPLICATION_PKCS7_MIME(obj)) {
+      report_.inner_untouched = true;
+      return;
+    }
+    if (GMIME_IS_MULTIPART(obj)) {
+      GMimeMultipart* mp = GMIME_MULTIPART(obj);
+      // Client boundaries sometimes embed the workstation's hostname; NULL
+      // asks GMime for a fresh random one.
+      g_mime_multipart_set_boundary(mp, nullptr);
+      ++report_.boundaries_regenerated;
+      const int n = g_mime_multipart_get_count(mp);
+      for (int i = 0; i < n; ++i) walk(g_mime_multipart_get_part(mp, i), depth + 1);
+      return;
+    }
+    if (GMIME_IS_MESSAGE_PART(obj)) {
+      GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+      if (inner) walk(g_mime_message_get_mime_part(inner), depth + 1);
+      return;
+    }
+    if (GMIME_IS_PART(obj)) leaf(GMIME_PART(obj));
+  }
+
+ private:
+  static constexpr int kMaxDepth = 32;
+
+  void leaf(GMimePart* part) {
+    const Kind kind = attachment_kind(GMIME_OBJECT(part));
+    if (kind == Kind::Other) {
+      if (looks_inline_pgp(part, ctx_.max_attachment_bytes)) report_.inner_untouched = true;
+      return;
+    }
+    if ((kind == Kind::Image && !profile_.image_metadata) ||
+        (kind == Kind::Pdf && !profile_.pdf_metadata))
+      return;
+    const char* what = kind == Kind::Image ? "image" : "pdf";
+    std::string bytes;
+    if (!read_decoded(part, ctx_.max_attachment_bytes, bytes)) {
+      hold_or_pass(std::string(what) + ": too large or undecodable");
+      return;
+    }
+    auto cleaned = kind == Kind::Image ? clean_image_metadata(bytes) : clean_pdf_metadata(bytes);
+    if (!cleaned) {
+      hold_or_pass(cleaned.error().what());
+      return;
+    }
+    replace_content(part, *cleaned);
+    ++(kind == Kind::Image ? report_.images_cleaned : report_.pdfs_cleaned);
+  }
+
+  void hold_or_pass(std::string reason) {
+    if (profile_.pass_unscrubbable)
+      ++report_.unscrubbable_passed;
+    else
+      report_.held.push_back(std::move(reason));
+  }
+
+  const ScrubProfile& profile_;
+  const ScrubContext& ctx_;
+  ScrubReport& report_;
+};
+
+}  // namespace
+
+std::string ScrubReport::summary() const {
+  std::ostringstream out;
+  out << "headers_removed=" << headers_removed << " message_id_rewritten=" << message_id_rewritten
+      << " boundaries_regenerated=" << boundaries_regenerated
+      << " images_cleaned=" << images_cleaned << " pdfs_cleaned=" << pdfs_cleaned
+      << " unscrubbable_passed=" << unscrubbable_passed
+      << " inner_untouched=" << (inner_untouched ? "yes" : "no") << " held=" << held.size();
+  return out.str();
+}
+
+ScrubReport scrub_message(GMimeMessage* msg, const ScrubProfile& profile, const ScrubContext& ctx) {
+  ScrubReport report;
+  if (!msg) {
+    report.held.emplace_back("mime: no message");
+    return report;
+  }
+  scrub_headers(msg, profile, report);
+  if (profile.rewrite_message_id) scrub_message_id(msg, ctx, report);
+  Walker(profile, ctx, report).walk(g_mime_message_get_mime_part(msg), 0);
+  return report;
+}
+
+}  // namespace sealpost::scrub
