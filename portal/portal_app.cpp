@@ -21,6 +21,7 @@ struct PortalApp::Ctx {
   std::string token;               // session cookie, if any
   std::optional<Session> session;  // live session for `token`
   std::string pickup_id;           // for audit, when known
+  std::string recipient;           // for audit, once the link has checked out
 };
 
 namespace {
@@ -81,7 +82,8 @@ void PortalApp::audit(const char* type, Ctx& c,
                       std::initializer_list<std::pair<const char*, std::string>> extra) {
   AuditEvent e;
   e.type = type;
-  if (!c.pickup_id.empty()) e.fields.emplace_back("pickup", c.pickup_id);
+  if (!c.pickup_id.empty()) e.fields.emplace_back("pickup_id", c.pickup_id);
+  if (!c.recipient.empty()) e.fields.emplace_back("recipient", c.recipient);
   e.fields.emplace_back("client", c.client);
   for (const auto& [k, v] : extra) e.fields.emplace_back(k, v);
   audit_.record(e);
@@ -181,19 +183,22 @@ HttpResponse PortalApp::on_link(Ctx& c, const std::string& id, const std::string
       return notice(c, 404, "invalid.title", "invalid.body");
     case LinkStatus::Gone:
       c.pickup_id = id;
+      c.recipient = u->record.recipient;
       audit("pickup.link_gone", c);
       return notice(c, 410, "gone.title", "gone.body");
     case LinkStatus::Locked:
       c.pickup_id = id;
+      c.recipient = u->record.recipient;
       audit("pickup.link_locked", c);
       return notice(c, 423, "locked.title", "locked.body");
     case LinkStatus::Ok:
       break;
   }
   c.pickup_id = id;
+  c.recipient = u->record.recipient;
   if (!c.token.empty()) sessions_.erase(c.token);  // a new link always starts a new session
   const std::string token = sessions_.create(id, std::move(*secret));
-  audit("pickup.link_open", c);
+  audit("pickup.opened", c);
   // Redirect away so the secret leaves the address bar and history entry.
   HttpResponse r = redirect("/auth");
   r.headers.emplace_back("Set-Cookie", session_cookie(token));
@@ -214,6 +219,7 @@ bool PortalApp::unlock_session(Ctx& c, pickup::Unlocked& out, HttpResponse& fail
     fail.headers.emplace_back("Set-Cookie", expired_cookie());
     return false;
   }
+  c.recipient = u->record.recipient;
   out = std::move(*u);
   return true;
 }
@@ -309,7 +315,7 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
       return on_auth(c, "auth.expired");
     case Verdict::Wrong:
       limiter_.failure(c.client);
-      audit("pickup.auth_fail", c, {{"attempts_left", std::to_string(check->attempts_left)}});
+      audit("pickup.failed", c, {{"attempts_left", std::to_string(check->attempts_left)}});
       return on_auth(c, "auth.wrong", check->attempts_left);
     case Verdict::Locked:
       limiter_.failure(c.client);
@@ -345,7 +351,7 @@ HttpResponse PortalApp::on_attachment(Ctx& c, std::size_t index) {
   if (!view) return notice(c, 503, "error.title", "error.body");
   if (index >= view->attachments.size()) return notice(c, 404, "notfound.title", "notfound.body");
   Attachment& a = view->attachments[index];
-  audit("pickup.download", c,
+  audit("pickup.downloaded", c,
         {{"index", std::to_string(index)}, {"bytes", std::to_string(a.data.size())}});
   HttpResponse r;
   // Always a download, never rendered in our origin: octet-stream + attachment + nosniff.
@@ -400,7 +406,7 @@ HttpResponse PortalApp::on_reply(Ctx& c) {
     audit("pickup.reply_failed", c);
     return page(c, 503, render_reply(c.lang, c.session->csrf, "reply.failed"));
   }
-  audit("pickup.reply", c,
+  audit("pickup.replied", c,
         {{"attachments", std::to_string(reply.files.size())}, {"bytes", std::to_string(bytes)}});
   return redirect("/done");
 }

@@ -87,10 +87,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  // The portal keeps its own audit chain under pickup/ (it must not touch the
-  // relay's files, and a chain has one writer). No audit log, no service.
-  auto audit_log =
-      audit::AuditLog::open(std::filesystem::path(settings.state_dir) / "pickup" / "audit");
+  // The portal keeps its own chain in <state_dir>/portal-audit (it must not touch
+  // the relay's files, and a chain has one writer), group-readable so `sealpost
+  // audit verify|report` (relay user) can read it (docs/audit.md). No audit log, no service.
+  audit::AuditLogOptions audit_options;
+  audit_options.dir_mode = 0750;
+  audit_options.file_mode = 0640;
+  auto audit_log = audit::AuditLog::open(std::filesystem::path(settings.state_dir) / "portal-audit",
+                                         audit_options);
   if (!audit_log) {
     std::fprintf(stderr, "sealpost-portal: audit log: %s\n", audit_log.error().what().c_str());
     return 1;

@@ -259,14 +259,14 @@ def test_full_pickup_flow_read_download_reply(env):
 
     # The audit trail names the pickup and outcomes but never content.
     log = env.log()
-    for event in ("pickup.link_open", "pickup.code_sent", "pickup.auth_ok", "pickup.read",
-                  "pickup.download", "pickup.reply"):
+    for event in ("pickup.opened", "pickup.code_sent", "pickup.auth_ok", "pickup.read",
+                  "pickup.downloaded", "pickup.replied"):
         assert event in log
     for secret in ("Laborbefund", "Befund M", "Danke", dep["url"].rsplit("/", 1)[1]):
         assert secret not in log
     # The same events are in the portal's hash-chained audit log.
-    chain = "".join(p.read_text() for p in (env.state / "pickup" / "audit").glob("*.jsonl"))
-    assert '"pickup.download"' in chain and dep["id"] in chain
+    chain = "".join(p.read_text() for p in (env.state / "portal-audit").glob("*.jsonl"))
+    assert '"pickup.downloaded"' in chain and dep["id"] in chain and PATIENT in chain
     assert "Laborbefund" not in chain and dep["url"].rsplit("/", 1)[1] not in chain
 
 
