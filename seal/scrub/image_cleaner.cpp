@@ -10,6 +10,7 @@ namespace sealpost::scrub {
 Result<std::string> clean_image_metadata(std::string_view bytes) {
   if (bytes.empty() || bytes.size() > static_cast<std::size_t>(0x7fffffff))
     return Error::plain("image: size out of range");
+  if (is_png(bytes)) return clean_png_metadata(bytes);
   try {
     auto image = Exiv2::ImageFactory::open(reinterpret_cast<const Exiv2::byte*>(bytes.data()),
                                            static_cast<long>(bytes.size()));

@@ -1,0 +1,215 @@
+"""Scrub end to end through scrub_tool (the lead wires scrub into sealpostd).
+
+Fixtures are made at test time: a PNG written by hand (zlib) with GPS and an
+owner name added by exiftool, a PDF with an Author written by hand, and header
+sets as Outlook and Thunderbird write them. Results are checked with
+independent tools: exiftool, pdfinfo and Python's email parser.
+"""
+import email
+import email.policy
+import os
+import pathlib
+import struct
+import subprocess
+import zlib
+from email.mime.application import MIMEApplication
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+import pytest
+
+BUILD = pathlib.Path(os.environ.get("SEALPOST_BUILD_DIR", "/work/main/build-scrub"))
+TOOL = BUILD / "seal" / "scrub" / "scrub_tool"
+
+
+def png_bytes(width, height):
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+    # Filter byte 0 per row, then RGB pixels of a gradient.
+    raw = b"".join(b"\x00" + bytes(v for x in range(width)
+                                    for v in ((x * 40) % 256, (y * 30) % 256, 160))
+                   for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
+def png_with_gps(tmp_path):
+    path = tmp_path / "photo.png"
+    path.write_bytes(png_bytes(7, 5))
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-GPSLatitude=48.137",
+                    "-GPSLatitudeRef=N", "-GPSLongitude=11.575", "-GPSLongitudeRef=E",
+                    "-Artist=Dr Secret", "-XMP:Creator=Dr Secret", str(path)], check=True)
+    tags = exiftool(path)
+    assert "GPSLatitude" in tags and "Artist" in tags  # the fixture really leaks
+    return path.read_bytes()
+
+
+def pdf_with_author():
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
+            None,
+            b"<< /Author (Dr Secret) /Creator (PracticeWord 7) /Producer (WS-042) >>"]
+    content = b"BT /F1 12 Tf 20 100 Td (hello) Tj ET"
+    objs[3] = b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objs) + 1, xref)
+    return bytes(out)
+
+
+def idat(png):
+    """Decompressed image data of a single-IDAT PNG."""
+    start = png.index(b"IDAT")
+    length = struct.unpack(">I", png[start - 4:start])[0]
+    return zlib.decompress(png[start + 4:start + 4 + length])
+
+
+def exiftool(path):
+    out = subprocess.run(["exiftool", "-s", "-G0", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split(":", 1)[0].split()[-1] for line in out.splitlines() if ":" in line}
+
+
+def run_tool(tmp_path, msg, *args):
+    src = tmp_path / "in.eml"
+    dst = tmp_path / "out.eml"
+    src.write_bytes(msg.as_bytes())
+    proc = subprocess.run([str(TOOL), str(src), str(dst), "--relay-hostname",
+                           "relay.example.eu", *args], capture_output=True, text=True)
+    out = email.message_from_bytes(dst.read_bytes(), policy=email.policy.default) \
+        if dst.exists() else None
+    return proc, out
+
+
+def outlook_headers(msg):
+    msg["From"] = "Anna Arzt <anna@praxis-muster.de>"
+    msg["To"] = "patient@example.org"
+    msg["Bcc"] = "archive@praxis-muster.de"
+    msg["Subject"] = "Befund"
+    msg["Date"] = "Thu, 26 Nov 2026 10:00:00 +0100"
+    msg["Message-ID"] = "<AM0PR01MB1234.eurprd01.prod.exchangelabs.com@WS-042.praxis.local>"
+    msg["Received"] = "from WS-042.praxis.local (192.168.10.42) by mail.praxis.local"
+    msg["X-Originating-IP"] = "[192.168.10.42]"
+    msg["X-Mailer"] = "Microsoft Outlook 16.0"
+    msg["Thread-Index"] = "AdlKj3k2"
+    msg["Thread-Topic"] = "Befund"
+    msg["X-MS-Has-Attach"] = "yes"
+    msg["X-MS-TNEF-Correlator"] = ""
+    msg["Disposition-Notification-To"] = "anna@praxis-muster.de"
+    msg["Return-Receipt-To"] = "anna@praxis-muster.de"
+    msg["X-Custom-Keep"] = "yes"
+
+
+def test_tool_exists():
+    assert TOOL.exists(), f"build scrub_tool first: {TOOL}"
+
+
+def test_outlook_headers_and_message_id(tmp_path):
+    msg = MIMEText("Guten Tag", "plain", "utf-8")
+    outlook_headers(msg)
+    proc, out = run_tool(tmp_path, msg)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in ["Received", "X-Originating-IP", "X-Mailer", "Thread-Index", "Thread-Topic",
+                 "X-MS-Has-Attach", "X-MS-TNEF-Correlator", "Disposition-Notification-To",
+                 "Return-Receipt-To", "Bcc"]:
+        assert out[name] is None, name
+    assert out["X-Custom-Keep"] == "yes"
+    assert out["Subject"] == "Befund"
+    assert out["Message-ID"].endswith("@relay.example.eu>")
+    assert "WS-042" not in out.as_string()
+    assert "192.168.10.42" not in out.as_string()
+    assert "headers_removed=10" in proc.stdout
+
+
+def test_message_id_on_sender_domain_is_kept(tmp_path):
+    msg = MIMEText("hi")
+    msg["From"] = "anna@praxis-muster.de"
+    msg["User-Agent"] = "Mozilla/5.0 Thunderbird/115.4.1"
+    msg["X-Mozilla-Draft-Info"] = "internal/draft; vcard=0"
+    msg["Message-ID"] = "<3f1a2b@praxis-muster.de>"
+    proc, out = run_tool(tmp_path, msg)
+    assert proc.returncode == 0
+    assert out["Message-ID"] == "<3f1a2b@praxis-muster.de>"
+    assert out["User-Agent"] is None and out["X-Mozilla-Draft-Info"] is None
+
+
+def test_allow_mode_keeps_only_essentials(tmp_path):
+    msg = MIMEText("hi")
+    outlook_headers(msg)
+    proc, out = run_tool(tmp_path, msg, "--allow-headers")
+    assert proc.returncode == 0
+    assert out["X-Custom-Keep"] is None
+    assert out["Subject"] == "Befund" and out["From"] and out["Content-Type"]
+
+
+def test_image_and_pdf_metadata_removed(tmp_path):
+    msg = MIMEMultipart()
+    outlook_headers(msg)
+    boundary = "----=_NextPart_WS-042.praxis.local_000"
+    msg.set_boundary(boundary)
+    msg.attach(MIMEText("see attached"))
+    msg.attach(MIMEImage(png_with_gps(tmp_path), "png"))
+    msg.attach(MIMEApplication(pdf_with_author(), "pdf"))
+    proc, out = run_tool(tmp_path, msg)
+    assert proc.returncode == 0, proc.stdout
+    assert "images_cleaned=1" in proc.stdout and "pdfs_cleaned=1" in proc.stdout
+    assert boundary not in out.as_string()
+    parts = [p for p in out.walk() if not p.is_multipart()]
+    png = next(p for p in parts if p.get_content_type() == "image/png").get_content()
+    pdf = next(p for p in parts if p.get_content_type() == "application/pdf").get_content()
+    (tmp_path / "clean.png").write_bytes(png)
+    tags = exiftool(tmp_path / "clean.png")
+    assert not any(t.startswith("GPS") for t in tags), tags
+    assert "Artist" not in tags and "Creator" not in tags
+    # Same pixels: dimensions and the image data are unchanged.
+    assert png[16:24] == png_bytes(7, 5)[16:24]
+    assert idat(png) == idat(png_bytes(7, 5))
+    (tmp_path / "clean.pdf").write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "clean.pdf")], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Dr Secret" not in info and "Author" not in info and "WS-042" not in info
+    assert "Pages:           1" in info
+    text = subprocess.run(["pdftotext", str(tmp_path / "clean.pdf"), "-"],
+                          capture_output=True, check=True).stdout
+    assert b"hello" in text
+
+
+def test_broken_pdf_is_held_unless_profile_passes(tmp_path):
+    msg = MIMEMultipart()
+    msg["From"] = "anna@praxis-muster.de"
+    msg.attach(MIMEApplication(b"%PDF-1.4\nthis is not a pdf at all\n" * 3, "pdf"))
+    proc, _ = run_tool(tmp_path, msg)
+    assert proc.returncode == 3 and "held: pdf" in proc.stdout
+    proc, _ = run_tool(tmp_path, msg, "--pass-unscrubbable")
+    assert proc.returncode == 0 and "unscrubbable_passed=1" in proc.stdout
+
+
+def test_signed_message_inner_untouched(tmp_path):
+    inner = MIMEText("signed body")
+    sig = MIMEApplication(b"-----BEGIN PGP SIGNATURE-----\nxx\n-----END PGP SIGNATURE-----\n",
+                          "pgp-signature", _encoder=lambda p: None)
+    msg = MIMEMultipart("signed", protocol="application/pgp-signature", micalg="pgp-sha256")
+    msg.set_boundary("sig-WS-042")
+    msg.attach(inner)
+    msg.attach(sig)
+    outlook_headers(msg)
+    src_inner = inner.as_bytes()
+    proc, out = run_tool(tmp_path, msg)
+    assert proc.returncode == 0
+    assert "inner_untouched=yes" in proc.stdout
+    assert out["X-Mailer"] is None
+    assert out.get_boundary() == "sig-WS-042"  # signed structure not re-serialised
+    assert out.get_payload()[0].get_payload() == email.message_from_bytes(src_inner).get_payload()
