@@ -28,10 +28,16 @@ constexpr const char* kConsentUsage =
 std::string today_utc() {
   auto days = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
   std::chrono::year_month_day ymd{days};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
+  auto padded = [](unsigned value, std::size_t width) {
+    std::string digits = std::to_string(value);
+    return std::string(width > digits.size() ? width - digits.size() : 0, '0') + digits;
+  };
+  std::string date = padded(static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
+  date += '-';
+  date += padded(static_cast<unsigned>(ymd.month()), 2);
+  date += '-';
+  date += padded(static_cast<unsigned>(ymd.day()), 2);
+  return date;
 }
 
 // Opens the store from the config; `create` also creates state_dir (0700).

@@ -157,12 +157,15 @@ void YamlReader::check_map(const YAML::Node& node, std::string_view section,
     bool known = false;
     for (const auto& a : allowed) known = known || a == name;
     if (!known) fail(key, "unknown key '" + shorten(name) + "' " + in);
-    if (!seen.insert(name).second) fail(key, "duplicate key '" + name + "' " + in);
+    if (!seen.insert(name).second) fail(key, "duplicate key '" + shorten(name) + "' " + in);
     // An empty value carries no usable position in yaml-cpp, so it is reported
     // here at its key; empty lists and mappings are written [] and {}.
-    if (it->second.IsNull())
-      fail(key,
-           "'" + name + "' " + in + " has no value (write [] or {} for an empty list or mapping)");
+    if (it->second.IsNull()) {
+      std::string msg = "'" + name + "' ";
+      msg += in;
+      msg += " has no value (write [] or {} for an empty list or mapping)";
+      fail(key, msg);
+    }
   }
 }
 

@@ -1,7 +1,5 @@
 #include "policy/plan_json.h"
 
-#include <cstdio>
-
 namespace sealpost::policy {
 
 std::string json_string(std::string_view s) {
@@ -25,10 +23,11 @@ std::string json_string(std::string_view s) {
         break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x",
-                        static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
+          static constexpr char kHex[] = "0123456789abcdef";
+          auto u = static_cast<unsigned char>(c);
+          out += "\\u00";
+          out += kHex[u >> 4];
+          out += kHex[u & 0xf];
         } else {
           out += c;  // UTF-8 passes through unchanged
         }

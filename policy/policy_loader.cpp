@@ -189,9 +189,10 @@ class PolicyLoader {
         r_.fail(item, what + ": unknown method '" + YamlReader::shorten(word) +
                           "' (pgp, smime, pickup, plain, reject, hold)");
       if (std::find(out.begin(), out.end(), *m) != out.end())
-        r_.fail(item, what + ": '" + word + "' is listed twice");
+        r_.fail(item, what + ": '" + YamlReader::shorten(word) + "' is listed twice");
       if (!out.empty() && (out.back() == Method::Reject || out.back() == Method::Hold))
-        r_.fail(item, what + ": nothing after '" + method_name(out.back()) + "' is ever used");
+        r_.fail(item, what + ": nothing after '" + std::string(method_name(out.back())) +
+                          "' is ever used");
       out.push_back(*m);
     }
     // "encrypt if you can, else plain" would silently downgrade: plain stands alone.
