@@ -7,6 +7,7 @@
 #include "seal/gmime_ptr.h"
 #include "seal/scrub/attachment_cleaners.h"
 #include "seal/scrub/header_scrub.h"
+#include "seal/scrub/html_scrub.h"
 #include "seal/scrub/scrub.h"
 
 namespace sealpost::scrub {
@@ -14,7 +15,7 @@ namespace {
 
 using seal::GPtr;
 
-enum class Kind { Other, Image, Pdf };
+enum class Kind { Other, Image, Pdf, Html };
 
 Kind attachment_kind(GMimeObject* part) {
   GMimeContentType* ct = g_mime_object_get_content_type(part);
@@ -26,6 +27,7 @@ Kind attachment_kind(GMimeObject* part) {
       g_mime_content_type_is_type(ct, "image", "webp"))
     return Kind::Image;
   if (g_mime_content_type_is_type(ct, "application", "pdf")) return Kind::Pdf;
+  if (g_mime_content_type_is_type(ct, "text", "html")) return Kind::Html;
   return Kind::Other;
 }
 
@@ -41,12 +43,13 @@ bool read_decoded(GMimePart* part, std::size_t cap, std::string& out) {
   return true;
 }
 
-void replace_content(GMimePart* part, const std::string& bytes) {
+void replace_content(GMimePart* part, const std::string& bytes,
+                     GMimeContentEncoding encoding = GMIME_CONTENT_ENCODING_BASE64) {
   GPtr<GMimeStream> mem(g_mime_stream_mem_new_with_buffer(bytes.data(), bytes.size()));
   GPtr<GMimeDataWrapper> wrapper(
       g_mime_data_wrapper_new_with_stream(mem.get(), GMIME_CONTENT_ENCODING_DEFAULT));
   g_mime_part_set_content(part, wrapper.get());  // takes its own reference
-  g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+  g_mime_part_set_content_encoding(part, encoding);
 }
 
 bool looks_inline_pgp(GMimePart* part, std::size_t cap) {
@@ -97,8 +100,12 @@ class Walker {
 
   void leaf(GMimePart* part) {
     const Kind kind = attachment_kind(GMIME_OBJECT(part));
-    if (kind == Kind::Other) {
-      if (looks_inline_pgp(part, ctx_.max_attachment_bytes)) report_.inner_untouched = true;
+    if (kind == Kind::Other || kind == Kind::Html) {
+      if (looks_inline_pgp(part, ctx_.max_attachment_bytes)) {
+        report_.inner_untouched = true;
+        return;
+      }
+      if (kind == Kind::Html && profile_.html_remote_content) html(part);
       return;
     }
     if ((kind == Kind::Image && !profile_.image_metadata) ||
@@ -117,6 +124,19 @@ class Walker {
     }
     replace_content(part, *cleaned);
     ++(kind == Kind::Image ? report_.images_cleaned : report_.pdfs_cleaned);
+  }
+
+  void html(GMimePart* part) {
+    std::string bytes;
+    if (!read_decoded(part, ctx_.max_attachment_bytes, bytes)) {
+      hold_or_pass("html: too large or undecodable");
+      return;
+    }
+    HtmlScrubResult cleaned = scrub_html(bytes);
+    if (cleaned.remote_removed == 0) return;  // leave the part exactly as sent
+    // Bytes keep the part's charset: edits only remove or insert ASCII.
+    replace_content(part, cleaned.html, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+    report_.html_remote_removed += cleaned.remote_removed;
   }
 
   void hold_or_pass(std::string reason) {
@@ -138,6 +158,7 @@ std::string ScrubReport::summary() const {
   out << "headers_removed=" << headers_removed << " message_id_rewritten=" << message_id_rewritten
       << " boundaries_regenerated=" << boundaries_regenerated
       << " images_cleaned=" << images_cleaned << " pdfs_cleaned=" << pdfs_cleaned
+      << " html_remote_removed=" << html_remote_removed
       << " unscrubbable_passed=" << unscrubbable_passed
       << " inner_untouched=" << (inner_untouched ? "yes" : "no") << " held=" << held.size();
   return out.str();

@@ -213,3 +213,34 @@ def test_signed_message_inner_untouched(tmp_path):
     assert out["X-Mailer"] is None
     assert out.get_boundary() == "sig-WS-042"  # signed structure not re-serialised
     assert out.get_payload()[0].get_payload() == email.message_from_bytes(src_inner).get_payload()
+
+
+HTML = """<html><head>
+<link rel="stylesheet" href="https://cdn.tracker.example/s.css">
+<link rel="dns-prefetch" href="//pixel.tracker.example">
+<style>body { background: url('https://tracker.example/bg.png') } .l { background: url(cid:logo) }</style>
+</head><body background="http://tracker.example/b.gif">
+<p style="background-image: url(https://tracker.example/p.png); color: red">Befund anbei</p>
+<img src="https://tracker.example/open?id=4711" width="1" height="1" alt="">
+<img src="http://images.example/sig.png" alt="Praxis Logo">
+<img src="cid:logo@praxis" alt="logo">
+<img src="data:image/png;base64,iVBORw0KGgo=" alt="inline">
+<img srcset="https://tracker.example/x2.png 2x" src="cid:ok">
+<iframe src="https://tracker.example/frame"></iframe>
+</body></html>"""
+
+
+def test_html_remote_content_removed(tmp_path):
+    msg = MIMEMultipart("related")
+    msg["From"] = "anna@praxis-muster.de"
+    msg.attach(MIMEText(HTML, "html", "utf-8"))
+    proc, out = run_tool(tmp_path, msg)
+    assert proc.returncode == 0, proc.stdout
+    html = next(p for p in out.walk() if p.get_content_type() == "text/html").get_content()
+    assert "tracker.example" not in html
+    assert "images.example" not in html
+    assert "Praxis Logo" in html  # remote image replaced by its alt text
+    assert 'src="cid:logo@praxis"' in html and "data:image/png;base64" in html
+    assert "url(cid:logo)" in html and "color: red" in html
+    assert "Befund anbei" in html
+    assert "html_remote_removed=" in proc.stdout and "html_remote_removed=0" not in proc.stdout
