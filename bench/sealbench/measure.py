@@ -120,6 +120,9 @@ def summarize(submissions, deliveries, rcpts_per_message):
         "uncorrelated_deliveries": uncorrelated,
         "dsn": dsn,
         "deliveries_at_sink": sum(1 for d in deliveries if not d.dsn),
+        # Shows the transform happened: encrypted copies are larger than what was sent.
+        "delivered_bytes_avg": round(sum(d.size for d in deliveries if not d.dsn) /
+                                     max(1, sum(1 for d in deliveries if not d.dsn))),
         "accepted_per_s": _rate(len(accepted), accept_end - first),
         "msgs_per_s": _rate(len(done), e2e_seconds),
         "seconds": round(e2e_seconds, 3),

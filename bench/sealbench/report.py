@@ -128,6 +128,13 @@ def markdown(results):
                         _fmt(p.get("cpu_ratio_to_sink"), 1),
                         _fmt(p["peak_rss_kib"] / 1024 if p.get("peak_rss_kib") else None),
                         p["delivered"], p["submitted"], p["refused"]))
+    for r in results.get("relay", []):
+        avg = r["peak"].get("delivered_bytes_avg")
+        if r["method"] != "plain" and avg and abs(avg - r["size_bytes"]) < 0.02 * r["size_bytes"]:
+            lines.append("")
+            lines.append("- %s: **delivered copies are as large as the input (%d bytes): the relay "
+                         "did not encrypt/transform; this figure measures pass-through**"
+                         % (_label(r), avg))
     errors = [r for r in results.get("relay", []) if r.get("error")]
     for r in errors:
         lines.append("")
