@@ -1,6 +1,6 @@
 // Hostile attachment bytes through every cleaner: the first byte picks the
-// cleaner so one corpus covers PNG (own parser), other images (exiv2) and PDF
-// (qpdf). Errors are expected; crashes, hangs and escaped exceptions are not.
+// cleaner so one corpus covers PNG (own parser), other images (exiv2), PDF
+// (qpdf) and OOXML (libzip). Errors are expected; crashes, hangs and escaped exceptions are not.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > (1u << 20)) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0:
       (void)sealpost::scrub::clean_png_metadata(bytes);
       break;

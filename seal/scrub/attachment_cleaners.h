@@ -22,4 +22,7 @@ Result<std::string> clean_png_metadata(std::string_view bytes);
 // PDF (qpdf); pages and content streams untouched. Encrypted PDFs are refused.
 Result<std::string> clean_pdf_metadata(std::string_view bytes);
 
+// OOXML docProps (core/app/custom) replaced by empty property documents (libzip).
+Result<std::string> clean_office_metadata(std::string_view bytes);
+
 }  // namespace sealpost::scrub

@@ -24,6 +24,7 @@ struct ScrubReport {
   int boundaries_regenerated = 0;
   int images_cleaned = 0;
   int pdfs_cleaned = 0;
+  int office_cleaned = 0;
   int html_remote_removed = 0;   // remote images, links, CSS url() in HTML parts
   int unscrubbable_passed = 0;   // broken attachments passed because the profile allows it
   bool inner_untouched = false;  // signed/encrypted content left as the client made it

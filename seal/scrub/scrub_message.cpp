@@ -15,7 +15,7 @@ namespace {
 
 using seal::GPtr;
 
-enum class Kind { Other, Image, Pdf, Html };
+enum class Kind { Other, Image, Pdf, Html, Office };
 
 Kind attachment_kind(GMimeObject* part) {
   GMimeContentType* ct = g_mime_object_get_content_type(part);
@@ -28,6 +28,10 @@ Kind attachment_kind(GMimeObject* part) {
     return Kind::Image;
   if (g_mime_content_type_is_type(ct, "application", "pdf")) return Kind::Pdf;
   if (g_mime_content_type_is_type(ct, "text", "html")) return Kind::Html;
+  const char* sub = g_mime_content_type_get_media_subtype(ct);
+  if (g_mime_content_type_is_type(ct, "application", "*") && sub &&
+      std::string_view(sub).starts_with("vnd.openxmlformats-officedocument."))
+    return Kind::Office;
   return Kind::Other;
 }
 
@@ -109,21 +113,26 @@ class Walker {
       return;
     }
     if ((kind == Kind::Image && !profile_.image_metadata) ||
-        (kind == Kind::Pdf && !profile_.pdf_metadata))
+        (kind == Kind::Pdf && !profile_.pdf_metadata) ||
+        (kind == Kind::Office && !profile_.office_metadata))
       return;
-    const char* what = kind == Kind::Image ? "image" : "pdf";
+    const char* what = kind == Kind::Image ? "image" : kind == Kind::Pdf ? "pdf" : "office";
     std::string bytes;
     if (!read_decoded(part, ctx_.max_attachment_bytes, bytes)) {
       hold_or_pass(std::string(what) + ": too large or undecodable");
       return;
     }
-    auto cleaned = kind == Kind::Image ? clean_image_metadata(bytes) : clean_pdf_metadata(bytes);
+    auto cleaned = kind == Kind::Image ? clean_image_metadata(bytes)
+                   : kind == Kind::Pdf ? clean_pdf_metadata(bytes)
+                                       : clean_office_metadata(bytes);
     if (!cleaned) {
       hold_or_pass(cleaned.error().what());
       return;
     }
     replace_content(part, *cleaned);
-    ++(kind == Kind::Image ? report_.images_cleaned : report_.pdfs_cleaned);
+    ++(kind == Kind::Image ? report_.images_cleaned
+       : kind == Kind::Pdf ? report_.pdfs_cleaned
+                           : report_.office_cleaned);
   }
 
   void html(GMimePart* part) {
@@ -158,7 +167,7 @@ std::string ScrubReport::summary() const {
   out << "headers_removed=" << headers_removed << " message_id_rewritten=" << message_id_rewritten
       << " boundaries_regenerated=" << boundaries_regenerated
       << " images_cleaned=" << images_cleaned << " pdfs_cleaned=" << pdfs_cleaned
-      << " html_remote_removed=" << html_remote_removed
+      << " office_cleaned=" << office_cleaned << " html_remote_removed=" << html_remote_removed
       << " unscrubbable_passed=" << unscrubbable_passed
       << " inner_untouched=" << (inner_untouched ? "yes" : "no") << " held=" << held.size();
   return out.str();

@@ -244,3 +244,37 @@ def test_html_remote_content_removed(tmp_path):
     assert "url(cid:logo)" in html and "color: red" in html
     assert "Befund anbei" in html
     assert "html_remote_removed=" in proc.stdout and "html_remote_removed=0" not in proc.stdout
+
+
+def docx_with_author():
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/content-types"/>')
+        z.writestr("word/document.xml", "<w:document>Befund Text</w:document>")
+        z.writestr("docProps/core.xml", "<cp:coreProperties><dc:creator>Dr Secret</dc:creator>"
+                   "<cp:lastModifiedBy>WS-042\\anna</cp:lastModifiedBy></cp:coreProperties>")
+        z.writestr("docProps/app.xml", "<Properties><Company>Praxis Intern GmbH</Company>"
+                   "<Manager>Dr Boss</Manager></Properties>")
+    return buf.getvalue()
+
+
+def test_office_properties_removed(tmp_path):
+    import io
+    import zipfile
+    msg = MIMEMultipart()
+    msg["From"] = "anna@praxis-muster.de"
+    msg.attach(MIMEApplication(
+        docx_with_author(), "vnd.openxmlformats-officedocument.wordprocessingml.document"))
+    proc, out = run_tool(tmp_path, msg)
+    assert proc.returncode == 0, proc.stdout
+    assert "office_cleaned=1" in proc.stdout
+    part = next(p for p in out.walk() if "openxmlformats" in p.get_content_type())
+    with zipfile.ZipFile(io.BytesIO(part.get_content())) as z:
+        assert z.testzip() is None
+        assert z.read("word/document.xml") == b"<w:document>Befund Text</w:document>"
+        props = z.read("docProps/core.xml") + z.read("docProps/app.xml")
+    for leak in [b"Dr Secret", b"WS-042", b"Praxis Intern", b"Dr Boss"]:
+        assert leak not in props
