@@ -278,3 +278,42 @@ def test_office_properties_removed(tmp_path):
         props = z.read("docProps/core.xml") + z.read("docProps/app.xml")
     for leak in [b"Dr Secret", b"WS-042", b"Praxis Intern", b"Dr Boss"]:
         assert leak not in props
+
+
+def tiff_bytes():
+    """A 2x2 8-bit greyscale uncompressed TIFF (little endian), pixels 10,20,30,40."""
+    entries = [(256, 3, 1, 2), (257, 3, 1, 2), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+               (273, 4, 1, 0), (277, 3, 1, 1), (278, 3, 1, 2), (279, 4, 1, 4)]
+    ifd_size = 2 + 12 * len(entries) + 4
+    pixels_at = 8 + ifd_size
+    out = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(entries))
+    for tag, typ, count, value in entries:
+        value = pixels_at if tag == 273 else value
+        packed = struct.pack("<HH", value, 0) if typ == 3 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, typ, count) + packed
+    return out + struct.pack("<I", 0) + bytes([10, 20, 30, 40])
+
+
+def test_tiff_metadata_removed_by_exiv2(tmp_path):
+    path = tmp_path / "scan.tif"
+    path.write_bytes(tiff_bytes())
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-GPSLatitude=48.1",
+                    "-GPSLatitudeRef=N", "-Artist=Dr Secret", "-SerialNumber=SN-123",
+                    str(path)], check=True)
+    assert "Artist" in exiftool(path)
+    msg = MIMEMultipart()
+    msg["From"] = "anna@praxis-muster.de"
+    msg.attach(MIMEImage(path.read_bytes(), "tiff"))
+    proc, out = run_tool(tmp_path, msg)
+    assert proc.returncode == 0, proc.stdout
+    assert "images_cleaned=1" in proc.stdout
+    clean = next(p for p in out.walk() if p.get_content_type() == "image/tiff").get_content()
+    (tmp_path / "clean.tif").write_bytes(clean)
+    tags = exiftool(tmp_path / "clean.tif")
+    assert not any(t.startswith("GPS") for t in tags), tags
+    assert "Artist" not in tags and "SerialNumber" not in tags
+    dims = subprocess.run(["exiftool", "-s3", "-ImageWidth", "-ImageHeight",
+                           str(tmp_path / "clean.tif")], capture_output=True, text=True,
+                          check=True).stdout.split()
+    assert dims == ["2", "2"]
+    assert bytes([10, 20, 30, 40]) in clean
