@@ -17,7 +17,6 @@ from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
-import pytest
 
 BUILD = pathlib.Path(os.environ.get("SEALPOST_BUILD_DIR", "/work/main/build-scrub"))
 TOOL = BUILD / "seal" / "scrub" / "scrub_tool"
