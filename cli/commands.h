@@ -13,9 +13,9 @@ inline constexpr int kFailure = 1;  // user-facing failure, one-line reason on s
 inline constexpr int kUsage = 2;
 
 struct Context {
-  std::string config_path;         // -c FILE (default /etc/sealpost/sealpost.yaml)
-  bool json = false;               // --json anywhere on the line
-  std::vector<std::string> args;   // after the verb group, e.g. {"list"} for "queue list"
+  std::string config_path;        // -c FILE (default /etc/sealpost/sealpost.yaml)
+  bool json = false;              // --json anywhere on the line
+  std::vector<std::string> args;  // after the verb group, e.g. {"list"} for "queue list"
 };
 
 int cmd_check_config(const Context& ctx);

@@ -39,9 +39,15 @@ struct Verb {
 };
 
 constexpr Verb kVerbs[] = {
-    {"check-config", cmd_check_config}, {"user", cmd_user},     {"keys", cmd_keys},
-    {"policy", cmd_policy},             {"consent", cmd_consent}, {"queue", cmd_queue},
-    {"pickup", cmd_pickup},             {"audit", cmd_audit},   {"imap", cmd_imap},
+    {"check-config", cmd_check_config},
+    {"user", cmd_user},
+    {"keys", cmd_keys},
+    {"policy", cmd_policy},
+    {"consent", cmd_consent},
+    {"queue", cmd_queue},
+    {"pickup", cmd_pickup},
+    {"audit", cmd_audit},
+    {"imap", cmd_imap},
 };
 
 }  // namespace

@@ -17,8 +17,7 @@ Result<void> write_file_durable(const std::filesystem::path& path, std::string_v
 // fsync a directory so a rename or unlink inside it survives a crash.
 Result<void> fsync_dir(const std::filesystem::path& dir);
 // Reads a whole file; refuses files larger than max_bytes.
-Result<std::string> read_file(const std::filesystem::path& path,
-                              std::size_t max_bytes = 64u << 20);
+Result<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes = 64u << 20);
 // Maps errno from a write/fsync into the right Error (disk full -> 452 4.3.1).
 Error io_error(int err, std::string_view what, const std::filesystem::path& path);
 

@@ -27,9 +27,7 @@ struct Error {
     return Error{code, std::move(enhanced), std::move(client_text), std::move(reason)};
   }
   // Not SMTP-facing (CLI, config, startup): only the reason matters.
-  static Error plain(std::string reason) {
-    return Error{0, {}, reason, reason};
-  }
+  static Error plain(std::string reason) { return Error{0, {}, reason, reason}; }
   // Best one-line description for a log or a CLI error.
   const std::string& what() const { return reason.empty() ? client_text : reason; }
 };

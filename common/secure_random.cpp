@@ -40,7 +40,9 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::string random_token(std::size_t bytes) { return base32(random_bytes(bytes)); }
+std::string random_token(std::size_t bytes) {
+  return base32(random_bytes(bytes));
+}
 
 std::string new_queue_id() {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -33,14 +33,22 @@ std::optional<std::uint64_t> parse_size(std::string_view s) {
   std::string u(unit);
   for (auto& c : u) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::uint64_t f = 0;
-  if (u.empty() || u == "b") f = 1;
-  else if (u == "k" || u == "kb") f = 1000;
-  else if (u == "kib") f = 1024;
-  else if (u == "m" || u == "mb") f = 1000 * 1000;
-  else if (u == "mib") f = 1024 * 1024;
-  else if (u == "g" || u == "gb") f = 1000ull * 1000 * 1000;
-  else if (u == "gib") f = 1024ull * 1024 * 1024;
-  else return std::nullopt;
+  if (u.empty() || u == "b")
+    f = 1;
+  else if (u == "k" || u == "kb")
+    f = 1000;
+  else if (u == "kib")
+    f = 1024;
+  else if (u == "m" || u == "mb")
+    f = 1000 * 1000;
+  else if (u == "mib")
+    f = 1024 * 1024;
+  else if (u == "g" || u == "gb")
+    f = 1000ull * 1000 * 1000;
+  else if (u == "gib")
+    f = 1024ull * 1024 * 1024;
+  else
+    return std::nullopt;
   return mul(n, f);
 }
 
@@ -49,12 +57,18 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
   if (!parts) return std::nullopt;
   auto [n, unit] = *parts;
   std::uint64_t f = 0;
-  if (unit.empty() || unit == "s") f = 1;
-  else if (unit == "m" || unit == "min") f = 60;
-  else if (unit == "h") f = 3600;
-  else if (unit == "d") f = 86400;
-  else if (unit == "w") f = 7 * 86400;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    f = 1;
+  else if (unit == "m" || unit == "min")
+    f = 60;
+  else if (unit == "h")
+    f = 3600;
+  else if (unit == "d")
+    f = 86400;
+  else if (unit == "w")
+    f = 7 * 86400;
+  else
+    return std::nullopt;
   auto v = mul(n, f);
   if (!v || *v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
     return std::nullopt;

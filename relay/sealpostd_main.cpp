@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
       opts.config_path = v;
     } else if (a == "--log-format") {
       const char* v = value("--log-format");
-      if (!v || (std::strcmp(v, "text") != 0 && std::strcmp(v, "json") != 0)) return usage(stderr, 2);
+      if (!v || (std::strcmp(v, "text") != 0 && std::strcmp(v, "json") != 0))
+        return usage(stderr, 2);
       opts.log_format = v;
     } else if (a == "--log-level") {
       const char* v = value("--log-level");

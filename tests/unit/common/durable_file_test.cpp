@@ -1,7 +1,7 @@
+#include "common/durable_file.h"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
-
-#include "common/durable_file.h"
 
 using namespace sealpost;
 

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "common/units.h"
+
+#include <catch2/catch.hpp>
 
 using namespace sealpost;
 
