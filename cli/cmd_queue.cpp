@@ -120,17 +120,31 @@ int list(spool::FileSpool& spool, bool json) {
     if (json) {
       std::printf(
           "%s\n  {\"id\": %s, \"arrival\": %lld, \"size\": %llu, \"from\": %s, \"kind\": %s, "
-          "\"pending\": %d, \"delivered\": %d, \"failed\": %d, \"next_attempt\": %lld}",
+          "\"pending\": %d, \"delivered\": %d, \"failed\": %d, \"next_attempt\": %lld, "
+          "\"recipients\": [",
           first ? "" : ",", json_string(id).c_str(), static_cast<long long>(env->arrival),
           static_cast<unsigned long long>(env->size), json_string(env->mail_from).c_str(),
           json_string(env->kind).c_str(), c.pending, c.delivered, c.failed,
           static_cast<long long>(c.next));
+      for (std::size_t i = 0; i < env->rcpts.size(); ++i) {
+        const auto& r = env->rcpts[i];
+        std::printf("%s{\"address\": %s, \"status\": \"%s\", \"last_reply\": %s}", i ? ", " : "",
+                    json_string(r.address).c_str(), status_name(r.status),
+                    json_string(r.last_reply).c_str());
+      }
+      std::printf("]}");
     } else {
       std::printf("%s  %s  %8llu  <%s>%s  pending=%d delivered=%d failed=%d  next=%s\n", id.c_str(),
                   iso_time(env->arrival).c_str(), static_cast<unsigned long long>(env->size),
                   printable(env->mail_from).c_str(),
                   env->kind.empty() ? "" : (" [" + printable(env->kind) + "]").c_str(), c.pending,
                   c.delivered, c.failed, c.pending ? due_time(c.next).c_str() : "-");
+      // Like mailq: the recipients still waiting, with why they wait.
+      for (const auto& r : env->rcpts) {
+        if (r.status != RcptStatus::Pending) continue;
+        std::printf("    <%s>%s%s\n", printable(r.address).c_str(),
+                    r.last_reply.empty() ? "" : "  ", printable(r.last_reply).c_str());
+      }
     }
     first = false;
   }

@@ -30,7 +30,7 @@ constexpr const char* kUsageText =
     "  consent add|revoke|list|import ...\n"
     "  queue list | show ID | flush | delete ID\n"
     "  pickup list | revoke ID | purge\n"
-    "  audit verify | report [--from D] [--to D] [--format md|csv|json]\n"
+    "  audit verify | report [--from D] [--to D] [--format md|csv|json] | prune\n"
     "  imap status\n";
 
 struct Verb {

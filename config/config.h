@@ -67,6 +67,15 @@ struct PortalConfig {
   // Sends a pickup SMS: program and arguments, "{number}" replaced by the
   // recipient's number; the code goes to its stdin, never into argv. Optional.
   std::string sms_command;
+  // Where the portal submits patients' replies (the relay's filter listener
+  // when empty), what the pages call the practice, the notice sender.
+  std::string submit;
+  std::string practice_name;
+  std::string mail_from;
+  std::string templates;  // directory with notice-*.txt; empty: built-in
+  unsigned max_attempts = 5;
+  std::chrono::seconds code_ttl{600};
+  std::uint64_t max_reply_size = 20u << 20;
 };
 
 struct ImapAccountConfig {

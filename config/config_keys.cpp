@@ -6,14 +6,16 @@ const std::vector<ConfigSection>& config_sections() {
   static const std::vector<ConfigSection> sections = {
       {"",
        {"state_dir", "hostname", "listen", "users", "smarthost", "policy", "keystore", "portal",
-        "imap", "limits", "queue", "log"}},
+        "imap", "limits", "queue", "log", "audit", "metrics"}},
       {"listen[]", {"address", "mode", "implicit_tls", "tls", "trusted_networks"}},
       {"listen[].tls", {"cert", "key"}},
       {"smarthost",
        {"host", "port", "tls", "ca_file", "username", "password_file", "insecure",
         "connect_timeout", "command_timeout"}},
       {"keystore", {"trust_anchors", "crl_dir"}},
-      {"portal", {"public_url", "listen", "tls", "trusted_proxies", "sms_command"}},
+      {"portal",
+       {"public_url", "listen", "tls", "trusted_proxies", "sms_command", "submit", "practice_name",
+        "mail_from", "templates", "max_attempts", "code_ttl", "max_reply_size"}},
       {"portal.tls", {"cert", "key"}},
       {"imap[]", {"host", "port", "tls", "ca_file", "username", "password_file", "folders"}},
       {"limits",
@@ -21,6 +23,10 @@ const std::vector<ConfigSection>& config_sections() {
         "max_auth_failures", "idle_timeout", "data_timeout"}},
       {"queue", {"retry_schedule", "max_age", "workers"}},
       {"log", {"level", "format"}},
+      // Read by audit/audit_settings.cpp and metrics/metrics_settings.cpp; the
+      // main loader checks only that no unknown key hides in them.
+      {"audit", {"retention"}},
+      {"metrics", {"listen"}},
   };
   return sections;
 }

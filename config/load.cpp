@@ -40,6 +40,8 @@ class ConfigLoader {
     if (auto n = root["limits"]) c.limits = limits(n);
     if (auto n = root["queue"]) c.queue = queue(n);
     if (auto n = root["log"]) c.log = log(n);
+    if (auto n = root["audit"]) check(n, "audit");
+    if (auto n = root["metrics"]) check(n, "metrics");
     check_whole(root, c);
     return c;
   }
@@ -179,7 +181,27 @@ class ConfigLoader {
     if (auto v = n["tls"]) p.tls = tls_files(v, "portal.tls");
     if (auto v = n["trusted_proxies"]) p.trusted_proxies = networks(v, "portal.trusted_proxies");
     if (auto v = n["sms_command"]) p.sms_command = r_.string(v, "portal.sms_command");
+    if (auto v = n["submit"]) {
+      bind_address(v, "portal.submit");
+      p.submit = v.Scalar();
+    }
+    if (auto v = n["practice_name"]) p.practice_name = header_safe(v, "portal.practice_name");
+    if (auto v = n["mail_from"]) p.mail_from = header_safe(v, "portal.mail_from");
+    if (auto v = n["templates"]) p.templates = r_.path(v, "portal.templates");
+    if (auto v = n["max_attempts"])
+      p.max_attempts = static_cast<unsigned>(r_.integer(v, "portal.max_attempts", 1, 100));
+    if (auto v = n["code_ttl"]) p.code_ttl = r_.duration(v, "portal.code_ttl");
+    if (auto v = n["max_reply_size"]) p.max_reply_size = r_.size(v, "portal.max_reply_size");
     return p;
+  }
+
+  // Values that end up in mail headers: no control characters, bounded length.
+  std::string header_safe(const YAML::Node& n, const std::string& what) {
+    std::string v = r_.string(n, what);
+    if (v.size() > 200) r_.fail(n, what + ": longer than 200 characters");
+    for (unsigned char ch : v)
+      if (ch < 0x20 || ch == 0x7f) r_.fail(n, what + ": control characters are not allowed");
+    return v;
   }
 
   // Patients open this link: https only, except a loopback URL for demos and tests.

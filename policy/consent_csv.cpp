@@ -44,12 +44,12 @@ Result<std::vector<ConsentRecord>> parse_consent_csv(const std::string& text,
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     if (++line_no > kMaxLines) return Error::plain(name + ": more than 1000000 lines");
     auto fail = [&](const std::string& msg) {
-      std::string text = name;
-      text += ':';
-      text += std::to_string(line_no);
-      text += ": ";
-      text += msg;
-      return Error::plain(std::move(text));
+      std::string where = name;
+      where += ':';
+      where += std::to_string(line_no);
+      where += ": ";
+      where += msg;
+      return Error::plain(std::move(where));
     };
     std::string_view line = trim(raw);
     if (line.empty() || line.front() == '#') continue;

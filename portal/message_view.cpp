@@ -124,7 +124,7 @@ Result<MessageView> parse_message(std::string_view mime) {
   view.subject = header("Subject");
   view.date = header("Date");
 
-  Walker w{view};
+  Walker w{view, {}, 0, true};
   w.walk(g_mime_message_get_mime_part(msg.get()), 0);
   if (!w.ok) return Error::plain("portal: stored message too complex");
   if (view.text.empty() && !w.html.empty()) view.safe_html = sanitize_html(w.html);

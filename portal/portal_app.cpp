@@ -117,6 +117,7 @@ HttpResponse PortalApp::handle(const HttpRequest& req) {
         client_address(req.peer, req.forwarded_for, s_.trusted_proxies),
         {},
         {},
+        {},
         {}};
   if (auto tok = cookie_value(req.cookie, kCookie); tok && tok->size() <= 64) {
     c.token = *tok;

@@ -26,6 +26,18 @@ PortalSettings settings_from_config(const Config& c) {
     s.tls = c.portal->tls;
     s.trusted_proxies = c.portal->trusted_proxies;
     s.sms_command = c.portal->sms_command;
+    if (!c.portal->submit.empty()) {
+      if (auto hp = parse_host_port(c.portal->submit)) {  // validated by the loader
+        s.submit.host = hp->host;
+        s.submit.port = hp->port;
+      }
+    }
+    if (!c.portal->practice_name.empty()) s.practice_name = c.portal->practice_name;
+    if (!c.portal->mail_from.empty()) s.mail_from = c.portal->mail_from;
+    if (!c.portal->templates.empty()) s.templates_dir = c.portal->templates;
+    s.max_attempts = static_cast<int>(c.portal->max_attempts);
+    s.code_ttl = c.portal->code_ttl;
+    s.max_reply_bytes = c.portal->max_reply_size;
   }
   return s;
 }

@@ -1,7 +1,6 @@
-// Everything sealpost-portal needs to run. The sealpost.yaml loader knows
-// portal.{public_url, listen, tls, trusted_proxies, sms_command}; the other
-// fields have defaults here until the loader learns them (docs/portal.md
-// lists the proposed keys), and sealpost-portal accepts them as options.
+// Everything sealpost-portal needs to run: the portal: section of
+// sealpost.yaml (see sealpost.yaml(5)) plus defaults for what it leaves out;
+// sealpost-portal also accepts a few of them as command-line overrides.
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,7 @@
 #include "seal/sealing_transformer.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "common/log.h"
 #include "seal/default_decider.h"
@@ -37,6 +38,24 @@ std::string join(const std::vector<std::string>& v, const char* sep = ",") {
   return out;
 }
 
+// The minimal Received field sealpostd wrote at submission (no client IP;
+// relay/smtp/received_header.cpp), with its folded lines. The scrub removes
+// every Received field, so this one is put back on top of what leaves.
+std::string own_received(std::string_view data) {
+  if (!data.starts_with("Received: from submission by ") &&
+      !data.starts_with("Received: from filter by "))
+    return {};
+  std::size_t end = 0;
+  do {
+    const std::size_t nl = data.find("\r\n", end);
+    if (nl == std::string_view::npos || nl > 1000) return {};
+    end = nl + 2;
+  } while (end < data.size() && (data[end] == ' ' || data[end] == '\t'));
+  const std::string_view field = data.substr(0, end);
+  if (field.find(" (Sealpost) with ") == std::string_view::npos) return {};
+  return std::string(field);
+}
+
 class Run {
  public:
   Run(const SealingOptions& opt, AuditSink& audit, const SpoolEnvelope& env,
@@ -66,6 +85,7 @@ class Run {
   const std::string& data_;
   TransformResult result_;
   policy::MessageFacts facts_;
+  std::optional<std::string> subject_;  // the Subject with the policy's tag removed
   std::map<std::string, keystore::LookupResult> keys_;
 };
 
@@ -108,7 +128,8 @@ void Run::emit(const Group& g, std::string bytes, const char* method, bool eight
   pm.message.envid = env_.envid;
   pm.message.smtputf8 = env_.smtputf8;
   pm.message.eight_bit = eight_bit;
-  pm.message.data = std::move(bytes);
+  pm.message.data =
+      std::string(method) == "pickup-notice" ? std::move(bytes) : own_received(data_) + bytes;
   for (const auto* p : g.plans) {
     for (const auto& r : pending_) {
       if (r.address == p->address) {
@@ -183,6 +204,7 @@ void Run::pickup(const Group& g, GMimeMessage* msg) {
     req.sender = env_.mail_from;
     req.auth_method = p->pickup.auth;
     req.expires = p->pickup.expires;
+    if (opt_.complete_pickup) opt_.complete_pickup(req);
     auto dep = opt_.pickup->deposit(req, mime);
     if (!dep) {
       hold(p->address, dep.error());
@@ -226,6 +248,7 @@ TransformResult Run::go() {
 
   const policy::Plan plan =
       opt_.decide ? opt_.decide(ef, facts_, avail) : default_decide(ef, facts_, avail);
+  if (!plan.subject_tag_removed.empty()) subject_ = plan.subject_without_tag;
   std::map<std::string, Group> groups;
   for (const auto& address : ef.recipients) {
     const auto it = std::find_if(plan.recipients.begin(), plan.recipients.end(),
@@ -282,6 +305,8 @@ TransformResult Run::go() {
       }
       msg = std::move(again.value());
     }
+    // The tag told Sealpost what to do; the recipient never sees it.
+    if (subject_) g_mime_message_set_subject(msg.get(), subject_->c_str(), "utf-8");
     if (opt_.scrub) {
       if (auto r = opt_.scrub(msg.get(), g.scrub_profile); !r) {
         hold_group(g, r.error());

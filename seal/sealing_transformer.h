@@ -31,7 +31,10 @@ struct SealingOptions {
   Decider decide;                          // empty: default_decide
   ScrubHook scrub;                         // empty: no scrubbing
   PickupService* pickup = nullptr;         // null: pickup recipients are deferred
-  AuditSink* audit = nullptr;              // null: no audit events
+  // Fills in how the recipient authenticates (SMS number, passphrase hash)
+  // from the consent registry before a deposit; empty: nothing to add.
+  std::function<void(PickupRequest&)> complete_pickup;
+  AuditSink* audit = nullptr;  // null: no audit events
   MimeLimits limits;
   std::string hostname;  // for pickup notice Message-IDs
 };

@@ -21,8 +21,9 @@ from aiosmtpd.smtp import SMTP as AioSMTP
 
 
 class RecordingHandler:
-    def __init__(self, outdir, reject=None):
+    def __init__(self, outdir, reject=None, implicit_tls=False):
         self.outdir = outdir
+        self.implicit_tls = implicit_tls
         os.makedirs(outdir, exist_ok=True)
         self.reject = dict(reject or {})  # recipient -> "550 5.1.1 No such user"
         self.counter = itertools.count(1)
@@ -49,7 +50,9 @@ class RecordingHandler:
             "rcpt_tos": envelope.rcpt_tos,
             "mail_options": envelope.mail_options,
             "rcpt_options": envelope.rcpt_options,
-            "tls": session.ssl is not None,
+            # aiosmtpd sets session.ssl only after STARTTLS; an implicit-TLS
+            # listener has TLS on every session.
+            "tls": session.ssl is not None or self.implicit_tls,
             "auth": getattr(session, "authenticated", False),
             "received_at": time.time(),
         }
@@ -72,7 +75,7 @@ class Sink:
                  require_auth=False, reject=None):
         self.outdir = outdir
         self.port = port
-        self.handler = RecordingHandler(outdir, reject)
+        self.handler = RecordingHandler(outdir, reject, implicit_tls=bool(tls_cert) and implicit_tls)
         self.tls_cert, self.tls_key, self.implicit_tls = tls_cert, tls_key, implicit_tls
         self.require_auth = require_auth
         self.controller = None
