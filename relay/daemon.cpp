@@ -30,6 +30,7 @@
 #include "relay/delivery/delivery_scheduler.h"
 #include "relay/delivery/smtp_transport.h"
 #include "relay/metered_audit_sink.h"
+#include "relay/privileges.h"
 #include "relay/server/smtp_server.h"
 #include "relay/spool/file_spool.h"
 #include "seal/scrub/scrub_hook.h"
@@ -76,6 +77,21 @@ class Daemon {
     cfg_ = std::make_shared<const Config>(std::move(cfg).value());
     apply_logging(*cfg_, opts_);
 
+    if (!opts_.user.empty()) {
+      if (::geteuid() != 0) {
+        log::error("daemon.user", {{"error", "--user needs to be started as root"}});
+        return 1;
+      }
+      if (auto r = become_user(opts_.user, cfg_->state_dir); !r) {
+        log::error("daemon.user", {{"error", r.error().what()}});
+        return 1;
+      }
+      log::info("daemon.user", {{"user", opts_.user}});
+    } else if (::geteuid() == 0) {
+      log::warn("daemon.root",
+                {{"detail", "running as root; use the systemd unit or --user sealpost"}});
+    }
+
     std::error_code ec;
     std::filesystem::create_directories(cfg_->state_dir, ec);
     ::chmod(cfg_->state_dir.c_str(), 0700);
@@ -113,6 +129,14 @@ class Daemon {
     if (auto r = server_->start(); !r) {
       log::error("listen.failed", {{"error", r.error().what()}});
       return 1;
+    }
+    // Bound: not even CAP_NET_BIND_SERVICE is needed any more. (On SIGHUP,
+    // new listeners on ports below 1024 then need a restart.)
+    if (!opts_.user.empty()) {
+      if (auto r = drop_all_capabilities(); !r) {
+        log::error("daemon.capabilities", {{"error", r.error().what()}});
+        return 1;
+      }
     }
     PidFile pid(std::filesystem::path(cfg_->state_dir) / "sealpostd.pid");
     scheduler_->start();

@@ -11,6 +11,7 @@ struct DaemonOptions {
   std::string config_path = "/etc/sealpost/sealpost.yaml";
   std::string log_format;  // overrides config log.format when set
   std::string log_level;   // overrides config log.level when set
+  std::string user;        // started as root: switch to this user (see privileges.h)
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.

@@ -9,7 +9,8 @@ namespace {
 
 int usage(FILE* out, int code) {
   std::fputs(
-      "usage: sealpostd [-c FILE] [--log-format text|json] [--log-level debug|info|warn|error]\n",
+      "usage: sealpostd [-c FILE] [--user NAME] [--log-format text|json]\n"
+      "                 [--log-level debug|info|warn|error]\n",
       out);
   return code;
 }
@@ -40,6 +41,10 @@ int main(int argc, char** argv) {
       const char* v = value("--log-level");
       if (!v) return 2;
       opts.log_level = v;
+    } else if (a == "--user") {
+      const char* v = value("--user");
+      if (!v) return 2;
+      opts.user = v;
     } else if (a == "-h" || a == "--help") {
       return usage(stdout, 0);
     } else {

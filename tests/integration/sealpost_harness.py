@@ -248,9 +248,9 @@ class Relay:
             args += ["--address", a]
         self.cli(*args, input=password + "\n")
 
-    def start(self, wait=True):
+    def start(self, wait=True, args=()):
         self.stderr_file = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen([str(SEALPOSTD), "-c", str(self.config_path)],
+        self.proc = subprocess.Popen([str(SEALPOSTD), "-c", str(self.config_path), *args],
                                      stdout=self.stderr_file, stderr=self.stderr_file, env=self.env)
         if wait:
             for p in self.ports.values():
