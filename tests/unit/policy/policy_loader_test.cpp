@@ -180,7 +180,7 @@ TEST_CASE("plain is allowed for an exact recipient and for already-encrypted mai
 }
 
 TEST_CASE("the shipped example policies load") {
-  for (const char* file : {"conf/policy.yaml", "conf/policy-demo.yaml"}) {
+  for (const char* file : {"conf/policy.yaml", "conf/demo/policy-demo.yaml"}) {
     INFO(file);
     auto r = load_policy(std::string(SEALPOST_SOURCE_DIR) + "/" + file);
     INFO((r.ok() ? "" : r.error().what()));
