@@ -168,10 +168,9 @@ class Daemon {
 
     // SMTP sessions are cheap and mostly wait on the network; two loop threads
     // keep one slow TLS handshake from holding up everyone else.
-    std::vector<std::thread> loop_threads;
-    for (int i = 0; i < 1; ++i) loop_threads.emplace_back([&] { io.run(); });
+    std::thread second_loop([&] { io.run(); });
     io.run();
-    for (auto& t : loop_threads) t.join();
+    second_loop.join();
 
     scheduler_->stop();
     server_.reset();
@@ -346,7 +345,7 @@ class Daemon {
 
 int run_daemon(const DaemonOptions& opts) {
   // A peer closing mid-write must not kill the daemon.
-  std::signal(SIGPIPE, SIG_IGN);
+  (void)std::signal(SIGPIPE, SIG_IGN);
   Daemon d(opts);
   return d.run();
 }
