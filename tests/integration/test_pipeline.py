@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from recording_sink import Sink
-from sealpost_harness import GpgHome, Relay, free_port, submit
+from sealpost_harness import GpgHome, Relay, TestCA, free_port, run, submit
 
 USER, PASSWORD, ADDR = "anna", "correct horse battery", "anna@praxis.example"
 
@@ -46,15 +46,19 @@ def env(tmp_path):
     patient = GpgHome(tmp_path / "patient")
     patient.gen_key("pat@example.org", "Paula Patient")
     key = patient.export("pat@example.org", tmp_path / "pat.asc")
+    ca = TestCA(tmp_path / "smime-ca", "Test SMIME CA")
+    lab_cert, lab_key, _ = ca.smime_cert("labor@lab.example")
     with Sink(tmp_path / "sink") as sink:
         metrics_port = free_port()
         relay = Relay(tmp_path, smarthost_port=sink.port, policy=POLICY, config_overrides={
             "portal": {"public_url": "http://127.0.0.1:%d" % free_port()},
             "metrics": {"listen": "127.0.0.1:%d" % metrics_port},
+            "keystore": {"trust_anchors": [str(ca.cert)]},
         })
         relay.add_user(USER, PASSWORD, [ADDR])
-        relay.cli("keys", "import", key)
+        relay.cli("keys", "import", key, lab_cert)
         relay.metrics_port = metrics_port
+        relay.lab = (lab_cert, lab_key)
         with relay:
             yield relay, sink, patient
     for home in (patient.dir, relay.state_dir / "gnupg"):
@@ -93,6 +97,32 @@ def test_pgp_recipient_gets_scrubbed_encrypted_mail_and_audit_records_it(env):
     assert report["decisions_by_method"].get("pgp") == 1
     audit_text = "".join(p.read_text() for p in (relay.state_dir / "audit").glob("*.log*"))
     assert "Befund Meier" not in audit_text and "unauffällig" not in audit_text
+
+
+def test_mixed_recipients_split_per_method_bcc_hidden(env, tmp_path):
+    relay, sink, patient = env
+    msg = outlook_message("pat@example.org, labor@lab.example")
+    send(relay, ["pat@example.org", "labor@lab.example", "kollege@praxis.example"], msg)
+    by_rcpt = {tuple(m["rcpt_tos"]): raw for m, raw in sink.wait_for(3, timeout=30)}
+    assert set(by_rcpt) == {("pat@example.org",), ("labor@lab.example",),
+                            ("kollege@praxis.example",)}
+    # S/MIME for the lab, opened by openssl with the lab's key.
+    smime = by_rcpt[("labor@lab.example",)]
+    head = email.message_from_bytes(smime, policy=email.policy.default)
+    assert head.get_content_type() == "application/pkcs7-mime"
+    assert "unauffällig".encode() not in smime
+    (tmp_path / "lab.eml").write_bytes(smime)
+    lab_cert, lab_key = relay.lab
+    inner = run(["openssl", "cms", "-decrypt", "-in", tmp_path / "lab.eml", "-recip", lab_cert,
+                 "-inkey", lab_key]).stdout
+    assert "unauffällig".encode() in inner and b"WS-042" not in inner
+    # PGP for the patient; the internal colleague's plain copy is scrubbed too.
+    assert "unauffällig".encode() in decrypt(patient, by_rcpt[("pat@example.org",)])
+    plain = by_rcpt[("kollege@praxis.example",)]
+    assert b"X-Mailer" not in plain and b"192.168.10.42" not in plain
+    # The Bcc'd colleague is named in no copy.
+    for raw in by_rcpt.values():
+        assert b"kollege@praxis.example" not in raw.split(b"\r\n\r\n", 1)[0]
 
 
 def test_recipient_without_key_gets_a_pickup_notice(env):
