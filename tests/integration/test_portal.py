@@ -1,9 +1,10 @@
 """sealpost-portal end to end over HTTP (no browser): link, second factor,
 read, download, reply, lockout, revoked/expired/tampered links, headers, CLI.
 
-Pickups are deposited with pickup_deposit_tool (the relay does not deposit
-yet); replies and staff notices go to a recording SMTP sink standing in for
-sealpostd's filter listener."""
+Pickups are deposited with pickup_deposit_tool so the portal is tested alone;
+replies and staff notices go to a recording SMTP sink standing in for
+sealpostd's filter listener. test_pickup_loop.py runs the same loop through
+the real sealpostd."""
 import email
 import email.policy
 import http.client

@@ -1,0 +1,145 @@
+"""The patient loop with every real part: staff mail for a patient without a key
+goes into sealpostd, the pickup notice reaches the smarthost, the patient opens
+the link on sealpost-portal, authenticates with an SMS code, reads, downloads the
+PDF and replies; the reply goes back through sealpostd's filter listener and
+reaches the staff sender."""
+import base64
+import email
+import email.policy
+import re
+import subprocess
+import time
+
+import pytest
+
+from recording_sink import Sink
+from sealpost_harness import SOURCE_DIR, Relay, free_port, submit, wait_port
+from test_portal import PORTAL, Browserish, path_of
+from test_scrub import pdf_with_author
+
+USER, PASSWORD, ADDR = "anna", "correct horse battery", "anna@praxis.example"
+PATIENT, NUMBER = "patient@example.org", "+4915112345678"
+PDF = pdf_with_author()  # a real PDF whose Info names its author
+
+POLICY = {
+    "defaults": {"methods": ["pgp", "smime", "pickup"], "sign": False,
+                 "pickup": {"auth": "sms", "expires": "14d"}},
+    "rules": [
+        {"name": "internal", "match": {"recipient_domain": "praxis.example"}, "methods": ["plain"]},
+        {"name": "patients", "match": {"recipient_domain": "*"}, "require_consent": True,
+         "methods": ["pgp", "smime", "pickup"]},
+    ],
+}
+
+
+def staff_message():
+    pdf = base64.encodebytes(PDF).replace(b"\n", b"\r\n")
+    return (b"From: Anna Arzt <anna@praxis.example>\r\nTo: patient@example.org\r\n"
+            b"Subject: Ihr Laborbefund\r\nDate: Sat, 28 Nov 2026 10:00:00 +0100\r\n"
+            b"Message-ID: <loop-1@praxis.example>\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+            b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            b"Guten Tag, Ihre Werte sind unauffaellig.\r\n"
+            b"--b1\r\nContent-Type: application/pdf\r\n"
+            b"Content-Disposition: attachment; filename=\"befund.pdf\"\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" + pdf + b"--b1--\r\n")
+
+
+@pytest.fixture
+def loop(tmp_path):
+    sms_dir = tmp_path / "sms"
+    sms_dir.mkdir()
+    sms = tmp_path / "send-sms"
+    sms.write_text("#!/bin/sh\ncat > \"%s/$1.txt\"\n" % sms_dir)
+    sms.chmod(0o755)
+    portal_port = free_port()
+    with Sink(tmp_path / "sink") as sink:
+        relay = Relay(tmp_path, smarthost_port=sink.port, policy=POLICY, config_overrides={
+            "portal": {"public_url": "http://127.0.0.1:%d" % portal_port,
+                       "listen": "127.0.0.1:%d" % portal_port,
+                       "sms_command": "%s {number}" % sms,
+                       "practice_name": "Praxis Arzt",
+                       "mail_from": "portal@praxis.example",
+                       "templates": str(SOURCE_DIR / "conf" / "templates")},
+        })
+        relay.add_user(USER, PASSWORD, [ADDR])
+        relay.cli("consent", "add", PATIENT, "--sms", NUMBER)
+        log = open(tmp_path / "portal.log", "wb")
+        # The portal submits replies to the relay's filter listener (its default).
+        portal = subprocess.Popen([str(PORTAL), "-c", str(relay.config_path)], stdout=log,
+                                  stderr=log)
+        try:
+            wait_port(portal_port, proc=portal)
+            with relay:
+                yield relay, sink, "http://127.0.0.1:%d" % portal_port, sms_dir
+        finally:
+            portal.terminate()
+            portal.wait(10)
+            log.close()
+
+
+def sms_code(sms_dir, timeout=15):
+    path = sms_dir / (NUMBER + ".txt")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.exists():
+            m = re.search(r"\b(\d{8})\b", path.read_text())
+            if m:
+                return m.group(1)
+        time.sleep(0.05)
+    raise AssertionError("no SMS code arrived")
+
+
+def test_notice_pickup_download_and_reply_through_the_relay(loop):
+    relay, sink, base, sms_dir = loop
+    code, text = submit(relay.port("submission"), ADDR, [PATIENT], staff_message(),
+                        auth=(USER, PASSWORD), cafile=relay.ca.cert)
+    assert code == 250, text
+
+    (meta, raw), = sink.wait_for(1, timeout=30)
+    assert meta["rcpt_tos"] == [PATIENT]
+    notice = email.message_from_bytes(raw, policy=email.policy.default)
+    assert b"Laborbefund" not in raw and b"befund.pdf" not in raw and b"unauffaellig" not in raw
+    link = re.search(re.escape(base) + r"/p/\S+", notice.get_body(("plain",)).get_content()).group(0)
+
+    b = Browserish(base)
+    status, headers, _ = b.get(path_of(link))
+    assert status == 303 and headers["location"] == "/auth"
+    status, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    assert b.post_form("/auth/send", {"csrf": csrf})[0] == 303
+    status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": sms_code(sms_dir)})
+    assert status == 303 and headers["location"] == "/read"
+
+    status, _, page = b.get("/read")
+    assert status == 200 and b"Ihre Werte sind unauffaellig" in page and b"befund.pdf" in page
+    status, _, data = b.get("/att/0")
+    # The PDF the patient gets is the scrubbed one: same page, no author.
+    assert status == 200 and data.startswith(b"%PDF")
+    assert b"Dr Secret" not in data and b"WS-042" not in data
+    (relay.dir / "download.pdf").write_bytes(data)
+    info = subprocess.run(["pdfinfo", str(relay.dir / "download.pdf")], capture_output=True,
+                          text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M) and "Dr Secret" not in info
+    text = subprocess.run(["pdftotext", str(relay.dir / "download.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "hello" in text
+
+    status, _, page = b.get("/reply")
+    csrf = b.csrf(page)
+    status, headers, _ = b.post_multipart("/reply", {"csrf": csrf, "text": "Vielen Dank!"}, [])
+    assert status == 303 and headers["location"] == "/done"
+
+    # The reply went into sealpostd (filter listener), through policy (internal:
+    # plain) and out to the smarthost, addressed to the staff sender.
+    msgs = sink.wait_for(2, timeout=30)
+    meta, raw = msgs[1]
+    assert meta["rcpt_tos"] == [ADDR]
+    reply = email.message_from_bytes(raw, policy=email.policy.default)
+    assert PATIENT in str(reply["From"]) and str(reply["To"]) == ADDR
+    assert "Vielen Dank!" in reply.get_body(("plain",)).get_content()
+    assert raw.startswith(b"Received: from filter by relay.praxis.example (Sealpost)")
+
+    assert relay.cli("audit", "verify").returncode == 0
+    audit = "".join(p.read_text() for p in (relay.state_dir / "audit").glob("*"))
+    assert "pickup.deposit" in audit and "Laborbefund" not in audit
