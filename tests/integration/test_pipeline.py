@@ -101,11 +101,16 @@ def test_pgp_recipient_gets_scrubbed_encrypted_mail_and_audit_records_it(env):
 
 def test_mixed_recipients_split_per_method_bcc_hidden(env, tmp_path):
     relay, sink, patient = env
-    msg = outlook_message("pat@example.org, labor@lab.example")
-    send(relay, ["pat@example.org", "labor@lab.example", "kollege@praxis.example"], msg)
-    by_rcpt = {tuple(m["rcpt_tos"]): raw for m, raw in sink.wait_for(3, timeout=30)}
+    # The same message to four recipients: PGP key, S/MIME certificate, no key
+    # (pickup), internal (plain) -- plus the internal one only as Bcc.
+    msg = outlook_message("pat@example.org, labor@lab.example, nokey@example.org")
+    send(relay, ["pat@example.org", "labor@lab.example", "nokey@example.org",
+                 "kollege@praxis.example"], msg)
+    by_rcpt = {tuple(m["rcpt_tos"]): raw for m, raw in sink.wait_for(4, timeout=30)}
     assert set(by_rcpt) == {("pat@example.org",), ("labor@lab.example",),
-                            ("kollege@praxis.example",)}
+                            ("nokey@example.org",), ("kollege@praxis.example",)}
+    notice = by_rcpt[("nokey@example.org",)]
+    assert b"/p/" in notice and "unauffällig".encode() not in notice
     # S/MIME for the lab, opened by openssl with the lab's key.
     smime = by_rcpt[("labor@lab.example",)]
     head = email.message_from_bytes(smime, policy=email.policy.default)
