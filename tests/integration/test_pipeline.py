@@ -218,3 +218,36 @@ def test_metrics_count_what_happened(env):
     assert 'sealpost_messages_delivered_total{method="plain"} 1' in body
     health = urllib.request.urlopen("http://127.0.0.1:%d/health" % relay.metrics_port, timeout=5)
     assert health.status == 200
+
+
+def test_attachments_are_scrubbed_in_the_relay(env, tmp_path):
+    """GPS in a photo and the author of a PDF never leave, whatever the method."""
+    from email.mime.application import MIMEApplication
+    from email.mime.image import MIMEImage
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+    from test_scrub import exiftool, idat, pdf_with_author, png_bytes, png_with_gps
+
+    relay, sink, patient = env
+    msg = MIMEMultipart()
+    msg["From"], msg["To"], msg["Subject"] = ADDR, "pat@example.org", "Fotos"
+    msg.attach(MIMEText("Fotos der Wunde anbei"))
+    msg.attach(MIMEImage(png_with_gps(tmp_path), "png"))
+    msg.attach(MIMEApplication(pdf_with_author(), "pdf"))
+    send(relay, ["pat@example.org"], msg.as_bytes(policy=email.policy.SMTP))
+    (_, raw), = sink.wait_for(1, timeout=30)
+    inner = email.message_from_bytes(decrypt(patient, raw), policy=email.policy.default)
+    parts = [p for p in inner.walk() if not p.is_multipart()]
+    png = next(p for p in parts if p.get_content_type() == "image/png").get_content()
+    pdf = next(p for p in parts if p.get_content_type() == "application/pdf").get_content()
+    (tmp_path / "out.png").write_bytes(png)
+    tags = exiftool(tmp_path / "out.png")
+    assert not any(t.startswith("GPS") for t in tags) and "Artist" not in tags, tags
+    assert idat(png) == idat(png_bytes(7, 5))  # same pixels
+    (tmp_path / "out.pdf").write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "out.pdf")], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Dr Secret" not in info and "Pages:           1" in info
+    # The audit records what was scrubbed as counts, never the values.
+    audit = "".join(p.read_text() for p in (relay.state_dir / "audit").glob("*"))
+    assert '"scrub"' in audit and "Dr Secret" not in audit and "48.137" not in audit
