@@ -36,6 +36,9 @@ class PickupService {
   virtual ~PickupService() = default;
   // Stores `mime` (the complete scrubbed message) encrypted; durable on return.
   virtual Result<PickupDeposit> deposit(const PickupRequest& req, std::string_view mime) = 0;
+  // Shreds a deposit whose notice never left (a retry deposits afresh, and a
+  // link nobody received must not keep the message readable).
+  virtual Result<void> withdraw(const std::string& pickup_id) = 0;
 };
 
 }  // namespace sealpost

@@ -214,4 +214,9 @@ Result<PickupDeposit> StorePickupService::deposit(const PickupRequest& req, std:
   return PickupDeposit{d->id, pickup_link(public_url_, d->id, d->secret), d->expires};
 }
 
+Result<void> StorePickupService::withdraw(const std::string& pickup_id) {
+  log::info("pickup.withdrawn", {{"pickup", pickup_id}});
+  return store_.revoke(pickup_id);
+}
+
 }  // namespace sealpost::pickup

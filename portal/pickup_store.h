@@ -78,6 +78,7 @@ class StorePickupService final : public PickupService {
   StorePickupService(PickupStore& store, std::string public_url)
       : store_(store), public_url_(std::move(public_url)) {}
   Result<PickupDeposit> deposit(const PickupRequest& req, std::string_view mime) override;
+  Result<void> withdraw(const std::string& pickup_id) override;
 
  private:
   PickupStore& store_;

@@ -56,11 +56,13 @@ std::string own_received(std::string_view data) {
   return std::string(field);
 }
 
+}  // namespace
+
 class Run {
  public:
-  Run(const SealingOptions& opt, AuditSink& audit, const SpoolEnvelope& env,
-      const std::vector<SpoolRecipient>& pending, const std::string& data)
-      : opt_(opt), audit_(audit), env_(env), pending_(pending), data_(data) {}
+  Run(SealingTransformer& owner, const SealingOptions& opt, AuditSink& audit,
+      const SpoolEnvelope& env, const std::vector<SpoolRecipient>& pending, const std::string& data)
+      : owner_(owner), opt_(opt), audit_(audit), env_(env), pending_(pending), data_(data) {}
 
   TransformResult go();
 
@@ -78,6 +80,7 @@ class Run {
   void seal_group(const Group& g, GMimeMessage* msg);
   void pickup(const Group& g, GMimeMessage* msg);
 
+  SealingTransformer& owner_;
   const SealingOptions& opt_;
   AuditSink& audit_;
   const SpoolEnvelope& env_;
@@ -210,6 +213,12 @@ void Run::pickup(const Group& g, GMimeMessage* msg) {
       hold(p->address, dep.error());
       continue;
     }
+    const std::string earlier =
+        owner_.remember_deposit(env_.id + '\n' + p->address, dep->pickup_id);
+    if (!earlier.empty()) {
+      if (auto w = opt_.pickup->withdraw(earlier); !w)
+        log::warn("seal.pickup_withdraw", {{"queue_id", env_.id}, {"error", w.error().what()}});
+    }
     Group one{g.method, g.sign, g.cipher, g.scrub_profile, {p}};
     PickupNoticeInput notice{from ? from : "<" + env_.mail_from + ">", p->address, dep->url,
                              dep->expires_at, opt_.hostname};
@@ -321,8 +330,6 @@ TransformResult Run::go() {
   return std::move(result_);
 }
 
-}  // namespace
-
 SealingTransformer::SealingTransformer(SealingOptions options) : opt_(std::move(options)) {
   ensure_gmime();
 }
@@ -336,8 +343,19 @@ TransformResult SealingTransformer::prepare(const SpoolEnvelope& envelope,
       r.held.push_back({p.address, Error::temp("4.7.0", "keystore unavailable", "no keystore")});
     return r;
   }
-  Run run(opt_, opt_.audit ? *opt_.audit : null_audit_, envelope, pending, data);
+  Run run(*this, opt_, opt_.audit ? *opt_.audit : null_audit_, envelope, pending, data);
   return run.go();
+}
+
+std::string SealingTransformer::remember_deposit(const std::string& key,
+                                                 const std::string& pickup_id) {
+  std::lock_guard lock(deposits_mu_);
+  std::string earlier;
+  if (auto it = deposits_.find(key); it != deposits_.end()) earlier = it->second;
+  // Bounded: a relay with this many pickups in retry at once has other worries.
+  if (deposits_.size() >= 10000 && earlier.empty()) deposits_.erase(deposits_.begin());
+  deposits_[key] = pickup_id;
+  return earlier;
 }
 
 }  // namespace sealpost::seal

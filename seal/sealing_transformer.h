@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "audit/audit_sink.h"
@@ -46,8 +47,16 @@ class SealingTransformer final : public Transformer {
                           const std::string& data) override;
 
  private:
+  friend class Run;
+  // Pickups deposited for (queue id, recipient) whose notice may not have
+  // left yet: a retry withdraws the earlier deposit before making a new one.
+  // In memory only; after a restart an orphaned pickup simply expires.
+  std::string remember_deposit(const std::string& key, const std::string& pickup_id);
+
   SealingOptions opt_;
   NullAuditSink null_audit_;
+  std::mutex deposits_mu_;
+  std::map<std::string, std::string> deposits_;
 };
 
 }  // namespace sealpost::seal

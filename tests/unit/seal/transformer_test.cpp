@@ -32,9 +32,16 @@ class FakePickup final : public PickupService {
   Result<PickupDeposit> deposit(const PickupRequest& req, std::string_view mime) override {
     stored = std::string(mime);
     recipient = req.recipient;
-    return PickupDeposit{"p1", "https://pickup.test/p/SECRET", 1798473600};
+    const std::string id = "p" + std::to_string(++deposits);
+    return PickupDeposit{id, "https://pickup.test/p/SECRET", 1798473600};
+  }
+  Result<void> withdraw(const std::string& id) override {
+    withdrawn.push_back(id);
+    return {};
   }
   std::string stored, recipient;
+  int deposits = 0;
+  std::vector<std::string> withdrawn;
 };
 
 struct Fixture {
@@ -133,6 +140,13 @@ TEST_CASE("plain, reject and pickup follow the plan") {
   bool decision = false;
   for (const auto& e : f.audit.events) decision = decision || e.type == "decision";
   CHECK(decision);
+
+  // A retry (the notice did not get out) replaces the deposit: the first link
+  // must not keep the message readable.
+  const auto again = t.prepare(f.env, f.pending, kMessage);
+  CHECK(again.held.empty());
+  CHECK(pickup.deposits == 2);
+  CHECK(pickup.withdrawn == std::vector<std::string>{"p1"});
 }
 
 TEST_CASE("pickup without a portal and reject are held with the right kind of error") {
