@@ -31,6 +31,14 @@ install(FILES ${sealpost_docs} README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 set(SEALPOST_CONFFILES ${SEALPOST_CONF_DIR}/sealpost.yaml ${SEALPOST_CONF_DIR}/policy.yaml)
 install(FILES conf/sealpost.yaml conf/policy.yaml DESTINATION ${SEALPOST_CONF_DIR}
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+# The pickup notice texts (portal.templates), also admin-editable conffiles.
+file(GLOB notice_templates RELATIVE ${PROJECT_SOURCE_DIR}/conf/templates
+     ${PROJECT_SOURCE_DIR}/conf/templates/*.txt)
+foreach(t ${notice_templates})
+  list(APPEND SEALPOST_CONFFILES ${SEALPOST_CONF_DIR}/templates/${t})
+  install(FILES conf/templates/${t} DESTINATION ${SEALPOST_CONF_DIR}/templates
+          PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+endforeach()
 
 # --- Debian package --------------------------------------------------------
 set(pkg_dir ${PROJECT_BINARY_DIR}/debian-control)

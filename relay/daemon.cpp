@@ -25,7 +25,9 @@
 #include "metrics/relay_metrics.h"
 #include "policy/consent_store.h"
 #include "policy/live_policy.h"
+#include "portal/notice.h"
 #include "portal/pickup_store.h"
+#include "portal/portal_settings.h"
 #include "relay/auth/user_directory.h"
 #include "relay/delivery/delivery_scheduler.h"
 #include "relay/delivery/smtp_transport.h"
@@ -239,6 +241,20 @@ class Daemon {
           std::make_unique<pickup::StorePickupService>(*pickup_store_, cfg_->portal->public_url);
       o.pickup = pickup_.get();
       // How the patient proves who they are comes from the consent registry.
+      // The notice comes from the admin's templates (portal.templates), with
+      // the practice name and sender the portal uses too.
+      const auto ps = portal::settings_from_config(*cfg_);
+      o.compose_notice = [ps](const PickupRequest& req, const PickupDeposit& dep) {
+        pickup::NoticeParams n;
+        n.from_address = ps.mail_from;
+        n.to_address = req.recipient;
+        n.practice_name = ps.practice_name;
+        n.link = dep.url;
+        n.expires_at = dep.expires_at;
+        n.auth_method = req.auth_method;
+        n.templates_dir = ps.templates_dir;
+        return pickup::compose_notice(n);
+      };
       o.complete_pickup = [consent = consent_](PickupRequest& req) {
         auto rec = consent->get(req.recipient);
         if (!rec || !rec->has_value()) return;

@@ -220,9 +220,22 @@ void Run::pickup(const Group& g, GMimeMessage* msg) {
         log::warn("seal.pickup_withdraw", {{"queue_id", env_.id}, {"error", w.error().what()}});
     }
     Group one{g.method, g.sign, g.cipher, g.scrub_profile, {p}};
-    PickupNoticeInput notice{from ? from : "<" + env_.mail_from + ">", p->address, dep->url,
-                             dep->expires_at, opt_.hostname};
-    emit(one, compose_pickup_notice(notice), "pickup-notice", true);
+    std::string notice_mail;
+    if (opt_.compose_notice) {
+      auto composed = opt_.compose_notice(req, *dep);
+      if (composed)
+        notice_mail = std::move(composed.value());
+      else
+        log::error("seal.notice_template", {{"queue_id", env_.id},
+                                            {"error", composed.error().what()},
+                                            {"using", "built-in notice"}});
+    }
+    if (notice_mail.empty()) {
+      PickupNoticeInput notice{from ? from : "<" + env_.mail_from + ">", p->address, dep->url,
+                               dep->expires_at, opt_.hostname};
+      notice_mail = compose_pickup_notice(notice);
+    }
+    emit(one, std::move(notice_mail), "pickup-notice", true);
     audit_.record(AuditEvent{
         "pickup.deposit",
         {{"queue_id", env_.id}, {"recipient", p->address}, {"pickup_id", dep->pickup_id}}});

@@ -35,6 +35,9 @@ struct SealingOptions {
   // Fills in how the recipient authenticates (SMS number, passphrase hash)
   // from the consent registry before a deposit; empty: nothing to add.
   std::function<void(PickupRequest&)> complete_pickup;
+  // Writes the notice mail from the admin's templates; empty, or an error
+  // (logged), falls back to the built-in bilingual notice.
+  std::function<Result<std::string>(const PickupRequest&, const PickupDeposit&)> compose_notice;
   AuditSink* audit = nullptr;  // null: no audit events
   MimeLimits limits;
   std::string hostname;  // for pickup notice Message-IDs

@@ -100,6 +100,9 @@ def test_notice_pickup_download_and_reply_through_the_relay(loop):
     assert meta["rcpt_tos"] == [PATIENT]
     notice = email.message_from_bytes(raw, policy=email.policy.default)
     assert b"Laborbefund" not in raw and b"befund.pdf" not in raw and b"unauffaellig" not in raw
+    # Written from conf/templates with the configured practice name and sender.
+    assert "portal@praxis.example" in str(notice["From"])
+    assert "Praxis Arzt" in notice.get_body(("plain",)).get_content()
     link = re.search(re.escape(base) + r"/p/\S+", notice.get_body(("plain",)).get_content()).group(0)
 
     b = Browserish(base)
