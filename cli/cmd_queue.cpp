@@ -264,7 +264,7 @@ int cmd_queue(const Context& ctx) {
 
   auto config = load_config(ctx.config_path);
   if (!config) return fail(config.error().what());
-  auto spool = spool::FileSpool::open(config->state_dir);
+  auto spool = spool::FileSpool::open(config->state_dir, config->queue, spool::KeyUser::Cli);
   if (!spool) return fail(spool.error().what());
 
   if (verb == "list") return list(**spool, ctx.json);

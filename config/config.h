@@ -52,6 +52,10 @@ struct QueueConfig {
       std::chrono::seconds(1800), std::chrono::seconds(3600)};
   std::chrono::seconds max_age{5 * 24 * 3600};  // then bounce
   unsigned workers = 4;                         // parallel delivery workers
+  // At-rest encryption of the spool (relay/spool/spool_keyring.h): "" = the
+  // systemd credential spool-key, else <state_dir>/spool.key.
+  std::string spool_key;
+  std::vector<std::string> spool_old_keys;  // read-only, for files from before a rotation
 };
 
 struct KeystoreConfig {

@@ -21,7 +21,7 @@ const std::vector<ConfigSection>& config_sections() {
       {"limits",
        {"max_message_size", "max_recipients", "max_connections", "max_connections_per_client",
         "max_auth_failures", "idle_timeout", "data_timeout"}},
-      {"queue", {"retry_schedule", "max_age", "workers"}},
+      {"queue", {"retry_schedule", "max_age", "workers", "spool_key", "spool_old_keys"}},
       {"log", {"level", "format"}},
       // Read by audit/audit_settings.cpp and metrics/metrics_settings.cpp; the
       // main loader checks only that no unknown key hides in them.

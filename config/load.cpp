@@ -1,6 +1,11 @@
 // sealpost.yaml -> Config. Every mapping is checked against config_keys.cpp,
 // every value against its type and range; the first problem ends loading with
 // "FILE:LINE: message". Semantic checks that span keys come last.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -287,7 +292,28 @@ class ConfigLoader {
     }
     if (auto v = n["workers"])
       q.workers = static_cast<unsigned>(r_.integer(v, "queue.workers", 1, 256));
+    if (auto v = n["spool_key"]) q.spool_key = key_file(v, "queue.spool_key");
+    if (auto v = n["spool_old_keys"]) {
+      if (!v.IsSequence()) r_.fail(v, "queue.spool_old_keys: expected a list of key files");
+      for (const auto& item : v) q.spool_old_keys.push_back(key_file(item, "queue.spool_old_keys"));
+    }
     return q;
+  }
+
+  // A spool key file (format in relay/spool/spool_key.h): checked here so a
+  // wrong path or a world-readable key is a config error with file:line.
+  std::string key_file(const YAML::Node& v, const std::string& what) {
+    const std::string p = r_.path(v, what);
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) r_.fail(v, what + ": " + p + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) r_.fail(v, what + ": " + p + " is not a file");
+    if ((st.st_mode & 077) != 0)
+      r_.fail(v, what + ": " + p + " is accessible by group or others; chmod 600 it");
+    if (::access(p.c_str(), R_OK) != 0) r_.fail(v, what + ": " + p + ": not readable");
+    // 32 raw bytes, or 64 hex digits with an optional newline (or CRLF).
+    if (st.st_size != 32 && (st.st_size < 64 || st.st_size > 66))
+      r_.fail(v, what + ": " + p + " is not a spool key (32 raw bytes or 64 hex digits)");
+    return p;
   }
 
   LogConfig log(const YAML::Node& n) {

@@ -105,7 +105,7 @@ class Daemon {
     }
     users_ = std::make_shared<const auth::UserDirectory>(std::move(users).value());
 
-    auto spool = spool::FileSpool::open(cfg_->state_dir);
+    auto spool = spool::FileSpool::open(cfg_->state_dir, cfg_->queue);
     if (!spool) {
       log::error("spool.open", {{"error", spool.error().what()}});
       return 1;

@@ -5,8 +5,8 @@
 //   record*                     type(1) length(4, big endian) value(length)
 //   END record                  type 0xFF, length 32, SHA-256 of every byte before it
 //
-// cipher 0 = plaintext. Issue 8 (at-rest AES-256-GCM) will use cipher 1 and
-// wrap the records; the header already has the byte for it, and decoders
+// This is the plaintext (cipher 0) of an envelope; on disk it is wrapped in the
+// AES-256-GCM container of sealed_file.h, whose header says cipher 1. Decoders
 // refuse a cipher they do not know (fail closed).
 #pragma once
 

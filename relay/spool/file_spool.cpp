@@ -11,6 +11,7 @@
 
 #include "common/durable_file.h"
 #include "common/log.h"
+#include "common/secure_random.h"
 #include "relay/spool/envelope_codec.h"
 #include "relay/spool/message_lock.h"
 #include "relay/spool/spool_writer.h"
@@ -26,6 +27,10 @@ constexpr auto kOrphanAge = std::chrono::hours(1);
 // DATA is bounded by limits.data_timeout (minutes); older temp files are dead.
 constexpr auto kStaleIncomingAge = std::chrono::hours(24);
 constexpr std::size_t kMaxDataBytes = std::size_t{1} << 30;
+// A sealed envelope is the plain one plus one record overhead per 64 KiB.
+constexpr std::size_t kMaxSealedEnvelopeBytes =
+    kSealedHeaderBytes +
+    (kMaxEnvelopeBytes / kSealedRecordBytes + 1) * (kSealedRecordBytes + kSealedRecordOverhead);
 
 Error bad_id(const std::string& id) {
   return Error::plain("invalid queue id '" + id.substr(0, 64) + "'");
@@ -50,25 +55,71 @@ Result<void> make_dir(const fs::path& dir) {
   return {};
 }
 
+bool queue_is_empty(const SpoolPaths& paths) {
+  std::error_code ec;
+  return !fs::exists(paths.queue, ec) || fs::is_empty(paths.queue, ec);
+}
+
 }  // namespace
 
-Result<std::unique_ptr<FileSpool>> FileSpool::open(const fs::path& state_dir) {
-  std::unique_ptr<FileSpool> spool(new FileSpool(state_dir));
+Result<std::unique_ptr<FileSpool>> FileSpool::open(const fs::path& state_dir, SpoolKeyring keys) {
+  std::unique_ptr<FileSpool> spool(new FileSpool(state_dir, std::move(keys)));
   for (const auto& dir : {spool->paths_.incoming, spool->paths_.queue, spool->paths_.corrupt})
     if (auto r = make_dir(dir); !r) return r.error();
   return spool;
 }
 
+Result<std::unique_ptr<FileSpool>> FileSpool::open(const fs::path& state_dir,
+                                                   const QueueConfig& queue, KeyUser user) {
+  // The default key lives in state_dir, which may not exist yet on first start.
+  if (auto r = make_dir(state_dir); !r) return r.error();
+  auto keys =
+      SpoolKeyring::load(SpoolKeySettings{queue.spool_key, queue.spool_old_keys}, state_dir, user);
+  if (!keys && user == KeyUser::Cli && queue_is_empty(SpoolPaths(state_dir))) {
+    // Nothing queued, nothing to read: `queue list` should say so rather than
+    // fail on a daemon that never ran. The throwaway key is never stored, and
+    // the CLI only rewrites envelopes it could read.
+    keys = SpoolKeyring(SpoolKey::from_bytes(random_bytes(kSpoolKeyBytes), "none").value(), {});
+  }
+  if (!keys) return keys.error();
+  if (user == KeyUser::Daemon)
+    log::info("spool.keys", {{"current", keys->current().id_hex()},
+                             {"source", keys->current().source()},
+                             {"old_keys", keys->old_keys().size()}});
+  return open(state_dir, std::move(keys).value());
+}
+
+Result<std::unique_ptr<FileSpool>> FileSpool::open(const fs::path& state_dir) {
+  return open(state_dir, QueueConfig{}, KeyUser::Daemon);
+}
+
 Result<std::unique_ptr<Spool::Writer>> FileSpool::begin() {
-  return SpoolWriter::create(paths_);
+  return SpoolWriter::create(paths_, keys_);
+}
+
+void FileSpool::on_open_failure(const std::string& id, OpenFailure why, const Error& error) {
+  if (why == OpenFailure::Corrupt) {
+    quarantine(id, error.what());
+  } else if (why == OpenFailure::UnknownKey) {
+    // Left in place: adding the missing key to queue.spool_old_keys fixes it.
+    log::error("spool.unknown_key", {{"id", id}, {"error", error.what()}});
+  }
+}
+
+Result<std::string> FileSpool::seal_envelope(const SpoolEnvelope& env) const {
+  return seal_all(keys_->current(), SealedKind::Envelope, encode_envelope(env));
 }
 
 Result<SpoolEnvelope> FileSpool::load_envelope(const std::string& id) {
   if (!valid_queue_id(id)) return bad_id(id);
   const auto path = paths_.envelope(id);
   if (::access(path.c_str(), F_OK) != 0) return not_found(id);
-  auto bytes = read_file(path, kMaxEnvelopeBytes);
-  if (!bytes) return bytes.error();
+  OpenFailure why = OpenFailure::None;
+  auto bytes = open_all(path, SealedKind::Envelope, *keys_, kMaxEnvelopeBytes, &why);
+  if (!bytes) {
+    on_open_failure(id, why, bytes.error());
+    return bytes.error();
+  }
   auto env = decode_envelope(*bytes);
   if (!env) {
     quarantine(id, env.error().what());
@@ -90,7 +141,19 @@ Result<std::string> FileSpool::data_path(const std::string& id) {
 
 Result<std::string> FileSpool::load_data(const std::string& id) {
   if (!valid_queue_id(id)) return bad_id(id);
-  return read_file(paths_.data(id), kMaxDataBytes);
+  OpenFailure why = OpenFailure::None;
+  // All records are authenticated before anything is returned: never half a message.
+  auto data = open_all(paths_.data(id), SealedKind::Data, *keys_, kMaxDataBytes, &why);
+  if (!data) on_open_failure(id, why, data.error());
+  return data;
+}
+
+Result<SealedReader> FileSpool::open_data(const std::string& id) {
+  if (!valid_queue_id(id)) return bad_id(id);
+  OpenFailure why = OpenFailure::None;
+  auto reader = SealedReader::open(paths_.data(id), SealedKind::Data, *keys_, &why);
+  if (!reader) on_open_failure(id, why, reader.error());
+  return reader;
 }
 
 Result<void> FileSpool::modify(const std::string& id,
@@ -102,7 +165,9 @@ Result<void> FileSpool::modify(const std::string& id,
   auto env = load_envelope(id);
   if (!env) return env.error();
   if (!change(*env)) return {};
-  return write_file_durable(paths_.envelope(id), encode_envelope(*env));
+  auto sealed = seal_envelope(*env);
+  if (!sealed) return sealed.error();
+  return write_file_durable(paths_.envelope(id), *sealed);
 }
 
 Result<void> FileSpool::update(const SpoolEnvelope& envelope) {
@@ -110,7 +175,10 @@ Result<void> FileSpool::update(const SpoolEnvelope& envelope) {
   auto lock = MessageLock::acquire(paths_.data(envelope.id));
   if (!lock) return not_found(envelope.id);
   if (::access(paths_.envelope(envelope.id).c_str(), F_OK) != 0) return not_found(envelope.id);
-  return write_file_durable(paths_.envelope(envelope.id), encode_envelope(envelope));
+  // Always the current key: after a rotation, envelopes move to it as they change.
+  auto sealed = seal_envelope(envelope);
+  if (!sealed) return sealed.error();
+  return write_file_durable(paths_.envelope(envelope.id), *sealed);
 }
 
 Result<void> FileSpool::remove(const std::string& id) {
@@ -177,7 +245,25 @@ std::vector<std::string> FileSpool::list() {
   if (ec)
     log::error("spool.scan_failed", {{"dir", paths_.queue.string()}, {"error", ec.message()}});
   std::sort(ids.begin(), ids.end());  // ids start with a timestamp: oldest first
+  const auto old = static_cast<long>(old_key_files());
+  if (logged_old_key_files_.exchange(old) != old && (old > 0 || !keys_->old_keys().empty()))
+    log::info("spool.old_key_files",
+              {{"count", std::to_string(old)},
+               {"detail", old == 0 ? "no queue file needs an old key any more"
+                                   : "queue files still sealed with an old key"}});
   return ids;
+}
+
+std::size_t FileSpool::old_key_files() {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(paths_.queue, ec)) {
+    const auto ext = e.path().extension();
+    if (ext != ".env" && ext != ".msg") continue;
+    auto id = sealed_key_id(e.path());
+    if (id && *id != keys_->current().id()) ++n;
+  }
+  return n;
 }
 
 }  // namespace sealpost::spool

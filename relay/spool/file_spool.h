@@ -1,5 +1,6 @@
 // FileSpool: the Spool on local disk below <state_dir>/spool/ (layout in
-// spool_paths.h, record format in envelope_codec.h).
+// spool_paths.h, record format in envelope_codec.h). Every file is encrypted at
+// rest (sealed_file.h) with the keyring's current key; old keys only read.
 //
 // Crash safety: data is fsynced, moved into queue/ (still invisible), then the
 // envelope is written to a temp file, fsynced and renamed into place, and the
@@ -12,13 +13,17 @@
 // no lock because every envelope replacement is an atomic rename.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "config/config.h"
+#include "relay/spool/sealed_file.h"
 #include "relay/spool/spool.h"
+#include "relay/spool/spool_keyring.h"
 #include "relay/spool/spool_paths.h"
 
 namespace sealpost::spool {
@@ -26,10 +31,20 @@ namespace sealpost::spool {
 class FileSpool final : public Spool {
  public:
   // Creates the directories (mode 0700) if needed.
+  static Result<std::unique_ptr<FileSpool>> open(const std::filesystem::path& state_dir,
+                                                 SpoolKeyring keys);
+  // With the keys sealpost.yaml names (queue.spool_key, queue.spool_old_keys;
+  // search order in spool_keyring.h). The daemon may create the default key.
+  static Result<std::unique_ptr<FileSpool>> open(const std::filesystem::path& state_dir,
+                                                 const QueueConfig& queue,
+                                                 KeyUser user = KeyUser::Daemon);
+  // Default keys (<state_dir>/spool.key, created if missing): tests and tools.
   static Result<std::unique_ptr<FileSpool>> open(const std::filesystem::path& state_dir);
 
   Result<std::unique_ptr<Writer>> begin() override;
   Result<SpoolEnvelope> load_envelope(const std::string& id) override;
+  // The path of the *encrypted* data file (callers use it to check existence);
+  // read the content with load_data() or open_data().
   Result<std::string> data_path(const std::string& id) override;
   Result<std::string> load_data(const std::string& id) override;
   Result<void> update(const SpoolEnvelope& envelope) override;
@@ -40,15 +55,27 @@ class FileSpool final : public Spool {
   // `change` returns false when nothing needs writing.
   Result<void> modify(const std::string& id, const std::function<bool(SpoolEnvelope&)>& change);
 
+  // Streams a message's data record by record (bounded memory for big messages).
+  Result<SealedReader> open_data(const std::string& id);
+
+  // Queue files still sealed with an old key (rotation: old keys can go at 0).
+  std::size_t old_key_files();
+
   const SpoolPaths& paths() const { return paths_; }
 
  private:
-  explicit FileSpool(const std::filesystem::path& state_dir) : paths_(state_dir) {}
+  FileSpool(const std::filesystem::path& state_dir, SpoolKeyring keys)
+      : paths_(state_dir), keys_(std::make_shared<const SpoolKeyring>(std::move(keys))) {}
   // Moves a message's files to corrupt/ and logs why; never deletes them.
   void quarantine(const std::string& id, const std::string& why);
+  // What to do after a failed open: quarantine only files that are corrupt.
+  void on_open_failure(const std::string& id, OpenFailure why, const Error& error);
+  Result<std::string> seal_envelope(const SpoolEnvelope& env) const;
   void sweep_stale_files();
 
   SpoolPaths paths_;
+  std::shared_ptr<const SpoolKeyring> keys_;
+  std::atomic<long> logged_old_key_files_{-1};  // log the count only when it changes
 };
 
 }  // namespace sealpost::spool

@@ -69,8 +69,9 @@ class Spool {
 
   virtual Result<std::unique_ptr<Writer>> begin() = 0;
   virtual Result<SpoolEnvelope> load_envelope(const std::string& id) = 0;
-  // Path of the message data, readable for as long as the message exists
-  // (lets GMime/OpenSSL stream large messages instead of loading them).
+  // Path of the message data file, present for as long as the message exists.
+  // The file is encrypted at rest (FileSpool): use it to check existence, and
+  // load_data() for the content.
   virtual Result<std::string> data_path(const std::string& id) = 0;
   virtual Result<std::string> load_data(const std::string& id) = 0;
   // Durably replaces the envelope (recipient state); the data never changes.
