@@ -19,6 +19,7 @@
 #include "common/durable_file.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "imap/imap_service.h"
 #include "keystore/keystore.h"
 #include "metrics/http_server.h"
 #include "metrics/metrics_settings.h"
@@ -142,6 +143,10 @@ class Daemon {
     }
     PidFile pid(std::filesystem::path(cfg_->state_dir) / "sealpostd.pid");
     scheduler_->start();
+    if (!cfg_->imap.empty()) {  // decrypts staff's incoming mail; the relay serves without it
+      imap_ = std::make_unique<imap::ImapService>(*cfg_, *keystore_, *audit_);
+      if (auto r = imap_->start(); !r) log::error("imap.start", {{"error", r.error().what()}});
+    }
 
     boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
     signals.add(SIGUSR1);
@@ -174,6 +179,7 @@ class Daemon {
     io.run();
     second_loop.join();
 
+    if (imap_) imap_->stop();
     scheduler_->stop();
     server_.reset();
     log::info("daemon.stopped", {});
@@ -354,6 +360,7 @@ class Daemon {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Transformer> transformer_;
   std::unique_ptr<DeliveryScheduler> scheduler_;
+  std::unique_ptr<imap::ImapService> imap_;
   std::unique_ptr<server::SmtpServer> server_;
 };
 

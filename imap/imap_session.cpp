@@ -1,0 +1,277 @@
+#include "imap/imap_session.h"
+
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/durable_file.h"
+#include "relay/delivery/tcp_connect.h"
+#include "relay/delivery/tls_peer_verify.h"
+
+namespace sealpost::imap {
+namespace {
+
+constexpr std::chrono::seconds kConnectTimeout{30};
+constexpr time_t kCommandTimeout = 120;
+constexpr std::size_t kMaxMessage = 50u << 20;
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// libetpan calls this before its TLS handshake: SNI for DNS names only.
+void set_sni(struct mailstream_ssl_context* ssl, void* data) {
+  const auto* host = static_cast<const std::string*>(data);
+  if (!is_ip_literal(*host)) mailstream_ssl_set_server_name(ssl, const_cast<char*>(host->c_str()));
+}
+
+// RAII for the libetpan structures the commands below build and receive.
+struct SetFree {
+  void operator()(mailimap_set* s) const { mailimap_set_free(s); }
+};
+struct FetchTypeFree {
+  void operator()(mailimap_fetch_type* f) const { mailimap_fetch_type_free(f); }
+};
+struct FetchListFree {
+  void operator()(clist* l) const { mailimap_fetch_list_free(l); }
+};
+struct ListResultFree {
+  void operator()(clist* l) const { mailimap_list_result_free(l); }
+};
+struct StoreFlagsFree {
+  void operator()(mailimap_store_att_flags* f) const { mailimap_store_att_flags_free(f); }
+};
+struct CapabilityFree {
+  void operator()(mailimap_capability_data* c) const { mailimap_capability_data_free(c); }
+};
+using SetPtr = std::unique_ptr<mailimap_set, SetFree>;
+using FetchTypePtr = std::unique_ptr<mailimap_fetch_type, FetchTypeFree>;
+using FetchListPtr = std::unique_ptr<clist, FetchListFree>;
+
+// Wipes the password as soon as LOGIN has sent it.
+struct Secret {
+  std::string value;
+  ~Secret() { OPENSSL_cleanse(value.data(), value.size()); }
+};
+
+// Walks one FETCH response item list for the static attributes we asked for.
+template <class F>
+void for_each_static(mailimap_msg_att* att, F&& fn) {
+  for (clistiter* it = clist_begin(att->att_list); it; it = clist_next(it)) {
+    auto* item = static_cast<mailimap_msg_att_item*>(clist_content(it));
+    if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC) fn(item->att_data.att_static);
+  }
+}
+
+}  // namespace
+
+Error ImapSession::failed(const std::string& step, int rc) const {
+  std::string detail = step + " failed (libetpan " + std::to_string(rc) + ")";
+  // The server's tagged response text (e.g. "[AUTHENTICATIONFAILED] ...") never
+  // carries our password; it helps the admin.
+  if (s_ && s_->imap_response) detail += ": " + std::string(s_->imap_response);
+  return Error::temp("4.4.0", "IMAP " + step + " failed", detail);
+}
+
+Result<std::unique_ptr<ImapSession>> ImapSession::open(const ImapAccountConfig& cfg) {
+  auto fd = delivery::tcp_connect(cfg.host, cfg.port, kConnectTimeout);
+  if (!fd) return fd.error();
+  std::unique_ptr<ImapSession> session(new ImapSession(cfg));
+  session->s_.reset(mailimap_new(0, nullptr));
+  if (!session->s_) return Error::temp("4.3.0", "out of memory");
+  mailstream* stream = nullptr;
+  auto* host = const_cast<std::string*>(&cfg.host);
+  if (cfg.tls == TlsMode::Implicit) {
+    stream = mailstream_ssl_open_with_callback_timeout(
+        fd->get(), static_cast<time_t>(kConnectTimeout.count()), set_sni, host);
+    if (!stream) return Error::temp("4.4.2", "IMAP TLS handshake failed", "TLS with " + cfg.host);
+  } else {
+    stream =
+        mailstream_socket_open_timeout(fd->get(), static_cast<time_t>(kConnectTimeout.count()));
+    if (!stream) return Error::temp("4.4.2", "cannot create stream");
+  }
+  fd->release();  // the stream owns the descriptor now
+  mailstream_low_set_timeout(mailstream_get_low(stream), kCommandTimeout);
+  if (cfg.tls == TlsMode::Implicit) {
+    // Verify before even the greeting is read.
+    session->s_->imap_stream = stream;
+    auto v = session->verify_peer();
+    session->s_->imap_stream = nullptr;
+    if (!v) {
+      mailstream_close(stream);
+      return v.error();
+    }
+  }
+  const int rc = mailimap_connect(session->s_.get(), stream);  // takes the stream
+  if (rc != MAILIMAP_NO_ERROR_NON_AUTHENTICATED && rc != MAILIMAP_NO_ERROR_AUTHENTICATED)
+    return session->failed("greeting", rc);
+  if (cfg.tls == TlsMode::StartTls) {
+    // Capabilities before TLS are not trusted; we only need STARTTLS to work.
+    const int st = mailimap_socket_starttls_with_callback(session->s_.get(), set_sni, host);
+    if (st != MAILIMAP_NO_ERROR) return session->failed("STARTTLS", st);
+    if (auto v = session->verify_peer(); !v) return v.error();
+  }
+  if (auto l = session->login(); !l) return l.error();
+  return session;
+}
+
+ImapSession::~ImapSession() {
+  if (s_ && s_->imap_stream) mailimap_logout(s_.get());
+}
+
+Result<void> ImapSession::verify_peer() {
+  carray* chain = mailstream_get_certificate_chain(s_->imap_stream);
+  std::vector<std::string> der;
+  if (chain) {
+    for (unsigned i = 0; i < carray_count(chain); ++i) {
+      const auto* m = static_cast<MMAPString*>(carray_get(chain, i));
+      der.emplace_back(m->str, m->len);
+    }
+    mailstream_certificate_chain_free(chain);
+  }
+  auto r = delivery::verify_peer_chain(der, cfg_.ca_file, cfg_.host);
+  if (!r) return Error::temp("4.7.5", "IMAP server certificate not trusted", r.error().what());
+  return {};
+}
+
+Result<void> ImapSession::login() {
+  auto text = read_file(cfg_.password_file, 4096);
+  if (!text) return Error::temp("4.7.0", "IMAP password unavailable", text.error().what());
+  Secret pw{std::move(*text)};
+  while (!pw.value.empty() && (pw.value.back() == '\n' || pw.value.back() == '\r'))
+    pw.value.pop_back();
+  const int rc = mailimap_login(s_.get(), cfg_.username.c_str(), pw.value.c_str());
+  if (rc != MAILIMAP_NO_ERROR) return failed("LOGIN", rc);
+  // Refresh capabilities: the ones announced before LOGIN may be a subset.
+  mailimap_capability_data* cap = nullptr;
+  if (mailimap_capability(s_.get(), &cap) == MAILIMAP_NO_ERROR)
+    std::unique_ptr<mailimap_capability_data, CapabilityFree> owned(cap);
+  return {};
+}
+
+Result<FolderState> ImapSession::select(const std::string& folder) {
+  const int rc = mailimap_select(s_.get(), folder.c_str());
+  if (rc != MAILIMAP_NO_ERROR) return failed("SELECT " + folder, rc);
+  FolderState st;
+  if (s_->imap_selection_info) {
+    st.uidvalidity = s_->imap_selection_info->sel_uidvalidity;
+    st.uidnext = s_->imap_selection_info->sel_uidnext;
+  }
+  if (st.uidvalidity == 0) return Error::temp("4.4.0", "IMAP", "server sent no UIDVALIDITY");
+  return st;
+}
+
+Result<std::vector<std::uint32_t>> ImapSession::uids_after(std::uint32_t after) {
+  SetPtr set(mailimap_set_new_interval(after + 1, 0));  // 0 = "*"
+  FetchTypePtr type(mailimap_fetch_type_new_fetch_att_list_empty());
+  mailimap_fetch_type_new_fetch_att_list_add(type.get(), mailimap_fetch_att_new_uid());
+  clist* raw = nullptr;
+  const int rc = mailimap_uid_fetch(s_.get(), set.get(), type.get(), &raw);
+  FetchListPtr list(raw);
+  if (rc != MAILIMAP_NO_ERROR) return failed("UID FETCH", rc);
+  std::vector<std::uint32_t> uids;
+  for (clistiter* it = clist_begin(list.get()); it; it = clist_next(it)) {
+    for_each_static(static_cast<mailimap_msg_att*>(clist_content(it)), [&](auto* st) {
+      // "n:*" also returns the highest message when all UIDs are below n.
+      if (st->att_type == MAILIMAP_MSG_ATT_UID && st->att_data.att_uid > after)
+        uids.push_back(st->att_data.att_uid);
+    });
+  }
+  std::sort(uids.begin(), uids.end());
+  return uids;
+}
+
+Result<FetchedMessage> ImapSession::fetch(std::uint32_t uid) {
+  SetPtr set(mailimap_set_new_single(uid));
+  FetchTypePtr type(mailimap_fetch_type_new_fetch_att_list_empty());
+  mailimap_fetch_type_new_fetch_att_list_add(type.get(), mailimap_fetch_att_new_uid());
+  mailimap_fetch_type_new_fetch_att_list_add(type.get(), mailimap_fetch_att_new_rfc822_size());
+  // BODY.PEEK[] leaves \Seen alone: staff still see the original as unread.
+  mailimap_fetch_type_new_fetch_att_list_add(
+      type.get(), mailimap_fetch_att_new_body_peek_section(mailimap_section_new(nullptr)));
+  clist* raw = nullptr;
+  const int rc = mailimap_uid_fetch(s_.get(), set.get(), type.get(), &raw);
+  FetchListPtr list(raw);
+  if (rc != MAILIMAP_NO_ERROR) return failed("UID FETCH", rc);
+  FetchedMessage out;
+  bool found = false;
+  for (clistiter* it = clist_begin(list.get()); it; it = clist_next(it)) {
+    std::uint32_t got_uid = 0;
+    std::string body;
+    bool has_body = false;
+    for_each_static(static_cast<mailimap_msg_att*>(clist_content(it)), [&](auto* st) {
+      if (st->att_type == MAILIMAP_MSG_ATT_UID) got_uid = st->att_data.att_uid;
+      if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION && st->att_data.att_body_section &&
+          st->att_data.att_body_section->sec_body_part) {
+        const auto* sec = st->att_data.att_body_section;
+        body.assign(sec->sec_body_part, std::min(sec->sec_length, kMaxMessage + 1));
+        has_body = true;
+      }
+    });
+    if (got_uid == uid && has_body) {
+      out.uid = uid;
+      out.data = std::move(body);
+      found = true;
+    }
+  }
+  if (!found) return Error::perm("5.6.0", "message vanished", "UID " + std::to_string(uid));
+  return out;
+}
+
+Result<void> ImapSession::append(const std::string& folder, const std::string& message) {
+  const int rc =
+      mailimap_append(s_.get(), folder.c_str(), nullptr, nullptr, message.data(), message.size());
+  if (rc != MAILIMAP_NO_ERROR) return failed("APPEND", rc);
+  return {};
+}
+
+Result<char> ImapSession::delimiter() {
+  clist* raw = nullptr;
+  const int rc = mailimap_list(s_.get(), "", "", &raw);
+  std::unique_ptr<clist, ListResultFree> list(raw);
+  if (rc != MAILIMAP_NO_ERROR) return failed("LIST", rc);
+  if (list && clist_begin(list.get())) {
+    auto* mb = static_cast<mailimap_mailbox_list*>(clist_content(clist_begin(list.get())));
+    if (mb->mb_delimiter) return mb->mb_delimiter;
+  }
+  return '/';
+}
+
+Result<void> ImapSession::ensure_folder(const std::string& folder) {
+  clist* raw = nullptr;
+  const int rc = mailimap_list(s_.get(), "", folder.c_str(), &raw);
+  std::unique_ptr<clist, ListResultFree> list(raw);
+  if (rc != MAILIMAP_NO_ERROR) return failed("LIST", rc);
+  if (list && clist_count(list.get()) > 0) return {};
+  const int cr = mailimap_create(s_.get(), folder.c_str());
+  if (cr != MAILIMAP_NO_ERROR) return failed("CREATE " + folder, cr);
+  return {};
+}
+
+Result<void> ImapSession::move(std::uint32_t uid, const std::string& folder) {
+  SetPtr set(mailimap_set_new_single(uid));
+  if (mailimap_has_extension(s_.get(), const_cast<char*>("MOVE"))) {
+    const int rc = mailimap_uid_move(s_.get(), set.get(), folder.c_str());
+    if (rc != MAILIMAP_NO_ERROR) return failed("UID MOVE", rc);
+    return {};
+  }
+  // Copy first: the original is only flagged once a copy exists.
+  if (int rc = mailimap_uid_copy(s_.get(), set.get(), folder.c_str()); rc != MAILIMAP_NO_ERROR)
+    return failed("UID COPY", rc);
+  mailimap_flag_list* flags = mailimap_flag_list_new_empty();
+  mailimap_flag_list_add(flags, mailimap_flag_new_deleted());
+  std::unique_ptr<mailimap_store_att_flags, StoreFlagsFree> store(
+      mailimap_store_att_flags_new_add_flags_silent(flags));
+  if (int rc = mailimap_uid_store(s_.get(), set.get(), store.get()); rc != MAILIMAP_NO_ERROR)
+    return failed("UID STORE", rc);
+  // UID EXPUNGE removes only this message, not others staff marked \Deleted.
+  const int rc = mailimap_has_uidplus(s_.get()) ? mailimap_uid_expunge(s_.get(), set.get())
+                                                : mailimap_expunge(s_.get());
+  if (rc != MAILIMAP_NO_ERROR) return failed("EXPUNGE", rc);
+  return {};
+}
+
+}  // namespace sealpost::imap

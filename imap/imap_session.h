@@ -1,0 +1,61 @@
+// One authenticated IMAP connection over libetpan (mailimap): TCP with a
+// deadline, implicit TLS or STARTTLS with the peer verified by OpenSSL against
+// ca_file (delivery/tls_peer_verify.h) before LOGIN, then the few commands the
+// inbound processor needs. Not thread-safe; one per account thread.
+#pragma once
+
+#include <libetpan/libetpan.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+
+namespace sealpost::imap {
+
+struct FolderState {
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uidnext = 0;
+};
+
+struct FetchedMessage {
+  std::uint32_t uid = 0;
+  std::string data;  // the full RFC 5322 message
+};
+
+class ImapSession {
+ public:
+  static Result<std::unique_ptr<ImapSession>> open(const ImapAccountConfig& cfg);
+  ~ImapSession();  // LOGOUT and close
+  ImapSession(const ImapSession&) = delete;
+  ImapSession& operator=(const ImapSession&) = delete;
+
+  Result<FolderState> select(const std::string& folder);
+  // UIDs above `after` in the selected folder, ascending.
+  Result<std::vector<std::uint32_t>> uids_after(std::uint32_t after);
+  Result<FetchedMessage> fetch(std::uint32_t uid);
+  Result<void> append(const std::string& folder, const std::string& message);
+  // Creates `folder` unless it exists already.
+  Result<void> ensure_folder(const std::string& folder);
+  // MOVE when offered, else COPY + \Deleted + UID EXPUNGE (or EXPUNGE).
+  Result<void> move(std::uint32_t uid, const std::string& folder);
+  // Hierarchy delimiter of the personal namespace ('/' when the server has none).
+  Result<char> delimiter();
+
+ private:
+  struct SessionFree {
+    void operator()(mailimap* s) const { mailimap_free(s); }
+  };
+  explicit ImapSession(const ImapAccountConfig& cfg) : cfg_(cfg) {}
+  Result<void> verify_peer();
+  Result<void> login();
+  Error failed(const std::string& step, int rc) const;
+
+  const ImapAccountConfig& cfg_;
+  std::unique_ptr<mailimap, SessionFree> s_;
+};
+
+}  // namespace sealpost::imap

@@ -1,0 +1,114 @@
+#include "imap/inbound_processor.h"
+
+#include "common/log.h"
+#include "imap/autocrypt.h"
+#include "imap/header_fields.h"
+#include "imap/pgp_decrypt.h"
+#include "imap/readable_message.h"
+#include "keystore/address_match.h"
+#include "seal/message_parser.h"
+
+namespace sealpost::imap {
+namespace {
+
+// First word of the signature status: enough for the audit, never a fingerprint mix-up.
+std::string first_word(const std::string& s) {
+  return s.substr(0, s.find(' '));
+}
+
+}  // namespace
+
+std::string from_address(const std::string& from_header) {
+  if (from_header.empty()) return {};
+  seal::ensure_gmime();
+  seal::GPtr<InternetAddressList> list(internet_address_list_parse(nullptr, from_header.c_str()));
+  if (!list || internet_address_list_length(list.get()) != 1) return {};
+  InternetAddress* a = internet_address_list_get_address(list.get(), 0);
+  if (!INTERNET_ADDRESS_IS_MAILBOX(a)) return {};
+  const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+  return addr ? keystore::normalise_address(addr) : std::string();
+}
+
+void InboundProcessor::harvest(const std::string& from, const std::vector<std::string>& values,
+                               const std::string& message_id, const MessageRef& ref) {
+  auto header = pick_autocrypt(values, from);
+  if (!header) return;
+  auto out = harvester_.harvest_pgp(header->keydata, from, message_id);
+  if (out.kind == HarvestOutcome::Kind::Known) return;
+  const char* result = out.kind == HarvestOutcome::Kind::Imported ? "imported" : "refused";
+  log::info("imap.harvest", {{"account", ref.account},
+                             {"folder", ref.folder},
+                             {"uid", ref.uid},
+                             {"address", from},
+                             {"fingerprint", out.fingerprint},
+                             {"result", result},
+                             {"reason", out.reason}});
+  audit_.record(AuditEvent{"imap.harvest",
+                           {{"account", ref.account},
+                            {"folder", ref.folder},
+                            {"uid", std::to_string(ref.uid)},
+                            {"address", from},
+                            {"source", "autocrypt"},
+                            {"fingerprint", out.fingerprint},
+                            {"result", result},
+                            {"reason", out.reason}}});
+}
+
+InboundResult InboundProcessor::process(const std::string& raw, const MessageRef& ref) {
+  InboundResult result;
+  const SplitEntity outer = split_entity(raw);
+  const std::string from = from_address(header_value(outer.fields, "From"));
+  const std::string message_id = header_value(outer.fields, "Message-ID");
+  // Harvest first: a signed-and-encrypted first mail can then already verify.
+  if (!from.empty()) harvest(from, header_values(outer.fields, "Autocrypt"), message_id, ref);
+
+  auto parsed = seal::parse_message(raw, seal::MimeLimits{});
+  if (!parsed) {
+    result.outcome = "unparsable";
+    return result;
+  }
+  auto encrypted = find_pgp_encrypted(parsed->get());
+  if (!encrypted) {
+    result.outcome = "plain";
+    return result;
+  }
+  auto decrypted = pgp_decrypt(keystore_.pgp(), encrypted->ciphertext, from);
+  if (!decrypted) {
+    // Left untouched in the folder: staff see the original, nothing misleading.
+    result.outcome = decrypted.error().enhanced;
+    log::warn("imap.decrypt_refused", {{"account", ref.account},
+                                       {"folder", ref.folder},
+                                       {"uid", ref.uid},
+                                       {"outcome", result.outcome},
+                                       {"reason", decrypted.error().what()}});
+    audit_.record(AuditEvent{"imap.decrypt",
+                             {{"account", ref.account},
+                              {"folder", ref.folder},
+                              {"uid", std::to_string(ref.uid)},
+                              {"from", from},
+                              {"result", result.outcome}}});
+    return result;
+  }
+  ReadableStatus status;
+  status.decrypted = "yes";
+  status.signature = signature_header(decrypted->signature);
+  if (encrypted->nested)
+    status.note = "unencrypted parts of the original were left out; see Sealpost/Originals";
+  const SplitEntity inner = split_entity(decrypted->plaintext);
+  int remote_removed = 0;
+  result.readable = drop_remote_html(build_readable(outer.fields, inner, status), remote_removed);
+  result.replace = true;
+  result.outcome = "decrypted";
+  audit_.record(AuditEvent{"imap.decrypt",
+                           {{"account", ref.account},
+                            {"folder", ref.folder},
+                            {"uid", std::to_string(ref.uid)},
+                            {"from", from},
+                            {"result", "decrypted"},
+                            {"signature", first_word(status.signature)},
+                            {"signer", decrypted->signature.fingerprint},
+                            {"remote_content_removed", std::to_string(remote_removed)}}});
+  return result;
+}
+
+}  // namespace sealpost::imap

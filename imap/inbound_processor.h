@@ -1,0 +1,47 @@
+// What to do with one fetched message: harvest an Autocrypt key, and if the
+// message is PGP/MIME encrypted to the practice, build the readable copy.
+// No IMAP in here (the service does that), so it is testable with bytes.
+// Nothing decrypted is logged or audited; events carry outcomes only.
+#pragma once
+
+#include <string>
+
+#include "audit/audit_sink.h"
+#include "imap/key_harvest.h"
+#include "keystore/keystore.h"
+
+namespace sealpost::imap {
+
+struct InboundResult {
+  bool replace = false;  // APPEND `readable`, move the original away
+  std::string readable;
+  // plain | decrypted | not-for-us | no-integrity | damaged | unparsable
+  std::string outcome;
+};
+
+struct MessageRef {  // where the message is, for audit and log lines
+  std::string account;
+  std::string folder;
+  std::uint32_t uid = 0;
+};
+
+class InboundProcessor {
+ public:
+  InboundProcessor(keystore::Keystore& keystore, KeyHarvester& harvester, AuditSink& audit)
+      : keystore_(keystore), harvester_(harvester), audit_(audit) {}
+
+  InboundResult process(const std::string& raw, const MessageRef& ref);
+
+ private:
+  void harvest(const std::string& autocrypt_from, const std::vector<std::string>& values,
+               const std::string& message_id, const MessageRef& ref);
+
+  keystore::Keystore& keystore_;
+  KeyHarvester& harvester_;
+  AuditSink& audit_;
+};
+
+// The bare address of a From header value ("" when there is not exactly one mailbox).
+std::string from_address(const std::string& from_header);
+
+}  // namespace sealpost::imap

