@@ -1,5 +1,8 @@
 #include "imap/imap_service.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "common/log.h"
@@ -26,6 +29,10 @@ Result<void> ImapService::start() {
   auto seen = open_sqlite_seen(state_dir_ + "/sealpost.db");
   if (!seen) return seen.error();
   seen_ = std::move(seen).value();
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return Error::plain("pipe2 failed");
+  wake_read_ = UniqueFd(fds[0]);
+  wake_write_ = UniqueFd(fds[1]);
   harvester_ = std::make_unique<KeyHarvester>(keystore_, state_dir_);
   processor_ = std::make_unique<InboundProcessor>(keystore_, *harvester_, audit_);
   for (const auto& account : accounts_)
@@ -39,6 +46,7 @@ void ImapService::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  if (wake_write_.get() >= 0) (void)!::write(wake_write_.get(), "x", 1);
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
@@ -82,9 +90,17 @@ void ImapService::run_account(const ImapAccountConfig& account) {
           break;
         }
       }
-      if (healthy) {
-        backoff = options_.backoff_min;
-        if (!wait(options_.poll_interval)) return;
+      if (!healthy) break;
+      backoff = options_.backoff_min;
+      const bool one_folder = account.folders.size() == 1 && account.folders[0] != originals;
+      if (one_folder && (*session)->has_idle()) {
+        // The folder is still selected from poll_folder(); any change ends the wait.
+        if (auto r = (*session)->idle(options_.idle_interval, wake_read_.get()); !r) {
+          log::warn("imap.idle_failed", {{"account", key}, {"reason", r.error().what()}});
+          healthy = false;
+        }
+      } else if (!wait(options_.poll_interval)) {
+        return;
       }
     }
     if (!wait(backoff)) return;

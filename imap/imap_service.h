@@ -1,7 +1,8 @@
 // Runs the IMAP side inside sealpostd: one thread per imap[] account that
 // connects, walks each configured folder for new UIDs, hands every message to
 // the InboundProcessor and applies the result (APPEND readable copy, MOVE the
-// original to Sealpost/Originals). Polls every poll_interval; reconnects with
+// original to Sealpost/Originals). Waits in IDLE when the account has one
+// folder and the server offers it, else polls every poll_interval; reconnects with
 // exponential backoff after any error; stop() interrupts the waits.
 #pragma once
 
@@ -16,6 +17,7 @@
 
 #include "audit/audit_sink.h"
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "config/config.h"
 #include "keystore/keystore.h"
 
@@ -28,6 +30,8 @@ class KeyHarvester;
 
 struct ImapServiceOptions {
   std::chrono::seconds poll_interval{60};
+  // RFC 2177 asks clients to re-issue IDLE within 29 minutes.
+  std::chrono::seconds idle_interval{600};
   std::chrono::seconds backoff_min{5};
   std::chrono::seconds backoff_max{300};
   // Where originals go, below the account's hierarchy delimiter (not a config
@@ -60,6 +64,8 @@ class ImapService {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  UniqueFd wake_read_;  // becomes readable on stop(): ends an IDLE wait
+  UniqueFd wake_write_;
   std::vector<std::thread> threads_;
 };
 

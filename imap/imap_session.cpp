@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #include "common/durable_file.h"
@@ -225,6 +227,24 @@ Result<void> ImapSession::append(const std::string& folder, const std::string& m
   const int rc =
       mailimap_append(s_.get(), folder.c_str(), nullptr, nullptr, message.data(), message.size());
   if (rc != MAILIMAP_NO_ERROR) return failed("APPEND", rc);
+  return {};
+}
+
+bool ImapSession::has_idle() {
+  return mailimap_has_idle(s_.get()) != 0;
+}
+
+Result<void> ImapSession::idle(std::chrono::seconds timeout, int wake_fd) {
+  if (int rc = mailimap_idle(s_.get()); rc != MAILIMAP_NO_ERROR) return failed("IDLE", rc);
+  // Data libetpan already buffered would never wake poll(): only wait when empty.
+  if (s_->imap_stream->read_buffer_len == 0) {
+    pollfd fds[2] = {{mailimap_idle_get_fd(s_.get()), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    const int ms = static_cast<int>(std::chrono::milliseconds(timeout).count());
+    if (::poll(fds, 2, ms) < 0 && errno != EINTR)
+      return Error::temp("4.4.0", "IMAP IDLE", "poll failed");
+  }
+  if (int rc = mailimap_idle_done(s_.get()); rc != MAILIMAP_NO_ERROR)
+    return failed("IDLE DONE", rc);
   return {};
 }
 

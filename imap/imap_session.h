@@ -6,6 +6,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,6 +43,10 @@ class ImapSession {
   Result<void> ensure_folder(const std::string& folder);
   // MOVE when offered, else COPY + \Deleted + UID EXPUNGE (or EXPUNGE).
   Result<void> move(std::uint32_t uid, const std::string& folder);
+  bool has_idle();
+  // RFC 2177 IDLE on the selected folder until the server reports anything,
+  // `timeout` passes, or `wake_fd` becomes readable (shutdown).
+  Result<void> idle(std::chrono::seconds timeout, int wake_fd);
   // Hierarchy delimiter of the personal namespace ('/' when the server has none).
   Result<char> delimiter();
 

@@ -272,6 +272,13 @@ def test_decrypts_harvests_and_processes_once(world):
     time.sleep(2)
     assert len(fetch_all(dovecot, "INBOX")) == 4
     assert len(fetch_all(dovecot, "Sealpost/Originals")) == 2
+
+    # IDLE: a new reply is handled within seconds, long before the 60 s poll.
+    append(dovecot, "INBOX", pgp_mime(plain_headers.replace("enc-1", "enc-3"), armored))
+    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 3, timeout=20)
+    inbox = fetch_all(dovecot, "INBOX")
+    assert len([m for m in inbox if b"enc-3" in m and b"X-Sealpost-Decrypted: yes" in m]) == 1
+    assert len(inbox) == 5
     assert IMAP_PASS not in relay.log()
     assert "unauffaellig" not in relay.log()
 
