@@ -5,6 +5,7 @@
 #include "imap/header_fields.h"
 #include "imap/pgp_decrypt.h"
 #include "imap/readable_message.h"
+#include "imap/smime_decrypt.h"
 #include "keystore/address_match.h"
 #include "seal/message_parser.h"
 
@@ -54,6 +55,34 @@ void InboundProcessor::harvest(const std::string& from, const std::vector<std::s
                             {"reason", out.reason}}});
 }
 
+Result<InboundProcessor::Decrypted> InboundProcessor::decrypt(const EncryptedEntity& e,
+                                                              const std::string& from) {
+  Decrypted out;
+  if (e.kind == EncryptionKind::Pgp) {
+    auto r = pgp_decrypt(keystore_.pgp(), e.ciphertext, from);
+    if (!r) return r.error();
+    out.plaintext = std::move(r->plaintext);
+    out.signature = r->signature;
+    out.authenticated = true;  // pgp_decrypt refuses anything without MDC/AEAD
+    return out;
+  }
+  auto identity = keystore_.smime_signer();
+  if (!identity) return identity.error();
+  if (!*identity) {
+    Error none = Error::plain("no S/MIME identity imported");
+    none.enhanced = "not-for-us";
+    return none;
+  }
+  auto r = smime_decrypt(**identity, e.ciphertext);
+  if (!r) return r.error();
+  out.plaintext = std::move(r->plaintext);
+  out.authenticated = r->authenticated;
+  // Signatures inside S/MIME are not verified yet: reported as none, and CBC
+  // content therefore stays marked unauthenticated.
+  out.signature.sender = from;
+  return out;
+}
+
 InboundResult InboundProcessor::process(const std::string& raw, const MessageRef& ref) {
   InboundResult result;
   const SplitEntity outer = split_entity(raw);
@@ -67,12 +96,12 @@ InboundResult InboundProcessor::process(const std::string& raw, const MessageRef
     result.outcome = "unparsable";
     return result;
   }
-  auto encrypted = find_pgp_encrypted(parsed->get());
+  auto encrypted = find_encrypted(parsed->get());
   if (!encrypted) {
     result.outcome = "plain";
     return result;
   }
-  auto decrypted = pgp_decrypt(keystore_.pgp(), encrypted->ciphertext, from);
+  auto decrypted = decrypt(*encrypted, from);
   if (!decrypted) {
     // Left untouched in the folder: staff see the original, nothing misleading.
     result.outcome = decrypted.error().enhanced;
@@ -90,7 +119,9 @@ InboundResult InboundProcessor::process(const std::string& raw, const MessageRef
     return result;
   }
   ReadableStatus status;
-  status.decrypted = "yes";
+  status.decrypted = decrypted->authenticated
+                         ? "yes"
+                         : "yes; unauthenticated (S/MIME CBC: content may have been altered)";
   status.signature = signature_header(decrypted->signature);
   if (encrypted->nested)
     status.note = "unencrypted parts of the original were left out; see Sealpost/Originals";
@@ -105,6 +136,8 @@ InboundResult InboundProcessor::process(const std::string& raw, const MessageRef
                             {"uid", std::to_string(ref.uid)},
                             {"from", from},
                             {"result", "decrypted"},
+                            {"method", encrypted->kind == EncryptionKind::Pgp ? "pgp" : "smime"},
+                            {"authenticated", decrypted->authenticated ? "yes" : "no"},
                             {"signature", first_word(status.signature)},
                             {"signer", decrypted->signature.fingerprint},
                             {"remote_content_removed", std::to_string(remote_removed)}}});

@@ -1,5 +1,5 @@
 // What to do with one fetched message: harvest an Autocrypt key, and if the
-// message is PGP/MIME encrypted to the practice, build the readable copy.
+// message is encrypted to the practice (PGP/MIME or S/MIME), build the readable copy.
 // No IMAP in here (the service does that), so it is testable with bytes.
 // Nothing decrypted is logged or audited; events carry outcomes only.
 #pragma once
@@ -8,6 +8,8 @@
 
 #include "audit/audit_sink.h"
 #include "imap/key_harvest.h"
+#include "imap/readable_message.h"
+#include "imap/signature_status.h"
 #include "keystore/keystore.h"
 
 namespace sealpost::imap {
@@ -33,6 +35,12 @@ class InboundProcessor {
   InboundResult process(const std::string& raw, const MessageRef& ref);
 
  private:
+  struct Decrypted {
+    std::string plaintext;
+    SignatureFacts signature;
+    bool authenticated = false;
+  };
+  Result<Decrypted> decrypt(const EncryptedEntity& e, const std::string& from);
   void harvest(const std::string& autocrypt_from, const std::vector<std::string>& values,
                const std::string& message_id, const MessageRef& ref);
 

@@ -24,6 +24,18 @@ bool read_decoded(GMimePart* part, std::string& out) {
   return true;
 }
 
+bool is_smime_enveloped(GMimeObject* obj) {
+  GMimeContentType* ct = g_mime_object_get_content_type(obj);
+  if (!ct || !(g_mime_content_type_is_type(ct, "application", "pkcs7-mime") ||
+               g_mime_content_type_is_type(ct, "application", "x-pkcs7-mime")))
+    return false;
+  const char* type = g_mime_content_type_get_parameter(ct, "smime-type");
+  // Some clients omit smime-type; CMS parsing decides then (signed-data is refused there).
+  if (!type) return true;
+  const std::string_view t(type);
+  return t == "enveloped-data" || t == "authEnveloped-data";
+}
+
 std::optional<EncryptedEntity> find(GMimeObject* obj, int depth) {
   if (!obj || depth > kMaxDepth) return std::nullopt;
   if (GMIME_IS_MULTIPART_ENCRYPTED(obj)) {
@@ -36,6 +48,13 @@ std::optional<EncryptedEntity> find(GMimeObject* obj, int depth) {
     if (!GMIME_IS_PART(payload)) return std::nullopt;
     EncryptedEntity e;
     if (!read_decoded(GMIME_PART(payload), e.ciphertext)) return std::nullopt;
+    e.nested = depth > 0;
+    return e;
+  }
+  if (GMIME_IS_PART(obj) && is_smime_enveloped(obj)) {
+    EncryptedEntity e;
+    e.kind = EncryptionKind::Smime;
+    if (!read_decoded(GMIME_PART(obj), e.ciphertext)) return std::nullopt;
     e.nested = depth > 0;
     return e;
   }
@@ -75,7 +94,7 @@ void scrub_tree(GMimeObject* obj, int depth, int& removed) {
 
 }  // namespace
 
-std::optional<EncryptedEntity> find_pgp_encrypted(GMimeMessage* message) {
+std::optional<EncryptedEntity> find_encrypted(GMimeMessage* message) {
   if (!message) return std::nullopt;
   return find(g_mime_message_get_mime_part(message), 0);
 }

@@ -1,4 +1,4 @@
-// MIME side of inbound decryption (GMime): find the PGP/MIME encrypted entity
+// MIME side of inbound decryption (GMime): find the encrypted entity (PGP/MIME, S/MIME)
 // in a parsed message, and strip remote content from HTML in the readable copy.
 #pragma once
 
@@ -9,16 +9,21 @@
 
 namespace sealpost::imap {
 
+enum class EncryptionKind { Pgp, Smime };
+
 struct EncryptedEntity {
-  std::string ciphertext;  // the application/octet-stream part of RFC 3156 §4
+  EncryptionKind kind = EncryptionKind::Pgp;
+  // PGP: the application/octet-stream part of RFC 3156 §4; S/MIME: the DER.
+  std::string ciphertext;
   // True when the encrypted entity sat beside or below other parts: those
   // unencrypted siblings are left out of the readable copy (EFAIL direct exfiltration).
   bool nested = false;
 };
 
-// The first multipart/encrypted with protocol application/pgp-encrypted, or
-// nothing. Depth-limited; untrusted input.
-std::optional<EncryptedEntity> find_pgp_encrypted(GMimeMessage* message);
+// The first multipart/encrypted with protocol application/pgp-encrypted or
+// application/pkcs7-mime with smime-type enveloped-data / authEnveloped-data,
+// or nothing. Depth-limited; untrusted input.
+std::optional<EncryptedEntity> find_encrypted(GMimeMessage* message);
 
 // Remote references removed from every text/html part of `message` (the
 // readable copy, CRLF text); returns it unchanged when nothing was remote or

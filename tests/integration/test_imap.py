@@ -293,3 +293,33 @@ def test_wrong_ca_is_refused(world):
                                and s)(json.loads(relay.cli("--json", "imap", "status").stdout)))
     assert "certificate" in status["accounts"][0]["last_error"]
     assert len(fetch_all(world["dovecot"], "INBOX")) == 0
+
+
+def test_smime_replies(world):
+    dovecot, relay, tmp = world["dovecot"], world["relay"], world["tmp"]
+    ca = TestCA(tmp / "ca")
+    cert, _key, p12 = ca.smime_cert(PRACTICE)
+    relay.cli("keys", "import", p12)
+    (tmp / "inner.txt").write_bytes(b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                                    b"Laborwerte im Normbereich.\r\n")
+    for cipher, mid in (("-aes-256-cbc", "cbc-1"), ("-aes-256-gcm", "gcm-1")):
+        out = subprocess.run(["openssl", "cms", "-encrypt", "-binary", cipher,
+                              "-in", str(tmp / "inner.txt"), str(cert)],
+                             capture_output=True, check=True).stdout
+        head = ("From: Labor <labor@labor-x.example>\r\nTo: %s\r\nSubject: Werte\r\n"
+                "Message-ID: <%s@labor-x.example>\r\nX-Sealpost-Decrypted: yes\r\n"
+                % (PRACTICE, mid)).encode()
+        append(dovecot, "INBOX", head + out)
+    relay.start()
+    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 2)
+    inbox = fetch_all(dovecot, "INBOX")
+    assert len(inbox) == 2
+    cbc = [m for m in inbox if b"cbc-1" in m][0]
+    gcm = [m for m in inbox if b"gcm-1" in m][0]
+    for m in (cbc, gcm):
+        assert b"Laborwerte im Normbereich." in m
+        assert m.count(b"X-Sealpost-Decrypted:") == 1
+        assert b"X-Sealpost-Signature: none" in m
+        assert b"pkcs7-mime" not in m
+    assert b"X-Sealpost-Decrypted: yes; unauthenticated" in cbc
+    assert b"X-Sealpost-Decrypted: yes\r\n" in gcm

@@ -15,12 +15,12 @@ const char* kEncrypted =
     "--e\r\nContent-Type: application/octet-stream\r\n\r\nCIPHERTEXT\r\n--e--\r\n";
 }
 
-TEST_CASE("find_pgp_encrypted: top level and nested between other parts") {
+TEST_CASE("find_encrypted: top level and nested between other parts") {
   seal::ensure_gmime();
   auto top = seal::parse_message(
       std::string("From: a@b.example\r\nMIME-Version: 1.0\r\n") + kEncrypted, {});
   REQUIRE(top);
-  auto e = find_pgp_encrypted(top->get());
+  auto e = find_encrypted(top->get());
   REQUIRE(e);
   CHECK_FALSE(e->nested);
   CHECK(e->ciphertext.find("CIPHERTEXT") != std::string::npos);
@@ -32,16 +32,16 @@ TEST_CASE("find_pgp_encrypted: top level and nested between other parts") {
           kEncrypted + "\r\n--o--\r\n",
       {});
   REQUIRE(nested);
-  auto n = find_pgp_encrypted(nested->get());
+  auto n = find_encrypted(nested->get());
   REQUIRE(n);
   CHECK(n->nested);
 }
 
-TEST_CASE("find_pgp_encrypted: other protocols and plain mail are not PGP/MIME") {
+TEST_CASE("find_encrypted: other protocols and plain mail are not PGP/MIME") {
   seal::ensure_gmime();
   auto plain = seal::parse_message("From: a@b.example\r\n\r\nhello\r\n", {});
   REQUIRE(plain);
-  CHECK_FALSE(find_pgp_encrypted(plain->get()));
+  CHECK_FALSE(find_encrypted(plain->get()));
 }
 
 TEST_CASE("drop_remote_html removes remote images from HTML parts only") {
@@ -61,4 +61,24 @@ TEST_CASE("from_address: exactly one mailbox") {
   CHECK(from_address("Patientin <Pat@Example.ORG>") == "Pat@example.org");
   CHECK(from_address("a@b.example, c@d.example").empty());
   CHECK(from_address("").empty());
+}
+
+TEST_CASE("find_encrypted: S/MIME enveloped data, but not signed-data") {
+  seal::ensure_gmime();
+  auto env = seal::parse_message(
+      "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; "
+      "smime-type=enveloped-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "QUJD\r\n",
+      {});
+  REQUIRE(env);
+  auto e = find_encrypted(env->get());
+  REQUIRE(e);
+  CHECK(e->kind == EncryptionKind::Smime);
+  CHECK(e->ciphertext == "ABC");
+  auto signed_only = seal::parse_message(
+      "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; "
+      "smime-type=signed-data\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n",
+      {});
+  REQUIRE(signed_only);
+  CHECK_FALSE(find_encrypted(signed_only->get()));
 }
