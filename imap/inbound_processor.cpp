@@ -37,13 +37,15 @@ void InboundProcessor::harvest(const std::string& from, const std::vector<std::s
   auto out = harvester_.harvest_pgp(header->keydata, from, message_id);
   if (out.kind == HarvestOutcome::Kind::Known) return;
   const char* result = out.kind == HarvestOutcome::Kind::Imported ? "imported" : "refused";
-  log::info("imap.harvest", {{"account", ref.account},
-                             {"folder", ref.folder},
-                             {"uid", ref.uid},
-                             {"address", from},
-                             {"fingerprint", out.fingerprint},
-                             {"result", result},
-                             {"reason", out.reason}});
+  const bool noteworthy = out.kind == HarvestOutcome::Kind::Refused || !out.reason.empty();
+  log::write(noteworthy ? log::Level::Warn : log::Level::Info, "imap.harvest",
+             {{"account", ref.account},
+              {"folder", ref.folder},
+              {"uid", ref.uid},
+              {"address", from},
+              {"fingerprint", out.fingerprint},
+              {"result", result},
+              {"reason", out.reason}});
   audit_.record(AuditEvent{"imap.harvest",
                            {{"account", ref.account},
                             {"folder", ref.folder},

@@ -78,6 +78,12 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
     if (k.source.source != "harvested")
       return refused("a different key for this address was imported by the admin", c.fingerprint);
 
+  // A second harvested key for an address is allowed (patients re-key) but
+  // said out loud: log and audit carry the earlier fingerprints.
+  std::string change;
+  for (const auto& k : known->pgp)
+    change +=
+        (change.empty() ? "key change: address already had harvested key " : ", ") + k.fingerprint;
   auto imported = keystore_.import_data(keydata, message_id);
   if (!imported) return refused("import: " + imported.error().what(), c.fingerprint);
   // import_data records "imported"; correct the source so `keys list` shows
@@ -88,7 +94,7 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
       (void)(*prov)->record(
           keystore::Provenance{item.id, item.kind, "harvested", now_seconds(), message_id});
   }
-  return {HarvestOutcome::Kind::Imported, c.fingerprint, ""};
+  return {HarvestOutcome::Kind::Imported, c.fingerprint, change};
 }
 
 }  // namespace sealpost::imap

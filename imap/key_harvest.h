@@ -16,7 +16,7 @@ namespace sealpost::imap {
 struct HarvestOutcome {
   enum class Kind { Imported, Known, Refused } kind = Kind::Refused;
   std::string fingerprint;
-  std::string reason;  // why refused (for log and audit)
+  std::string reason;  // why refused, or the key change an import made (log and audit)
 };
 
 class KeyHarvester {

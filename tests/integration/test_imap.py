@@ -323,3 +323,30 @@ def test_smime_replies(world):
         assert b"pkcs7-mime" not in m
     assert b"X-Sealpost-Decrypted: yes; unauthenticated" in cbc
     assert b"X-Sealpost-Decrypted: yes\r\n" in gcm
+
+
+def test_keys_and_signatures_are_bound_to_from(world):
+    """Mallory sends the patient's key as her Autocrypt key (not harvested) and
+    forwards a reply signed by the patient under her own From (not 'valid')."""
+    dovecot, relay, patient, tmp = world["dovecot"], world["relay"], world["patient"], world["tmp"]
+    mallory = "mallory@evil.example"
+    keydata = base64.b64encode(patient.gpg("--export", PATIENT).stdout).decode()
+    append(dovecot, "INBOX", ("From: <%s>\r\nTo: %s\r\nMessage-ID: <m-ac@evil.example>\r\n"
+                              "Autocrypt: addr=%s; keydata=%s\r\n\r\nhi\r\n"
+                              % (mallory, PRACTICE, mallory, keydata)).encode())
+    (tmp / "inner.txt").write_bytes(INNER)
+    armored = patient.gpg("--armor", "--trust-model", "always", "--encrypt", "--sign",
+                          "-u", PATIENT, "-r", PRACTICE, "-o", "-", str(tmp / "inner.txt")).stdout
+    relay.cli("keys", "import", patient.export(PATIENT, tmp / "patient.pub"))  # signer known
+    append(dovecot, "INBOX", pgp_mime("From: <%s>\r\nTo: %s\r\nMessage-ID: <m-enc@evil.example>\r\n"
+                                      % (mallory, PRACTICE), armored))
+    relay.start()
+    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 1)
+    copy = [m for m in fetch_all(dovecot, "INBOX") if b"X-Sealpost-Decrypted: yes" in m][0]
+    assert ("X-Sealpost-Signature: invalid (good signature by key %s which does not belong to %s)"
+            % (world["patient_fpr"], mallory)).encode() in copy
+    entries = json.loads(relay.cli("--json", "keys", "list").stdout)
+    entries = entries if isinstance(entries, list) else entries.get("keys", [])
+    mine = [k for k in entries if k.get("id") == world["patient_fpr"]]
+    assert mine and mine[0]["provenance"]["source"] == "imported"  # not replaced by the harvest
+    assert "no user id matches the From address" in relay.log()
