@@ -111,10 +111,7 @@ Result<std::unique_ptr<ImapSession>> ImapSession::open(const ImapAccountConfig& 
   if (rc != MAILIMAP_NO_ERROR_NON_AUTHENTICATED && rc != MAILIMAP_NO_ERROR_AUTHENTICATED)
     return session->failed("greeting", rc);
   if (cfg.tls == TlsMode::StartTls) {
-    // Capabilities before TLS are not trusted; we only need STARTTLS to work.
-    const int st = mailimap_socket_starttls_with_callback(session->s_.get(), set_sni, host);
-    if (st != MAILIMAP_NO_ERROR) return session->failed("STARTTLS", st);
-    if (auto v = session->verify_peer(); !v) return v.error();
+    if (auto t = session->start_tls(); !t) return t.error();
   }
   if (auto l = session->login(); !l) return l.error();
   return session;
@@ -122,6 +119,30 @@ Result<std::unique_ptr<ImapSession>> ImapSession::open(const ImapAccountConfig& 
 
 ImapSession::~ImapSession() {
   if (s_ && s_->imap_stream) mailimap_logout(s_.get());
+}
+
+Result<void> ImapSession::start_tls() {
+  // Capabilities seen before TLS are not trusted; STARTTLS is simply required.
+  if (int rc = mailimap_starttls(s_.get()); rc != MAILIMAP_NO_ERROR) return failed("STARTTLS", rc);
+  mailstream* stream = s_->imap_stream;
+  // Bytes already buffered arrived before TLS and could be an injection
+  // (CVE-2011-0411 class): refuse instead of reading them as if protected.
+  if (stream->read_buffer_len != 0)
+    return Error::temp("4.4.2", "IMAP STARTTLS failed", "data received after STARTTLS reply");
+  mailstream_low* plain = mailstream_get_low(stream);
+  auto* host = const_cast<std::string*>(&cfg_.host);
+  mailstream_low* tls = mailstream_low_tls_open_with_callback_timeout(
+      mailstream_low_get_fd(plain), static_cast<time_t>(kConnectTimeout.count()), set_sni, host);
+  if (!tls) return Error::temp("4.4.2", "IMAP TLS handshake failed", "STARTTLS with " + cfg_.host);
+  mailstream_low_free(plain);  // frees the plain driver without closing the fd
+  mailstream_set_low(stream, tls);
+  mailstream_low_set_timeout(tls, kCommandTimeout);
+  if (auto v = verify_peer(); !v) return v;
+  // The pre-TLS capability list may have been forged: ask again.
+  mailimap_capability_data* cap = nullptr;
+  if (mailimap_capability(s_.get(), &cap) == MAILIMAP_NO_ERROR)
+    std::unique_ptr<mailimap_capability_data, CapabilityFree> owned(cap);
+  return {};
 }
 
 Result<void> ImapSession::verify_peer() {

@@ -55,6 +55,7 @@ class ImapSession {
     void operator()(mailimap* s) const { mailimap_free(s); }
   };
   explicit ImapSession(const ImapAccountConfig& cfg) : cfg_(cfg) {}
+  Result<void> start_tls();
   Result<void> verify_peer();
   Result<void> login();
   Error failed(const std::string& step, int rc) const;

@@ -38,7 +38,8 @@ class Dovecot:
         shutil.copy(cert, self.dir / "cert.pem")
         shutil.copy(key, self.dir / "key.pem")
         (self.dir / "passwd").write_text("%s:{PLAIN}%s::::::\n" % (IMAP_USER, IMAP_PASS))
-        self.port = free_port()
+        self.port = free_port()  # implicit TLS
+        self.starttls_port = free_port()
         d = self.dir
         (d / "dovecot.conf").write_text(f"""
 base_dir = {d}/run
@@ -68,7 +69,7 @@ userdb {{
 service imap-login {{
   chroot =
   inet_listener imap {{
-    port = 0
+    port = {self.starttls_port}
   }}
   inet_listener imaps {{
     port = {self.port}
@@ -350,3 +351,18 @@ def test_keys_and_signatures_are_bound_to_from(world):
     mine = [k for k in entries if k.get("id") == world["patient_fpr"]]
     assert mine and mine[0]["provenance"]["source"] == "imported"  # not replaced by the harvest
     assert "no user id matches the From address" in relay.log()
+
+
+def test_starttls(world):
+    dovecot, relay, patient, tmp = world["dovecot"], world["relay"], world["patient"], world["tmp"]
+    relay.config["imap"][0].update({"port": dovecot.starttls_port, "tls": "starttls"})
+    relay.write_config()
+    (tmp / "inner.txt").write_bytes(b"Content-Type: text/plain\r\n\r\nDanke.\r\n")
+    armored = patient.gpg("--armor", "--trust-model", "always", "--encrypt", "-r", PRACTICE,
+                          "-o", "-", str(tmp / "inner.txt")).stdout
+    append(dovecot, "INBOX", pgp_mime("From: <%s>\r\nTo: %s\r\nMessage-ID: <st-1@example.org>\r\n"
+                                      % (PATIENT, PRACTICE), armored))
+    relay.start()
+    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 1)
+    copy = [m for m in fetch_all(dovecot, "INBOX") if b"X-Sealpost-Decrypted: yes" in m]
+    assert len(copy) == 1 and b"Danke." in copy[0] and b"X-Sealpost-Signature: none" in copy[0]
