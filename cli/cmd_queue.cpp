@@ -16,6 +16,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "common/durable_file.h"
 #include "config/config.h"
 #include "relay/spool/file_spool.h"
@@ -33,49 +34,6 @@ const char* status_name(RcptStatus s) {
       return "failed";
   }
   return "unknown";
-}
-
-std::string iso_time(std::int64_t t) {
-  if (t <= 0) return "-";
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  if (std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "?";
-  return buf;
-}
-
-// Envelope strings can hold anything a client sent: escape for JSON, and keep
-// control characters out of terminal output as well.
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          if (std::snprintf(buf, sizeof buf, "\\u%04x", c) > 0) out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
 }
 
 // next_attempt 0 means "as soon as a worker is free".
