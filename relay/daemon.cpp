@@ -123,7 +123,7 @@ class Daemon {
         std::make_unique<DeliveryScheduler>(*cfg_, *spool_, *transformer_, *transport_, *audit_);
     if (!start_metrics()) return 1;
 
-    boost::asio::io_context io;
+    boost::asio::io_context& io = io_;
     server_ = std::make_unique<server::SmtpServer>(
         io, cfg_, *spool_, users_, [this](const std::string& id) {
           metrics::relay_metrics().messages_received.inc();
@@ -181,6 +181,7 @@ class Daemon {
 
     if (imap_) imap_->stop();
     scheduler_->stop();
+    queue_timer_.reset();
     server_.reset();
     log::info("daemon.stopped", {});
     return 0;
@@ -344,6 +345,9 @@ class Daemon {
   }
 
   DaemonOptions opts_;
+  // Declared first so it is destroyed last: the server, its sessions and the
+  // queue timer all hold references into it.
+  boost::asio::io_context io_;
   std::shared_ptr<const Config> cfg_;
   std::shared_ptr<const auth::UserDirectory> users_;
   std::unique_ptr<Spool> spool_;

@@ -194,7 +194,9 @@ def test_package_contents(deb, tmp_path):
     assert "libgmime" in info and "libgpgme" in info  # shlibdeps found the libraries
     control = tmp_path / "control"
     subprocess.run(["dpkg-deb", "-e", str(deb), str(control)], check=True)
-    assert (control / "conffiles").read_text().split() == ["/etc/sealpost/sealpost.yaml", "/etc/sealpost/policy.yaml"]
+    assert (control / "conffiles").read_text().split() == [
+        "/etc/sealpost/sealpost.yaml", "/etc/sealpost/policy.yaml",
+        "/etc/sealpost/templates/notice.de.txt", "/etc/sealpost/templates/notice.en.txt"]
     assert "systemd-sysusers" in (control / "postinst").read_text()
 
 
