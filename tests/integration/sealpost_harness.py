@@ -277,6 +277,11 @@ class Relay:
         rc = self.proc.returncode
         self.proc = None
         self.stderr_file.close()
+        # In the ASan+UBSan build a report goes to the daemon's stderr; make it
+        # fail the test that caused it instead of hiding in a log file.
+        log = self.log()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in log, log[log.index(marker) - 200:][:4000]
         return rc
 
     def kill(self):
