@@ -96,6 +96,10 @@ Result<GPtr<GMimeMessage>> parse_message(std::string_view data, const MimeLimits
   if (header_end == std::string_view::npos ? data.size() > limits.max_header_bytes
                                            : header_end > limits.max_header_bytes)
     return malformed("header section too large");
+  // RFC 5322 §2.3 / RFC 2045 §2.7: no NUL in a message (we offer no BINARYMIME).
+  // GMime keeps it, but serialising a part back to bytes (to_crlf_string) goes
+  // through a C string and would silently cut the rest of the message off.
+  if (data.find('\0') != std::string_view::npos) return malformed("NUL byte in message");
   if (count_content_type_lines(data) > 2 * limits.max_parts)
     return malformed("too many Content-Type lines");
 

@@ -82,8 +82,10 @@ Connection::Clock::time_point Connection::read_deadline() const {
   const auto& limits = snapshot_.config->limits;
   Clock::time_point when = Clock::now() + limits.idle_timeout;
   // The whole DATA phase is bounded too, so a slow drip cannot hold a slot.
-  if (data_started_) when = std::min(when, *data_started_ + limits.data_timeout);
-  return when;
+  if (data_started_) return std::min(when, *data_started_ + limits.data_timeout);
+  // Outside DATA the deadline is per command line, not per read (Postfix's
+  // smtpd_per_record_deadline): it counts from our last answer.
+  return std::min(when, last_answer_ + limits.idle_timeout);
 }
 
 ClientSocket::lowest_layer_type& Connection::lowest() {
@@ -131,6 +133,7 @@ asio::awaitable<bool> Connection::write_all(const std::string& data) {
   else
     co_await asio::async_write(socket_, asio::buffer(data), redirect_error(use_awaitable, ec));
   disarm_deadline();
+  last_answer_ = Clock::now();
   co_return !ec;
 }
 
@@ -142,6 +145,7 @@ asio::awaitable<bool> Connection::tls_handshake() {
   error_code ec;
   co_await tls_->async_handshake(asio::ssl::stream_base::server, redirect_error(use_awaitable, ec));
   disarm_deadline();
+  last_answer_ = Clock::now();
   if (ec) {
     log::info("smtp.tls_failed", {{"client", client_}, {"reason", ec.message()}});
     co_return false;

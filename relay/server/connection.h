@@ -75,6 +75,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   smtp::SmtpSession session_;
 
   std::optional<Clock::time_point> data_started_;
+  // When we last finished answering (or the TLS handshake ended): outside DATA
+  // the next command line as a whole must arrive within idle_timeout of it, so
+  // a client dripping one byte per read cannot hold the slot (slowloris).
+  Clock::time_point last_answer_ = Clock::now();
   bool reading_ = false;  // a read is pending (the only state drain may cancel)
   bool in_data_ = false;  // mirror of session_.in_data(), readable from the strand
   bool timed_out_ = false;

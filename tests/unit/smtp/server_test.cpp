@@ -248,6 +248,42 @@ TEST_CASE("idle timeout answers 421 4.4.2") {
   CHECK(c.reply().empty());
 }
 
+TEST_CASE("a command line dripped byte by byte is cut at idle_timeout (slowloris)") {
+  Harness h;
+  h.config->limits.idle_timeout = std::chrono::seconds(1);
+  h.start();
+  Client c(h.endpoints[2]);
+  c.reply();
+  // Every read arrives well inside the idle timeout; the line as a whole does not.
+  const auto start = std::chrono::steady_clock::now();
+  std::string got;
+  for (int i = 0; i < 40 && got.empty(); ++i) {
+    boost::system::error_code ec;
+    asio::write(c.sock, asio::buffer(std::string("E")), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    c.sock.non_blocking(true);
+    char buf[256];
+    std::size_t n = c.sock.read_some(asio::buffer(buf), ec);
+    if (!ec) got.assign(buf, n);
+    c.sock.non_blocking(false);
+  }
+  CHECK(got.rfind("421 4.4.2", 0) == 0);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500));
+}
+
+TEST_CASE("answered commands restart the per-line deadline") {
+  Harness h;
+  h.config->limits.idle_timeout = std::chrono::seconds(1);
+  h.start();
+  Client c(h.endpoints[2]);
+  c.reply();
+  // Three commands, each complete within the timeout: 2.1 s in all, never cut.
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    CHECK(c.code("NOOP") == 250);
+  }
+}
+
 TEST_CASE("shutdown: idle sessions get 421 4.3.2, DATA in flight may finish") {
   Harness h;
   h.start();
