@@ -14,10 +14,13 @@ void ensure_gmime() {
 std::string to_crlf_string(GMimeObject* object) {
   FormatOptionsPtr opts(g_mime_format_options_new());
   g_mime_format_options_set_newline_format(opts.get(), GMIME_NEWLINE_FORMAT_DOS);
-  char* s = g_mime_object_to_string(object, opts.get());
-  std::string out = s ? s : "";
-  g_free(s);
-  return canonical_crlf(out);
+  // Through a memory stream, not g_mime_object_to_string(): a C string would
+  // end the message at its first NUL byte.
+  GPtr<GMimeStream> mem(g_mime_stream_mem_new());
+  g_mime_object_write_to_stream(object, opts.get(), mem.get());
+  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
+  if (!bytes || bytes->len == 0) return {};
+  return canonical_crlf(std::string_view(reinterpret_cast<const char*>(bytes->data), bytes->len));
 }
 
 }  // namespace sealpost::seal
