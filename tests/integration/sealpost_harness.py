@@ -249,13 +249,31 @@ class Relay:
         self.cli(*args, input=password + "\n")
 
     def start(self, wait=True, args=()):
+        log_offset = self.stderr_path.stat().st_size if self.stderr_path.exists() else 0
         self.stderr_file = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen([str(SEALPOSTD), "-c", str(self.config_path), *args],
                                      stdout=self.stderr_file, stderr=self.stderr_file, env=self.env)
         if wait:
+            # The kernel accepts connections as soon as a socket listens, which is
+            # before sealpostd has dropped privileges, started its workers and said
+            # "daemon.ready": wait for that line, the daemon's own readiness.
+            self.wait_ready(log_offset)
             for p in self.ports.values():
                 wait_port(p, proc=self.proc)
         return self
+
+    def wait_ready(self, log_offset, timeout=30.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with open(self.stderr_path, "rb") as f:
+                f.seek(log_offset)
+                if b"daemon.ready" in f.read():
+                    return
+            if self.proc.poll() is not None:
+                raise RuntimeError("sealpostd exited with %s before it was ready:\n%s"
+                                   % (self.proc.returncode, self.log()[-3000:]))
+            time.sleep(0.05)
+        raise TimeoutError("sealpostd did not log daemon.ready within %ss" % timeout)
 
     def log(self):
         return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
