@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 
@@ -28,6 +30,22 @@ std::int64_t now_seconds() {
 bool subkey_can_encrypt_now(gpgme_subkey_t sk, std::int64_t now) {
   return sk->can_encrypt && !sk->revoked && !sk->expired && !sk->disabled && !sk->invalid &&
          (sk->expires == 0 || sk->expires > now);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool secret_key_can_sign(gpgme_key_t key, std::int64_t now) {
+  if (key->revoked || key->expired || key->disabled || key->invalid) return false;
+  for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next)
+    if (sk->can_sign && sk->secret && !sk->revoked && !sk->expired &&
+        (sk->expires == 0 || sk->expires > now))
+      return true;
+  return false;
 }
 
 Error keystore_error(std::string reason) {
@@ -106,55 +124,90 @@ std::int64_t PgpKeyring::keyring_stamp() const {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
+Result<std::shared_ptr<const PgpKeyring::Snapshot>> PgpKeyring::list_snapshot(
+    std::uint64_t generation, std::int64_t stamp) const {
+  auto ctx = new_context();
+  if (!ctx) return ctx.error();
+  auto snap = std::make_shared<Snapshot>();
+  snap->generation = generation;
+  snap->stamp = stamp;
+  snap->fetched = now_seconds();
+  for (int secret = 0; secret <= 1; ++secret) {
+    if (auto err = gpgme_op_keylist_start(ctx->get(), nullptr, secret))
+      return keystore_error(gpg::describe("keylist", err));
+    for (;;) {
+      gpgme_key_t raw = nullptr;
+      gpgme_error_t err = gpgme_op_keylist_next(ctx->get(), &raw);
+      if (gpgme_err_code(err) == GPG_ERR_EOF) break;
+      if (err) {
+        gpgme_op_keylist_end(ctx->get());
+        return keystore_error(gpg::describe("keylist", err));
+      }
+      gpg::KeyPtr key(raw);
+      if (!key->fpr) continue;
+      if (secret) {
+        if (snap->signer.empty() && secret_key_can_sign(key.get(), snap->fetched))
+          snap->signer = key->fpr;
+        snap->secret_keys.emplace(key->fpr, std::move(key));
+        continue;
+      }
+      for (gpgme_user_id_t u = key->uids; u; u = u->next)
+        if (u->email && *u->email) snap->by_address.emplace(lower(u->email), key.get());
+      snap->public_keys.emplace(key->fpr, std::move(key));
+    }
+    gpgme_op_keylist_end(ctx->get());
+  }
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+Result<std::shared_ptr<const PgpKeyring::Snapshot>> PgpKeyring::snapshot() {
+  const std::int64_t stamp = keyring_stamp();
+  const auto current = [&]() -> std::shared_ptr<const Snapshot> {
+    std::lock_guard lock(mu_);
+    if (snapshot_ && snapshot_->generation == generation_ && snapshot_->stamp == stamp &&
+        now_seconds() - snapshot_->fetched < kCacheSeconds)
+      return snapshot_;
+    return nullptr;
+  };
+  if (auto s = current()) return s;
+  std::lock_guard rebuild(rebuild_mu_);
+  if (auto s = current()) return s;  // another worker listed meanwhile
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    generation = generation_;
+  }
+  auto fresh = list_snapshot(generation, stamp);
+  if (!fresh) return fresh.error();
+  std::lock_guard lock(mu_);
+  snapshot_ = *fresh;
+  return fresh;
+}
+
 Result<void> PgpKeyring::lookup(const std::string& address, std::vector<PgpKey>& keys,
                                 std::vector<Rejection>& rejected) {
   const std::string wanted = normalise_address(address);
   if (wanted.find('@') == std::string::npos || wanted.find_first_of("<>\n\r") != std::string::npos)
     return Error::perm("5.1.3", "bad recipient address", "lookup of malformed address");
-  const std::int64_t stamp = keyring_stamp();
-  const std::int64_t now = now_seconds();
-  std::lock_guard lock(mu_);
-  if (auto it = cache_.find(wanted); it != cache_.end()) {
-    const Cached& c = it->second;
-    if (c.generation == generation_ && c.stamp == stamp && now - c.fetched < kCacheSeconds) {
-      keys.insert(keys.end(), c.keys.begin(), c.keys.end());
-      rejected.insert(rejected.end(), c.rejected.begin(), c.rejected.end());
-      return {};
-    }
-  }
-  Cached fresh;
-  fresh.generation = generation_;
-  fresh.stamp = stamp;
-  fresh.fetched = now;
-  // "<addr>" asks gpg for an exact (case-insensitive) mail match; we then apply
-  // the stricter local-part rule ourselves.
-  const std::string pattern = "<" + wanted + ">";
-  if (auto err = gpgme_op_keylist_start(ctx_.get(), pattern.c_str(), 0))
-    return keystore_error(gpg::describe("keylist", err));
-  for (;;) {
-    gpgme_key_t raw = nullptr;
-    gpgme_error_t err = gpgme_op_keylist_next(ctx_.get(), &raw);
-    if (gpgme_err_code(err) == GPG_ERR_EOF) break;
-    if (err) {
-      gpgme_op_keylist_end(ctx_.get());
-      return keystore_error(gpg::describe("keylist", err));
-    }
-    gpg::KeyPtr key(raw);
-    const std::string fpr = key->fpr ? key->fpr : "";
+  auto snap = snapshot();
+  if (!snap) return snap.error();
+  // Candidates match case-insensitively (as gpg's "<addr>" pattern would);
+  // pgp_key_unusable_reason then applies the exact local-part rule, so a
+  // near miss is reported as rejected rather than silently absent.
+  const auto [first, last] = (*snap)->by_address.equal_range(lower(wanted));
+  std::vector<gpgme_key_t> seen;
+  for (auto it = first; it != last; ++it) {
+    gpgme_key_t key = it->second;
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;  // two matching uids
+    seen.push_back(key);
     PgpKey k;
-    k.fingerprint = fpr;
-    const std::string why = pgp_key_unusable_reason(key.get(), wanted, k.uid, k.expires);
-    if (why.empty()) {
-      remember_key(key.get(), false, stamp);
-      fresh.keys.push_back(std::move(k));
-    } else
-      fresh.rejected.push_back({"pgp", fpr, why});
+    k.fingerprint = key->fpr;
+    const std::string why = pgp_key_unusable_reason(key, wanted, k.uid, k.expires);
+    if (why.empty())
+      keys.push_back(std::move(k));
+    else
+      rejected.push_back({"pgp", k.fingerprint, why});
   }
-  gpgme_op_keylist_end(ctx_.get());
-  keys.insert(keys.end(), fresh.keys.begin(), fresh.keys.end());
-  rejected.insert(rejected.end(), fresh.rejected.begin(), fresh.rejected.end());
-  if (cache_.size() > 10000) cache_.clear();  // bounded memory under address churn
-  cache_[wanted] = std::move(fresh);
   return {};
 }
 
@@ -231,66 +284,25 @@ Result<void> PgpKeyring::remove(const std::string& fingerprint) {
 }
 
 Result<std::string> PgpKeyring::signing_fingerprint() {
-  const std::int64_t stamp = keyring_stamp();
-  const std::int64_t now_s = now_seconds();
-  std::lock_guard lock(mu_);
-  // A secret keylist spawns gpg: cache like lookups (same invalidation rules).
-  if (signer_.generation == generation_ && signer_.stamp == stamp &&
-      now_s - signer_.fetched < kCacheSeconds)
-    return signer_.fingerprint;
-  if (auto err = gpgme_op_keylist_start(ctx_.get(), nullptr, 1))
-    return keystore_error(gpg::describe("keylist", err));
-  std::string found;
-  const std::int64_t now = now_seconds();
-  for (;;) {
-    gpgme_key_t raw = nullptr;
-    gpgme_error_t err = gpgme_op_keylist_next(ctx_.get(), &raw);
-    if (gpgme_err_code(err) == GPG_ERR_EOF || err) break;
-    gpg::KeyPtr key(raw);
-    if (!found.empty() || key->revoked || key->expired || key->disabled || key->invalid) continue;
-    for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next) {
-      if (sk->can_sign && sk->secret && !sk->revoked && !sk->expired &&
-          (sk->expires == 0 || sk->expires > now)) {
-        found = key->fpr;
-        remember_key(key.get(), true, stamp);
-        break;
-      }
-    }
-  }
-  gpgme_op_keylist_end(ctx_.get());
-  signer_ = CachedSigner{found, generation_, stamp, now_s};
-  return found;
-}
-
-void PgpKeyring::remember_key(gpgme_key_t key, bool secret, std::int64_t stamp) {
-  if (key_cache_generation_ != generation_ || key_cache_stamp_ != stamp) {
-    key_cache_.clear();
-    key_cache_generation_ = generation_;
-    key_cache_stamp_ = stamp;
-  }
-  if (!key->fpr || key_cache_.size() > 10000) return;
-  gpgme_key_ref(key);
-  key_cache_[(secret ? "S" : "P") + std::string(key->fpr)] = gpg::KeyPtr(key);
+  auto snap = snapshot();
+  if (!snap) return snap.error();
+  return (*snap)->signer;
 }
 
 Result<std::vector<gpg::KeyPtr>> PgpKeyring::keys_for(gpgme_ctx_t ctx,
                                                       const std::vector<std::string>& fingerprints,
                                                       bool secret) {
+  auto snap = snapshot();
+  if (!snap) return snap.error();
+  const auto& known = secret ? (*snap)->secret_keys : (*snap)->public_keys;
   std::vector<gpg::KeyPtr> out;
-  const std::int64_t stamp = keyring_stamp();
-  {
-    std::lock_guard lock(mu_);
-    const bool fresh = key_cache_generation_ == generation_ && key_cache_stamp_ == stamp;
-    for (const auto& fpr : fingerprints) {
-      auto it = fresh ? key_cache_.find((secret ? "S" : "P") + fpr) : key_cache_.end();
-      if (it == key_cache_.end()) break;
+  for (const auto& fpr : fingerprints) {
+    if (auto it = known.find(fpr); it != known.end()) {
       gpgme_key_ref(it->second.get());
       out.emplace_back(it->second.get());
+      continue;
     }
-  }
-  if (out.size() == fingerprints.size()) return out;
-  out.clear();
-  for (const auto& fpr : fingerprints) {
+    // Not in the snapshot (added by hand since): ask gpg for this one.
     gpgme_key_t raw = nullptr;
     if (auto err = gpgme_get_key(ctx, fpr.c_str(), &raw, secret ? 1 : 0))
       return keystore_error(gpg::describe("get key", err));

@@ -69,30 +69,30 @@ class PgpKeyring {
   explicit PgpKeyring(std::string home) : home_(std::move(home)) {}
   std::int64_t keyring_stamp() const;
 
-  struct Cached {
-    std::vector<PgpKey> keys;
-    std::vector<Rejection> rejected;
+  // Every key of the keyring, listed once per change: a lookup is then a map
+  // search instead of a gpg process (which, serialised behind one context,
+  // capped delivery at ~30 messages/s for addresses without a key). gpgme keys
+  // are immutable and ref-counted, so a snapshot is shared read-only.
+  struct Snapshot {
     std::uint64_t generation = 0;
     std::int64_t stamp = 0;
     std::int64_t fetched = 0;
+    std::map<std::string, gpg::KeyPtr> public_keys;  // by fingerprint
+    std::map<std::string, gpg::KeyPtr> secret_keys;  // by fingerprint
+    // Lower-cased user-id address -> keys carrying it (owned by public_keys).
+    std::multimap<std::string, gpgme_key_t> by_address;
+    std::string signer;  // first secret key able to sign now; "" = none
   };
+  Result<std::shared_ptr<const Snapshot>> snapshot();
+  Result<std::shared_ptr<const Snapshot>> list_snapshot(std::uint64_t generation,
+                                                        std::int64_t stamp) const;
 
   std::string home_;
-  std::mutex mu_;  // guards ctx_, cache_, generation_
+  std::mutex mu_;  // guards ctx_, generation_, snapshot_
   gpg::CtxPtr ctx_;
-  std::map<std::string, Cached> cache_;
-  struct CachedSigner {
-    std::string fingerprint;
-    std::uint64_t generation = 0;
-    std::int64_t stamp = 0;
-    std::int64_t fetched = 0;
-  } signer_;
-  // Full keys by (secret ? "S" : "P") + fingerprint, valid for key_cache_generation_/stamp_.
-  std::map<std::string, gpg::KeyPtr> key_cache_;
-  std::uint64_t key_cache_generation_ = 0;
-  std::int64_t key_cache_stamp_ = 0;
-  void remember_key(gpgme_key_t key, bool secret, std::int64_t stamp);  // caller holds mu_
   std::uint64_t generation_ = 1;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::mutex rebuild_mu_;  // one listing at a time
 };
 
 // Why `key` cannot be used to encrypt to `address` ("" = usable); on success

@@ -92,6 +92,20 @@ TEST_CASE("OpenPGP lookup returns only usable keys and says why others are refus
     REQUIRE(ks->remove(good).ok());
     CHECK(ks->lookup("pat@b.test")->pgp.empty());
   }
+  SECTION("a key imported later, here or by another process (the CLI), is seen at once") {
+    REQUIRE(ks->lookup("new@b.test")->pgp.empty());  // snapshot taken now
+    const std::string fresh = world.gen("New <new@b.test>");
+    REQUIRE(ks->import_data(world.export_key(fresh), "new.asc").ok());
+    CHECK(ks->lookup("new@b.test")->pgp.size() == 1);
+
+    const std::string other = world.gen("Cli <cli@b.test>");
+    auto cli = open_store(w);  // a second keystore on the same state dir
+    REQUIRE(cli->import_data(world.export_key(other), "cli.asc").ok());
+    auto r = ks->lookup("cli@b.test");
+    REQUIRE(r.ok());
+    REQUIRE(r->pgp.size() == 1);
+    CHECK(r->pgp[0].fingerprint == other);
+  }
 }
 
 TEST_CASE("S/MIME lookup validates chain, usage and validity") {
