@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string>
 
+#include "seal/ciphertext_shape.h"
+
 namespace sealpost::seal {
 
 namespace {
@@ -51,30 +53,61 @@ std::string_view body_of(std::string_view raw) {
   return pos == std::string_view::npos ? std::string_view() : raw.substr(pos + skip);
 }
 
+// Decoded content of a leaf part, bounded by the message-size limit the
+// parser already enforced.
+bool decoded(GMimePart* part, std::string& out) {
+  GMimeDataWrapper* content = g_mime_part_get_content(part);
+  if (!content) return false;
+  GPtr<GMimeStream> mem(g_mime_stream_mem_new());
+  if (g_mime_data_wrapper_write_to_stream(content, mem.get()) < 0) return false;
+  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
+  if (!bytes) return false;
+  out.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
+  return true;
+}
+
+// RFC 3156 section 4: protocol="application/pgp-encrypted", exactly two parts,
+// a "Version: 1" control part and an OpenPGP encrypted message.
+bool is_pgp_mime(GMimeObject* root) {
+  GMimeContentType* ct = g_mime_object_get_content_type(root);
+  const char* protocol = g_mime_content_type_get_parameter(ct, "protocol");
+  if (!protocol || lower(protocol) != "application/pgp-encrypted") return false;
+  if (!GMIME_IS_MULTIPART(root)) return false;
+  auto* mp = GMIME_MULTIPART(root);
+  if (g_mime_multipart_get_count(mp) != 2) return false;
+  GMimeObject* control = g_mime_multipart_get_part(mp, 0);
+  GMimeObject* data = g_mime_multipart_get_part(mp, 1);
+  if (!GMIME_IS_PART(control) || !GMIME_IS_PART(data)) return false;
+  if (!g_mime_content_type_is_type(g_mime_object_get_content_type(control), "application",
+                                   "pgp-encrypted"))
+    return false;
+  std::string version;
+  if (!decoded(GMIME_PART(control), version) || version.find("Version: 1") == std::string::npos)
+    return false;
+  std::string body;
+  return decoded(GMIME_PART(data), body) && is_openpgp_ciphertext(body);
+}
+
 }  // namespace
 
 bool is_already_encrypted(GMimeMessage* message, std::string_view raw) {
   GMimeObject* root = g_mime_message_get_mime_part(message);
   if (!root) return false;
   GMimeContentType* ct = g_mime_object_get_content_type(root);
-  if (g_mime_content_type_is_type(ct, "multipart", "encrypted")) return true;
+  // Only a body that is ciphertext by structure counts: mail sent unchanged on
+  // the strength of a label would leave in the clear (a client bug or a
+  // hand-made "multipart/encrypted" must not be a way around encryption).
+  if (g_mime_content_type_is_type(ct, "multipart", "encrypted")) return is_pgp_mime(root);
   if (is_pkcs7_mime(ct)) {
-    const std::string t = smime_type(ct);
-    // No smime-type: RFC 8551 readers treat it as enveloped; so do we.
-    return t.empty() || t == "enveloped-data" || t == "authenveloped-data";
+    if (smime_type(ct) == "signed-data" || !GMIME_IS_PART(root)) return false;
+    std::string der;
+    return decoded(GMIME_PART(root), der) && is_cms_enveloped(der);
   }
   if (GMIME_IS_PART(root) && g_mime_content_type_is_type(ct, "text", "plain")) {
-    std::string_view body = body_of(raw);
-    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front())))
-      body.remove_prefix(1);
-    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back())))
-      body.remove_suffix(1);
-    constexpr std::string_view kBegin = "-----BEGIN PGP MESSAGE-----";
-    constexpr std::string_view kEnd = "-----END PGP MESSAGE-----";
     // The whole body must be one armored block: a quoted ciphertext inside a
     // plain mail must not make us send that plain mail unencrypted.
-    return body.size() > kBegin.size() + kEnd.size() && body.substr(0, kBegin.size()) == kBegin &&
-           body.substr(body.size() - kEnd.size()) == kEnd;
+    const auto binary = dearmor_pgp_message(body_of(raw));
+    return binary && is_openpgp_encrypted_message(*binary);
   }
   return false;
 }

@@ -245,6 +245,33 @@ def test_already_encrypted_input_is_not_encrypted_again(work):
         once.split(b"-----BEGIN PGP MESSAGE-----")[1]
 
 
+def test_plaintext_labelled_encrypted_is_encrypted_anyway(work):
+    """A client (or a compromised PC) labels plaintext multipart/encrypted:
+    already-encrypted mail passes unchanged, so the label alone must not count;
+    the recipient gets it really encrypted, and real gpg reads it."""
+    tmp, homes = work
+    patient = GpgHome(tmp / "patient")
+    homes.append(patient.dir)
+    patient.gen_key("pat@example.org", name="Pat")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    fake = (b"From: Anna Arzt <anna@praxis.example>\r\nTo: pat@example.org\r\n"
+            b"Subject: Befund\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";"
+            b" boundary=x\r\n\r\n--x\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+            b"Version: 1\r\n--x\r\nContent-Type: application/octet-stream\r\n\r\n"
+            b"-----BEGIN PGP MESSAGE-----\r\n\r\nQmVmdW5kOiBwb3NpdGl2\r\n"
+            b"-----END PGP MESSAGE-----\r\n--x--\r\n")
+    outputs, held = seal(tmp, fake, ["pat@example.org"], imports=[tmp / "pat.asc"])
+    assert held == []
+    raw, _ = outputs["pgp"]
+    assert b"QmVmdW5kOiBwb3NpdGl2" not in raw
+    encrypted = list(email.message_from_bytes(raw, policy=email.policy.default).iter_parts())[1]
+    (tmp / "c.asc").write_bytes(encrypted.get_payload(decode=True))
+    r = patient.gpg("--status-fd", "2", "--decrypt", tmp / "c.asc")
+    assert b"DECRYPTION_OKAY" in r.stderr
+    assert b"QmVmdW5kOiBwb3NpdGl2" in r.stdout
+
+
 def test_malformed_message_is_held_permanently(work):
     tmp, _ = work
     # 40 levels of multipart nesting, each opened with the previous boundary.

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "seal/ciphertext_shape.h"
 #include "seal/crlf.h"
 #include "seal/header_block.h"
 #include "seal/header_protection.h"
@@ -123,23 +124,67 @@ TEST_CASE("already encrypted or signed input is recognised") {
     auto m = parse(raw);
     return message_facts(m.get(), raw);
   };
-  CHECK(facts("Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
-              "boundary=x\r\n\r\n--x\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
-              "Version: 1\r\n--x--\r\n")
+  // Real ciphertext (gpg --symmetric; openssl cms -encrypt -pwri_password):
+  // the structure is checked, so fixtures must be the genuine article.
+  const std::string armored =
+      "-----BEGIN PGP MESSAGE-----\r\n\r\n"
+      "jA0ECQMCJPk6FFDN+O//0jwBEVCiDnFTsDoqZgzJsr5f7xsPaLC0kriDP4jN4rLI\r\n"
+      "7ykMphjw/0A8whsXPrSp3aeJ60os7IcLP3fZB00=\r\n=PUJe\r\n-----END PGP MESSAGE-----\r\n";
+  const std::string cms_b64 =
+      "MIHYBgkqhkiG9w0BBwOggcowgccCAQMxgYOjgYACAQCgGwYJKoZIhvcNAQUMMA4ECK6Ha+AHNaR5\r\n"
+      "AgIIADAsBgsqhkiG9w0BCRADCTAdBglghkgBZQMEASoEEDEzY6mhgZUbtRuQ+CHUAcUEMFIGonjS\r\n"
+      "Uavdbgt49I+cPxGMk9fAgL2yQ3xirgwnb1rGSw4wp2WKKy2RCcj/cOEfxTA8BgkqhkiG9w0BBwEw\r\n"
+      "HQYJYIZIAWUDBAEqBBCaU9m/u/C7yuNAOFhH+kmMgBANymg4+lL6/4YLYhYsWVtp\r\n";
+  // gpg --store: a literal-data packet, armored like a message but plaintext.
+  const std::string literal =
+      "-----BEGIN PGP MESSAGE-----\r\n\r\nyw1iAGsTJGtCZWZ1bmQK\r\n=fQnT\r\n"
+      "-----END PGP MESSAGE-----\r\n";
+  auto pgp_mime = [](const std::string& protocol, const std::string& control,
+                     const std::string& data) {
+    return "Content-Type: multipart/encrypted; protocol=\"" + protocol +
+           "\"; boundary=x\r\n\r\n--x\r\nContent-Type: application/pgp-encrypted\r\n\r\n" +
+           control + "\r\n--x\r\nContent-Type: application/octet-stream\r\n\r\n" + data +
+           "\r\n--x--\r\n";
+  };
+  CHECK(facts(pgp_mime("application/pgp-encrypted", "Version: 1", armored)).already_encrypted);
+  CHECK(facts(pgp_mime("Application/PGP-Encrypted", "Version: 1", armored)).already_encrypted);
+  CHECK(facts("Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\n"
+              "Content-Transfer-Encoding: base64\r\n\r\n" +
+              cms_b64)
             .already_encrypted);
-  CHECK(facts("Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nAAAA\r\n")
-            .already_encrypted);
+  CHECK(facts("Content-Type: text/plain\r\n\r\n" + armored).already_encrypted);
+
+  // Labels without ciphertext behind them: each would otherwise leave as
+  // plaintext, since already-encrypted mail passes unchanged.
+  CHECK_FALSE(facts(pgp_mime("application/pgp-encrypted", "Version: 1", "Befund: positiv"))
+                  .already_encrypted);
+  CHECK_FALSE(
+      facts(pgp_mime("application/pgp-encrypted", "Version: 1", literal)).already_encrypted);
+  CHECK_FALSE(facts(pgp_mime("application/x-unknown", "Version: 1", armored)).already_encrypted);
+  CHECK_FALSE(
+      facts(pgp_mime("application/pgp-encrypted", "Version: 2", armored)).already_encrypted);
+  CHECK_FALSE(facts("Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+                    "boundary=x\r\n\r\n--x\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+                    "Version: 1\r\n--x--\r\n")
+                  .already_encrypted);
+  CHECK_FALSE(facts("Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\n"
+                    "Befund: positiv\r\n")
+                  .already_encrypted);
+  // id-data (openssl cms -data_create) labelled as enveloped: plaintext inside.
+  CHECK_FALSE(
+      facts("Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\nMBcGCSqGSIb3DQEHAaAKBAhCZWZ1bmQNCg==\r\n")
+          .already_encrypted);
+  CHECK_FALSE(facts("Content-Type: text/plain\r\n\r\n" + literal).already_encrypted);
+  CHECK_FALSE(facts("Content-Type: text/plain\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nhQ\r\n"
+                    "-----END PGP MESSAGE-----\r\n")
+                  .already_encrypted);
   const auto signed_data =
       facts("Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\nAAAA\r\n");
   CHECK_FALSE(signed_data.already_encrypted);
   CHECK(signed_data.already_signed);
-  CHECK(facts("Content-Type: text/plain\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nhQ\r\n"
-              "-----END PGP MESSAGE-----\r\n")
-            .already_encrypted);
   // A quoted ciphertext inside a normal mail is not "already encrypted".
-  CHECK_FALSE(facts("Content-Type: text/plain\r\n\r\nSee below:\r\n-----BEGIN PGP MESSAGE-----\r\n"
-                    "hQ\r\n-----END PGP MESSAGE-----\r\n")
-                  .already_encrypted);
+  CHECK_FALSE(facts("Content-Type: text/plain\r\n\r\nSee below:\r\n" + armored).already_encrypted);
   const auto f = facts(
       "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\n"
       "hi\r\n--x\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "

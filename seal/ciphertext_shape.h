@@ -1,0 +1,32 @@
+// Structural checks that a body really is ciphertext, without any key: an
+// OpenPGP message is a packet stream of session-key packets followed by one
+// encrypted-data packet; an S/MIME body is a CMS EnvelopedData or
+// AuthEnvelopedData. The policy sends "already encrypted" mail unchanged, so a
+// label alone (a Content-Type, an armor line) must never be enough: plaintext
+// dressed as ciphertext would leave in the clear.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sealpost::seal {
+
+// The binary content of one ASCII-armored "PGP MESSAGE" block that makes up
+// all of `text` (surrounding whitespace allowed); nothing when the armor or its
+// base64 is malformed.
+std::optional<std::string> dearmor_pgp_message(std::string_view text);
+
+// True when `packets` is exactly: optional marker packets, one or more
+// PKESK/SKESK packets, one SEIPD/AEAD/SED packet, optional padding, and
+// nothing else. Lengths are checked against the buffer, never trusted.
+bool is_openpgp_encrypted_message(std::string_view packets);
+
+// Armored or binary OpenPGP encrypted message.
+bool is_openpgp_ciphertext(std::string_view body);
+
+// True when `der` is one complete CMS ContentInfo of type EnvelopedData or
+// AuthEnvelopedData with at least one RecipientInfo.
+bool is_cms_enveloped(std::string_view der);
+
+}  // namespace sealpost::seal
