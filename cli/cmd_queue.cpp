@@ -1,10 +1,12 @@
-// sealpost queue list | show ID | flush | delete ID
+// sealpost queue list | show ID | flush | release ID | delete ID
 //
 // Works on the live spool next to a running sealpostd: envelope changes go
 // through FileSpool's per-message lock. `flush` resets next_attempt of every
 // pending recipient and then sends SIGUSR1 to the pid in <state_dir>/sealpostd.pid,
-// which makes the daemon call DeliveryScheduler::flush(). Message bodies are
-// never printed.
+// which makes the daemon call DeliveryScheduler::flush(). `release` turns the
+// held recipients of one message (policy hold, unprocessable MIME) back into
+// pending ones and notifies the daemon the same way. Message bodies are never
+// printed.
 #include <signal.h>
 
 #include <cerrno>
@@ -32,6 +34,8 @@ const char* status_name(RcptStatus s) {
       return "delivered";
     case RcptStatus::Failed:
       return "failed";
+    case RcptStatus::Held:
+      return "held";
   }
   return "unknown";
 }
@@ -48,7 +52,7 @@ std::string printable(const std::string& s) {
 }
 
 struct Counts {
-  int pending = 0, delivered = 0, failed = 0;
+  int pending = 0, delivered = 0, failed = 0, held = 0;
   std::int64_t next = 0;  // earliest next_attempt of a pending recipient
 };
 
@@ -60,6 +64,8 @@ Counts count(const SpoolEnvelope& env) {
       if (c.pending == 1 || r.next_attempt < c.next) c.next = r.next_attempt;
     } else if (r.status == RcptStatus::Delivered) {
       ++c.delivered;
+    } else if (r.status == RcptStatus::Held) {
+      ++c.held;
     } else {
       ++c.failed;
     }
@@ -78,11 +84,12 @@ int list(spool::FileSpool& spool, bool json) {
     if (json) {
       std::printf(
           "%s\n  {\"id\": %s, \"arrival\": %lld, \"size\": %llu, \"from\": %s, \"kind\": %s, "
-          "\"pending\": %d, \"delivered\": %d, \"failed\": %d, \"next_attempt\": %lld, "
+          "\"pending\": %d, \"delivered\": %d, \"failed\": %d, \"held\": %d, \"next_attempt\": "
+          "%lld, "
           "\"recipients\": [",
           first ? "" : ",", json_string(id).c_str(), static_cast<long long>(env->arrival),
           static_cast<unsigned long long>(env->size), json_string(env->mail_from).c_str(),
-          json_string(env->kind).c_str(), c.pending, c.delivered, c.failed,
+          json_string(env->kind).c_str(), c.pending, c.delivered, c.failed, c.held,
           static_cast<long long>(c.next));
       for (std::size_t i = 0; i < env->rcpts.size(); ++i) {
         const auto& r = env->rcpts[i];
@@ -92,16 +99,17 @@ int list(spool::FileSpool& spool, bool json) {
       }
       std::printf("]}");
     } else {
-      std::printf("%s  %s  %8llu  <%s>%s  pending=%d delivered=%d failed=%d  next=%s\n", id.c_str(),
-                  iso_time(env->arrival).c_str(), static_cast<unsigned long long>(env->size),
-                  printable(env->mail_from).c_str(),
+      std::printf("%s  %s  %8llu  <%s>%s  pending=%d delivered=%d failed=%d held=%d  next=%s\n",
+                  id.c_str(), iso_time(env->arrival).c_str(),
+                  static_cast<unsigned long long>(env->size), printable(env->mail_from).c_str(),
                   env->kind.empty() ? "" : (" [" + printable(env->kind) + "]").c_str(), c.pending,
-                  c.delivered, c.failed, c.pending ? due_time(c.next).c_str() : "-");
+                  c.delivered, c.failed, c.held, c.pending ? due_time(c.next).c_str() : "-");
       // Like mailq: the recipients still waiting, with why they wait.
       for (const auto& r : env->rcpts) {
-        if (r.status != RcptStatus::Pending) continue;
-        std::printf("    <%s>%s%s\n", printable(r.address).c_str(),
-                    r.last_reply.empty() ? "" : "  ", printable(r.last_reply).c_str());
+        if (r.status != RcptStatus::Pending && r.status != RcptStatus::Held) continue;
+        std::printf("    <%s>%s%s%s\n", printable(r.address).c_str(),
+                    r.status == RcptStatus::Held ? "  HELD" : "", r.last_reply.empty() ? "" : "  ",
+                    printable(r.last_reply).c_str());
       }
     }
     first = false;
@@ -202,6 +210,27 @@ int flush(spool::FileSpool& spool, const std::filesystem::path& state_dir) {
   return kOk;
 }
 
+int release(spool::FileSpool& spool, const std::string& id,
+            const std::filesystem::path& state_dir) {
+  if (!spool::valid_queue_id(id)) return fail("invalid queue id " + printable(id));
+  int released = 0;
+  auto r = spool.modify(id, [&](SpoolEnvelope& env) {
+    for (auto& rcpt : env.rcpts)
+      if (rcpt.status == RcptStatus::Held) {
+        rcpt.status = RcptStatus::Pending;
+        rcpt.next_attempt = 0;
+        ++released;
+      }
+    return released > 0;
+  });
+  if (!r) return fail("no such message " + printable(id) + " (" + r.error().what() + ")");
+  if (released == 0) return fail("message " + id + " has no held recipients");
+  auto notified = notify_daemon(state_dir);
+  if (!notified) return fail(notified.error().what());
+  std::printf("released %d recipient(s) of %s; %s\n", released, id.c_str(), notified->c_str());
+  return kOk;
+}
+
 int remove(spool::FileSpool& spool, const std::string& id) {
   if (!spool::valid_queue_id(id)) return fail("invalid queue id " + printable(id));
   if (auto r = spool.remove(id); !r) return fail(r.error().what());
@@ -212,13 +241,14 @@ int remove(spool::FileSpool& spool, const std::string& id) {
 }  // namespace
 
 int cmd_queue(const Context& ctx) {
-  if (ctx.args.empty()) return usage_error("queue needs one of: list, show ID, flush, delete ID");
+  if (ctx.args.empty())
+    return usage_error("queue needs one of: list, show ID, flush, release ID, delete ID");
   const std::string& verb = ctx.args[0];
-  const std::size_t want = (verb == "show" || verb == "delete") ? 2 : 1;
-  if (verb != "list" && verb != "show" && verb != "flush" && verb != "delete")
+  const std::size_t want = (verb == "show" || verb == "delete" || verb == "release") ? 2 : 1;
+  if (verb != "list" && verb != "show" && verb != "flush" && verb != "delete" && verb != "release")
     return usage_error("unknown queue command '" + printable(verb) + "'");
   if (ctx.args.size() != want)
-    return usage_error("usage: queue list | show ID | flush | delete ID");
+    return usage_error("usage: queue list | show ID | flush | release ID | delete ID");
 
   auto config = load_config(ctx.config_path);
   if (!config) return fail(config.error().what());
@@ -228,6 +258,7 @@ int cmd_queue(const Context& ctx) {
   if (verb == "list") return list(**spool, ctx.json);
   if (verb == "show") return show(**spool, ctx.args[1], ctx.json);
   if (verb == "flush") return flush(**spool, config->state_dir);
+  if (verb == "release") return release(**spool, ctx.args[1], config->state_dir);
   return remove(**spool, ctx.args[1]);
 }
 

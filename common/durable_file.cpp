@@ -41,14 +41,26 @@ Result<void> write_all(int fd, std::string_view data, const std::filesystem::pat
 
 }  // namespace
 
-Result<void> write_file_durable(const std::filesystem::path& path, std::string_view data,
-                                int mode) {
+namespace {
+
+struct Owner {
+  uid_t uid;
+  gid_t gid;
+};
+
+Result<void> write_durable(const std::filesystem::path& path, std::string_view data, int mode,
+                           const Owner* owner) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   auto tmp = path;
   tmp += ".tmp." + std::to_string(rng());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return io_error(errno, "create", tmp);
   auto cleanup = [&] { ::unlink(tmp.c_str()); };
+  if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
+    const int e = errno;
+    cleanup();
+    return io_error(e, "chown", tmp);
+  }
   if (auto r = write_all(fd.get(), data, tmp); !r) {
     cleanup();
     return r;
@@ -65,6 +77,23 @@ Result<void> write_file_durable(const std::filesystem::path& path, std::string_v
     return io_error(e, "rename", path);
   }
   return fsync_dir(path.parent_path().empty() ? "." : path.parent_path());
+}
+
+}  // namespace
+
+Result<void> write_file_durable(const std::filesystem::path& path, std::string_view data,
+                                int mode) {
+  return write_durable(path, data, mode, nullptr);
+}
+
+Result<void> replace_file_durable(const std::filesystem::path& path, std::string_view data) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return io_error(errno, "stat", path);
+  const Owner owner{st.st_uid, st.st_gid};
+  // Only root can give a file away; anyone else writes as themselves anyway.
+  const bool chown_needed = ::geteuid() == 0 && (st.st_uid != 0 || st.st_gid != ::getegid());
+  return write_durable(path, data, static_cast<int>(st.st_mode & 07777),
+                       chown_needed ? &owner : nullptr);
 }
 
 Result<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes) {

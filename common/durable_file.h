@@ -14,6 +14,10 @@ namespace sealpost {
 // Atomically replaces `path` with `data` (mode 0600 unless given).
 Result<void> write_file_durable(const std::filesystem::path& path, std::string_view data,
                                 int mode = 0600);
+// Like write_file_durable, but the new file keeps the owner and mode of the
+// one it replaces: root running the CLI (`queue flush`) must not leave spool
+// files the daemon's user can no longer rewrite.
+Result<void> replace_file_durable(const std::filesystem::path& path, std::string_view data);
 // fsync a directory so a rename or unlink inside it survives a crash.
 Result<void> fsync_dir(const std::filesystem::path& dir);
 // Reads a whole file; refuses files larger than max_bytes.

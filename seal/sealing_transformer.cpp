@@ -67,12 +67,22 @@ class Run {
   TransformResult go();
 
  private:
-  void hold(const std::string& address, Error e) {
-    log::warn("seal.hold", {{"queue_id", env_.id}, {"code", e.smtp_code}, {"reason", e.what()}});
-    result_.held.push_back({address, std::move(e)});
+  void hold(const std::string& address, Error e, bool for_admin = false) {
+    log::warn("seal.hold", {{"queue_id", env_.id},
+                            {"code", e.smtp_code},
+                            {"for_admin", for_admin},
+                            {"reason", e.what()}});
+    result_.held.push_back({address, std::move(e), for_admin});
+  }
+  // A message we cannot process (MIME refused by the limits, a cleaner that
+  // failed) stays in the spool for an admin: a retry gives the same answer and
+  // a bounce would lose the mail. Temporary errors still retry on their own.
+  void hold_unprocessable(const std::string& address, Error e) {
+    const bool permanent = e.smtp_code >= 500;
+    hold(address, std::move(e), permanent);
   }
   void hold_group(const Group& g, const Error& e) {
-    for (const auto* p : g.plans) hold(p->address, e);
+    for (const auto* p : g.plans) hold_unprocessable(p->address, e);
   }
   void audit_decision(const policy::RecipientPlan& p, const std::string& extra_key = {},
                       const std::string& extra_value = {});
@@ -245,7 +255,7 @@ void Run::pickup(const Group& g, GMimeMessage* msg) {
 TransformResult Run::go() {
   auto parsed = parse_message(data_, opt_.limits);
   if (!parsed) {
-    for (const auto& r : pending_) hold(r.address, parsed.error());
+    for (const auto& r : pending_) hold_unprocessable(r.address, parsed.error());
     return std::move(result_);
   }
   facts_ = message_facts(parsed->get(), data_);
@@ -288,7 +298,7 @@ TransformResult Run::go() {
                          "policy rule " + p.rule));
         break;
       case policy::Method::Hold:
-        hold(address, Error::temp("4.7.0", "held by policy", "policy rule " + p.rule));
+        hold(address, Error::temp("4.7.0", "held by policy", "policy rule " + p.rule), true);
         break;
       case policy::Method::Defer:
         hold(address, Error::temp("4.7.0", "no secure way to reach this recipient yet",

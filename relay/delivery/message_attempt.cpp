@@ -19,6 +19,7 @@ struct Outcome {
   std::string text;
   std::string method;
   bool remote = false;  // an SMTP reply from the smarthost (vs. a local reason)
+  bool hold = false;    // keep for an admin (RecipientHold::for_admin)
 };
 
 // Local problems surface when a storage or programming fault means we cannot
@@ -89,12 +90,23 @@ TransformResult prepare(AttemptContext& ctx, const SpoolEnvelope& env,
   }
 }
 
-std::map<std::string, Outcome> send_all(AttemptContext& ctx, const TransformResult& prepared) {
+std::map<std::string, Outcome> send_all(AttemptContext& ctx, const std::string& id,
+                                        const TransformResult& prepared) {
   std::map<std::string, Outcome> outcomes;
-  for (const auto& h : prepared.held) outcomes[h.address] = from_error(h.error, "hold", false);
+  for (const auto& h : prepared.held) {
+    outcomes[h.address] = from_error(h.error, "hold", false);
+    outcomes[h.address].hold = h.for_admin;
+  }
   for (const auto& p : prepared.outgoing) {
     auto sent = ctx.transport.send(p.message);
     if (!sent) {
+      // The per-recipient lines below carry the short text that may reach a
+      // DSN; the detail (which step failed, the smarthost's reply, the TLS
+      // version it offered) is what the admin needs to fix it.
+      log::warn("delivery.smarthost_failed", {{"id", id},
+                                              {"method", p.method},
+                                              {"status", sent.error().enhanced},
+                                              {"error", sent.error().what()}});
       for (const auto& r : p.message.rcpts)
         outcomes[r.address] = from_error(sent.error(), p.method, sent.error().smtp_code >= 400);
       continue;
@@ -158,7 +170,7 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
       log::error("delivery.load_failed", {{"id", id}, {"error", data.error().what()}});
       return retry_at(now + kLocalRetrySeconds);
     }
-    const auto outcomes = send_all(ctx, prepare(ctx, *env, due, *data));
+    const auto outcomes = send_all(ctx, id, prepare(ctx, *env, due, *data));
 
     std::vector<FailedRecipient> failed;
     std::vector<std::size_t> failed_index;
@@ -177,6 +189,9 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
       if (o.code >= 200 && o.code < 300) {
         r.status = RcptStatus::Delivered;
         report(ctx, id, r, o, "delivered");
+      } else if (o.hold) {
+        r.status = RcptStatus::Held;
+        report(ctx, id, r, o, "held");
       } else if (o.code >= 500 || expired(ctx.queue, env->arrival, now)) {
         r.status = RcptStatus::Failed;
         const bool too_old = o.code < 500;

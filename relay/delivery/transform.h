@@ -22,6 +22,9 @@ struct PreparedMessage {
 struct RecipientHold {
   std::string address;
   Error error;  // temporary -> retry later; permanent -> DSN and done
+  // Keep in the spool for an admin instead (RcptStatus::Held): retrying cannot
+  // help and a bounce would lose the message (policy hold, unprocessable MIME).
+  bool for_admin = false;
 };
 
 struct TransformResult {

@@ -136,7 +136,7 @@ bool apply(SpoolEnvelope& env, std::uint8_t type, std::string_view v) {
       rcpt->orcpt.assign(v);
       return true;
     case RcptStatusT:
-      if (v.size() != 1 || static_cast<unsigned char>(v[0]) > 2) return false;
+      if (v.size() != 1 || static_cast<unsigned char>(v[0]) > 3) return false;
       rcpt->status = static_cast<RcptStatus>(v[0]);
       return true;
     case RcptAttempts:

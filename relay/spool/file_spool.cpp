@@ -167,7 +167,7 @@ Result<void> FileSpool::modify(const std::string& id,
   if (!change(*env)) return {};
   auto sealed = seal_envelope(*env);
   if (!sealed) return sealed.error();
-  return write_file_durable(paths_.envelope(id), *sealed);
+  return replace_file_durable(paths_.envelope(id), *sealed);
 }
 
 Result<void> FileSpool::update(const SpoolEnvelope& envelope) {

@@ -15,7 +15,10 @@
 
 namespace sealpost {
 
-enum class RcptStatus { Pending, Delivered, Failed };
+// Held: kept for an admin (policy `hold`, or a message Sealpost cannot
+// process safely); never retried, never expired, never bounced on its own:
+// `sealpost queue release ID` makes it pending again, `queue delete ID` drops it.
+enum class RcptStatus { Pending, Delivered, Failed, Held };
 
 struct SpoolRecipient {
   std::string address;  // RCPT TO mailbox, without angle brackets
@@ -48,7 +51,7 @@ struct SpoolEnvelope {
 
   bool done() const {
     for (const auto& r : rcpts)
-      if (r.status == RcptStatus::Pending) return false;
+      if (r.status == RcptStatus::Pending || r.status == RcptStatus::Held) return false;
     return true;
   }
 };

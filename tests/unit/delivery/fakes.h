@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,7 @@ class RecordingAudit final : public AuditSink {
 class HoldingTransformer final : public Transformer {
  public:
   std::map<std::string, Error> holds;
+  std::set<std::string> for_admin;  // of `holds`: keep in the spool (RcptStatus::Held)
 
   TransformResult prepare(const SpoolEnvelope& env, const std::vector<SpoolRecipient>& pending,
                           const std::string& data) override {
@@ -106,7 +108,7 @@ class HoldingTransformer final : public Transformer {
     for (const auto& p : pending) {
       auto it = holds.find(p.address);
       if (it != holds.end())
-        r.held.push_back(RecipientHold{p.address, it->second});
+        r.held.push_back(RecipientHold{p.address, it->second, for_admin.count(p.address) != 0});
       else
         copy.message.rcpts.push_back(OutboundRecipient{p.address, p.notify, p.orcpt});
     }

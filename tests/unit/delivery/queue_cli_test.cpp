@@ -171,3 +171,40 @@ TEST_CASE("queue flush makes recipients due and signals the running sealpostd") 
   CHECK(stale.rc == cli::kOk);
   CHECK(stale.out.find("not running") != std::string::npos);
 }
+
+TEST_CASE("queue release makes held recipients pending again; only held ones") {
+  testing::TempDir dir;
+  const auto config = write_config(dir.path());
+  const auto state = dir.path() / "state";
+  const auto id = add_message(state, 4102444800);
+
+  auto pending_only = queue(config, {"release", id});
+  CHECK(pending_only.rc != cli::kOk);  // nothing held: says so on stderr
+
+  {
+    auto spool = spool::FileSpool::open(state);
+    REQUIRE((*spool)
+                ->modify(id,
+                         [](SpoolEnvelope& env) {
+                           env.rcpts[0].status = RcptStatus::Held;
+                           env.rcpts[0].last_reply = "554 5.6.0 message structure refused";
+                           return true;
+                         })
+                .ok());
+  }
+  auto listed = queue(config, {"list"});
+  CHECK(listed.out.find("held=1") != std::string::npos);
+  CHECK(listed.out.find("HELD") != std::string::npos);
+  CHECK(queue(config, {"show", id}).out.find("held") != std::string::npos);
+
+  auto released = queue(config, {"release", id});
+  CHECK(released.rc == cli::kOk);  // no daemon running: it picks the change up at start
+  CHECK(released.out.find("released 1 recipient") != std::string::npos);
+  auto spool = spool::FileSpool::open(state);
+  const auto env = (*spool)->load_envelope(id);
+  CHECK(env->rcpts[0].status == RcptStatus::Pending);
+  CHECK(env->rcpts[0].next_attempt == 0);
+
+  CHECK(queue(config, {"release", "../etc"}).rc != cli::kOk);
+  CHECK(queue(config, {"release"}).rc == 2);
+}

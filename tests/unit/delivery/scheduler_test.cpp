@@ -218,6 +218,41 @@ TEST_CASE("transformer holds: temporary retries, permanent bounces, nothing else
   CHECK(dsns[0].data.find("x-local; 550 5.7.1 policy forbids plain mail") != std::string::npos);
 }
 
+TEST_CASE("a hold for an admin stays in the spool: no retry, no bounce, no expiry") {
+  Fixture f;
+  HoldingTransformer holding;
+  holding.holds.emplace("pat@x.example", Error::make(554, "5.6.0", "message structure refused"));
+  holding.for_admin.insert("pat@x.example");
+  const auto id = spool_message(*f.spool, {rcpt("pat@x.example"), rcpt("ok@x.example")});
+  {
+    DeliveryScheduler s(f.cfg, *f.spool, holding, f.transport, f.audit);
+    s.start();
+    REQUIRE(s.wait_idle(10s));
+    s.flush();  // a flush does not release a held recipient
+    REQUIRE(s.wait_idle(10s));
+    s.stop();
+  }
+  auto env = f.spool->load_envelope(id);
+  REQUIRE(env.ok());
+  CHECK(find(*env, "pat@x.example").status == RcptStatus::Held);
+  CHECK(find(*env, "pat@x.example").attempts == 1);
+  CHECK(find(*env, "pat@x.example").last_reply.find("5.6.0") != std::string::npos);
+  CHECK(find(*env, "ok@x.example").status == RcptStatus::Delivered);
+  CHECK_FALSE(env->done());
+  CHECK(dsns_in(f.transport.sent()).empty());
+  for (const auto& m : f.transport.sent())
+    for (const auto& r : m.rcpts) CHECK(r.address != "pat@x.example");
+
+  // Long past max_age, a restarted daemon still neither bounces nor drops it.
+  f.cfg.queue.max_age = std::chrono::seconds(1);
+  DeliveryScheduler later(f.cfg, *f.spool, holding, f.transport, f.audit);
+  later.start();
+  REQUIRE(later.wait_idle(10s));
+  later.stop();
+  CHECK(find(*f.spool->load_envelope(id), "pat@x.example").status == RcptStatus::Held);
+  CHECK(dsns_in(f.transport.sent()).empty());
+}
+
 TEST_CASE("a DSN quoting raw 8-bit headers is sent as 8BITMIME") {
   Fixture f;
   f.transport.reply_for("gone@x.example", {550, "5.1.1", "no such user"});

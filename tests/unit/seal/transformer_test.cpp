@@ -168,6 +168,36 @@ TEST_CASE("pickup without a portal and reject are held with the right kind of er
   }
 }
 
+TEST_CASE("policy hold and unprocessable MIME are kept for an admin; reject and defer are not") {
+  Fixture f;
+  auto o = f.options(
+      {{"pat@example.org", policy::Method::Hold}, {"doc@praxis.example", policy::Method::Reject}});
+  seal::SealingTransformer t(o);
+  const auto r = t.prepare(f.env, f.pending, kMessage);
+  REQUIRE(r.held.size() == 2);
+  for (const auto& h : r.held) CHECK(h.for_admin == (h.address == "pat@example.org"));
+
+  // Nesting beyond the limit: the parser refuses it for every recipient, and
+  // it waits for an admin instead of bouncing (mail accepted is never lost).
+  std::string nested =
+      "From: a@praxis.example\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n";
+  for (int i = 0; i < 60; ++i)
+    nested += "--b" + std::to_string(i) + "\r\nContent-Type: multipart/mixed; boundary=b" +
+              std::to_string(i + 1) + "\r\n\r\n";
+  const auto bad = t.prepare(f.env, f.pending, nested);
+  CHECK(bad.outgoing.empty());
+  REQUIRE(bad.held.size() == 2);
+  for (const auto& h : bad.held) {
+    CHECK(h.for_admin);
+    CHECK(h.error.enhanced == "5.6.0");
+  }
+
+  auto deferring = f.options(
+      {{"pat@example.org", policy::Method::Pgp}, {"doc@praxis.example", policy::Method::Defer}});
+  seal::SealingTransformer d(deferring);
+  for (const auto& h : d.prepare(f.env, f.pending, kMessage).held) CHECK_FALSE(h.for_admin);
+}
+
 TEST_CASE("PGP without a key for the recipient never sends anything") {
   Fixture f;
   auto o = f.options(
