@@ -2,6 +2,7 @@
 // including the SIGUSR1 that `flush` sends to a running sealpostd.
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,4 +208,20 @@ TEST_CASE("queue release makes held recipients pending again; only held ones") {
 
   CHECK(queue(config, {"release", "../etc"}).rc != cli::kOk);
   CHECK(queue(config, {"release"}).rc == 2);
+}
+
+TEST_CASE("envelopes rewritten by the CLI keep the owner the daemon gave them") {
+  if (::geteuid() != 0) return;  // only root can give files away (and take them over)
+  testing::TempDir dir;
+  const auto config = write_config(dir.path());
+  const auto state = dir.path() / "state";
+  const auto id = add_message(state, 4102444800);
+  const auto env_path = state / "spool" / "queue" / (id + ".env");
+  REQUIRE(::chown(env_path.c_str(), 65534, 65534) == 0);  // as if sealpostd's user wrote it
+  CHECK(queue(config, {"flush"}).rc == cli::kOk);
+  struct stat st {};
+  REQUIRE(::stat(env_path.c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534);
+  CHECK(st.st_gid == 65534);
+  CHECK((st.st_mode & 0777) == 0600);
 }
