@@ -56,6 +56,13 @@ Result<void> write_durable(const std::filesystem::path& path, std::string_view d
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return io_error(errno, "create", tmp);
   auto cleanup = [&] { ::unlink(tmp.c_str()); };
+  // The mode asked for, not what the umask leaves of it (a group-shared store
+  // needs 0660 even under the relay's UMask=0077).
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
+    const int e = errno;
+    cleanup();
+    return io_error(e, "chmod", tmp);
+  }
   if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
     const int e = errno;
     cleanup();

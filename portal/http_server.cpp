@@ -27,7 +27,10 @@ struct HttpServer::Impl {
   PortalSettings settings;
   ServerLimits limits;
   net::io_context ioc;
-  std::optional<ssl::context> tls;
+  // Swapped whole on reload (SIGHUP after a certificate renewal); each
+  // connection keeps the context it started with alive.
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls;
   tcp::acceptor acceptor{ioc};
   std::atomic<unsigned> connections{0};
 
@@ -48,6 +51,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     ++server_.connections;
   }
   ~Connection() { --server_.connections; }
+  void keep_alive(std::shared_ptr<ssl::context> ctx) { tls_ = std::move(ctx); }
 
   void start() {
     auto self = this->shared_from_this();
@@ -159,6 +163,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   HttpServer::Impl& server_;
   std::string peer_;
+  std::shared_ptr<ssl::context> tls_;  // declared before stream_: outlives it
   Stream stream_;
   beast::flat_buffer buffer_{16 * 1024};
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -184,15 +189,50 @@ void HttpServer::Impl::accept() {
         ep.address().is_v6() && ep.address().to_v6().is_v4_mapped()
             ? net::ip::make_address_v4(net::ip::v4_mapped, ep.address().to_v6()).to_string()
             : ep.address().to_string();
-    if (tls) {
-      std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(*this, peer,
-                                                                         std::move(sock), *tls)
-          ->start();
+    std::shared_ptr<ssl::context> ctx;
+    {
+      std::lock_guard lock(tls_mu);
+      ctx = tls;
+    }
+    if (ctx) {
+      auto c = std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
+          *this, peer, std::move(sock), *ctx);
+      c->keep_alive(std::move(ctx));
+      c->start();
     } else {
       std::make_shared<Connection<beast::tcp_stream>>(*this, peer, std::move(sock))->start();
     }
     accept();
   });
+}
+
+namespace {
+
+// TLS 1.2+ with the certificate chain and key as they are on disk now.
+std::shared_ptr<ssl::context> make_tls_context(const TlsFiles& files) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  ctx->use_certificate_chain_file(files.cert);
+  ctx->use_private_key_file(files.key, ssl::context::pem);
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    throw std::runtime_error("private key does not match the certificate");
+  return ctx;
+}
+
+}  // namespace
+
+Result<void> HttpServer::reload_tls() {
+  if (!impl_->settings.tls) return {};
+  try {
+    auto fresh = make_tls_context(*impl_->settings.tls);
+    std::lock_guard lock(impl_->tls_mu);
+    impl_->tls = std::move(fresh);
+  } catch (const std::exception& e) {
+    return Error::plain(std::string("portal.tls: ") + e.what() + " (the old certificate stays)");
+  }
+  return {};
 }
 
 HttpServer::HttpServer(PortalApp& app, const PortalSettings& settings, ServerLimits limits)
@@ -205,14 +245,7 @@ Result<void> HttpServer::listen() {
   if (!hp || !hp->host_is_ip)
     return Error::plain("portal.listen: expected IP:PORT, got '" + impl_->settings.listen + "'");
   try {
-    if (impl_->settings.tls) {
-      impl_->tls.emplace(ssl::context::tls_server);
-      impl_->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                              ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                              ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-      impl_->tls->use_certificate_chain_file(impl_->settings.tls->cert);
-      impl_->tls->use_private_key_file(impl_->settings.tls->key, ssl::context::pem);
-    }
+    if (impl_->settings.tls) impl_->tls = make_tls_context(*impl_->settings.tls);
     tcp::endpoint ep(net::ip::make_address(hp->host), hp->port);
     impl_->acceptor.open(ep.protocol());
     impl_->acceptor.set_option(net::socket_base::reuse_address(true));

@@ -28,6 +28,9 @@ class HttpServer {
   // Binds (port 0 picks a free port) and prepares TLS; call before run().
   Result<void> listen();
   std::uint16_t port() const;
+  // Re-reads portal.tls cert and key for new connections (SIGHUP after a
+  // renewal); on any error the current ones stay and the error is returned.
+  Result<void> reload_tls();
   // Serves until stop() (from a signal handler thread) is called.
   void run();
   void stop();

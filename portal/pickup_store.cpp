@@ -62,12 +62,24 @@ std::string pickup_link(std::string_view public_url, std::string_view id,
 }
 
 Result<std::unique_ptr<PickupStore>> PickupStore::open(const std::filesystem::path& dir) {
-  for (const auto& d : {dir, dir / "blobs"}) {
-    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return io_error(errno, "mkdir", d);
+  // The directory says whether the store is shared: the packaged layout
+  // (tmpfiles.d) makes pickup/ 2770 for the relay and the portal users of
+  // group "sealpost"; a store we create ourselves is private (0700).
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return io_error(errno, "mkdir", dir);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return io_error(errno, "stat", dir);
+  const bool shared = (st.st_mode & 0070) == 0070;
+  const auto blobs = dir / "blobs";
+  if (::mkdir(blobs.c_str(), 0700) == 0) {
+    // Exact mode, whatever the umask: the other user must create and unlink here.
+    if (shared && ::chmod(blobs.c_str(), 02770) != 0) return io_error(errno, "chmod", blobs);
+  } else if (errno != EEXIST) {
+    return io_error(errno, "mkdir", blobs);
   }
-  auto index = SqlitePickupIndex::open((dir / "index.db").string());
+  auto index = SqlitePickupIndex::open((dir / "index.db").string(), shared);
   if (!index) return index.error();
-  return std::unique_ptr<PickupStore>(new PickupStore(dir, std::move(index).value()));
+  return std::unique_ptr<PickupStore>(
+      new PickupStore(dir, std::move(index).value(), shared ? 0660 : 0600));
 }
 
 std::filesystem::path PickupStore::blob_path(std::string_view id) const {
@@ -100,7 +112,7 @@ Result<Deposited> PickupStore::deposit(const PickupRequest& req, std::string_vie
   SecretBytes content_key = new_content_key();
   std::string blob(kBlobMagic);
   blob += seal(content_key, mime, blob_context(d.id));
-  if (auto w = write_file_durable(blob_path(d.id), blob, 0600); !w) return w.error();
+  if (auto w = write_file_durable(blob_path(d.id), blob, file_mode_); !w) return w.error();
 
   std::string material = content_key.bytes();
   put_field(material, req.sms_number);

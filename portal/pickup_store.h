@@ -63,13 +63,14 @@ class PickupStore {
   PickupIndex& index() { return *index_; }
 
  private:
-  PickupStore(std::filesystem::path dir, std::unique_ptr<PickupIndex> index)
-      : dir_(std::move(dir)), index_(std::move(index)) {}
+  PickupStore(std::filesystem::path dir, std::unique_ptr<PickupIndex> index, int file_mode)
+      : dir_(std::move(dir)), index_(std::move(index)), file_mode_(file_mode) {}
   std::filesystem::path blob_path(std::string_view id) const;
   Result<void> shred(const std::string& id, State final_state);
 
   std::filesystem::path dir_;
   std::unique_ptr<PickupIndex> index_;
+  int file_mode_;  // 0600, or 0660 when the directory is group-shared
 };
 
 // PickupService for sealpostd: deposits into a store and builds the link.

@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -140,7 +141,14 @@ int main(int argc, char** argv) {
   });
   std::thread waiter([&] {
     int sig = 0;
-    sigwait(&signals, &sig);
+    // SIGHUP (systemctl reload) re-reads the TLS certificate, e.g. after a
+    // renewal; it must never end the service.
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+      if (auto r = server.reload_tls(); !r)
+        log::error("portal.reload", {{"result", "failed"}, {"error", r.error().what()}});
+      else
+        log::info("portal.reload", {{"result", "ok"}, {"tls", settings.tls ? "reloaded" : "none"}});
+    }
     log::info("portal.stop", {{"signal", sig}});
     {
       std::lock_guard lock(mu);

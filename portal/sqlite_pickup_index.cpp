@@ -104,15 +104,21 @@ std::optional<State> state_from_string(std::string_view s) {
   return std::nullopt;
 }
 
-Result<std::unique_ptr<SqlitePickupIndex>> SqlitePickupIndex::open(const std::string& path) {
+Result<std::unique_ptr<SqlitePickupIndex>> SqlitePickupIndex::open(const std::string& path,
+                                                                   bool group_shared) {
   sqlite3* raw = nullptr;
-  const mode_t old = ::umask(077);  // the database file is owner-only from its first byte
+  // The database file has its final mode from its first byte; SQLite gives
+  // the -wal/-shm files the mode of the database file.
+  const mode_t old = ::umask(group_shared ? 007 : 077);
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   ::umask(old);
   std::unique_ptr<SqlitePickupIndex> idx(new SqlitePickupIndex(raw));
   if (rc != SQLITE_OK) return db_error(raw, "open");
+  // SQLite creates files 0644 & ~umask; make it exact before the WAL exists
+  // (which copies this mode). Fails harmlessly for the non-owning user.
+  ::chmod(path.c_str(), group_shared ? 0660 : 0600);
   sqlite3_busy_timeout(raw, 5000);
   for (const char* sql : {
            "PRAGMA journal_mode=WAL",

@@ -14,7 +14,10 @@ namespace sealpost::pickup {
 
 class SqlitePickupIndex final : public PickupIndex {
  public:
-  static Result<std::unique_ptr<SqlitePickupIndex>> open(const std::string& path);
+  // `group_shared`: the relay and the portal run as different users of one
+  // group (systemd units), so the database is 0660 instead of 0600.
+  static Result<std::unique_ptr<SqlitePickupIndex>> open(const std::string& path,
+                                                         bool group_shared = false);
 
   Result<void> insert(const PickupRecord& r) override;
   Result<std::optional<PickupRecord>> find(const std::string& id) override;

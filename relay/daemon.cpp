@@ -42,6 +42,25 @@
 namespace sealpost {
 namespace {
 
+// A state dir we create is 0700. One that exists keeps group read/search if
+// the admin gave it (the packaged layout is 0750 sealpost:sealpost so the
+// portal user can reach pickup/), but never group write or any access for
+// others.
+void restrict_state_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::create_directories(dir, ec)) {
+    ::chmod(dir.c_str(), 0700);
+    return;
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0027) != 0)
+    ::chmod(dir.c_str(), (st.st_mode & 07777 & ~0027) | 0700);
+}
+
+}  // namespace
+
+namespace {
+
 void apply_logging(const Config& cfg, const DaemonOptions& opts) {
   const auto& level = opts.log_level.empty() ? cfg.log.level : opts.log_level;
   const auto& format = opts.log_format.empty() ? cfg.log.format : opts.log_format;
@@ -95,9 +114,7 @@ class Daemon {
                 {{"detail", "running as root; use the systemd unit or --user sealpost"}});
     }
 
-    std::error_code ec;
-    std::filesystem::create_directories(cfg_->state_dir, ec);
-    ::chmod(cfg_->state_dir.c_str(), 0700);
+    restrict_state_dir(cfg_->state_dir);
 
     auto users = auth::UserDirectory::load(cfg_->users);
     if (!users) {

@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 import uuid
@@ -465,5 +466,52 @@ def test_https_with_portal_tls(tmp_path):
             plain.request("GET", "/portal.css")
             plain.getresponse().read()
         plain.close()
+    finally:
+        env.stop()
+
+
+def test_sighup_reloads_the_tls_certificate_and_keeps_serving(tmp_path):
+    """systemctl reload sends SIGHUP (ExecReload): the portal must not die, and
+    a renewed certificate is served to new connections; a broken one is refused
+    and the old one stays."""
+    import signal
+    import ssl
+    from sealpost_harness import TestCA
+    ca = TestCA(tmp_path / "ca")
+    cert, key = ca.server_cert("localhost", stem="portal")
+    live_cert, live_key = tmp_path / "live.crt", tmp_path / "live.key"
+    live_cert.write_bytes(Path(cert).read_bytes())
+    live_key.write_bytes(Path(key).read_bytes())
+    env = PortalEnv(tmp_path / "portal", tls=(live_cert, live_key))
+
+    def served_serial():
+        ctx = ssl.create_default_context(cafile=str(ca.cert))
+        with socket.create_connection(("127.0.0.1", env.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                return s.getpeercert(binary_form=True)
+
+    def wait_log(text, count):
+        deadline = time.time() + 10
+        while time.time() < deadline and env.log().count(text) < count:
+            time.sleep(0.05)
+        assert env.log().count(text) >= count, env.log()[-2000:]
+
+    try:
+        first = served_serial()
+        renewed, renewed_key = ca.server_cert("localhost", stem="portal2")
+        live_cert.write_bytes(Path(renewed).read_bytes())
+        live_key.write_bytes(Path(renewed_key).read_bytes())
+        env.proc.send_signal(signal.SIGHUP)
+        wait_log("portal.reload result=ok", 1)
+        second = served_serial()
+        assert second != first
+        assert second == ssl.PEM_cert_to_DER_cert(Path(renewed).read_text())
+
+        # A key that does not match: refused, the renewed certificate stays.
+        live_key.write_bytes(Path(key).read_bytes())
+        env.proc.send_signal(signal.SIGHUP)
+        wait_log("portal.reload result=failed", 1)
+        assert served_serial() == second
+        assert env.proc.poll() is None
     finally:
         env.stop()

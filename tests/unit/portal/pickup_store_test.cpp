@@ -1,5 +1,7 @@
 #include "portal/pickup_store.h"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -198,4 +200,38 @@ TEST_CASE("StorePickupService builds a link that unlocks") {
   auto u = (*store)->unlock(dep->pickup_id, *secret, dep->expires_at - 60);
   REQUIRE(u);
   CHECK(u->status == LinkStatus::Ok);
+}
+
+TEST_CASE(
+    "a group-shared pickup dir (packaged 2770) gets group-writable files; a new one is private") {
+  const auto mode_of = [](const std::filesystem::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+  };
+  const mode_t old_umask = ::umask(077);  // as under sealpostd.service's UMask=0077
+  TempDir t;
+  {
+    auto store = PickupStore::open(t.path / "private");
+    REQUIRE(store);
+    auto d = (*store)->deposit(request(), kMime, kNow);
+    REQUIRE(d);
+    CHECK(mode_of(t.path / "private") == 0700);
+    CHECK(mode_of(t.path / "private" / "blobs") == 0700);
+    CHECK(mode_of(t.path / "private" / "index.db") == 0600);
+    CHECK(mode_of(t.path / "private" / "blobs" / (d->id + ".sealed")) == 0600);
+  }
+  {
+    const auto shared = t.path / "shared";
+    REQUIRE(::mkdir(shared.c_str(), 0700) == 0);
+    REQUIRE(::chmod(shared.c_str(), 02770) == 0);
+    auto store = PickupStore::open(shared);
+    REQUIRE(store);
+    auto d = (*store)->deposit(request(), kMime, kNow);
+    REQUIRE(d);
+    CHECK(mode_of(shared / "blobs") == 02770);
+    CHECK(mode_of(shared / "index.db") == 0660);
+    CHECK(mode_of(shared / "blobs" / (d->id + ".sealed")) == 0660);
+  }
+  ::umask(old_umask);
 }
