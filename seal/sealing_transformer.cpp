@@ -1,7 +1,9 @@
 #include "seal/sealing_transformer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
+#include <set>
 
 #include "common/log.h"
 #include "seal/default_decider.h"
@@ -10,6 +12,7 @@
 #include "seal/message_parser.h"
 #include "seal/pickup_notice.h"
 #include "seal/seal_message.h"
+#include "seal/visible_recipients.h"
 
 namespace sealpost::seal {
 
@@ -24,9 +27,18 @@ struct Group {
   std::vector<const policy::RecipientPlan*> plans;
 };
 
-std::string group_key(const policy::RecipientPlan& p) {
-  return std::string(method_label(p.method)) + '\n' + (p.sign ? "s" : "-") + '\n' + p.smime_cipher +
-         '\n' + p.scrub_profile;
+// Recipients sharing a key share one sealed copy. A blind-copy recipient of
+// pgp/smime gets a copy of their own: the ciphertext names its recipients'
+// keys (seal/visible_recipients.h).
+std::string group_key(const policy::RecipientPlan& p, const std::set<std::string>& visible) {
+  std::string key = std::string(method_label(p.method)) + '\n' + (p.sign ? "s" : "-") + '\n' +
+                    p.smime_cipher + '\n' + p.scrub_profile;
+  const bool encrypted = p.method == policy::Method::Pgp || p.method == policy::Method::Smime;
+  std::string lowered = p.address;
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (encrypted && visible.count(lowered) == 0) key += "\nblind:" + p.address;
+  return key;
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep = ",") {
@@ -98,6 +110,7 @@ class Run {
   const std::string& data_;
   TransformResult result_;
   policy::MessageFacts facts_;
+  std::set<std::string> visible_;       // To/Cc addresses, lower-cased
   std::optional<std::string> subject_;  // the Subject with the policy's tag removed
   std::map<std::string, keystore::LookupResult> keys_;
 };
@@ -259,6 +272,7 @@ TransformResult Run::go() {
     return std::move(result_);
   }
   facts_ = message_facts(parsed->get(), data_);
+  visible_ = visible_recipients(parsed->get());
 
   policy::EnvelopeFacts ef{env_.mail_from, env_.auth_user, {}};
   std::map<std::string, policy::KeyAvailability> avail;
@@ -308,7 +322,7 @@ TransformResult Run::go() {
       case policy::Method::Smime:
       case policy::Method::Plain:
       case policy::Method::Pickup: {
-        auto& g = groups[group_key(p)];
+        auto& g = groups[group_key(p, visible_)];
         if (g.plans.empty()) {
           g.method = p.method;
           g.sign = p.sign;

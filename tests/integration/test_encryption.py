@@ -272,6 +272,41 @@ def test_plaintext_labelled_encrypted_is_encrypted_anyway(work):
     assert b"QmVmdW5kOiBwb3NpdGl2" in r.stdout
 
 
+def test_blind_copy_recipient_gets_its_own_ciphertext(work):
+    """Bcc recipients must not be listed (as key IDs) in the ciphertext the To
+    recipients get, nor the other way round beyond themselves."""
+    tmp, homes = work
+    patient = GpgHome(tmp / "patient")
+    hidden = GpgHome(tmp / "hidden")
+    homes += [patient.dir, hidden.dir]
+    patient.gen_key("pat@example.org", name="Pat")
+    hidden.gen_key("secret-bcc@x.example", name="Hidden")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    hidden.export("secret-bcc@x.example", tmp / "hidden.asc")
+    seal(tmp, make_message(bcc="secret-bcc@x.example"), ["pat@example.org",
+                                                          "secret-bcc@x.example"],
+         imports=[tmp / "pat.asc", tmp / "hidden.asc"])
+    out = sorted(tmp.glob("out-*"))[-1]
+    copies = {}
+    for f in sorted(out.glob("*.eml")):
+        rcpts = f.with_suffix(".rcpts").read_text().split()
+        copies[tuple(rcpts)] = f.read_bytes()
+    assert set(copies) == {("pat@example.org",), ("secret-bcc@x.example",)}
+
+    def key_ids(raw):
+        enc = list(email.message_from_bytes(raw, policy=email.policy.default).iter_parts())[1]
+        (tmp / "probe.asc").write_bytes(enc.get_payload(decode=True))
+        r = run(["gpg", "--homedir", str(tmp / "empty"), "--batch", "--list-packets",
+                 str(tmp / "probe.asc")], check=False)
+        return {line.split("keyid ")[1].split()[0] for line in r.stdout.decode().splitlines()
+                if line.startswith(":pubkey enc packet:")}
+    (tmp / "empty").mkdir(mode=0o700, exist_ok=True)
+    visible = key_ids(copies[("pat@example.org",)])
+    blind = key_ids(copies[("secret-bcc@x.example",)])
+    assert len(visible) == 1 and len(blind) == 1 and visible != blind
+    assert b"secret-bcc" not in copies[("pat@example.org",)]
+
+
 def test_malformed_message_is_held_permanently(work):
     tmp, _ = work
     # 40 levels of multipart nesting, each opened with the previous boundary.
