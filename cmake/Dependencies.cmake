@@ -13,6 +13,8 @@ pkg_check_modules(ETPAN REQUIRED libetpan)
 add_library(Etpan::etpan INTERFACE IMPORTED)
 target_include_directories(Etpan::etpan SYSTEM INTERFACE ${ETPAN_INCLUDE_DIRS})
 target_link_libraries(Etpan::etpan INTERFACE etpan)
+# GnuTLS is libetpan's TLS library; we ask it which protocol version was negotiated.
+pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
 pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)

@@ -1,6 +1,5 @@
 #include "imap/imap_session.h"
 
-#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <poll.h>
 
@@ -10,6 +9,7 @@
 
 #include "common/durable_file.h"
 #include "relay/delivery/tcp_connect.h"
+#include "relay/delivery/tls_handshake.h"
 #include "relay/delivery/tls_peer_verify.h"
 
 namespace sealpost::imap {
@@ -18,17 +18,6 @@ namespace {
 constexpr std::chrono::seconds kConnectTimeout{30};
 constexpr time_t kCommandTimeout = 120;
 constexpr std::size_t kMaxMessage = 50u << 20;
-
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-// libetpan calls this before its TLS handshake: SNI for DNS names only.
-void set_sni(struct mailstream_ssl_context* ssl, void* data) {
-  const auto* host = static_cast<const std::string*>(data);
-  if (!is_ip_literal(*host)) mailstream_ssl_set_server_name(ssl, const_cast<char*>(host->c_str()));
-}
 
 // RAII for the libetpan structures the commands below build and receive.
 struct SetFree {
@@ -85,10 +74,11 @@ Result<std::unique_ptr<ImapSession>> ImapSession::open(const ImapAccountConfig& 
   session->s_.reset(mailimap_new(0, nullptr));
   if (!session->s_) return Error::temp("4.3.0", "out of memory");
   mailstream* stream = nullptr;
-  auto* host = const_cast<std::string*>(&cfg.host);
+  delivery::TlsHandshake handshake(cfg.host);
   if (cfg.tls == TlsMode::Implicit) {
     stream = mailstream_ssl_open_with_callback_timeout(
-        fd->get(), static_cast<time_t>(kConnectTimeout.count()), set_sni, host);
+        fd->get(), static_cast<time_t>(kConnectTimeout.count()), delivery::TlsHandshake::callback,
+        &handshake);
     if (!stream) return Error::temp("4.4.2", "IMAP TLS handshake failed", "TLS with " + cfg.host);
   } else {
     stream =
@@ -100,7 +90,7 @@ Result<std::unique_ptr<ImapSession>> ImapSession::open(const ImapAccountConfig& 
   if (cfg.tls == TlsMode::Implicit) {
     // Verify before even the greeting is read.
     session->s_->imap_stream = stream;
-    auto v = session->verify_peer();
+    auto v = session->verify_peer(handshake);
     session->s_->imap_stream = nullptr;
     if (!v) {
       mailstream_close(stream);
@@ -130,14 +120,15 @@ Result<void> ImapSession::start_tls() {
   if (stream->read_buffer_len != 0)
     return Error::temp("4.4.2", "IMAP STARTTLS failed", "data received after STARTTLS reply");
   mailstream_low* plain = mailstream_get_low(stream);
-  auto* host = const_cast<std::string*>(&cfg_.host);
+  delivery::TlsHandshake handshake(cfg_.host);
   mailstream_low* tls = mailstream_low_tls_open_with_callback_timeout(
-      mailstream_low_get_fd(plain), static_cast<time_t>(kConnectTimeout.count()), set_sni, host);
+      mailstream_low_get_fd(plain), static_cast<time_t>(kConnectTimeout.count()),
+      delivery::TlsHandshake::callback, &handshake);
   if (!tls) return Error::temp("4.4.2", "IMAP TLS handshake failed", "STARTTLS with " + cfg_.host);
   mailstream_low_free(plain);  // frees the plain driver without closing the fd
   mailstream_set_low(stream, tls);
   mailstream_low_set_timeout(tls, kCommandTimeout);
-  if (auto v = verify_peer(); !v) return v;
+  if (auto v = verify_peer(handshake); !v) return v;
   // The pre-TLS capability list may have been forged: ask again.
   mailimap_capability_data* cap = nullptr;
   if (mailimap_capability(s_.get(), &cap) == MAILIMAP_NO_ERROR)
@@ -145,7 +136,10 @@ Result<void> ImapSession::start_tls() {
   return {};
 }
 
-Result<void> ImapSession::verify_peer() {
+Result<void> ImapSession::verify_peer(const delivery::TlsHandshake& handshake) {
+  // An outdated protocol version is refused like an untrusted certificate.
+  if (auto m = handshake.require_modern(mailstream_get_low(s_->imap_stream)); !m)
+    return Error::temp("4.7.5", "IMAP server TLS version too old", m.error().what());
   carray* chain = mailstream_get_certificate_chain(s_->imap_stream);
   std::vector<std::string> der;
   if (chain) {

@@ -1,7 +1,8 @@
 // One authenticated IMAP connection over libetpan (mailimap): TCP with a
-// deadline, implicit TLS or STARTTLS with the peer verified by OpenSSL against
-// ca_file (delivery/tls_peer_verify.h) before LOGIN, then the few commands the
-// inbound processor needs. Not thread-safe; one per account thread.
+// deadline, implicit TLS or STARTTLS (TLS 1.2 or newer, delivery/tls_handshake.h)
+// with the peer verified by OpenSSL against ca_file (delivery/tls_peer_verify.h)
+// before LOGIN, then the few commands the inbound processor needs. Not
+// thread-safe; one per account thread.
 #pragma once
 
 #include <libetpan/libetpan.h>
@@ -14,6 +15,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "relay/delivery/tls_handshake.h"
 
 namespace sealpost::imap {
 
@@ -56,7 +58,7 @@ class ImapSession {
   };
   explicit ImapSession(const ImapAccountConfig& cfg) : cfg_(cfg) {}
   Result<void> start_tls();
-  Result<void> verify_peer();
+  Result<void> verify_peer(const delivery::TlsHandshake& handshake);
   Result<void> login();
   Error failed(const std::string& step, int rc) const;
 

@@ -1,6 +1,5 @@
 #include "relay/delivery/smtp_connection.h"
 
-#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -13,6 +12,7 @@
 #include "common/log.h"
 #include "common/unique_fd.h"
 #include "relay/delivery/tcp_connect.h"
+#include "relay/delivery/tls_handshake.h"
 #include "relay/delivery/tls_peer_verify.h"
 
 namespace sealpost::delivery {
@@ -25,30 +25,26 @@ Error lost(std::string reason) {
   return Error::make(421, "4.4.2", "Connection to smarthost lost", std::move(reason));
 }
 
-Error protocol(const SmtpReply& r, std::string_view step) {
-  // The smarthost's own code decides: 5xx is permanent, everything else retries.
-  const int code = r.code >= 400 ? r.code : 451;
+// A refusal of the session itself (greeting, EHLO, STARTTLS): it says the
+// smarthost is unavailable or misconfigured for us, not that this message is
+// unacceptable, so it is always temporary, even for 5xx (like Postfix's
+// smtp_skip_5xx_greeting). Otherwise one 554 greeting would bounce every
+// message in the queue as each one tries.
+Error session_refused(const SmtpReply& r, std::string_view step) {
   std::string enhanced = r.enhanced;
-  if (enhanced.empty()) enhanced = code >= 500 ? "5.5.0" : "4.4.0";
-  return Error::make(code, enhanced, r.text,
-                     std::string(step) + " refused: " + std::to_string(r.code) + " " + r.text);
+  if (enhanced.empty())
+    enhanced = "4.4.0";
+  else
+    enhanced[0] = '4';  // keep the smarthost's detail, downgrade its class
+  return Error::make(451, enhanced, "Smarthost refused the session: " + r.text,
+                     std::string(step) + " refused by smarthost: " + std::to_string(r.code) + " " +
+                         r.text + " (will retry)");
 }
 
 std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
-}
-
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-// libetpan calls this before its GnuTLS handshake: send SNI for DNS names.
-void set_sni(struct mailstream_ssl_context* ssl, void* data) {
-  const auto* host = static_cast<const std::string*>(data);
-  if (!is_ip_literal(*host)) mailstream_ssl_set_server_name(ssl, const_cast<char*>(host->c_str()));
 }
 
 std::string base64(std::string_view in) {
@@ -94,9 +90,10 @@ Result<std::unique_ptr<SmtpConnection>> SmtpConnection::open(const SmarthostConf
   std::unique_ptr<SmtpConnection> conn(new SmtpConnection(cfg));
   const auto handshake_timeout = static_cast<time_t>(cfg.connect_timeout.count());
   mailstream* stream = nullptr;
+  TlsHandshake handshake(cfg.host);
   if (cfg.tls == TlsMode::Implicit) {
-    auto* host = const_cast<std::string*>(&cfg.host);
-    stream = mailstream_ssl_open_with_callback_timeout(fd->get(), handshake_timeout, set_sni, host);
+    stream = mailstream_ssl_open_with_callback_timeout(fd->get(), handshake_timeout,
+                                                       TlsHandshake::callback, &handshake);
     if (stream == nullptr) return lost("TLS handshake with " + cfg.host + " failed");
     conn->encrypted_ = true;
   } else {
@@ -114,8 +111,8 @@ Result<std::unique_ptr<SmtpConnection>> SmtpConnection::open(const SmarthostConf
   }
   if (conn->encrypted_) {
     // Verify before the greeting is even read: nothing is exchanged with an
-    // unverified peer.
-    if (auto v = conn->verify_peer(stream); !v) {
+    // unverified peer or over an outdated protocol version.
+    if (auto v = conn->verify_peer(stream, handshake); !v) {
       mailstream_close(stream);
       return v.error();
     }
@@ -123,10 +120,14 @@ Result<std::unique_ptr<SmtpConnection>> SmtpConnection::open(const SmarthostConf
   // mailsmtp_connect takes the stream (closing it itself on failure) and reads the 220.
   const int rc = mailsmtp_connect(conn->session_.get(), stream);
   if (rc != MAILSMTP_NO_ERROR) {
+    // A reply other than 220 (libetpan keeps its code and text): the
+    // smarthost turned the session down, which is never the message's fault.
     const int code = conn->session_->response_code;
-    if (code >= 500) {
+    if (code >= 400) {
       SmtpReply r{code, "", conn->session_->response ? conn->session_->response : "", {}};
-      return protocol(r, "greeting");
+      r.enhanced = enhanced_code_of(code, r.text);
+      if (!r.enhanced.empty()) r.text.erase(0, std::min(r.text.size(), r.enhanced.size() + 1));
+      return session_refused(r, "greeting");
     }
     return lost(std::string("greeting: ") + mailsmtp_strerror(rc));
   }
@@ -136,7 +137,8 @@ Result<std::unique_ptr<SmtpConnection>> SmtpConnection::open(const SmarthostConf
 
 SmtpConnection::~SmtpConnection() = default;  // mailsmtp_free sends QUIT and closes
 
-Result<void> SmtpConnection::verify_peer(mailstream* stream) {
+Result<void> SmtpConnection::verify_peer(mailstream* stream, const TlsHandshake& handshake) {
+  if (auto v = handshake.require_modern(mailstream_get_low(stream)); !v) return v;
   carray* chain = mailstream_get_certificate_chain(stream);
   if (chain == nullptr) return verify_peer_chain({}, cfg_.ca_file, cfg_.host);
   std::vector<std::string> der;
@@ -152,7 +154,7 @@ Result<void> SmtpConnection::greet(const std::string& helo_name) {
   auto ehlo = [&]() -> Result<void> {
     auto r = command("EHLO " + helo_name);
     if (!r) return r.error();
-    if (r->code != 250) return protocol(*r, "EHLO");
+    if (r->code != 250) return session_refused(*r, "EHLO");
     extensions_.clear();
     auth_mechanisms_.clear();
     for (std::size_t i = 1; i < r->lines.size(); ++i) {  // line 0 is the greeting name
@@ -185,22 +187,22 @@ Result<void> SmtpConnection::start_tls() {
                        "STARTTLS required by config but not offered");
   auto r = command("STARTTLS");
   if (!r) return r.error();
-  if (r->code != 220) return protocol(*r, "STARTTLS");
+  if (r->code != 220) return session_refused(*r, "STARTTLS");
   mailstream* stream = session_->stream;
   // Anything already buffered was sent before TLS and could be an injection
   // (CVE-2011-0411 class): refuse rather than read it as if protected.
   if (stream->read_buffer_len != 0) return lost("data received after STARTTLS reply");
   mailstream_low* plain = mailstream_get_low(stream);
   const int fd = mailstream_low_get_fd(plain);
-  auto* host = const_cast<std::string*>(&cfg_.host);
+  TlsHandshake handshake(cfg_.host);
   mailstream_low* tls = mailstream_low_tls_open_with_callback_timeout(
-      fd, static_cast<time_t>(cfg_.connect_timeout.count()), set_sni, host);
+      fd, static_cast<time_t>(cfg_.connect_timeout.count()), TlsHandshake::callback, &handshake);
   if (tls == nullptr) return lost("STARTTLS handshake with " + cfg_.host + " failed");
   mailstream_low_free(plain);  // frees the plain driver without closing fd
   mailstream_set_low(stream, tls);
   mailstream_low_set_timeout(tls, static_cast<time_t>(cfg_.command_timeout.count()));
   encrypted_ = true;
-  return verify_peer(stream);
+  return verify_peer(stream, handshake);
 }
 
 Result<void> SmtpConnection::authenticate() {

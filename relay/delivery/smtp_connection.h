@@ -1,6 +1,7 @@
 // One client connection to the smarthost over libetpan: TCP with a deadline,
-// implicit TLS or STARTTLS (GnuTLS inside libetpan, peer verified with OpenSSL
-// in tls_peer_verify.h before anything but the greeting is exchanged), EHLO with
+// implicit TLS or STARTTLS (GnuTLS inside libetpan; TLS 1.2+ enforced by
+// tls_handshake.h and the peer verified with OpenSSL in tls_peer_verify.h
+// before anything but the greeting is exchanged), EHLO with
 // our configured name, AUTH PLAIN/LOGIN, commands and DATA.
 //
 // libetpan provides the stream, TLS, greeting and dot-stuffed DATA transfer;
@@ -18,13 +19,16 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "relay/delivery/smtp_reply.h"
+#include "relay/delivery/tls_handshake.h"
 
 namespace sealpost::delivery {
 
 class SmtpConnection {
  public:
   // Connects, secures and greets (EHLO, AUTH if configured). Error carries a
-  // temporary code for anything that is not the message's fault.
+  // temporary code for anything that is not the message's fault, including a
+  // 5xx greeting, EHLO or STARTTLS reply: only MAIL/RCPT/DATA replies judge a
+  // message.
   static Result<std::unique_ptr<SmtpConnection>> open(const SmarthostConfig& cfg,
                                                       const std::string& helo_name);
   ~SmtpConnection();  // sends QUIT and closes
@@ -47,7 +51,7 @@ class SmtpConnection {
 
   Result<void> greet(const std::string& helo_name);
   Result<void> start_tls();
-  Result<void> verify_peer(mailstream* stream);
+  Result<void> verify_peer(mailstream* stream, const TlsHandshake& handshake);
   Result<void> authenticate();
   Result<std::string> read_line();
   Result<SmtpReply> read_reply();

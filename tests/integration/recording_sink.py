@@ -72,12 +72,13 @@ class Sink:
     """In-process recording sink for pytest. Use as a context manager or start()/stop()."""
 
     def __init__(self, outdir, port=0, tls_cert=None, tls_key=None, implicit_tls=False,
-                 require_auth=False, reject=None):
+                 require_auth=False, reject=None, tls_max_version=None):
         self.outdir = outdir
         self.port = port
         self.handler = RecordingHandler(outdir, reject, implicit_tls=bool(tls_cert) and implicit_tls)
         self.tls_cert, self.tls_key, self.implicit_tls = tls_cert, tls_key, implicit_tls
         self.require_auth = require_auth
+        self.tls_max_version = tls_max_version  # e.g. ssl.TLSVersion.TLSv1_1: an outdated smarthost
         self.controller = None
 
     def _context(self):
@@ -85,6 +86,11 @@ class Sink:
             return None
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.tls_cert, self.tls_key)
+        if self.tls_max_version is not None:
+            # OpenSSL 3 negotiates TLS below 1.2 only at security level 0.
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+            ctx.maximum_version = self.tls_max_version
         return ctx
 
     def start(self):

@@ -228,6 +228,31 @@ def test_wrong_smarthost_certificate_defers(tmp_path):
         assert "verif" in r.log().lower()
 
 
+def test_smarthost_offering_only_tls11_defers(tmp_path):
+    """A smarthost stuck at TLS 1.0/1.1 gets no mail: deferred, never bounced.
+    STARTTLS here (aiosmtpd's start-up probe cannot speak TLS 1.1 for an implicit-TLS
+    sink); implicit TLS is covered by delivery_tests against smtp_peer.py --tls11."""
+    ca = TestCA(tmp_path / "sh-ca", "Smarthost CA")
+    cert, key = ca.server_cert("localhost")
+    with Sink(tmp_path / "sink", tls_cert=cert, tls_key=key,
+              tls_max_version=ssl.TLSVersion.TLSv1_1) as sink:
+        r = Relay(tmp_path, smarthost_port=sink.port, smarthost_tls="starttls", smarthost_ca=ca.cert)
+        r.add_user(USER, PASSWORD, [ADDR])
+        with r:
+            submit(r.port("submission"), ADDR, ["old@sink.example"],
+                   simple_message(ADDR, ["old@sink.example"]), auth=(USER, PASSWORD),
+                   cafile=r.ca.cert)
+            deadline = time.time() + 30
+            while "delivery.smarthost_failed" not in r.log() and time.time() < deadline:
+                time.sleep(0.2)
+            queued = json.loads(r.cli("queue", "list", "--json").stdout)
+            assert sink.messages() == []  # neither the message nor a bounce
+        log = r.log()
+    assert "old@sink.example" in json.dumps(queued)
+    assert "result=deferred" in log and "result=failed" not in log
+    assert "server negotiated TLS1.1" in log and "TLS 1.2 or newer is required" in log
+
+
 def test_verified_tls_smarthost_delivers(tmp_path):
     ca = TestCA(tmp_path / "sh-ca", "Smarthost CA")
     cert, key = ca.server_cert("localhost")

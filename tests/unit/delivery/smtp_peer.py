@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """A scriptable SMTP smarthost for SmtpTransport tests (Debian's aiosmtpd).
 
-Usage: smtp_peer.py DIR {none|implicit|starttls} [--auth] [--idle-timeout]
+Usage: smtp_peer.py DIR {none|implicit|starttls|greet554|ehlo550} [--auth]
+                    [--idle-timeout] [--tls11]
 Writes DIR/ca.pem (the CA that signed the server cert for DNS name localhost)
 and DIR/other-ca.pem (an unrelated CA), listens on 127.0.0.1:0 and prints the
 port on stdout. Each accepted message is appended to DIR/messages.jsonl.
 Recipients starting with "reject" get 550 5.1.1, "tempfail" get 451 4.3.0.
 With --auth, AUTH PLAIN/LOGIN is required: user "praxis", password "s3cret".
+With --tls11, TLS is offered only as TLS 1.0/1.1 (an outdated smarthost).
+greet554 answers every connection with a 554 greeting; ehlo550 greets 220 but
+refuses EHLO and HELO with 550 (plaintext, a smarthost that will not serve us).
 """
 import asyncio
 import datetime
@@ -86,6 +90,29 @@ class Handler:
         return "250 2.0.0 queued as test"
 
 
+async def refusing_session(mode, reader, writer):
+    """A smarthost that turns the session down before any mail is offered."""
+    if mode == "greet554":
+        writer.write(b"554 5.3.2 peer.test no service for you\r\n")
+    else:
+        writer.write(b"220 peer.test ESMTP\r\n")
+    await writer.drain()
+    while line := await reader.readline():
+        verb = line[:4].upper()
+        if verb == b"QUIT":
+            writer.write(b"221 2.0.0 bye\r\n")
+            break
+        if verb in (b"EHLO", b"HELO"):
+            writer.write(b"550 5.7.1 relay.test is not allowed to use this smarthost\r\n")
+        else:  # anything after a refused greeting means the client ignored it
+            writer.write(b"503 5.5.1 session refused\r\n")
+            with open(os.path.join(sys.argv[1], "messages.jsonl"), "a") as f:
+                f.write(json.dumps({"after_refusal": line.decode("ascii", "replace")}) + "\n")
+        await writer.drain()
+    await writer.drain()
+    writer.close()
+
+
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = auth_data.login == b"praxis" and auth_data.password == b"s3cret"
     return AuthResult(success=ok, handled=False)  # failure: aiosmtpd answers 535
@@ -111,6 +138,19 @@ async def main():
         f.write(pem(leaf_cert))
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert_path, key_path)
+    if "--tls11" in sys.argv:
+        # OpenSSL 3 allows TLS < 1.2 only at security level 0.
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+
+    loop = asyncio.get_running_loop()
+    if mode in ("greet554", "ehlo550"):
+        server = await asyncio.start_server(lambda r, w: refusing_session(mode, r, w),
+                                            "127.0.0.1", 0)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        async with server:
+            await server.serve_forever()
 
     handler = Handler(directory)
     kwargs = dict(hostname="peer.test", enable_SMTPUTF8=True, decode_data=False)
@@ -121,7 +161,6 @@ async def main():
                       auth_require_tls=(mode != "none"))
     if mode == "starttls":
         kwargs.update(tls_context=ctx, require_starttls=True)
-    loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: SMTP(handler, **kwargs), "127.0.0.1", 0,
                                       ssl=ctx if mode == "implicit" else None)
     print(server.sockets[0].getsockname()[1], flush=True)

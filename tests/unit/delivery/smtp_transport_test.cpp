@@ -29,7 +29,7 @@ namespace {
 class Peer {
  public:
   Peer(const std::filesystem::path& dir, const std::string& mode, bool auth,
-       bool idle_timeout = false)
+       bool idle_timeout = false, bool tls11 = false)
       : dir_(dir) {
     int out[2];
     REQUIRE(::pipe(out) == 0);
@@ -41,6 +41,7 @@ class Peer {
     std::vector<std::string> args{"/usr/bin/python3", script, dir.string(), mode};
     if (auth) args.emplace_back("--auth");
     if (idle_timeout) args.emplace_back("--idle-timeout");
+    if (tls11) args.emplace_back("--tls11");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -218,6 +219,67 @@ TEST_CASE("an untrusted CA or a wrong host name stops the attempt before any mai
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().enhanced == "4.7.5");
     CHECK(peer.messages().empty());
+  }
+}
+
+TEST_CASE("a smarthost offering only TLS 1.0/1.1 is refused before any mail, temporarily") {
+  testing::TempDir dir;
+  auto check_refused = [](const Result<std::vector<RcptOutcome>>& result) {
+    REQUIRE_FALSE(result.ok());
+    INFO(result.error().what());
+    CHECK(result.error().temporary());
+    CHECK(result.error().smtp_code == 454);
+    CHECK(result.error().enhanced == "4.7.5");
+    CHECK(result.error().what().find("TLS1.1") != std::string::npos);
+    CHECK(result.error().what().find("TLS 1.2 or newer") != std::string::npos);
+  };
+  SECTION("implicit TLS") {
+    Peer peer(dir.path(), "implicit", false, false, /*tls11=*/true);
+    check_refused(SmtpTransport(smarthost(peer, TlsMode::Implicit), "relay.test")
+                      .send(message({"ok@example.org"})));
+    CHECK(peer.messages().empty());
+  }
+  SECTION("STARTTLS: no AUTH, no password sent") {
+    Peer peer(dir.path(), "starttls", true, false, /*tls11=*/true);
+    auto cfg = smarthost(peer, TlsMode::StartTls);
+    cfg.username = "praxis";
+    cfg.password_file = write_password(dir.path(), "s3cret");
+    check_refused(SmtpTransport(cfg, "relay.test").send(message({"ok@example.org"})));
+    CHECK(peer.messages().empty());
+  }
+}
+
+TEST_CASE("a 5xx greeting or EHLO refusal defers instead of bouncing") {
+  testing::TempDir dir;
+  SECTION("554 greeting") {
+    Peer peer(dir.path(), "greet554", false);
+    auto cfg = smarthost(peer, TlsMode::None);
+    cfg.insecure = true;
+    auto result = SmtpTransport(cfg, "relay.test").send(message({"ok@example.org"}));
+    REQUIRE_FALSE(result.ok());
+    INFO(result.error().what());
+    CHECK(result.error().temporary());
+    CHECK(result.error().smtp_code == 451);
+    CHECK(result.error().enhanced == "4.3.2");  // the smarthost's 5.3.2, as a temporary status
+    CHECK(result.error().what().find("greeting") != std::string::npos);
+    CHECK(result.error().what().find("554") != std::string::npos);
+    CHECK(result.error().what().find("no service for you") != std::string::npos);
+    CHECK(peer.messages().empty());  // nothing but QUIT after the refusal
+  }
+  SECTION("550 to EHLO") {
+    Peer peer(dir.path(), "ehlo550", false);
+    auto cfg = smarthost(peer, TlsMode::None);
+    cfg.insecure = true;
+    auto result = SmtpTransport(cfg, "relay.test").send(message({"ok@example.org"}));
+    REQUIRE_FALSE(result.ok());
+    INFO(result.error().what());
+    CHECK(result.error().temporary());
+    CHECK(result.error().smtp_code == 451);
+    CHECK(result.error().enhanced == "4.7.1");
+    CHECK(result.error().what().find("EHLO refused by smarthost: 550") != std::string::npos);
+    CHECK(result.error().client_text.find("not allowed to use this smarthost") !=
+          std::string::npos);
+    CHECK(peer.messages().empty());  // no MAIL FROM after the refusal
   }
 }
 
