@@ -33,8 +33,11 @@ Result<void> ImapService::start() {
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return Error::plain("pipe2 failed");
   wake_read_ = UniqueFd(fds[0]);
   wake_write_ = UniqueFd(fds[1]);
+  auto marker = CopyMarker::open(state_dir_ + "/private/imap-copy.key");
+  if (!marker) return marker.error();
   harvester_ = std::make_unique<KeyHarvester>(keystore_, state_dir_);
-  processor_ = std::make_unique<InboundProcessor>(keystore_, *harvester_, audit_);
+  processor_ =
+      std::make_unique<InboundProcessor>(keystore_, *harvester_, audit_, std::move(*marker));
   for (const auto& account : accounts_)
     threads_.emplace_back([this, &account] { run_account(account); });
   return {};

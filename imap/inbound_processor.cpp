@@ -34,7 +34,7 @@ void InboundProcessor::harvest(const std::string& from, const std::vector<std::s
                                const std::string& message_id, const MessageRef& ref) {
   auto header = pick_autocrypt(values, from);
   if (!header) return;
-  auto out = harvester_.harvest_pgp(header->keydata, from, message_id);
+  auto out = harvester_.harvest_pgp(header->keydata, from, message_id, HarvestSource::Autocrypt);
   if (out.kind == HarvestOutcome::Kind::Known) return;
   const char* result = out.kind == HarvestOutcome::Kind::Imported ? "imported" : "refused";
   const bool noteworthy = out.kind == HarvestOutcome::Kind::Refused || !out.reason.empty();
@@ -51,7 +51,7 @@ void InboundProcessor::harvest(const std::string& from, const std::vector<std::s
                             {"folder", ref.folder},
                             {"uid", std::to_string(ref.uid)},
                             {"address", from},
-                            {"source", "autocrypt"},
+                            {"source", harvest_source_name(HarvestSource::Autocrypt)},
                             {"fingerprint", out.fingerprint},
                             {"result", result},
                             {"reason", out.reason}}});
@@ -86,8 +86,31 @@ Result<InboundProcessor::Decrypted> InboundProcessor::decrypt(const EncryptedEnt
 }
 
 InboundResult InboundProcessor::process(const std::string& raw, const MessageRef& ref) {
-  InboundResult result;
   const SplitEntity outer = split_entity(raw);
+  // Our own readable copy, seen again after the APPEND: nothing to do (and its
+  // status fields are the genuine ones).
+  if (marker_.is_ours(outer.fields)) return InboundResult{false, {}, "own-copy"};
+  InboundResult result = process_foreign(raw, outer, ref);
+  if (result.replace) {
+    result.readable = marker_.stamp(result.readable);
+    return result;
+  }
+  // Not decrypted (plain, refused, unparsable) yet claiming a Sealpost status:
+  // the original moves to the originals folder, staff get it without the claim.
+  if (has_status_fields(outer.fields)) {
+    result.replace = true;
+    result.readable = marker_.stamp(without_status_fields(outer));
+    log::warn("imap.status_fields_removed", {{"account", ref.account},
+                                             {"folder", ref.folder},
+                                             {"uid", ref.uid},
+                                             {"outcome", result.outcome}});
+  }
+  return result;
+}
+
+InboundResult InboundProcessor::process_foreign(const std::string& raw, const SplitEntity& outer,
+                                                const MessageRef& ref) {
+  InboundResult result;
   const std::string from = from_address(header_value(outer.fields, "From"));
   const std::string message_id = header_value(outer.fields, "Message-ID");
   // Harvest first: a signed-and-encrypted first mail can then already verify.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "audit/audit_sink.h"
+#include "imap/copy_marker.h"
 #include "imap/key_harvest.h"
 #include "imap/readable_message.h"
 #include "imap/signature_status.h"
@@ -17,7 +18,11 @@ namespace sealpost::imap {
 struct InboundResult {
   bool replace = false;  // APPEND `readable`, move the original away
   std::string readable;
-  // plain | decrypted | not-for-us | no-integrity | damaged | unparsable
+  // plain | decrypted | not-for-us | no-integrity | damaged | unparsable |
+  // own-copy (a readable copy Sealpost made earlier: left alone). Any outcome
+  // may come with replace = true: a message arriving with X-Sealpost-* fields
+  // is replaced by a copy without them, so no status reaches staff that
+  // Sealpost did not set itself.
   std::string outcome;
 };
 
@@ -29,12 +34,15 @@ struct MessageRef {  // where the message is, for audit and log lines
 
 class InboundProcessor {
  public:
-  InboundProcessor(keystore::Keystore& keystore, KeyHarvester& harvester, AuditSink& audit)
-      : keystore_(keystore), harvester_(harvester), audit_(audit) {}
+  InboundProcessor(keystore::Keystore& keystore, KeyHarvester& harvester, AuditSink& audit,
+                   CopyMarker marker)
+      : keystore_(keystore), harvester_(harvester), audit_(audit), marker_(std::move(marker)) {}
 
   InboundResult process(const std::string& raw, const MessageRef& ref);
 
  private:
+  InboundResult process_foreign(const std::string& raw, const SplitEntity& outer,
+                                const MessageRef& ref);
   struct Decrypted {
     std::string plaintext;
     SignatureFacts signature;
@@ -47,6 +55,7 @@ class InboundProcessor {
   keystore::Keystore& keystore_;
   KeyHarvester& harvester_;
   AuditSink& audit_;
+  CopyMarker marker_;
 };
 
 // The bare address of a From header value ("" when there is not exactly one mailbox).

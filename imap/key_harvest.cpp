@@ -3,7 +3,7 @@
 #include <chrono>
 #include <vector>
 
-#include "keystore/address_match.h"
+#include "imap/harvest_import.h"
 #include "keystore/gpgme_ptr.h"
 
 namespace sealpost::imap {
@@ -22,8 +22,7 @@ HarvestOutcome refused(std::string reason, std::string fpr = {}) {
 struct Candidate {
   std::string fingerprint;
   bool secret = false;
-  bool uid_matches = false;
-  bool unusable = false;
+  std::string problem;  // why it cannot be a key for the From address ("" = fine)
 };
 
 // Lists the keys in `keydata` without importing them (gpg --import-options show-only).
@@ -44,12 +43,11 @@ Result<std::vector<Candidate>> inspect(keystore::PgpKeyring& keyring, const std:
     Candidate c;
     c.fingerprint = key->fpr ? key->fpr : "";
     c.secret = key->secret;
-    c.unusable = key->revoked || key->expired || key->disabled || key->invalid;
-    for (gpgme_user_id_t uid = key->uids; uid; uid = uid->next) {
-      if (uid->revoked || uid->invalid || !uid->uid) continue;
-      if (keystore::address_matches(keystore::address_from_uid(uid->uid), from))
-        c.uid_matches = true;
-    }
+    // The same rule outgoing mail applies: not revoked/expired/disabled, an
+    // encryption subkey valid now, a user id with exactly the From address.
+    std::string uid;
+    std::int64_t expires = 0;
+    c.problem = keystore::pgp_key_unusable_reason(key.get(), from, uid, expires);
     out.push_back(std::move(c));
   }
   gpgme_op_keylist_end(ctx->get());
@@ -58,25 +56,57 @@ Result<std::vector<Candidate>> inspect(keystore::PgpKeyring& keyring, const std:
 
 }  // namespace
 
+const char* harvest_source_name(HarvestSource s) {
+  return s == HarvestSource::Signature ? "signature" : "autocrypt";
+}
+
+Result<keystore::ProvenanceStore*> KeyHarvester::provenance() {
+  if (!provenance_) {
+    auto opened = keystore::open_sqlite_provenance(state_dir_ + "/keystore.db");
+    if (!opened) return opened.error();
+    provenance_ = std::move(opened.value());
+  }
+  return provenance_.get();
+}
+
 HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::string& from,
-                                         const std::string& message_id) {
+                                         const std::string& message_id, HarvestSource source) {
   gpg::ensure_initialised();
+  std::lock_guard lock(mu_);
+  if (!harvestable_address(from)) return refused("From address not harvestable");
   auto found = inspect(keystore_.pgp(), keydata, from);
   if (!found) return refused(found.error().what());
   if (found->size() != 1)
     return refused("keydata holds " + std::to_string(found->size()) + " keys");
   const Candidate& c = found->front();
   if (c.secret) return refused("keydata holds secret key material", c.fingerprint);
-  if (c.unusable) return refused("key revoked, expired or invalid", c.fingerprint);
-  if (!c.uid_matches) return refused("no user id matches the From address", c.fingerprint);
+  if (!c.problem.empty()) return refused("not a usable key for the From address: " + c.problem);
 
   auto known = keystore_.lookup(from);
   if (!known) return refused("keystore lookup: " + known.error().what(), c.fingerprint);
   for (const auto& k : known->pgp)
     if (k.fingerprint == c.fingerprint) return {HarvestOutcome::Kind::Known, c.fingerprint, ""};
+  auto prov = provenance();
+  if (!prov) return refused("provenance store: " + prov.error().what(), c.fingerprint);
+
+  // What the admin vetted for this address wins, usable or not: a harvested
+  // key must not slip in beside an expired admin key or an S/MIME certificate.
   for (const auto& k : known->pgp)
     if (k.source.source != "harvested")
-      return refused("a different key for this address was imported by the admin", c.fingerprint);
+      return refused("the admin imported a key for this address", c.fingerprint);
+  if (!known->smime.empty())
+    return refused("the admin imported an S/MIME certificate for this address", c.fingerprint);
+  for (const auto& r : known->rejected) {
+    if (r.kind != "pgp") continue;
+    auto p = (*prov)->find(r.id);
+    if (!p || p->source != "harvested")
+      return refused("the admin imported a key for this address (" + r.reason + ")", c.fingerprint);
+  }
+  // Already in the keyring, but not for this address: importing would merge
+  // this user id into that key (the admin's or another sender's).
+  auto present = keyring_has(keystore_.pgp(), c.fingerprint);
+  if (!present) return refused("keyring: " + present.error().what(), c.fingerprint);
+  if (*present) return refused("key is already in the keyring for another address", c.fingerprint);
 
   // A second harvested key for an address is allowed (patients re-key) but
   // said out loud: log and audit carry the earlier fingerprints.
@@ -84,15 +114,28 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
   for (const auto& k : known->pgp)
     change +=
         (change.empty() ? "key change: address already had harvested key " : ", ") + k.fingerprint;
-  auto imported = keystore_.import_data(keydata, message_id);
-  if (!imported) return refused("import: " + imported.error().what(), c.fingerprint);
-  // import_data records "imported"; correct the source so `keys list` shows
-  // that nobody vetted this key.
-  auto prov = keystore::open_sqlite_provenance(state_dir_ + "/keystore.db");
-  if (prov) {
-    for (const auto& item : *imported)
-      (void)(*prov)->record(
-          keystore::Provenance{item.id, item.kind, "harvested", now_seconds(), message_id});
+  // Provenance first: a key without it would list as "unknown" and, worse,
+  // count as the admin's in the next harvest. Written before the import so no
+  // moment exists where the key is usable without it; read back afterwards,
+  // and the key is taken out again when it is not there.
+  std::string origin = std::string(harvest_source_name(source)) + " from " + from;
+  if (!message_id.empty()) origin += " in " + message_id;
+  auto recorded = (*prov)->record(
+      keystore::Provenance{c.fingerprint, "pgp", "harvested", now_seconds(), std::move(origin)});
+  if (!recorded)
+    return refused("provenance not recorded: " + recorded.error().what(), c.fingerprint);
+  auto imported = import_for_address(keystore_.pgp(), keydata, from);
+  if (!imported) {
+    (void)(*prov)->forget(c.fingerprint);
+    return refused("import: " + imported.error().what(), c.fingerprint);
+  }
+  const auto kept = (*prov)->find(*imported);
+  if (*imported != c.fingerprint || !kept || kept->source != "harvested") {
+    auto removed = keystore_.pgp().remove(*imported);
+    (void)(*prov)->forget(c.fingerprint);
+    return refused(std::string("provenance missing after import; key ") +
+                       (removed ? "removed again" : "NOT removed: " + removed.error().what()),
+                   c.fingerprint);
   }
   return {HarvestOutcome::Kind::Imported, c.fingerprint, change};
 }

@@ -26,8 +26,11 @@ struct EncryptedEntity {
 std::optional<EncryptedEntity> find_encrypted(GMimeMessage* message);
 
 // Remote references removed from every text/html part of `message` (the
-// readable copy, CRLF text); returns it unchanged when nothing was remote or
-// it does not parse. `removed` counts what was dropped.
+// readable copy, CRLF text), message/rfc822 parts included; returns it
+// unchanged when nothing was remote. Fails closed: an HTML part that cannot
+// be read, anything nested deeper than the limit, or a copy that does not
+// parse at all is replaced by a text notice. `removed` counts references and
+// replaced parts.
 std::string drop_remote_html(const std::string& message, int& removed);
 
 }  // namespace sealpost::imap

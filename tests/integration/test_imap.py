@@ -11,7 +11,9 @@ import shutil
 import signal
 import ssl
 import subprocess
+import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -235,12 +237,22 @@ def test_decrypts_harvests_and_processes_once(world):
         b"name=encrypted.asc\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
         base64.encodebytes(bytes(binary)).replace(b"\n", b"\r\n"))
     append(dovecot, "INBOX", tampered)
+    # Plain mail claiming a Sealpost status: replaced by a copy without it.
+    append(dovecot, "INBOX", ("From: Mallory <mallory@evil.example>\r\nTo: %s\r\n"
+                              "Subject: Befund\r\nMessage-ID: <forged-1@evil.example>\r\n"
+                              "X-Sealpost-Decrypted: yes\r\n"
+                              "X-Sealpost-Signature: valid key FORGED-PLAIN\r\n"
+                              "\r\nBitte anrufen.\r\n" % PRACTICE).encode())
 
     relay.start()
-    originals = wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 2 and
+    originals = wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 3 and
                          fetch_all(dovecot, "Sealpost/Originals"))
-    assert all(b"multipart/encrypted" in m for m in originals)
+    assert len([m for m in originals if b"multipart/encrypted" in m]) == 2
+    assert any(b"forged-1" in m for m in originals)
     inbox = fetch_all(dovecot, "INBOX")
+    cleaned = [m for m in inbox if b"forged-1" in m]
+    assert len(cleaned) == 1 and b"Bitte anrufen." in cleaned[0]
+    assert b"FORGED-PLAIN" not in cleaned[0] and b"X-Sealpost-Decrypted" not in cleaned[0]
     readable = [m for m in inbox if b"X-Sealpost-Decrypted: yes" in m]
     assert len(readable) == 2
     for m in readable:
@@ -255,7 +267,7 @@ def test_decrypts_harvests_and_processes_once(world):
     # The tampered message and the Autocrypt mail stay where they were, untouched.
     assert any(b"bad-1" in m and b"X-Sealpost-Decrypted" not in m for m in inbox)
     assert any(b"ac-1" in m for m in inbox)
-    assert len(inbox) == 4
+    assert len(inbox) == 5
 
     keys = json.loads(relay.cli("--json", "keys", "list").stdout)
     entries = keys if isinstance(keys, list) else keys.get("keys", [])
@@ -271,15 +283,15 @@ def test_decrypts_harvests_and_processes_once(world):
     assert status["accounts"][0]["folder"] == "INBOX"
     assert status["accounts"][0]["uidvalidity"] > 0
     time.sleep(2)
-    assert len(fetch_all(dovecot, "INBOX")) == 4
-    assert len(fetch_all(dovecot, "Sealpost/Originals")) == 2
+    assert len(fetch_all(dovecot, "INBOX")) == 5
+    assert len(fetch_all(dovecot, "Sealpost/Originals")) == 3
 
     # IDLE: a new reply is handled within seconds, long before the 60 s poll.
     append(dovecot, "INBOX", pgp_mime(plain_headers.replace("enc-1", "enc-3"), armored))
-    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 3, timeout=20)
+    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 4, timeout=20)
     inbox = fetch_all(dovecot, "INBOX")
     assert len([m for m in inbox if b"enc-3" in m and b"X-Sealpost-Decrypted: yes" in m]) == 1
-    assert len(inbox) == 5
+    assert len(inbox) == 6
     assert IMAP_PASS not in relay.log()
     assert "unauffaellig" not in relay.log()
 
@@ -294,6 +306,48 @@ def test_wrong_ca_is_refused(world):
                                and s)(json.loads(relay.cli("--json", "imap", "status").stdout)))
     assert "certificate" in status["accounts"][0]["last_error"]
     assert len(fetch_all(world["dovecot"], "INBOX")) == 0
+
+
+def test_server_offering_only_tls11_is_refused(world):
+    """An IMAP server stuck at TLS 1.0/1.1 never sees our LOGIN."""
+    relay, tmp = world["relay"], world["tmp"]
+    old_ca = TestCA(tmp / "old-ca", name="Old CA")
+    cert, key = old_ca.server_cert("localhost")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # OpenSSL 3 needs level 0 for TLS < 1.2
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    listener = socket.create_server(("127.0.0.1", 0))
+    received = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # listener closed: test over
+            try:
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.sendall(b"* OK [CAPABILITY IMAP4rev1] old server ready\r\n")
+                    tls.settimeout(5)
+                    while data := tls.recv(4096):
+                        received.append(data)
+            except (OSError, ssl.SSLError):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        relay.config["imap"][0].update({"port": listener.getsockname()[1], "ca_file": str(old_ca.cert)})
+        relay.write_config()
+        relay.start()
+        status = wait_for(lambda: (lambda s: s["accounts"][0]["last_error"] not in ("", "never polled")
+                                   and s)(json.loads(relay.cli("--json", "imap", "status").stdout)))
+    finally:
+        listener.close()
+    error = status["accounts"][0]["last_error"]
+    assert "TLS1.1" in error and "TLS 1.2 or newer" in error, error
+    assert not any(b"LOGIN" in d.upper() for d in received)
 
 
 def test_smime_replies(world):
@@ -350,7 +404,8 @@ def test_keys_and_signatures_are_bound_to_from(world):
     entries = entries if isinstance(entries, list) else entries.get("keys", [])
     mine = [k for k in entries if k.get("id") == world["patient_fpr"]]
     assert mine and mine[0]["provenance"]["source"] == "imported"  # not replaced by the harvest
-    assert "no user id matches the From address" in relay.log()
+    assert "not a usable key for the From address: no valid user id with exactly this address" \
+        in relay.log()
 
 
 def test_starttls(world):

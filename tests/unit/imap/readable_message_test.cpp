@@ -82,3 +82,41 @@ TEST_CASE("find_encrypted: S/MIME enveloped data, but not signed-data") {
   REQUIRE(signed_only);
   CHECK_FALSE(find_encrypted(signed_only->get()));
 }
+
+TEST_CASE("drop_remote_html reaches into forwarded messages (message/rfc822)") {
+  int removed = 0;
+  const std::string msg =
+      "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=o\r\n"
+      "\r\n--o\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
+      "--o\r\nContent-Type: message/rfc822\r\n\r\n"
+      "From: c@d.example\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/alternative; boundary=i\r\n\r\n"
+      "--i\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
+      "--i\r\nContent-Type: text/html\r\n\r\n<p>x<img src=\"https://evil.example/leak\"></p>\r\n"
+      "--i--\r\n"
+      "--o--\r\n";
+  const std::string out = drop_remote_html(msg, removed);
+  CHECK(removed == 1);
+  CHECK(out.find("evil.example") == std::string::npos);
+  CHECK(out.find("see below") != std::string::npos);
+  CHECK(out.find("Subject: fwd") != std::string::npos);
+}
+
+TEST_CASE("drop_remote_html fails closed when the copy cannot be checked") {
+  int removed = 0;
+  // Nested deeper than the parser allows: previously returned unchanged.
+  std::string deep = "From: a@b.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n";
+  for (int i = 0; i < 20; ++i)
+    deep += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\r\n\r\n--b" +
+            std::to_string(i) + "\r\n";
+  deep += "Content-Type: text/html\r\n\r\n<img src=\"https://evil.example/leak\">\r\n";
+  for (int i = 19; i >= 0; --i) deep += "--b" + std::to_string(i) + "--\r\n";
+  const std::string out = drop_remote_html(deep, removed);
+  CHECK(removed == 1);
+  CHECK(out.find("evil.example") == std::string::npos);
+  CHECK(out.find("could not be checked") != std::string::npos);
+  CHECK(out.find("Subject: s\r\n") != std::string::npos);  // headers kept
+  CHECK(out.find("multipart/mixed") == std::string::npos);
+  auto reparsed = seal::parse_message(out, {});
+  CHECK(reparsed);
+}

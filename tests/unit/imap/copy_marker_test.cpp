@@ -1,0 +1,70 @@
+#include "imap/copy_marker.h"
+
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "../keystore/test_material.h"
+
+using namespace sealpost;
+using namespace sealpost::imap;
+
+namespace {
+const std::string kCopy =
+    "From: Pat <pat@pat.test>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
+    "Message-ID: <m-1@pat.test>\r\nSubject: Befund\r\nX-Sealpost-Decrypted: yes\r\n"
+    "X-Sealpost-Signature: valid key ABC\r\nContent-Type: text/plain\r\n\r\nHallo\r\n";
+}
+
+TEST_CASE("copy marks: our own copies are recognised, forged or altered ones are not") {
+  const CopyMarker marker(std::string(32, 'k'));
+  const std::string stamped = marker.stamp(kCopy);
+  CHECK(stamped.rfind("X-Sealpost-Copy: v1 ", 0) == 0);
+  CHECK(stamped.find("\r\n\r\nHallo\r\n") != std::string::npos);
+  CHECK(marker.is_ours(split_entity(stamped).fields));
+  // Stamping twice keeps one mark.
+  CHECK(marker.is_ours(split_entity(marker.stamp(stamped)).fields));
+
+  CHECK_FALSE(marker.is_ours(split_entity(kCopy).fields));  // no mark at all
+  CHECK_FALSE(CopyMarker(std::string(32, 'x')).is_ours(split_entity(stamped).fields));
+
+  std::string altered = stamped;
+  altered.replace(altered.find("valid key ABC"), 13, "valid key XYZ");
+  CHECK_FALSE(marker.is_ours(split_entity(altered).fields));
+  std::string added = stamped;
+  added.insert(added.find("Subject:"), "X-Sealpost-Note: trust me\r\n");
+  CHECK_FALSE(marker.is_ours(split_entity(added).fields));
+  std::string twice = stamped;
+  twice.insert(twice.find("Subject:"), stamped.substr(0, stamped.find("\r\n") + 2));
+  CHECK_FALSE(marker.is_ours(split_entity(twice).fields));
+  // Fields that carry no status may change (a server adding Received, say).
+  CHECK(marker.is_ours(split_entity("Received: from x\r\n" + stamped).fields));
+}
+
+TEST_CASE("copy mark key: created once, 0600, then reused") {
+  testing::Workdir w;
+  const std::string path = w / "private/imap-copy.key";
+  auto a = CopyMarker::open(path);
+  REQUIRE(a.ok());
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto b = CopyMarker::open(path);
+  REQUIRE(b.ok());
+  CHECK(b->is_ours(split_entity(a->stamp(kCopy)).fields));
+}
+
+TEST_CASE("status fields are removed with the rest left byte for byte") {
+  const std::string in =
+      "From: a@b.test\r\nX-Sealpost-Signature: valid key FORGED\r\n x-sealpost-decrypted: yes\r\n"
+      "x-sealpost-decrypted: yes\r\nSubject: s\r\n\r\nbody\r\nX-Sealpost-Decrypted: yes\r\n";
+  const SplitEntity e = split_entity(in);
+  CHECK(has_status_fields(e.fields));
+  const std::string out = without_status_fields(e);
+  CHECK(out.find("FORGED") == std::string::npos);
+  CHECK(out.find("x-sealpost-decrypted") == std::string::npos);
+  CHECK(out.rfind("From: a@b.test\r\nSubject: s\r\n", 0) == 0);
+  CHECK(out.find("\r\n\r\nbody\r\nX-Sealpost-Decrypted: yes\r\n") != std::string::npos);
+  CHECK_FALSE(
+      has_status_fields(split_entity("From: a@b.test\r\n\r\nX-Sealpost-Note: x\r\n").fields));
+}
