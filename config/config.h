@@ -98,6 +98,7 @@ struct LimitsConfig {
   unsigned max_connections = 200;
   unsigned max_connections_per_client = 20;
   unsigned max_auth_failures = 3;          // per connection, then 421
+  unsigned auth_failures_per_client = 10;  // per client IP (IPv6: /64) in 15 minutes
   std::chrono::seconds idle_timeout{300};  // RFC 5321 §4.5.3.2 server timeout
   std::chrono::seconds data_timeout{600};  // whole DATA phase (slowloris)
 };

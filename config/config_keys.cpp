@@ -20,7 +20,7 @@ const std::vector<ConfigSection>& config_sections() {
       {"imap[]", {"host", "port", "tls", "ca_file", "username", "password_file", "folders"}},
       {"limits",
        {"max_message_size", "max_recipients", "max_connections", "max_connections_per_client",
-        "max_auth_failures", "idle_timeout", "data_timeout"}},
+        "max_auth_failures", "auth_failures_per_client", "idle_timeout", "data_timeout"}},
       {"queue", {"retry_schedule", "max_age", "workers", "spool_key", "spool_old_keys"}},
       {"log", {"level", "format"}},
       // Read by audit/audit_settings.cpp and metrics/metrics_settings.cpp; the

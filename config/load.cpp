@@ -271,6 +271,7 @@ class ConfigLoader {
     count("max_connections", l.max_connections, 100000);
     count("max_connections_per_client", l.max_connections_per_client, 100000);
     count("max_auth_failures", l.max_auth_failures, 1000);
+    count("auth_failures_per_client", l.auth_failures_per_client, 100000);
     if (auto v = n["idle_timeout"]) l.idle_timeout = timeout(v, "limits.idle_timeout");
     if (auto v = n["data_timeout"]) l.data_timeout = timeout(v, "limits.data_timeout");
     return l;

@@ -46,6 +46,13 @@ namespace {
 // the admin gave it (the packaged layout is 0750 sealpost:sealpost so the
 // portal user can reach pickup/), but never group write or any access for
 // others.
+// A filter-only relay (Postfix content filter) has no staff accounts: the
+// config loader accepts a missing `users:` then, and so must the daemon.
+Result<auth::UserDirectory> load_users(const Config& cfg) {
+  if (cfg.users.empty()) return auth::UserDirectory{};
+  return auth::UserDirectory::load(cfg.users);
+}
+
 void restrict_state_dir(const std::filesystem::path& dir) {
   std::error_code ec;
   if (std::filesystem::create_directories(dir, ec)) {
@@ -116,7 +123,7 @@ class Daemon {
 
     restrict_state_dir(cfg_->state_dir);
 
-    auto users = auth::UserDirectory::load(cfg_->users);
+    auto users = load_users(*cfg_);
     if (!users) {
       log::error("users.invalid", {{"error", users.error().what()}});
       return 1;
@@ -328,7 +335,7 @@ class Daemon {
       sd_notify(0, "READY=1");
       return;
     }
-    auto users = auth::UserDirectory::load(cfg->users);
+    auto users = load_users(*cfg);
     if (!users) {
       log::error("reload.refused", {{"error", users.error().what()}, {"kept", "previous config"}});
       sd_notify(0, "READY=1");

@@ -50,7 +50,7 @@ Connection::Connection(std::shared_ptr<ServerState> state, ClientSocket socket,
                                                       : nullptr),
       socket_(std::move(socket)),
       timer_(socket_.get_executor()),
-      authenticator_(snapshot_.users),
+      authenticator_(snapshot_.users, state_->login_throttle),
       session_(session_settings(*snapshot_.config, listener_, client_, tls_ctx_ != nullptr),
                state_->spool, &authenticator_) {}
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "relay/auth/login_throttle.h"
 #include "relay/auth/user_directory.h"
 #include "relay/spool/spool.h"
 
@@ -46,6 +47,9 @@ struct ServerState {
   boost::asio::thread_pool& commits;
   boost::asio::thread_pool& passwords;
   std::function<void(const std::string&)> on_queued;
+  // Failed logins per client address over all connections; made at start
+  // from limits.auth_failures_per_client (a reload keeps the counts).
+  std::shared_ptr<auth::LoginThrottle> login_throttle;
 
   struct Snapshot {
     std::shared_ptr<const Config> config;

@@ -154,6 +154,8 @@ SmtpServer::SmtpServer(asio::io_context& io, std::shared_ptr<const Config> cfg, 
       passwords_(std::make_unique<asio::thread_pool>(kPasswordThreads)),
       state_(std::make_shared<ServerState>(io, spool, *commits_, *passwords_)) {
   state_->on_queued = std::move(on_queued);
+  state_->login_throttle = std::make_shared<auth::LoginThrottle>(
+      cfg->limits.auth_failures_per_client, std::chrono::minutes(15));
   state_->replace({std::move(cfg), std::move(users), {}});
 }
 

@@ -14,6 +14,10 @@ class Authenticator {
   virtual bool verify(std::string_view user, std::string_view password) const = 0;
   // May `user` use `address` as envelope sender?
   virtual bool may_send_as(std::string_view user, std::string_view address) const = 0;
+  // Across connections: may `client` (an IP) try a password now, and note
+  // that it just failed. The defaults throttle nothing (tests, filter mode).
+  virtual bool may_try(std::string_view /*client*/) const { return true; }
+  virtual void failed(std::string_view /*client*/) const {}
 };
 
 }  // namespace sealpost::smtp

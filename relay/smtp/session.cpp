@@ -292,6 +292,12 @@ void SmtpSession::cmd_auth(std::string_view arg) {
   if (!ehlo_) return bad_command(503, "5.5.1", "Send EHLO first");
   if (!user_.empty()) return bad_command(503, "5.5.1", "Already authenticated");
   if (has_mail_) return bad_command(503, "5.5.1", "AUTH not allowed during a mail transaction");
+  if (auth_ && !auth_->may_try(settings_.client_addr)) {
+    // Checked before the password is even read: a guessing client gets no
+    // answer about any password until its failures have aged out.
+    log::warn("smtp.auth_throttled", {{"client", settings_.client_addr}});
+    return close_with(421, "4.7.0", "Too many failed logins from your address, try again later");
+  }
 
   const auto sp = arg.find(' ');
   std::string mech(arg.substr(0, sp));
@@ -370,6 +376,7 @@ void SmtpSession::auth_failed(int code, std::string_view enhanced, std::string_v
   auth_user_.clear();  // never logged: people type passwords into the user field
   auth_password_.clear();
   ++auth_failures_;
+  if (auth_ && code == 535) auth_->failed(settings_.client_addr);
   log::warn("smtp.auth_failed", {{"client", settings_.client_addr}, {"failures", auth_failures_}});
   if (auth_failures_ >= settings_.max_auth_failures)
     return close_with(421, "4.7.0", "Too many authentication failures");

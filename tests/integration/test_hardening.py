@@ -322,7 +322,8 @@ def strict_relay(tmp_path):
     with Sink(tmp_path / "sink") as sink:
         relay = Relay(tmp_path, smarthost_port=sink.port, config_overrides={"limits": {
             "idle_timeout": "%ds" % IDLE, "data_timeout": "%ds" % DATA_T,
-            "max_connections_per_client": 3, "max_auth_failures": 2}})
+            "max_connections_per_client": 3, "max_auth_failures": 2,
+            "auth_failures_per_client": 3}})
         relay.add_user(USER, PASSWORD, [ADDR])
         with relay:
             # The harness probed every port to see the daemon up; those probes count
@@ -482,6 +483,37 @@ def test_auth_failures_close_the_connection(strict_relay):
 # ---- 4. pathological MIME through the daemon --------------------------------------------
 
 PATIENT = "pat@example.org"
+
+
+def test_auth_failures_are_limited_per_client_across_connections(strict_relay):
+    """Reconnecting does not buy new guesses: after auth_failures_per_client
+    failures from one address, AUTH is refused (421 4.7.0) before any
+    password is checked, even the right one."""
+    relay, sink = strict_relay
+    ctx = ssl.create_default_context(cafile=str(relay.ca.cert))
+    plain = lambda pw: base64.b64encode(b"\0" + USER.encode() + b"\0" + pw).decode()
+
+    def session():
+        s = smtplib.SMTP("127.0.0.1", relay.port("submission"), timeout=15)
+        s.starttls(context=ctx)
+        s.ehlo("client.test")
+        return s
+
+    for attempt in range(3):  # three failures over two connections
+        if attempt in (0, 2):
+            s = session()
+        code, _ = s.docmd("AUTH", "PLAIN " + plain(b"guess-%d" % attempt))
+        assert code in (535, 421), code
+        if attempt == 1:
+            s.close()
+    s.close()
+    s = session()
+    code, text = s.docmd("AUTH", "PLAIN " + plain(PASSWORD.encode()))
+    assert (code, text[:5]) == (421, b"4.7.0"), (code, text)
+    assert b"failed logins from your address" in text
+    s.close()
+    assert "smtp.auth_throttled" in relay.log()
+    assert PASSWORD not in relay.log() and "guess-" not in relay.log()
 
 
 def _mime(sender, subject, content_type, body, extra=""):

@@ -157,14 +157,7 @@ def test_smuggling_bare_lf_dot_creates_no_second_message(relay, sink):
     assert len(sink.messages()) == 0
 
 
-def test_starttls_with_pipelined_bytes_drops_connection(relay):
-    s = socket.create_connection(("127.0.0.1", relay.port("submission")), 5)
-    s.settimeout(5)
-    s.recv(512)
-    s.sendall(b"EHLO x\r\n")
-    time.sleep(0.3)
-    s.recv(4096)
-    s.sendall(b"STARTTLS\r\nMAIL FROM:<anna@praxis.example>\r\n")
+def _read_until_closed(s):
     data = b""
     try:
         while True:
@@ -174,8 +167,36 @@ def test_starttls_with_pipelined_bytes_drops_connection(relay):
             data += chunk
     except (socket.timeout, ConnectionResetError):
         pass
+    return data
+
+
+def test_starttls_with_pipelined_bytes_drops_connection(relay):
+    """CVE-2011-0411 style injection: a command sent in the same packet as
+    STARTTLS must never run, neither before nor after the TLS handshake. The
+    relay refuses the STARTTLS itself with 421 and closes."""
+    s = socket.create_connection(("127.0.0.1", relay.port("submission")), 5)
+    s.settimeout(5)
+    assert s.recv(512).startswith(b"220 ")
+    s.sendall(b"EHLO x\r\n")
+    time.sleep(0.3)
+    assert b"STARTTLS" in s.recv(4096)
+    s.sendall(b"STARTTLS\r\nMAIL FROM:<anna@praxis.example>\r\n")
+    data = _read_until_closed(s)
     s.close()
-    assert b"220 2.0.0" not in data or b"250" not in data.split(b"220 2.0.0", 1)[1]
+    assert data.startswith(b"421 4.7.0"), data
+    assert b"220 2.0.0" not in data and b"250" not in data, data
+    assert "starttls_pipelining" in relay.log()
+
+    # Control: the same bytes without the injected command get a TLS session.
+    s = socket.create_connection(("127.0.0.1", relay.port("submission")), 5)
+    s.settimeout(5)
+    s.recv(512)
+    s.sendall(b"EHLO x\r\n")
+    time.sleep(0.3)
+    s.recv(4096)
+    s.sendall(b"STARTTLS\r\n")
+    assert s.recv(512).startswith(b"220 2.0.0")
+    s.close()
 
 
 def test_smarthost_down_then_up(tmp_path):
@@ -303,3 +324,19 @@ def test_kill9_during_burst_loses_nothing(tmp_path):
         r.stop()
     assert accepted, "no message was accepted before the kill"
     assert set(accepted) <= delivered
+
+
+def test_filter_only_relay_needs_no_users_file(tmp_path, sink):
+    """A Postfix content filter has no staff accounts: check-config accepts a
+    config without `users:`, and sealpostd must start on it too."""
+    r = Relay(tmp_path, smarthost_port=sink.port)
+    r.config["listen"] = [l for l in r.config["listen"] if l["mode"] == "filter"]
+    del r.config["users"]
+    r.ports = {"filter": r.ports["filter"]}
+    r.write_config()
+    assert r.cli("check-config").returncode == 0
+    with r:
+        msg = simple_message("lab@praxis.example", ["ok@sink.example"], "filter-only")
+        assert submit(r.port("filter"), "lab@praxis.example", ["ok@sink.example"], msg,
+                      starttls=False)[0] == 250
+        sink.wait_for(1)
