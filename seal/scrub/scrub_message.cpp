@@ -6,6 +6,7 @@
 
 #include "seal/gmime_ptr.h"
 #include "seal/scrub/attachment_cleaners.h"
+#include "seal/scrub/content_sniff.h"
 #include "seal/scrub/header_scrub.h"
 #include "seal/scrub/html_scrub.h"
 #include "seal/scrub/scrub.h"
@@ -56,13 +57,55 @@ void replace_content(GMimePart* part, const std::string& bytes,
   g_mime_part_set_content_encoding(part, encoding);
 }
 
-bool looks_inline_pgp(GMimePart* part, std::size_t cap) {
+// The first `n` decoded bytes of a leaf part, without decoding the rest.
+bool read_head(GMimePart* part, std::size_t n, std::string& out) {
+  GMimeDataWrapper* content = g_mime_part_get_content(part);
+  if (!content) return false;
+  GMimeStream* raw = g_mime_data_wrapper_get_stream(content);  // not ours to unref
+  if (!raw) return false;
+  g_mime_stream_reset(raw);
+  GPtr<GMimeStream> filtered(g_mime_stream_filter_new(raw));
+  const GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(content);
+  if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+      enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+    GPtr<GMimeFilter> decoder(g_mime_filter_basic_new(enc, FALSE));
+    g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), decoder.get());
+  }
+  out.assign(n, '\0');
+  std::size_t got = 0;
+  while (got < n) {
+    const gssize r = g_mime_stream_read(filtered.get(), out.data() + got, n - got);
+    if (r <= 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  out.resize(got);
+  g_mime_stream_reset(raw);  // whoever writes the part next starts at its beginning
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// Only a text/plain body that *is* one armored block is left alone: a quoted
+// "-----BEGIN PGP MESSAGE-----" line must not switch scrubbing off.
+bool is_inline_pgp(GMimePart* part, std::size_t cap) {
   GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
-  if (!ct || !g_mime_content_type_is_type(ct, "text", "*")) return false;
+  if (!ct || !g_mime_content_type_is_type(ct, "text", "plain")) return false;
   std::string text;
   if (!read_decoded(part, cap, text)) return false;
-  return text.find("-----BEGIN PGP MESSAGE-----") != std::string::npos ||
-         text.find("-----BEGIN PGP SIGNED MESSAGE-----") != std::string::npos;
+  const std::string_view t = trim(text);
+  return (t.starts_with("-----BEGIN PGP MESSAGE-----") &&
+          t.ends_with("-----END PGP MESSAGE-----")) ||
+         (t.starts_with("-----BEGIN PGP SIGNED MESSAGE-----") &&
+          t.ends_with("-----END PGP SIGNATURE-----"));
+}
+
+bool is_text(GMimePart* part) {
+  GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+  return ct && g_mime_content_type_is_type(ct, "text", "*");
 }
 
 class Walker {
@@ -103,15 +146,17 @@ class Walker {
   static constexpr int kMaxDepth = 32;
 
   void leaf(GMimePart* part) {
-    const Kind kind = attachment_kind(GMIME_OBJECT(part));
-    if (kind == Kind::Other || kind == Kind::Html) {
-      if (looks_inline_pgp(part, ctx_.max_attachment_bytes)) {
-        report_.inner_untouched = true;
-        return;
-      }
-      if (kind == Kind::Html && profile_.html_remote_content) html(part);
+    Kind kind = attachment_kind(GMIME_OBJECT(part));
+    if (kind == Kind::Html) {
+      if (profile_.html_remote_content) html(part);
       return;
     }
+    if (is_text(part)) {
+      if (is_inline_pgp(part, ctx_.max_attachment_bytes)) report_.inner_untouched = true;
+      return;
+    }
+    if (!refine_by_content(part, kind)) return;
+    if (kind == Kind::Other) return;
     if ((kind == Kind::Image && !profile_.image_metadata) ||
         (kind == Kind::Pdf && !profile_.pdf_metadata) ||
         (kind == Kind::Office && !profile_.office_metadata))
@@ -133,6 +178,49 @@ class Walker {
     ++(kind == Kind::Image ? report_.images_cleaned
        : kind == Kind::Pdf ? report_.pdfs_cleaned
                            : report_.office_cleaned);
+  }
+
+  // The declared type can lie or be generic: the first bytes decide. Returns
+  // false when the part was dealt with here (held or passed as unscrubbable).
+  bool refine_by_content(GMimePart* part, Kind& kind) {
+    std::string head;
+    if (!read_head(part, 4096, head)) return true;
+    switch (sniff_content(head)) {
+      case Sniffed::Jpeg:
+      case Sniffed::Png:
+      case Sniffed::Tiff:
+      case Sniffed::Webp:
+        kind = Kind::Image;
+        break;
+      case Sniffed::Pdf:
+        kind = Kind::Pdf;
+        break;
+      case Sniffed::Ooxml:
+        kind = Kind::Office;
+        break;
+      case Sniffed::Zip: {
+        if (kind == Kind::Office) break;
+        // OOXML from some writers lists [Content_Types].xml later: look at
+        // the whole archive (bounded) before calling it an ordinary ZIP.
+        std::string all;
+        if (read_decoded(part, ctx_.max_attachment_bytes, all) &&
+            all.find("[Content_Types].xml") != std::string::npos &&
+            all.find("docProps/") != std::string::npos)
+          kind = Kind::Office;
+        break;
+      }
+      case Sniffed::Heif:
+        // iPhone photos: EXIF with GPS inside, and no cleaner for BMFF here.
+        if (!profile_.image_metadata) return false;
+        hold_or_pass("image: HEIC/HEIF/AVIF metadata cannot be removed");
+        return false;
+      case Sniffed::Gif:
+        kind = Kind::Other;  // no standard GPS/author fields
+        break;
+      case Sniffed::Unknown:
+        break;
+    }
+    return true;
   }
 
   void html(GMimePart* part) {

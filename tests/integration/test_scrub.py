@@ -316,3 +316,54 @@ def test_tiff_metadata_removed_by_exiv2(tmp_path):
                           check=True).stdout.split()
     assert dims == ["2", "2"]
     assert bytes([10, 20, 30, 40]) in clean
+
+
+def test_mislabelled_attachments_are_scrubbed_by_content(tmp_path):
+    """Clients send photos and scans as application/octet-stream: the first
+    bytes decide, so GPS and owner data still go."""
+    path = tmp_path / "scan.tif"
+    path.write_bytes(tiff_bytes())
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-GPSLatitude=48.1",
+                    "-GPSLatitudeRef=N", "-Artist=Dr Secret", str(path)], check=True)
+    msg = MIMEMultipart()
+    msg["From"] = "anna@praxis-muster.de"
+    msg.attach(MIMEApplication(path.read_bytes(), "octet-stream", Name="scan.bin"))
+    msg.attach(MIMEApplication(png_with_gps(tmp_path), "octet-stream", Name="photo"))
+    msg.attach(MIMEApplication(pdf_with_author(), "x-download", Name="befund"))
+    proc, out = run_tool(tmp_path, msg)
+    assert proc.returncode == 0, proc.stdout
+    assert "images_cleaned=2" in proc.stdout and "pdfs_cleaned=1" in proc.stdout, proc.stdout
+    leaves = [p.get_content() for p in out.walk()
+              if p.get_content_maintype() == "application"]
+    for i, data in enumerate(leaves):
+        (tmp_path / ("clean-%d" % i)).write_bytes(data)
+        tags = exiftool(tmp_path / ("clean-%d" % i))
+        assert not any(t.startswith("GPS") for t in tags), tags
+        assert "Artist" not in tags and b"Dr Secret" not in data
+
+
+def test_heic_photo_is_held_not_sent_with_its_gps(tmp_path):
+    # The ISO BMFF header of an iPhone photo; no HEIC cleaner exists here.
+    heic = struct.pack(">I", 24) + b"ftypheic" + b"\0\0\0\0mif1heic" + b"\0" * 64
+    msg = MIMEMultipart()
+    msg["From"] = "anna@praxis-muster.de"
+    msg.attach(MIMEImage(heic, "heic"))
+    proc, _ = run_tool(tmp_path, msg)
+    assert proc.returncode == 3 and "HEIC" in proc.stdout, proc.stdout
+    proc, _ = run_tool(tmp_path, msg, "--pass-unscrubbable")
+    assert proc.returncode == 0 and "unscrubbable_passed=1" in proc.stdout
+
+
+def test_quoted_pgp_armor_does_not_switch_off_html_scrubbing(tmp_path):
+    msg = MIMEMultipart("alternative")
+    msg["From"] = "anna@praxis-muster.de"
+    msg.attach(MIMEText("-----BEGIN PGP MESSAGE-----\nquoted\n-----END PGP MESSAGE-----\nhi",
+                        "plain"))
+    msg.attach(MIMEText('<p>-----BEGIN PGP MESSAGE-----</p>'
+                        '<img src="https://tracker.example/p.gif" width=1 height=1>',
+                        "html", "utf-8"))
+    proc, out = run_tool(tmp_path, msg)
+    assert proc.returncode == 0, proc.stdout
+    html = next(p for p in out.walk() if p.get_content_type() == "text/html").get_content()
+    assert "tracker.example" not in html
+    assert "inner_untouched=no" in proc.stdout
