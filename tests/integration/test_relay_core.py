@@ -9,6 +9,7 @@ import smtplib
 import socket
 import ssl
 import time
+from pathlib import Path
 
 import pytest
 
@@ -340,3 +341,37 @@ def test_filter_only_relay_needs_no_users_file(tmp_path, sink):
         assert submit(r.port("filter"), "lab@praxis.example", ["ok@sink.example"], msg,
                       starttls=False)[0] == 250
         sink.wait_for(1)
+
+
+def test_check_config_catches_what_the_daemon_would_refuse(tmp_path):
+    """Sections read by other modules (audit, metrics) and the pickup notice
+    templates are checked too, with exit 1 and the reason."""
+    r = Relay(tmp_path, smarthost_port=9)
+    assert r.cli("check-config").stdout.strip() == "config OK"
+    r.config["audit"] = {"retention": "banana"}
+    r.write_config()
+    bad = r.cli("check-config", check=False)
+    assert bad.returncode == 1 and "retention" in bad.stderr, bad
+    del r.config["audit"]
+    r.config["metrics"] = {"listen": "0.0.0.0:notaport"}
+    r.write_config()
+    bad = r.cli("check-config", check=False)
+    assert bad.returncode == 1 and "metrics" in bad.stderr, bad
+    del r.config["metrics"]
+
+    # A pickup policy whose notice template is broken (unknown placeholder),
+    # and sms pickups without an SMS gateway: refused, and warned about.
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for lang in ("de", "en"):
+        (templates / ("notice.%s.txt" % lang)).write_text("Subject: x\n\nHallo {{no_such_field}}\n")
+    r.config["portal"] = {"public_url": "https://pickup.praxis.example",
+                          "templates": str(templates)}
+    r.write_policy({"defaults": {"methods": ["pickup"], "pickup": {"auth": "sms"}}})
+    r.write_config()
+    bad = r.cli("check-config", check=False)
+    assert bad.returncode == 1 and "pickup notice" in bad.stderr, bad
+    r.config["portal"]["templates"] = str(Path(__file__).resolve().parents[2] / "conf" / "templates")
+    r.write_config()
+    warned = r.cli("check-config", check=False)
+    assert warned.returncode == 0 and "sms_command" in warned.stderr, warned
