@@ -243,6 +243,11 @@ HttpResponse PortalApp::on_send_code(Ctx& c) {
   if (!unlock_session(c, u, fail)) return fail;
   if (u.record.auth_method == "passphrase") return redirect("/auth");
   if (limiter_.blocked(c.client)) return notice(c, 429, "slow.title", "slow.body");
+  if (!codes_per_pickup_.allowed(u.record.id)) {
+    audit("pickup.code_rate_limited", c, {{"method", u.record.auth_method}});
+    return notice(c, 429, "slow.title", "slow.body");
+  }
+  codes_per_pickup_.add(u.record.id);
   auto code = factor_.issue_code(u.record, c.session->secret, now());
   if (!code) return notice(c, 503, "error.title", "error.body");
   Result<void> sent;

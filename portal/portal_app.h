@@ -84,6 +84,10 @@ class PortalApp {
   pickup::SecondFactor factor_;
   SessionTable sessions_;
   ClientLimiter limiter_;
+  // Code requests per pickup: an SMS costs money and a patient's phone must
+  // not be flooded by whoever holds (or guessed into) a session.
+  SlidingWindow codes_per_pickup_{kCodesPerPickupPerHour, std::chrono::hours(1), 100000};
+  static constexpr unsigned kCodesPerPickupPerHour = 5;
 };
 
 }  // namespace sealpost::portal

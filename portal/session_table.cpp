@@ -1,11 +1,16 @@
 #include "portal/session_table.h"
 
+#include <sodium.h>
+
 #include "common/secure_random.h"
 
 namespace sealpost::portal {
 
-namespace {
-constexpr std::size_t kMaxTrackedClients = 100000;
+std::string SessionTable::key_of(const std::string& token) {
+  unsigned char h[crypto_generichash_BYTES];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(token.data()),
+                     token.size(), nullptr, 0);
+  return std::string(reinterpret_cast<const char*>(h), sizeof h);
 }
 
 std::string SessionTable::create(std::string pickup_id, pickup::SecretBytes secret) {
@@ -18,14 +23,14 @@ std::string SessionTable::create(std::string pickup_id, pickup::SecretBytes secr
   s.secret = std::move(secret);
   s.csrf = random_token(24);
   s.last_seen = now;
-  sessions_.emplace(token, std::move(s));
+  sessions_.emplace(key_of(token), std::move(s));
   return token;
 }
 
 std::optional<Session> SessionTable::get(const std::string& token) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
-  auto it = sessions_.find(token);
+  auto it = sessions_.find(key_of(token));
   if (it == sessions_.end()) return std::nullopt;
   if (now - it->second.last_seen > idle_) {
     sessions_.erase(it);
@@ -37,13 +42,13 @@ std::optional<Session> SessionTable::get(const std::string& token) {
 
 void SessionTable::update(const std::string& token, const Session& s) {
   std::lock_guard lock(mu_);
-  auto it = sessions_.find(token);
+  auto it = sessions_.find(key_of(token));
   if (it != sessions_.end()) it->second = s;
 }
 
 void SessionTable::erase(const std::string& token) {
   std::lock_guard lock(mu_);
-  sessions_.erase(token);
+  sessions_.erase(key_of(token));
 }
 
 void SessionTable::evict_locked(std::chrono::steady_clock::time_point now) {
@@ -56,30 +61,6 @@ void SessionTable::evict_locked(std::chrono::steady_clock::time_point now) {
       if (it->second.last_seen < oldest->second.last_seen) oldest = it;
     sessions_.erase(oldest);
   }
-}
-
-bool ClientLimiter::blocked(const std::string& client) {
-  const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mu_);
-  auto it = clients_.find(client);
-  if (it == clients_.end()) return false;
-  if (now - it->second.start > std::chrono::hours(1)) {
-    clients_.erase(it);
-    return false;
-  }
-  return it->second.failures >= max_;
-}
-
-void ClientLimiter::failure(const std::string& client) {
-  const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mu_);
-  if (clients_.size() >= kMaxTrackedClients) {
-    for (auto it = clients_.begin(); it != clients_.end();)
-      it = now - it->second.start > std::chrono::hours(1) ? clients_.erase(it) : std::next(it);
-  }
-  auto& w = clients_[client];
-  if (w.failures == 0 || now - w.start > std::chrono::hours(1)) w = Window{now, 0};
-  ++w.failures;
 }
 
 }  // namespace sealpost::portal

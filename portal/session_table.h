@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "common/sliding_window.h"
 #include "portal/pickup_crypto.h"
 
 namespace sealpost::portal {
@@ -37,27 +38,26 @@ class SessionTable {
 
  private:
   void evict_locked(std::chrono::steady_clock::time_point now);
+  // The table is keyed by a hash of the cookie token, so the map's
+  // byte-by-byte comparisons leak nothing usable about live tokens.
+  static std::string key_of(const std::string& token);
   std::chrono::seconds idle_;
   std::size_t max_;
   std::mutex mu_;
   std::map<std::string, Session> sessions_;
 };
 
-// Counts failures (bad links, wrong codes) per client address in a sliding hour.
+// Counts failures (bad links, wrong codes, code requests) per client address
+// (IPv6: per /64) in a sliding hour, for at most 100000 addresses.
 class ClientLimiter {
  public:
-  explicit ClientLimiter(int max_per_hour) : max_(max_per_hour) {}
-  bool blocked(const std::string& client);
-  void failure(const std::string& client);
+  explicit ClientLimiter(int max_per_hour)
+      : window_(static_cast<unsigned>(max_per_hour), std::chrono::hours(1), 100000) {}
+  bool blocked(const std::string& client) { return !window_.allowed(client_key(client)); }
+  void failure(const std::string& client) { window_.add(client_key(client)); }
 
  private:
-  struct Window {
-    std::chrono::steady_clock::time_point start;
-    int failures = 0;
-  };
-  int max_;
-  std::mutex mu_;
-  std::map<std::string, Window> clients_;
+  SlidingWindow window_;
 };
 
 }  // namespace sealpost::portal

@@ -381,6 +381,25 @@ def test_english_by_accept_language_and_security_headers(env):
     assert 'for="code"' in page.decode()
 
 
+def test_sms_code_requests_are_capped_per_pickup(env):
+    """Five codes per pickup and hour, whichever client asks: a patient's phone
+    cannot be flooded with SMS (and the practice's SMS bill with it)."""
+    from urllib.parse import urlencode
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    _, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    statuses = []
+    for i in range(6):  # a fresh address each time: the per-client limit is not what stops it
+        status, _, _ = b.request("POST", "/auth/send", urlencode({"csrf": csrf}),
+                                 {"Content-Type": "application/x-www-form-urlencoded",
+                                  "X-Forwarded-For": "2001:db8:%x::1" % (i + 1)})
+        statuses.append(status)
+    assert statuses == [303] * 5 + [429], statuses
+    assert len(list(env.sms_dir.glob("*.txt"))) <= 1  # codes overwrite one file per number
+
+
 def test_code_to_sender_mails_the_code_to_staff(env):
     dep = env.deposit(auth="code-to-sender")
     b = Browserish(env.base)

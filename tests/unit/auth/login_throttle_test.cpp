@@ -19,10 +19,10 @@ TEST_CASE("failed logins are counted per client across connections and age out")
 }
 
 TEST_CASE("IPv6 clients count per /64; mapped IPv4 counts as IPv4") {
-  CHECK(LoginThrottle::key_for("2001:db8:1:2::5") == "2001:db8:1:2::/64");
-  CHECK(LoginThrottle::key_for("2001:db8:1:2:ffff:1:2:3") == "2001:db8:1:2::/64");
-  CHECK(LoginThrottle::key_for("::ffff:192.0.2.1") == "192.0.2.1");
-  CHECK(LoginThrottle::key_for("192.0.2.1") == "192.0.2.1");
+  CHECK(sealpost::client_key("2001:db8:1:2::5") == "2001:db8:1:2::/64");
+  CHECK(sealpost::client_key("2001:db8:1:2:ffff:1:2:3") == "2001:db8:1:2::/64");
+  CHECK(sealpost::client_key("::ffff:192.0.2.1") == "192.0.2.1");
+  CHECK(sealpost::client_key("192.0.2.1") == "192.0.2.1");
   LoginThrottle t(2, 15min);
   const auto now = LoginThrottle::Clock::time_point{} + 1h;
   t.failed("2001:db8:1:2::1", now);
