@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 
 #include "common/durable_file.h"
 #include "common/log.h"
@@ -46,6 +47,24 @@ bool secret_key_can_sign(gpgme_key_t key, std::int64_t now) {
         (sk->expires == 0 || sk->expires > now))
       return true;
   return false;
+}
+
+// GPGME runs `gpg --version` whenever engine info is set, also per context:
+// that was one extra gpg process per operation. The first keyring opened in
+// a process (the daemon's, the CLI's) becomes GPGME's global default, which
+// new contexts copy without a spawn; any other home is still set per context.
+std::mutex g_home_mu;
+std::string g_home;  // "" = no global home set yet
+
+void adopt_as_global_home(const std::string& home) {
+  std::lock_guard lock(g_home_mu);
+  if (!g_home.empty()) return;
+  if (gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, nullptr, home.c_str()) == 0) g_home = home;
+}
+
+bool is_global_home(const std::string& home) {
+  std::lock_guard lock(g_home_mu);
+  return !g_home.empty() && g_home == home;
 }
 
 Error keystore_error(std::string reason) {
@@ -91,6 +110,7 @@ Result<std::unique_ptr<PgpKeyring>> PgpKeyring::open(const std::string& gnupg_ho
     auto w = write_file_durable(conf, "no-random-seed-file\n", 0600);
     if (!w) return w.error();
   }
+  adopt_as_global_home(gnupg_home);
   std::unique_ptr<PgpKeyring> ring(new PgpKeyring(gnupg_home));
   auto ctx = ring->new_context();
   if (!ctx) return ctx.error();
@@ -102,11 +122,13 @@ Result<gpg::CtxPtr> PgpKeyring::new_context() const {
   gpgme_ctx_t raw = nullptr;
   if (auto err = gpgme_new(&raw)) return keystore_error(gpg::describe("gpgme_new", err));
   gpg::CtxPtr ctx(raw);
-  // Per-context engine info: never GNUPGHOME from the environment (no setenv races
-  // between threads, never the invoking user's keyring).
-  if (auto err =
-          gpgme_ctx_set_engine_info(ctx.get(), GPGME_PROTOCOL_OpenPGP, nullptr, home_.c_str()))
-    return keystore_error(gpg::describe("gpgme_ctx_set_engine_info", err));
+  // Engine info with an explicit home, never GNUPGHOME from the environment (no
+  // setenv races between threads, never the invoking user's keyring).
+  if (!is_global_home(home_)) {
+    if (auto err =
+            gpgme_ctx_set_engine_info(ctx.get(), GPGME_PROTOCOL_OpenPGP, nullptr, home_.c_str()))
+      return keystore_error(gpg::describe("gpgme_ctx_set_engine_info", err));
+  }
   if (auto err = gpgme_set_protocol(ctx.get(), GPGME_PROTOCOL_OpenPGP))
     return keystore_error(gpg::describe("gpgme_set_protocol", err));
   gpgme_set_armor(ctx.get(), 1);
@@ -122,6 +144,12 @@ std::int64_t PgpKeyring::keyring_stamp() const {
   const std::string kbx = home_ + "/pubring.kbx";
   if (::stat(kbx.c_str(), &st) != 0) return 0;
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+KeyringVersion PgpKeyring::version() {
+  const std::int64_t stamp = keyring_stamp();
+  std::lock_guard lock(mu_);
+  return KeyringVersion{generation_, stamp};
 }
 
 Result<std::shared_ptr<const PgpKeyring::Snapshot>> PgpKeyring::list_snapshot(
