@@ -1,5 +1,6 @@
 #include "audit/report.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "audit/audit_line.h"
@@ -27,16 +28,24 @@ std::string domain_of(const std::string& address) {
   return d;
 }
 
-void add_line(Report& r, const Line& l) {
+// A recipient is decided again on every delivery attempt (a deferral, a
+// retry): the report counts the last decision per message and recipient.
+struct Decision {
+  std::string method;
+  std::string recipient;
+  PlaintextSend plain;
+};
+using Decisions = std::map<std::string, Decision>;
+
+void add_line(Report& r, Decisions& decisions, const Line& l) {
   ++r.events;
   const std::string recipient = get(l, "recipient", "rcpt");
   const std::string queue_id = get(l, "queue_id", "id");
   if (l.type == "decision") {
-    const std::string method = get(l, "method");
-    ++r.decisions_by_method[method.empty() ? "(none)" : method];
-    ++r.decisions_by_domain[domain_of(recipient)];
-    if (method == "plain")
-      r.plaintext.push_back(PlaintextSend{l.time, queue_id, recipient, get(l, "rule")});
+    const std::string key =
+        queue_id.empty() ? "#" + std::to_string(r.events) : queue_id + '\n' + recipient;
+    decisions[key] = Decision{get(l, "method"), recipient,
+                              PlaintextSend{l.time, queue_id, recipient, get(l, "rule")}};
   } else if (l.type == "delivery") {
     const std::string method = get(l, "method");
     const std::string result = get(l, "result");
@@ -48,7 +57,7 @@ void add_line(Report& r, const Line& l) {
   }
 }
 
-void read_file(Report& r, const std::filesystem::path& file) {
+void read_file(Report& r, Decisions& decisions, const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     ++r.unreadable;
@@ -68,7 +77,7 @@ void read_file(Report& r, const std::filesystem::path& file) {
     const std::string day = line->time.substr(0, 10);
     if (!r.window.from_day.empty() && day < r.window.from_day) continue;
     if (!r.window.to_day.empty() && day > r.window.to_day) continue;
-    add_line(r, *line);
+    add_line(r, decisions, *line);
   }
 }
 
@@ -121,6 +130,7 @@ std::string json_counts(const Map& m) {
 Report build_report(const std::vector<std::filesystem::path>& dirs, const ReportWindow& window) {
   Report r;
   r.window = window;
+  Decisions decisions;
   for (const auto& dir : dirs) {
     std::error_code ec;
     const auto files = chain_files(dir, ec);
@@ -131,9 +141,16 @@ Report build_report(const std::vector<std::filesystem::path>& dirs, const Report
       // files outside the window can be skipped unread.
       if (!window.from_day.empty() && day < window.from_day) continue;
       if (!window.to_day.empty() && day > window.to_day) continue;
-      read_file(r, file);
+      read_file(r, decisions, file);
     }
   }
+  for (const auto& [key, d] : decisions) {
+    ++r.decisions_by_method[d.method.empty() ? "(none)" : d.method];
+    ++r.decisions_by_domain[domain_of(d.recipient)];
+    if (d.method == "plain") r.plaintext.push_back(d.plain);
+  }
+  std::sort(r.plaintext.begin(), r.plaintext.end(),
+            [](const PlaintextSend& a, const PlaintextSend& b) { return a.time < b.time; });
   return r;
 }
 

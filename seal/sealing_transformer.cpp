@@ -119,6 +119,7 @@ void Run::audit_decision(const policy::RecipientPlan& p, const std::string& extr
                          const std::string& extra_value) {
   AuditEvent ev{"decision",
                 {{"queue_id", env_.id},
+                 {"sender", env_.mail_from},
                  {"recipient", p.address},
                  {"method", method_label(p.method)},
                  {"rule", p.rule}}};

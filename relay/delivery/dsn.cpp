@@ -96,6 +96,30 @@ std::string_view header_block(std::string_view message, std::size_t max_bytes) {
   return message.substr(0, end);
 }
 
+std::string identifying_headers(std::string_view headers) {
+  static constexpr std::string_view kKeep[] = {"date", "from",       "sender",      "to",
+                                               "cc",   "message-id", "in-reply-to", "references"};
+  std::string out;
+  bool keeping = false;
+  std::size_t pos = 0;
+  while (pos < headers.size()) {
+    std::size_t nl = headers.find('\n', pos);
+    const std::size_t end = nl == std::string_view::npos ? headers.size() : nl + 1;
+    std::string_view line = headers.substr(pos, end - pos);
+    pos = end;
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.empty()) break;
+    if (line.front() != ' ' && line.front() != '\t') {  // a new field; else a fold
+      const std::string name = upper(std::string(line.substr(0, line.find(':'))));
+      keeping = false;
+      for (auto k : kKeep)
+        if (upper(std::string(k)) == name) keeping = true;
+    }
+    if (keeping) out.append(line).append("\r\n");
+  }
+  return out;
+}
+
 std::optional<std::string> compose_failure_dsn(const SpoolEnvelope& original,
                                                const std::vector<FailedRecipient>& failed,
                                                std::string_view original_data,
@@ -105,7 +129,7 @@ std::optional<std::string> compose_failure_dsn(const SpoolEnvelope& original,
     if (wants_failure_dsn(original, f.rcpt)) reported.push_back(&f);
   if (reported.empty()) return std::nullopt;
 
-  const std::string_view headers = header_block(original_data);
+  const std::string headers = identifying_headers(header_block(original_data));
   bool international = original.smtputf8 || has_8bit(original.mail_from);
   for (const auto* f : reported) international = international || has_8bit(f->rcpt.address);
   const std::string boundary = "=_sealpost_dsn_" + random_token(12);
@@ -119,9 +143,10 @@ std::optional<std::string> compose_failure_dsn(const SpoolEnvelope& original,
   for (const auto* f : reported)
     human += "  <" + one_line(f->rcpt.address, 320) + ">: " + one_line(f->diagnostic, 300) + "\n";
   human +=
-      "\nDer Inhalt der Nachricht ist aus Datenschutzgründen nicht beigefügt, nur ihre "
-      "Kopfzeilen.\n"
-      "For privacy reasons only the headers of your message are attached, not its content.\n";
+      "\nAus Datenschutzgründen sind nur Datum, Absender, Empfänger und Message-ID Ihrer "
+      "Nachricht beigefügt, weder Betreff noch Inhalt.\n"
+      "For privacy reasons only the date, sender, recipients and Message-ID of your message "
+      "are attached, neither its subject nor its content.\n";
 
   std::string out;
   out.reserve(2048 + headers.size());

@@ -43,4 +43,11 @@ std::optional<std::string> compose_failure_dsn(const SpoolEnvelope& original,
 // cut at a line boundary.
 std::string_view header_block(std::string_view message, std::size_t max_bytes = 64u << 10);
 
+// The fields of a header block that identify a message (Date, From, Sender,
+// To, Cc, Message-ID, In-Reply-To, References), folded lines kept, CRLF ends.
+// A DSN travels unencrypted through the provider: Subject (often a
+// diagnosis), Received lines with workstation names and IPs, client headers
+// and Bcc stay out of it.
+std::string identifying_headers(std::string_view headers);
+
 }  // namespace sealpost::delivery

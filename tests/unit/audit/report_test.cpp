@@ -119,3 +119,24 @@ TEST_CASE("CSV cells cannot become spreadsheet formulas") {
   CHECK_THAT(csv,
              Catch::Contains("plaintext,\"'=HYPERLINK(\"\"x\"\")@evil.example\",\"rule,1\",1\n"));
 }
+
+TEST_CASE("a recipient decided again on each retry is counted once, with its last decision") {
+  test::TempDir tmp;
+  test::ManualClock clock;
+  {
+    auto log = AuditLog::open(tmp.path(), clock.options());
+    REQUIRE(log.ok());
+    auto& l = **log;
+    for (int attempt = 0; attempt < 3; ++attempt)  // deferred twice, then sent in plain
+      l.record(decision("dr@praxis.example", attempt < 2 ? "pgp" : "plain", "internal"));
+    l.record(AuditEvent{"decision",
+                        {{"queue_id", "q2"},
+                         {"recipient", "dr@praxis.example"},
+                         {"method", "plain"},
+                         {"rule", "internal"}}});
+  }
+  Report r = build_report({tmp.path()}, {});
+  CHECK(r.decisions_by_method == std::map<std::string, std::uint64_t>{{"plain", 2}});
+  CHECK(r.decisions_by_domain == std::map<std::string, std::uint64_t>{{"praxis.example", 2}});
+  CHECK(r.plaintext.size() == 2);
+}

@@ -112,7 +112,10 @@ TEST_CASE("a failure DSN is a well-formed RFC 3464 report with headers only") {
   CHECK(g_mime_content_type_is_type(g_mime_object_get_content_type(headers), "text",
                                     "rfc822-headers"));
   const std::string hdrs = to_string(headers);
-  CHECK(hdrs.find("Subject: Befund") != std::string::npos);
+  // Identifying fields only: the subject (a diagnosis, often) stays out.
+  CHECK(hdrs.find("Message-ID: <m1@praxis.example>") != std::string::npos);
+  CHECK(hdrs.find("To: patient@example.org") != std::string::npos);
+  CHECK(hdrs.find("Befund") == std::string::npos);
   CHECK(hdrs.find("SECRET-BODY") == std::string::npos);
 
   CHECK(std::string(g_mime_object_get_header(GMIME_OBJECT(msg.get()), "To")) ==
@@ -154,4 +157,23 @@ TEST_CASE("header_block stops at the empty line and at the size cap") {
   CHECK(header_block(kMessage).substr(0, 5) == "From:");
   CHECK(header_block("A: 1\r\nB: 2\r\n", 8) == "A: 1\r\n");
   CHECK(header_block("no newline at all", 5).empty());
+}
+
+TEST_CASE("a DSN names the message, never its subject, route or client") {
+  const std::string in =
+      "Received: from WS-042.praxis.local (192.168.10.42)\r\n\tby mail.praxis.local\r\n"
+      "From: Dr. Arzt <arzt@praxis.example>\r\n"
+      "To: a@example.org,\r\n  b@example.org\r\n"
+      "Bcc: hidden@example.org\r\n"
+      "subject: HIV-Test positiv\r\n\tFolgeseite\r\n"
+      "X-Originating-IP: [192.168.10.42]\r\n"
+      "X-Mailer: Outlook\r\n"
+      "message-id: <m1@praxis.example>\r\n"
+      "Date: Thu, 26 Nov 2026 10:00:00 +0100\r\n";
+  const std::string out = identifying_headers(in);
+  CHECK(out ==
+        "From: Dr. Arzt <arzt@praxis.example>\r\nTo: a@example.org,\r\n  b@example.org\r\n"
+        "message-id: <m1@praxis.example>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0100\r\n");
+  CHECK(identifying_headers("").empty());
+  CHECK(identifying_headers("From: a@b\nSubject: x\n\nbody\nTo: c@d\n") == "From: a@b\r\n");
 }

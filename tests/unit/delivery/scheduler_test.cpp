@@ -257,6 +257,7 @@ TEST_CASE("a DSN quoting raw 8-bit headers is sent as 8BITMIME") {
   Fixture f;
   f.transport.reply_for("gone@x.example", {550, "5.1.1", "no such user"});
   spool_message(*f.spool, {rcpt("gone@x.example")}, "arzt@praxis.example", 0,
+                "From: Dr. M\xc3\xbcller <arzt@praxis.example>\r\n"
                 "Subject: Befund f\xc3\xbcr Frau M\xc3\xbcller\r\n\r\nSECRET-BODY\r\n");
   spool_message(*f.spool, {rcpt("gone@x.example")});
   DeliveryScheduler s(f.cfg, *f.spool, f.transformer, f.transport, f.audit);
