@@ -1,4 +1,5 @@
-// `sealpost keys import FILE... [--passphrase-file F] | list | locate ADDRESS | remove ID`
+// `sealpost keys import FILE... [--passphrase-file F] | list | locate ADDRESS | remove ID |
+//  approve ID`
 // Works on the same keystore (<state_dir>/gnupg, certs/, private/, keystore.db)
 // that the daemon uses; the daemon notices changes without a restart.
 #include <cstdio>
@@ -36,7 +37,28 @@ std::string json_list(const std::vector<std::string>& v) {
 
 std::string source_json(const keystore::Provenance& p) {
   return "{\"source\":" + json_string(p.source) + ",\"added\":" + std::to_string(p.added) +
-         ",\"origin\":" + json_string(p.origin) + "}";
+         ",\"origin\":" + json_string(p.origin) + ",\"pending\":" + (p.pending ? "true" : "false") +
+         "}";
+}
+
+// "harvested" or "harvested, pending approval": the source column of the text output.
+std::string source_text(const keystore::Provenance& p) {
+  return p.pending ? p.source + ", pending approval" : p.source;
+}
+
+// A harvested key or certificate held back by `imap[].harvest: approve` is
+// released; what it was and where it came from is printed, so the admin sees
+// what they vouched for.
+int do_approve(keystore::Keystore& ks, const std::string& id, bool json) {
+  auto p = ks.approve(id);
+  if (!p) return fail(p.error().what());
+  if (json)
+    std::printf("{\"id\":%s,\"kind\":%s,\"provenance\":%s}\n", json_string(p->id).c_str(),
+                json_string(p->kind).c_str(), source_json(*p).c_str());
+  else
+    std::printf("approved %s %s (harvested %s, %s)\n", p->kind.c_str(), p->id.c_str(),
+                day(p->added).c_str(), p->origin.c_str());
+  return kOk;
 }
 
 int do_import(keystore::Keystore& ks, const std::vector<std::string>& args, bool json) {
@@ -92,8 +114,8 @@ int do_list(keystore::Keystore& ks, bool json) {
     } else {
       std::printf("%-12s %s  %s  expires %s  %s%s  [%s %s]\n", k.kind.c_str(), k.id.c_str(),
                   k.description.c_str(), day(k.expires).c_str(),
-                  k.usable ? "usable" : "UNUSABLE: ", k.problem.c_str(), k.source.source.c_str(),
-                  k.source.origin.c_str());
+                  k.usable ? "usable" : "UNUSABLE: ", k.problem.c_str(),
+                  source_text(k.source).c_str(), k.source.origin.c_str());
     }
   }
   if (json) std::printf("%s]}\n", out.c_str());
@@ -144,12 +166,12 @@ int do_locate(keystore::Keystore& ks, const std::string& address, bool json) {
 }  // namespace
 
 int cmd_keys(const Context& ctx) {
-  if (ctx.args.empty()) return usage_error("keys needs import, list, locate or remove");
+  if (ctx.args.empty()) return usage_error("keys needs import, list, locate, remove or approve");
   const std::string& sub = ctx.args[0];
-  if ((sub == "locate" || sub == "remove") && ctx.args.size() != 2)
+  if ((sub == "locate" || sub == "remove" || sub == "approve") && ctx.args.size() != 2)
     return usage_error("keys " + sub + " needs exactly one argument");
   if (sub == "list" && ctx.args.size() != 1) return usage_error("keys list takes no arguments");
-  if (sub != "import" && sub != "list" && sub != "locate" && sub != "remove")
+  if (sub != "import" && sub != "list" && sub != "locate" && sub != "remove" && sub != "approve")
     return usage_error("unknown keys verb '" + sub + "'");
   auto config = load_config(ctx.config_path);
   if (!config) return fail(config.error().what());
@@ -158,6 +180,7 @@ int cmd_keys(const Context& ctx) {
   if (sub == "import") return do_import(**ks, ctx.args, ctx.json);
   if (sub == "list") return do_list(**ks, ctx.json);
   if (sub == "locate") return do_locate(**ks, ctx.args[1], ctx.json);
+  if (sub == "approve") return do_approve(**ks, ctx.args[1], ctx.json);
   auto r = (*ks)->remove(ctx.args[1]);
   if (!r) return fail(r.error().what());
   std::printf("removed %s\n", ctx.args[1].c_str());

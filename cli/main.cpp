@@ -25,10 +25,10 @@ constexpr const char* kUsageText =
     "usage: sealpost [-c FILE] [--json] VERB ...\n"
     "  check-config\n"
     "  user add NAME [--address ADDR]...      (password on stdin)\n"
-    "  keys import FILE... | list | locate ADDRESS | remove ID\n"
+    "  keys import FILE... | list | locate ADDRESS | approve ID | remove ID\n"
     "  policy explain --from A --to B [--to C]... [--subject S] [--header 'K: V']\n"
     "  consent add|revoke|list|import ...\n"
-    "  queue list | show ID | flush | delete ID\n"
+    "  queue list | show ID | flush | release ID | delete ID\n"
     "  pickup list | revoke ID | purge\n"
     "  audit verify | report [--from D] [--to D] [--format md|csv|json] | prune\n"
     "  imap status\n";

@@ -82,6 +82,11 @@ struct PortalConfig {
   std::uint64_t max_reply_size = 20u << 20;
 };
 
+// What the IMAP side may learn from incoming mail (Autocrypt keys, S/MIME
+// certificates of valid signatures): use at once, store until an admin runs
+// `sealpost keys approve`, or nothing.
+enum class HarvestPolicy { Auto, Approve, Never };
+
 struct ImapAccountConfig {
   std::string host;
   std::uint16_t port = 993;
@@ -90,6 +95,12 @@ struct ImapAccountConfig {
   std::string username;
   std::string password_file;
   std::vector<std::string> folders{"INBOX"};
+  HarvestPolicy harvest = HarvestPolicy::Auto;
+  // Where decrypted/replaced originals are moved; '/' stands for the server's
+  // hierarchy delimiter. Created when missing.
+  std::string originals_folder = "Sealpost/Originals";
+  // Folders are polled this often when IDLE cannot be used.
+  std::chrono::seconds poll_interval{60};
 };
 
 struct LimitsConfig {

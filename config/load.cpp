@@ -252,6 +252,28 @@ class ConfigLoader {
       a.folders = r_.string_list(v, "imap[].folders");
       if (a.folders.empty()) r_.fail(v, "imap[].folders: list at least one folder");
     }
+    if (auto v = n["harvest"])
+      a.harvest = r_.choice<HarvestPolicy>(v, "imap[].harvest",
+                                           {{"auto", HarvestPolicy::Auto},
+                                            {"approve", HarvestPolicy::Approve},
+                                            {"never", HarvestPolicy::Never}});
+    if (auto v = n["originals_folder"]) {
+      a.originals_folder = r_.string(v, "imap[].originals_folder");
+      if (a.originals_folder.empty() || a.originals_folder.front() == '/' ||
+          a.originals_folder.back() == '/' ||
+          a.originals_folder.find_first_of("\r\n\"*%") != std::string::npos)
+        r_.fail(v, "imap[].originals_folder: not a usable folder name");
+      // Moving originals into a folder that is itself processed would loop.
+      for (const auto& f : a.folders)
+        if (f == a.originals_folder)
+          r_.fail(v, "imap[].originals_folder: '" + YamlReader::shorten(f) +
+                         "' is also listed in folders");
+    }
+    if (auto v = n["poll_interval"]) {
+      a.poll_interval = r_.duration(v, "imap[].poll_interval");
+      if (a.poll_interval < std::chrono::seconds(5) || a.poll_interval > std::chrono::hours(24))
+        r_.fail(v, "imap[].poll_interval: must be 5s to 24h");
+    }
     return a;
   }
 

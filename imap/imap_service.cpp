@@ -78,7 +78,7 @@ void ImapService::run_account(const ImapAccountConfig& account) {
       continue;
     }
     log::info("imap.connected", {{"account", key}});
-    std::string originals = options_.originals_folder;
+    std::string originals = account.originals_folder;
     if (auto delim = (*session)->delimiter(); delim && *delim != '/')
       std::replace(originals.begin(), originals.end(), '/', *delim);
     bool healthy = true;
@@ -102,7 +102,7 @@ void ImapService::run_account(const ImapAccountConfig& account) {
           log::warn("imap.idle_failed", {{"account", key}, {"reason", r.error().what()}});
           healthy = false;
         }
-      } else if (!wait(options_.poll_interval)) {
+      } else if (!wait(account.poll_interval)) {
         return;
       }
     }
@@ -133,7 +133,8 @@ Result<void> ImapService::poll_folder(ImapSession& session, const ImapAccountCon
       if (!msg.error().temporary()) continue;  // vanished: nothing to do
       return msg.error();
     }
-    const InboundResult res = processor_->process(msg->data, MessageRef{key, folder, uid});
+    const InboundResult res =
+        processor_->process(msg->data, MessageRef{key, folder, uid, account.harvest, originals});
     if (res.replace) {
       if (!originals_ready) {
         if (auto r = session.ensure_folder(originals); !r) {

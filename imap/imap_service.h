@@ -1,9 +1,9 @@
 // Runs the IMAP side inside sealpostd: one thread per imap[] account that
 // connects, walks each configured folder for new UIDs, hands every message to
 // the InboundProcessor and applies the result (APPEND readable copy, MOVE the
-// original to Sealpost/Originals). Waits in IDLE when the account has one
-// folder and the server offers it, else polls every poll_interval; reconnects with
-// exponential backoff after any error; stop() interrupts the waits.
+// original to the account's originals_folder). Waits in IDLE when the account
+// has one folder and the server offers it, else polls every imap[].poll_interval;
+// reconnects with exponential backoff after any error; stop() interrupts the waits.
 #pragma once
 
 #include <atomic>
@@ -28,15 +28,13 @@ class ImapSession;
 class InboundProcessor;
 class KeyHarvester;
 
+// Timing that is not configurable (poll_interval and originals_folder are
+// per account: ImapAccountConfig).
 struct ImapServiceOptions {
-  std::chrono::seconds poll_interval{60};
   // RFC 2177 asks clients to re-issue IDLE within 29 minutes.
   std::chrono::seconds idle_interval{600};
   std::chrono::seconds backoff_min{5};
   std::chrono::seconds backoff_max{300};
-  // Where originals go, below the account's hierarchy delimiter (not a config
-  // key yet; see docs/imap.md).
-  std::string originals_folder = "Sealpost/Originals";
 };
 
 class ImapService {

@@ -3,9 +3,11 @@
 #include "common/log.h"
 #include "imap/autocrypt.h"
 #include "imap/header_fields.h"
+#include "imap/inline_pgp.h"
 #include "imap/pgp_decrypt.h"
 #include "imap/readable_message.h"
 #include "imap/smime_decrypt.h"
+#include "imap/smime_signed.h"
 #include "keystore/address_match.h"
 #include "seal/message_parser.h"
 
@@ -30,19 +32,20 @@ std::string from_address(const std::string& from_header) {
   return addr ? keystore::normalise_address(addr) : std::string();
 }
 
-void InboundProcessor::harvest(const std::string& from, const std::vector<std::string>& values,
-                               const std::string& message_id, const MessageRef& ref) {
-  auto header = pick_autocrypt(values, from);
-  if (!header) return;
-  auto out = harvester_.harvest_pgp(header->keydata, from, message_id, HarvestSource::Autocrypt);
+void InboundProcessor::report_harvest(const HarvestOutcome& out, HarvestSource source,
+                                      const std::string& from, const MessageRef& ref) {
   if (out.kind == HarvestOutcome::Kind::Known) return;
-  const char* result = out.kind == HarvestOutcome::Kind::Imported ? "imported" : "refused";
+  const char* result = out.kind == HarvestOutcome::Kind::Refused ? "refused"
+                       : out.pending                             ? "pending"
+                                                                 : "imported";
+  // Refusals and key changes are what an admin should look at.
   const bool noteworthy = out.kind == HarvestOutcome::Kind::Refused || !out.reason.empty();
   log::write(noteworthy ? log::Level::Warn : log::Level::Info, "imap.harvest",
              {{"account", ref.account},
               {"folder", ref.folder},
               {"uid", ref.uid},
               {"address", from},
+              {"source", harvest_source_name(source)},
               {"fingerprint", out.fingerprint},
               {"result", result},
               {"reason", out.reason}});
@@ -51,10 +54,40 @@ void InboundProcessor::harvest(const std::string& from, const std::vector<std::s
                             {"folder", ref.folder},
                             {"uid", std::to_string(ref.uid)},
                             {"address", from},
-                            {"source", harvest_source_name(HarvestSource::Autocrypt)},
+                            {"source", harvest_source_name(source)},
                             {"fingerprint", out.fingerprint},
                             {"result", result},
                             {"reason", out.reason}}});
+}
+
+void InboundProcessor::harvest(const std::string& from, const std::vector<std::string>& values,
+                               const std::string& message_id, const MessageRef& ref) {
+  auto header = pick_autocrypt(values, from);
+  if (!header) return;
+  report_harvest(harvester_.harvest_pgp(header->keydata, from, message_id, HarvestSource::Autocrypt,
+                                        ref.harvest),
+                 HarvestSource::Autocrypt, from, ref);
+}
+
+void InboundProcessor::harvest_signer(const SmimeVerified& v, const std::string& from,
+                                      const std::string& message_id, const MessageRef& ref) {
+  if (ref.harvest == HarvestPolicy::Never || from.empty() || !v.valid()) return;
+  report_harvest(harvester_.harvest_smime(v, from, message_id, ref.harvest),
+                 HarvestSource::Signature, from, ref);
+}
+
+// Content the envelope decrypted to may be S/MIME-signed (opaque signed-data,
+// as Sealpost itself sends, or multipart/signed): verified, unwrapped to the
+// signed entity, and a valid signature by the From address's certificate
+// makes CBC content authenticated (altering the ciphertext breaks it).
+void InboundProcessor::verify_inner_smime(Decrypted& d, const std::string& from) {
+  auto sig = find_smime_signature(d.plaintext);
+  if (!sig) return;
+  auto v = std::make_shared<SmimeVerified>(smime_verify(keystore_.smime(), *sig, from));
+  d.signature = v->facts;
+  if (!v->content.empty()) d.plaintext = v->content;
+  if (v->valid()) d.authenticated = true;
+  d.smime_signature = std::move(v);
 }
 
 Result<InboundProcessor::Decrypted> InboundProcessor::decrypt(const EncryptedEntity& e,
@@ -63,8 +96,13 @@ Result<InboundProcessor::Decrypted> InboundProcessor::decrypt(const EncryptedEnt
   if (e.kind == EncryptionKind::Pgp) {
     auto r = pgp_decrypt(keystore_.pgp(), e.ciphertext, from);
     if (!r) return r.error();
-    out.plaintext = std::move(r->plaintext);
+    out.plaintext =
+        e.inline_text ? inline_plaintext_entity(r->plaintext, e.charset) : std::move(r->plaintext);
     out.signature = r->signature;
+    // gpg verifies against every key in the keyring; one harvested under
+    // `approve` has not been vouched for yet.
+    if (out.signature.kind == SignatureFacts::Kind::Good && !out.signature.fingerprint.empty())
+      out.signature.pending = keystore_.source_of(out.signature.fingerprint).pending;
     out.authenticated = true;  // pgp_decrypt refuses anything without MDC/AEAD
     return out;
   }
@@ -79,9 +117,9 @@ Result<InboundProcessor::Decrypted> InboundProcessor::decrypt(const EncryptedEnt
   if (!r) return r.error();
   out.plaintext = std::move(r->plaintext);
   out.authenticated = r->authenticated;
-  // Signatures inside S/MIME are not verified yet: reported as none, and CBC
-  // content therefore stays marked unauthenticated.
   out.signature.sender = from;
+  out.signature.certificate = true;
+  verify_inner_smime(out, from);
   return out;
 }
 
@@ -114,7 +152,8 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
   const std::string from = from_address(header_value(outer.fields, "From"));
   const std::string message_id = header_value(outer.fields, "Message-ID");
   // Harvest first: a signed-and-encrypted first mail can then already verify.
-  if (!from.empty()) harvest(from, header_values(outer.fields, "Autocrypt"), message_id, ref);
+  if (!from.empty() && ref.harvest != HarvestPolicy::Never)
+    harvest(from, header_values(outer.fields, "Autocrypt"), message_id, ref);
 
   auto parsed = seal::parse_message(raw, seal::MimeLimits{});
   if (!parsed) {
@@ -123,6 +162,10 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
   }
   auto encrypted = find_encrypted(parsed->get());
   if (!encrypted) {
+    // Signed, not encrypted: staff's client shows and checks the signature
+    // itself; Sealpost only learns the certificate from it.
+    if (auto sig = find_smime_signature(raw); sig && ref.harvest != HarvestPolicy::Never)
+      harvest_signer(smime_verify(keystore_.smime(), *sig, from), from, message_id, ref);
     result.outcome = "plain";
     return result;
   }
@@ -144,12 +187,14 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
     return result;
   }
   ReadableStatus status;
+  if (decrypted->smime_signature)
+    harvest_signer(*decrypted->smime_signature, from, message_id, ref);
   status.decrypted = decrypted->authenticated
                          ? "yes"
                          : "yes; unauthenticated (S/MIME CBC: content may have been altered)";
   status.signature = signature_header(decrypted->signature);
   if (encrypted->nested)
-    status.note = "unencrypted parts of the original were left out; see Sealpost/Originals";
+    status.note = "unencrypted parts of the original were left out; see " + ref.originals_folder;
   const SplitEntity inner = split_entity(decrypted->plaintext);
   int remote_removed = 0;
   result.readable = drop_remote_html(build_readable(outer.fields, inner, status), remote_removed);
@@ -161,7 +206,9 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
                             {"uid", std::to_string(ref.uid)},
                             {"from", from},
                             {"result", "decrypted"},
-                            {"method", encrypted->kind == EncryptionKind::Pgp ? "pgp" : "smime"},
+                            {"method", encrypted->kind == EncryptionKind::Smime ? "smime"
+                                       : encrypted->inline_text                 ? "pgp-inline"
+                                                                                : "pgp"},
                             {"authenticated", decrypted->authenticated ? "yes" : "no"},
                             {"signature", first_word(status.signature)},
                             {"signer", decrypted->signature.fingerprint},

@@ -4,6 +4,7 @@
 // Nothing decrypted is logged or audited; events carry outcomes only.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "audit/audit_sink.h"
@@ -26,11 +27,15 @@ struct InboundResult {
   std::string outcome;
 };
 
-struct MessageRef {  // where the message is, for audit and log lines
+struct MessageRef {  // where the message is (audit and log lines) and its account's rules
   std::string account;
   std::string folder;
   std::uint32_t uid = 0;
+  HarvestPolicy harvest = HarvestPolicy::Auto;
+  std::string originals_folder = "Sealpost/Originals";  // named in the readable copy's note
 };
+
+struct SmimeVerified;
 
 class InboundProcessor {
  public:
@@ -47,10 +52,17 @@ class InboundProcessor {
     std::string plaintext;
     SignatureFacts signature;
     bool authenticated = false;
+    std::shared_ptr<SmimeVerified> smime_signature;  // S/MIME signed inside the envelope
   };
   Result<Decrypted> decrypt(const EncryptedEntity& e, const std::string& from);
+  void verify_inner_smime(Decrypted& d, const std::string& from);
   void harvest(const std::string& autocrypt_from, const std::vector<std::string>& values,
                const std::string& message_id, const MessageRef& ref);
+  // A valid S/MIME signature (outside or inside an envelope) offers its certificate.
+  void harvest_signer(const SmimeVerified& v, const std::string& from,
+                      const std::string& message_id, const MessageRef& ref);
+  void report_harvest(const HarvestOutcome& out, HarvestSource source, const std::string& from,
+                      const MessageRef& ref);
 
   keystore::Keystore& keystore_;
   KeyHarvester& harvester_;

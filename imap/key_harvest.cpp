@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "imap/harvest_import.h"
+#include "keystore/address_match.h"
 #include "keystore/gpgme_ptr.h"
 
 namespace sealpost::imap {
@@ -69,10 +70,45 @@ Result<keystore::ProvenanceStore*> KeyHarvester::provenance() {
   return provenance_.get();
 }
 
+std::string KeyHarvester::admin_precedence(const std::string& from,
+                                           const keystore::LookupResult& known,
+                                           keystore::ProvenanceStore& prov, const std::string& kind,
+                                           std::vector<std::string>& earlier) {
+  // What the admin vetted for this address wins, usable or not: a harvested
+  // key must not slip in beside an expired admin key or an S/MIME certificate.
+  auto harvested = [&](const std::string& id) {
+    auto p = prov.find(id);
+    return p && p->source == "harvested";
+  };
+  for (const auto& k : known.pgp) {
+    if (!harvested(k.fingerprint)) return "the admin imported a key for this address";
+    if (kind == "pgp") earlier.push_back(k.fingerprint);
+  }
+  for (const auto& r : known.rejected) {
+    if (r.kind != "pgp") continue;
+    if (!harvested(r.id)) return "the admin imported a key for this address (" + r.reason + ")";
+    if (kind == "pgp") earlier.push_back(r.id);
+  }
+  // Certificates are matched on every address they name, usable or not
+  // (lookup() reports refused ones by serial only, so list them all).
+  auto certs = keystore_.smime().list_all();
+  if (!certs) return "certificate store: " + certs.error().what();
+  for (const auto& c : *certs) {
+    bool for_from = false;
+    for (const auto& a : c.addresses) for_from = for_from || keystore::address_matches(a, from);
+    if (!for_from) continue;
+    if (!harvested(c.id)) return "the admin imported an S/MIME certificate for this address";
+    if (kind == "smime") earlier.push_back(c.id);
+  }
+  return {};
+}
+
 HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::string& from,
-                                         const std::string& message_id, HarvestSource source) {
+                                         const std::string& message_id, HarvestSource source,
+                                         HarvestPolicy policy) {
   gpg::ensure_initialised();
   std::lock_guard lock(mu_);
+  if (policy == HarvestPolicy::Never) return refused("harvesting is off for this account");
   if (!harvestable_address(from)) return refused("From address not harvestable");
   auto found = inspect(keystore_.pgp(), keydata, from);
   if (!found) return refused(found.error().what());
@@ -86,22 +122,16 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
   if (!known) return refused("keystore lookup: " + known.error().what(), c.fingerprint);
   for (const auto& k : known->pgp)
     if (k.fingerprint == c.fingerprint) return {HarvestOutcome::Kind::Known, c.fingerprint, ""};
+  // Stored but not usable now (waiting for approval, say): mailing it again changes nothing.
+  for (const auto& r : known->rejected)
+    if (r.kind == "pgp" && r.id == c.fingerprint)
+      return {HarvestOutcome::Kind::Known, c.fingerprint, ""};
   auto prov = provenance();
   if (!prov) return refused("provenance store: " + prov.error().what(), c.fingerprint);
 
-  // What the admin vetted for this address wins, usable or not: a harvested
-  // key must not slip in beside an expired admin key or an S/MIME certificate.
-  for (const auto& k : known->pgp)
-    if (k.source.source != "harvested")
-      return refused("the admin imported a key for this address", c.fingerprint);
-  if (!known->smime.empty())
-    return refused("the admin imported an S/MIME certificate for this address", c.fingerprint);
-  for (const auto& r : known->rejected) {
-    if (r.kind != "pgp") continue;
-    auto p = (*prov)->find(r.id);
-    if (!p || p->source != "harvested")
-      return refused("the admin imported a key for this address (" + r.reason + ")", c.fingerprint);
-  }
+  std::vector<std::string> earlier;
+  if (auto why = admin_precedence(from, *known, **prov, "pgp", earlier); !why.empty())
+    return refused(why, c.fingerprint);
   // Already in the keyring, but not for this address: importing would merge
   // this user id into that key (the admin's or another sender's).
   auto present = keyring_has(keystore_.pgp(), c.fingerprint);
@@ -109,19 +139,20 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
   if (*present) return refused("key is already in the keyring for another address", c.fingerprint);
 
   // A second harvested key for an address is allowed (patients re-key) but
-  // said out loud: log and audit carry the earlier fingerprints.
+  // said out loud: log and audit carry the earlier fingerprints. Under
+  // `approve` it waits for the admin like every harvested key.
   std::string change;
-  for (const auto& k : known->pgp)
-    change +=
-        (change.empty() ? "key change: address already had harvested key " : ", ") + k.fingerprint;
+  for (const auto& id : earlier)
+    change += (change.empty() ? "key change: address already had harvested key " : ", ") + id;
   // Provenance first: a key without it would list as "unknown" and, worse,
   // count as the admin's in the next harvest. Written before the import so no
   // moment exists where the key is usable without it; read back afterwards,
   // and the key is taken out again when it is not there.
   std::string origin = std::string(harvest_source_name(source)) + " from " + from;
   if (!message_id.empty()) origin += " in " + message_id;
-  auto recorded = (*prov)->record(
-      keystore::Provenance{c.fingerprint, "pgp", "harvested", now_seconds(), std::move(origin)});
+  const bool pending = policy == HarvestPolicy::Approve;
+  auto recorded = (*prov)->record(keystore::Provenance{c.fingerprint, "pgp", "harvested",
+                                                       now_seconds(), std::move(origin), pending});
   if (!recorded)
     return refused("provenance not recorded: " + recorded.error().what(), c.fingerprint);
   auto imported = import_for_address(keystore_.pgp(), keydata, from);
@@ -137,7 +168,7 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
                        (removed ? "removed again" : "NOT removed: " + removed.error().what()),
                    c.fingerprint);
   }
-  return {HarvestOutcome::Kind::Imported, c.fingerprint, change};
+  return {HarvestOutcome::Kind::Imported, c.fingerprint, change, pending};
 }
 
 }  // namespace sealpost::imap

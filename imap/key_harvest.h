@@ -7,23 +7,32 @@
 //    (the vetted one takes precedence), and never onto a key already in the
 //    keyring (that would add user ids to somebody else's key);
 //  - provenance "harvested" (origin: how and from where) is recorded before the
-//    import counts; if that fails the key is removed again.
+//    import counts; if that fails the key is removed again;
+//  - under `imap[].harvest: approve` it is stored pending: Keystore::lookup
+//    skips it until `sealpost keys approve`.
+// S/MIME certificates come from valid signatures (smime_harvest.cpp) under the
+// same precedence rules.
 #pragma once
 
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "audit/audit_sink.h"
+#include "config/config.h"
 #include "keystore/keystore.h"
 
 namespace sealpost::imap {
 
 struct HarvestOutcome {
   enum class Kind { Imported, Known, Refused } kind = Kind::Refused;
-  std::string fingerprint;
-  std::string reason;  // why refused, or the key change an import made (log and audit)
+  std::string fingerprint;  // PGP fingerprint or x509:<sha256>
+  std::string reason;       // why refused, or the key change an import made (log and audit)
+  bool pending = false;     // Imported, but waits for `sealpost keys approve`
 };
+
+struct SmimeVerified;
 
 enum class HarvestSource { Autocrypt, Signature };
 const char* harvest_source_name(HarvestSource s);  // "autocrypt" | "signature"
@@ -35,7 +44,15 @@ class KeyHarvester {
 
   HarvestOutcome harvest_pgp(const std::string& keydata, const std::string& from,
                              const std::string& message_id,
-                             HarvestSource source = HarvestSource::Autocrypt);
+                             HarvestSource source = HarvestSource::Autocrypt,
+                             HarvestPolicy policy = HarvestPolicy::Auto);
+  // The signer certificate of a verified S/MIME signature (SmimeVerified::valid()).
+  // Taken only when every address it names is exactly `from` (a certificate
+  // cannot be cut down to one address like an OpenPGP key), its EKU names
+  // emailProtection and it can be encrypted to.
+  HarvestOutcome harvest_smime(const SmimeVerified& signature, const std::string& from,
+                               const std::string& message_id,
+                               HarvestPolicy policy = HarvestPolicy::Auto);
 
   // Tests only: make the provenance store fail, to see the import undone.
   void set_provenance_for_testing(std::unique_ptr<keystore::ProvenanceStore> p) {
@@ -44,6 +61,12 @@ class KeyHarvester {
 
  private:
   Result<keystore::ProvenanceStore*> provenance();
+  // Why the admin's keys for `from` forbid harvesting ("" = they do not);
+  // collects the ids of earlier harvested keys/certificates of `kind` for the
+  // key-change message. Caller holds mu_.
+  std::string admin_precedence(const std::string& from, const keystore::LookupResult& known,
+                               keystore::ProvenanceStore& prov, const std::string& kind,
+                               std::vector<std::string>& earlier);
 
   keystore::Keystore& keystore_;
   std::string state_dir_;

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "imap/header_fields.h"
+#include "imap/inline_pgp.h"
 #include "seal/message_parser.h"
 #include "seal/scrub/html_scrub.h"
 
@@ -39,6 +40,15 @@ bool is_smime_enveloped(GMimeObject* obj) {
   return t == "enveloped-data" || t == "authEnveloped-data";
 }
 
+// text/plain, or a part without Content-Type (RFC 2045 §5.2 default), that
+// is not an attachment: where inline PGP sits.
+bool is_plain_text(GMimeObject* obj) {
+  GMimeContentType* ct = g_mime_object_get_content_type(obj);
+  if (ct && !g_mime_content_type_is_type(ct, "text", "plain")) return false;
+  const char* disposition = g_mime_object_get_disposition(obj);
+  return !disposition || std::string_view(disposition) != "attachment";
+}
+
 std::optional<EncryptedEntity> find(GMimeObject* obj, int depth) {
   if (!obj || depth > kMaxDepth) return std::nullopt;
   if (GMIME_IS_MULTIPART_ENCRYPTED(obj)) {
@@ -58,6 +68,16 @@ std::optional<EncryptedEntity> find(GMimeObject* obj, int depth) {
     EncryptedEntity e;
     e.kind = EncryptionKind::Smime;
     if (!read_decoded(GMIME_PART(obj), e.ciphertext)) return std::nullopt;
+    e.nested = depth > 0;
+    return e;
+  }
+  if (GMIME_IS_PART(obj) && is_plain_text(obj)) {
+    EncryptedEntity e;
+    if (!read_decoded(GMIME_PART(obj), e.ciphertext) || !is_inline_pgp_message(e.ciphertext))
+      return std::nullopt;
+    e.inline_text = true;
+    const char* charset = g_mime_object_get_content_type_parameter(obj, "charset");
+    e.charset = charset ? charset : "";
     e.nested = depth > 0;
     return e;
   }

@@ -18,11 +18,16 @@ struct EncryptedEntity {
   // True when the encrypted entity sat beside or below other parts: those
   // unencrypted siblings are left out of the readable copy (EFAIL direct exfiltration).
   bool nested = false;
+  // PGP only: an inline-PGP text/plain body (armored ciphertext), whose
+  // plaintext is text rather than a MIME entity; `charset` is that part's.
+  bool inline_text = false;
+  std::string charset;
 };
 
-// The first multipart/encrypted with protocol application/pgp-encrypted or
+// The first multipart/encrypted with protocol application/pgp-encrypted,
 // application/pkcs7-mime with smime-type enveloped-data / authEnveloped-data,
-// or nothing. Depth-limited; untrusted input.
+// or text/plain that is one inline-PGP message (is_inline_pgp_message), or nothing. Depth-limited;
+// untrusted input.
 std::optional<EncryptedEntity> find_encrypted(GMimeMessage* message);
 
 // Remote references removed from every text/html part of `message` (the

@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 
@@ -43,6 +44,16 @@ std::string pem_of(X509* cert) {
   char* p = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &p);
   return std::string(p, static_cast<std::size_t>(n));
+}
+
+// What `keys locate` and `keys list` say about a key held back for approval.
+std::string pending_reason(const std::string& id) {
+  return "harvested from mail, awaiting approval (sealpost keys approve " + id + ")";
+}
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
 }
 
 }  // namespace
@@ -88,6 +99,18 @@ Result<LookupResult> Keystore::lookup(const std::string& address) {
   if (auto r = smime_->lookup(address, out.smime, out.rejected); !r) return r.error();
   for (auto& k : out.pgp) k.source = provenance_of(k.fingerprint);
   for (auto& c : out.smime) c.source = provenance_of(c.id);
+  // A harvested key waiting for the admin is stored but not used: it is a
+  // refusal with the reason, so `keys locate` shows what to approve.
+  std::erase_if(out.pgp, [&](const PgpKey& k) {
+    if (!k.source.pending) return false;
+    out.rejected.push_back({"pgp", k.fingerprint, pending_reason(k.fingerprint)});
+    return true;
+  });
+  std::erase_if(out.smime, [&](const SmimeCert& c) {
+    if (!c.source.pending) return false;
+    out.rejected.push_back({"smime", c.serial, pending_reason(c.id)});
+    return true;
+  });
   return out;
 }
 
@@ -205,6 +228,7 @@ Result<std::vector<ListedKey>> Keystore::list() {
   for (const auto& k : *keys) {
     ListedKey l{"pgp",     k.fingerprint, k.uid,    {},        {},
                 k.expires, k.secret,      k.usable, k.problem, provenance_of(k.fingerprint)};
+    hold_back_pending(l);
     out.push_back(std::move(l));
   }
   auto certs = smime_->list_all();
@@ -212,6 +236,7 @@ Result<std::vector<ListedKey>> Keystore::list() {
   for (const auto& c : *certs) {
     ListedKey l{"smime",     c.id,  c.subject, c.addresses, c.serial,
                 c.not_after, false, c.usable,  c.problem,   provenance_of(c.id)};
+    hold_back_pending(l);
     out.push_back(std::move(l));
   }
   auto signer = smime_signer();
@@ -221,6 +246,25 @@ Result<std::vector<ListedKey>> Keystore::list() {
                             true, true, "", provenance_of(c.id)});
   }
   return out;
+}
+
+void Keystore::hold_back_pending(ListedKey& l) {
+  if (!l.source.pending) return;
+  l.problem = pending_reason(l.id) + (l.usable ? "" : "; also: " + l.problem);
+  l.usable = false;
+}
+
+Result<Provenance> Keystore::approve(const std::string& id) {
+  const bool x509 = id.rfind("x509:", 0) == 0;
+  const std::string key = x509 ? id : upper(id);
+  auto p = provenance_->find(key);
+  if (!p) return Error::plain("no key or certificate " + id + " in the keystore");
+  if (p->source != "harvested")
+    return Error::plain(id + " was not harvested (source " + p->source + "); nothing to approve");
+  if (!p->pending) return *p;  // approving twice is harmless
+  p->pending = false;
+  if (auto r = provenance_->record(*p); !r) return r.error();
+  return *p;
 }
 
 Result<void> Keystore::remove(const std::string& id) {

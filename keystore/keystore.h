@@ -69,6 +69,12 @@ class Keystore {
                                                 const std::string& p12_passphrase = "");
   Result<std::vector<ListedKey>> list();
   Result<void> remove(const std::string& id);
+  // Releases a harvested key or certificate that waits for approval
+  // (imap[].harvest: approve) so lookup() returns it. `id` is a PGP
+  // fingerprint (any case) or "x509:<sha256>". Returns its provenance.
+  Result<Provenance> approve(const std::string& id);
+  // Where a key or certificate came from (source "unknown" when not recorded).
+  Provenance source_of(const std::string& id) { return provenance_of(id); }
 
   // Signing identities; empty / null when none is configured.
   Result<std::string> pgp_signing_fingerprint() { return pgp_->signing_fingerprint(); }
@@ -84,6 +90,7 @@ class Keystore {
                                                   const std::string& passphrase);
   void record(const std::string& id, const std::string& kind, const std::string& origin);
   Provenance provenance_of(const std::string& id);
+  void hold_back_pending(ListedKey& l);  // list(): a pending key reads as not usable
 
   std::string state_dir_;
   std::unique_ptr<PgpKeyring> pgp_;

@@ -19,6 +19,9 @@ struct Provenance {
   std::string source;      // imported | harvested | wkd
   std::int64_t added = 0;  // unix seconds
   std::string origin;      // file name or message id it came from
+  // Harvested under `imap[].harvest: approve`: stored, but Keystore::lookup
+  // does not return it until `sealpost keys approve` clears this.
+  bool pending = false;
 };
 
 class ProvenanceStore {

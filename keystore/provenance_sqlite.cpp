@@ -27,14 +27,15 @@ class SqliteProvenance final : public ProvenanceStore {
   Result<void> record(const Provenance& p) override {
     std::lock_guard lock(mu_);
     auto st = prepare(
-        "INSERT OR REPLACE INTO provenance(id, kind, source, added, origin) "
-        "VALUES(?1, ?2, ?3, ?4, ?5)");
+        "INSERT OR REPLACE INTO provenance(id, kind, source, added, origin, pending) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
     if (!st) return Error::plain("keystore.db: " + std::string(sqlite3_errmsg(db_.get())));
     sqlite3_bind_text(st.get(), 1, p.id.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st.get(), 2, p.kind.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st.get(), 3, p.source.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st.get(), 4, p.added);
     sqlite3_bind_text(st.get(), 5, p.origin.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st.get(), 6, p.pending ? 1 : 0);
     if (sqlite3_step(st.get()) != SQLITE_DONE)
       return Error::plain("keystore.db write: " + std::string(sqlite3_errmsg(db_.get())));
     return {};
@@ -42,7 +43,7 @@ class SqliteProvenance final : public ProvenanceStore {
 
   std::optional<Provenance> find(const std::string& id) override {
     std::lock_guard lock(mu_);
-    auto st = prepare("SELECT kind, source, added, origin FROM provenance WHERE id = ?1");
+    auto st = prepare("SELECT kind, source, added, origin, pending FROM provenance WHERE id = ?1");
     if (!st) return std::nullopt;
     sqlite3_bind_text(st.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st.get()) != SQLITE_ROW) return std::nullopt;
@@ -52,6 +53,7 @@ class SqliteProvenance final : public ProvenanceStore {
     p.source = column(st.get(), 1);
     p.added = sqlite3_column_int64(st.get(), 2);
     p.origin = column(st.get(), 3);
+    p.pending = sqlite3_column_int(st.get(), 4) != 0;
     return p;
   }
 
@@ -80,6 +82,30 @@ class SqliteProvenance final : public ProvenanceStore {
   DbPtr db_;
 };
 
+// Databases from before harvest approval lack the `pending` column. The CLI
+// and the daemon may both get here first: a concurrent ALTER that already
+// added it ("duplicate column") is success too.
+Result<void> add_pending_column(sqlite3* db) {
+  bool present = false;
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA table_info(provenance)", -1, &raw, nullptr) != SQLITE_OK)
+    return Error::plain("keystore.db schema: " + std::string(sqlite3_errmsg(db)));
+  StmtPtr st(raw);
+  while (sqlite3_step(st.get()) == SQLITE_ROW) {
+    const auto* name = sqlite3_column_text(st.get(), 1);
+    if (name && std::string(reinterpret_cast<const char*>(name)) == "pending") present = true;
+  }
+  if (present) return {};
+  char* err = nullptr;
+  if (sqlite3_exec(db, "ALTER TABLE provenance ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
+                   nullptr, nullptr, &err) == SQLITE_OK)
+    return {};
+  std::string msg = err ? err : "unknown error";
+  sqlite3_free(err);
+  if (msg.find("duplicate column") != std::string::npos) return {};
+  return Error::plain("keystore.db schema: " + msg);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ProvenanceStore>> open_sqlite_provenance(const std::string& path) {
@@ -103,6 +129,7 @@ Result<std::unique_ptr<ProvenanceStore>> open_sqlite_provenance(const std::strin
     sqlite3_free(err);
     return Error::plain("keystore.db schema: " + msg);
   }
+  if (auto r = add_pending_column(db.get()); !r) return r.error();
   return std::unique_ptr<ProvenanceStore>(std::make_unique<SqliteProvenance>(std::move(db)));
 }
 

@@ -191,6 +191,11 @@ ossl::X509StackPtr SmimeStore::intermediates() {
 }
 
 std::string SmimeStore::validate(X509* cert) {
+  if (auto why = usage_problem(cert); !why.empty()) return why;
+  return verify_chain(cert, nullptr, -1, nullptr);
+}
+
+std::string SmimeStore::usage_problem(X509* cert) {
   EVP_PKEY* pk = X509_get0_pubkey(cert);
   const int type = pk ? EVP_PKEY_get_base_id(pk) : 0;
   if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) return "public key is neither RSA nor EC";
@@ -208,17 +213,37 @@ std::string SmimeStore::validate(X509* cert) {
     const uint32_t xku = X509_get_extended_key_usage(cert);
     if (!(xku & (XKU_SMIME | XKU_ANYEKU))) return "extendedKeyUsage lacks emailProtection";
   }
-  auto chain = intermediates();
+  return {};
+}
+
+std::string SmimeStore::verify_signer(X509* cert, STACK_OF(X509) * untrusted,
+                                      ossl::X509StackPtr* chain) {
+  if (!cert) return "no signer certificate";
+  if (X509_get_extension_flags(cert) & EXFLAG_INVALID) return "certificate has invalid extensions";
+  return verify_chain(cert, untrusted, X509_PURPOSE_SMIME_SIGN, chain);
+}
+
+std::string SmimeStore::verify_chain(X509* cert, STACK_OF(X509) * untrusted, int purpose,
+                                     ossl::X509StackPtr* chain) {
+  auto pool = intermediates();
+  for (int i = 0; untrusted && i < sk_X509_num(untrusted); ++i) {
+    X509* c = sk_X509_value(untrusted, i);
+    X509_up_ref(c);
+    sk_X509_push(pool.get(), c);
+  }
   ossl::StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), trust_.get(), cert, chain.get()) != 1)
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), trust_.get(), cert, pool.get()) != 1)
     return "cannot set up verification: " + ossl::last_error();
   if (crl_check_)
     X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  if (purpose > 0 && X509_STORE_CTX_set_purpose(ctx.get(), purpose) != 1)
+    return "cannot set verification purpose: " + ossl::last_error();
   if (X509_verify_cert(ctx.get()) != 1) {
     const int err = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();
     return std::string("chain verification failed: ") + X509_verify_cert_error_string(err);
   }
+  if (chain) chain->reset(X509_STORE_CTX_get1_chain(ctx.get()));
   return {};
 }
 

@@ -47,6 +47,16 @@ class SmimeStore {
   Result<void> remove(const std::string& id);
   // "" when `cert` is valid now for encryption; else the reason.
   std::string validate(X509* cert);
+  // The part of validate() that looks at the certificate alone (key type,
+  // CA flag, keyUsage/extendedKeyUsage for encryption), without the chain.
+  static std::string usage_problem(X509* cert);
+  // "" when `cert` is fit to have signed mail now: S/MIME signing purpose
+  // (keyUsage digitalSignature/nonRepudiation, emailProtection if an EKU is
+  // present) and a chain to a trust anchor through the imported intermediates
+  // and `untrusted` (the certificates a signature carried); else the reason.
+  // On success `chain` (when given) holds the verified chain, leaf first.
+  std::string verify_signer(X509* cert, STACK_OF(X509) * untrusted,
+                            ossl::X509StackPtr* chain = nullptr);
   // Untrusted intermediates, for building signer chains too.
   ossl::X509StackPtr intermediates();
 
@@ -55,6 +65,8 @@ class SmimeStore {
  private:
   explicit SmimeStore(SmimeStoreOptions o) : opt_(std::move(o)) {}
   Result<void> reload_if_changed();  // caller holds mu_
+  std::string verify_chain(X509* cert, STACK_OF(X509) * untrusted, int purpose,
+                           ossl::X509StackPtr* chain);
   std::int64_t dir_stamp() const;
 
   SmimeStoreOptions opt_;

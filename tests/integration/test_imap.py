@@ -421,3 +421,123 @@ def test_starttls(world):
     wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 1)
     copy = [m for m in fetch_all(dovecot, "INBOX") if b"X-Sealpost-Decrypted: yes" in m]
     assert len(copy) == 1 and b"Danke." in copy[0] and b"X-Sealpost-Signature: none" in copy[0]
+
+
+def smime_signed_mail(tmp, cert, key, message_id, sender=PATIENT, body=b"Bitte um Termin.\r\n"):
+    """A patient's signed mail as their client makes it (multipart/signed, openssl cms)."""
+    (tmp / "signed-body.txt").write_bytes(b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + body)
+    signed = subprocess.run(["openssl", "cms", "-sign", "-crlfeol", "-in", str(tmp / "signed-body.txt"),
+                             "-signer", str(cert), "-inkey", str(key), "-from", sender,
+                             "-to", PRACTICE, "-subject", "Termin"],
+                            capture_output=True, check=True).stdout
+    return ("Message-ID: %s\r\n" % message_id).encode() + signed
+
+
+def locate(relay, address):
+    return json.loads(relay.cli("--json", "keys", "locate", address, check=False).stdout)
+
+
+def test_smime_signature_harvest_makes_next_mail_smime(world):
+    """A signed mail from a patient with a test-CA certificate lands in the inbox;
+    Sealpost learns the certificate, and the next mail to the patient leaves
+    S/MIME-encrypted instead of going to pickup."""
+    from recording_sink import Sink
+    from sealpost_harness import submit, simple_message
+    dovecot, relay, tmp = world["dovecot"], world["relay"], world["tmp"]
+    ca = TestCA(tmp / "ca")
+    cert, key, _p12 = ca.smime_cert(PATIENT)
+    relay.config["keystore"] = {"trust_anchors": [str(ca.cert)]}
+    relay.write_config()
+    append(dovecot, "INBOX", smime_signed_mail(tmp, cert, key, "<signed-1@example.org>"))
+    relay.add_user("anna", "anna-pw-91c2", [PRACTICE])
+    with Sink(tmp / "sink", port=relay.config["smarthost"]["port"]) as sink:
+        relay.start()
+        found = wait_for(lambda: (lambda f: f["smime"] and f)(locate(relay, PATIENT)))
+        assert found["smime"][0]["provenance"]["source"] == "harvested"
+        assert found["smime"][0]["provenance"]["origin"] == \
+            "signature from %s in <signed-1@example.org>" % PATIENT
+        assert found["pgp"] == []
+        # The signed mail itself stays as it is: staff's client shows its signature.
+        inbox = fetch_all(dovecot, "INBOX")
+        assert len(inbox) == 1 and b"signed-1" in inbox[0]
+        assert b"X-Sealpost" not in inbox[0]
+
+        submit(relay.port("submission"), PRACTICE, [PATIENT],
+               simple_message(PRACTICE, PATIENT, subject="Ihr Befund",
+                              body="Der Befund ist unauffaellig.\r\n"),
+               auth=("anna", "anna-pw-91c2"), cafile=relay.ca.cert)
+        meta, data = sink.wait_for(1)[0]
+    assert meta["rcpt_tos"] == [PATIENT]
+    assert b"application/pkcs7-mime" in data and b"enveloped-data" in data
+    assert b"unauffaellig" not in data and b"Ihr Befund" not in data
+    (tmp / "out.eml").write_bytes(data)
+    plain = subprocess.run(["openssl", "cms", "-decrypt", "-in", str(tmp / "out.eml"),
+                            "-recip", str(cert), "-inkey", str(key)],
+                           capture_output=True, check=True).stdout
+    assert b"Der Befund ist unauffaellig." in plain
+
+
+def test_harvest_approve(world):
+    """imap[].harvest: approve: the certificate is stored but not used until
+    `sealpost keys approve`; keys list / locate say why."""
+    dovecot, relay, tmp = world["dovecot"], world["relay"], world["tmp"]
+    ca = TestCA(tmp / "ca")
+    cert, key, _p12 = ca.smime_cert(PATIENT)
+    relay.config["keystore"] = {"trust_anchors": [str(ca.cert)]}
+    relay.config["imap"][0].update({"harvest": "approve", "originals_folder": "Sealpost/Kopien",
+                                    "poll_interval": "5s"})
+    relay.write_config()
+    append(dovecot, "INBOX", smime_signed_mail(tmp, cert, key, "<signed-2@example.org>"))
+    relay.start()
+
+    def pending():
+        entries = json.loads(relay.cli("--json", "keys", "list").stdout)["keys"]
+        return [k for k in entries if k["kind"] == "smime" and k["provenance"]["pending"]]
+    entry = wait_for(pending)[0]
+    assert entry["usable"] is False and "awaiting approval" in entry["problem"]
+    assert entry["provenance"]["source"] == "harvested"
+    text = relay.cli("keys", "list").stdout
+    assert "harvested, pending approval" in text
+    found = locate(relay, PATIENT)
+    assert found["smime"] == []
+    assert any("sealpost keys approve " + entry["id"] in r["reason"] for r in found["rejected"])
+    assert relay.cli("keys", "locate", PATIENT, check=False).returncode == 1
+
+    out = relay.cli("keys", "approve", entry["id"]).stdout
+    assert out.startswith("approved smime " + entry["id"])
+    found = locate(relay, PATIENT)
+    assert len(found["smime"]) == 1 and found["smime"][0]["id"] == entry["id"]
+    assert found["smime"][0]["provenance"]["pending"] is False
+    assert relay.cli("keys", "approve", "x509:" + "0" * 64, check=False).returncode == 1
+
+    # The account's originals folder is the configured one.
+    patient = world["patient"]
+    (tmp / "inner.txt").write_bytes(b"Content-Type: text/plain\r\n\r\nDanke.\r\n")
+    armored = patient.gpg("--armor", "--trust-model", "always", "--encrypt", "-r", PRACTICE,
+                          "-o", "-", str(tmp / "inner.txt")).stdout
+    append(dovecot, "INBOX", pgp_mime("From: <%s>\r\nTo: %s\r\nMessage-ID: <o-1@example.org>\r\n"
+                                      % (PATIENT, PRACTICE), armored))
+    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Kopien")) == 1, timeout=30)
+    assert fetch_all(dovecot, "Sealpost/Originals") == []
+
+
+def test_inline_pgp_reply(world):
+    """A text/plain body that is one armored OpenPGP message is decrypted like PGP/MIME."""
+    dovecot, relay, patient, tmp = world["dovecot"], world["relay"], world["patient"], world["tmp"]
+    (tmp / "inline.txt").write_bytes("Grüße,\nder Termin passt.\n".encode())
+    armored = patient.gpg("--armor", "--trust-model", "always", "--encrypt", "--sign",
+                          "-u", PATIENT, "-r", PRACTICE, "-o", "-", str(tmp / "inline.txt")).stdout
+    relay.cli("keys", "import", patient.export(PATIENT, tmp / "patient.pub"))  # signer known
+    append(dovecot, "INBOX", ("From: <%s>\r\nTo: %s\r\nSubject: Termin\r\n"
+                              "Message-ID: <inline-1@example.org>\r\n"
+                              "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+                              % (PATIENT, PRACTICE)).encode() + armored)
+    relay.start()
+    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 1)
+    copy = [m for m in fetch_all(dovecot, "INBOX") if b"X-Sealpost-Decrypted: yes" in m]
+    assert len(copy) == 1
+    assert b"BEGIN PGP MESSAGE" not in copy[0]
+    assert ("X-Sealpost-Signature: valid key %s" % world["patient_fpr"]).encode() in copy[0]
+    import email
+    body = email.message_from_bytes(copy[0]).get_payload(decode=True).decode("utf-8")
+    assert "Grüße,\r\nder Termin passt." in body or "Grüße,\nder Termin passt." in body

@@ -273,3 +273,40 @@ TEST_CASE("load_config reads a file and resolves paths against its directory") {
   CHECK(missing.error().what().find("nope.yaml") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("imap accounts: harvest policy, originals folder and poll interval") {
+  auto defaults = parse(kValid);
+  REQUIRE(defaults.ok());
+  CHECK(defaults->imap[0].harvest == HarvestPolicy::Auto);
+  CHECK(defaults->imap[0].originals_folder == "Sealpost/Originals");
+  CHECK(defaults->imap[0].poll_interval == std::chrono::seconds(60));
+
+  const std::string set = replace(kValid, "    folders: [INBOX, Archiv]\n",
+                                  "    folders: [INBOX, Archiv]\n    harvest: approve\n"
+                                  "    originals_folder: Archiv/Sealpost\n    poll_interval: 2m\n");
+  auto r = parse(set);
+  INFO((r.ok() ? "" : r.error().what()));
+  REQUIRE(r.ok());
+  CHECK(r->imap[0].harvest == HarvestPolicy::Approve);
+  CHECK(r->imap[0].originals_folder == "Archiv/Sealpost");
+  CHECK(r->imap[0].poll_interval == std::chrono::seconds(120));
+  auto never = parse(replace(set, "harvest: approve", "harvest: never"));
+  REQUIRE(never.ok());
+  CHECK(never->imap[0].harvest == HarvestPolicy::Never);
+
+  CHECK(error_of(replace(set, "harvest: approve", "harvest: sometimes")) ==
+        "sealpost.yaml:31: imap[].harvest: 'sometimes' is not one of: auto, approve, never");
+  CHECK(error_of(replace(set, "originals_folder: Archiv/Sealpost", "originals_folder: Archiv"))
+            .find("sealpost.yaml:32: imap[].originals_folder: 'Archiv' is also listed in "
+                  "folders") != std::string::npos);
+  CHECK(error_of(replace(set, "originals_folder: Archiv/Sealpost", "originals_folder: /Sealpost"))
+            .find("sealpost.yaml:32: imap[].originals_folder: not a usable folder name") !=
+        std::string::npos);
+  CHECK(error_of(replace(set, "poll_interval: 2m", "poll_interval: 1s"))
+            .find("sealpost.yaml:33: imap[].poll_interval: must be 5s to 24h") !=
+        std::string::npos);
+  for (const char* k : {"imap[].harvest", "imap[].originals_folder", "imap[].poll_interval"}) {
+    const auto& keys = config_known_keys();
+    CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+  }
+}

@@ -213,3 +213,82 @@ TEST_CASE("lookups are safe from several delivery workers at once") {
   INFO(first_problem);
   CHECK(good == 200);
 }
+
+TEST_CASE("a harvested key waiting for approval is stored but not used until approved") {
+  Workdir w;
+  GpgWorld world(w);
+  CertWorld ca(w, "ca");
+  const std::string fpr = world.gen("Patientin <patient@example.test>");
+  auto ks = open_store(w, {ca.ca_pem()});
+  REQUIRE(ks->import_data(world.export_key(fpr), "patient.asc").ok());
+  auto cert = ks->import_data(slurp(ca.issue("p", "patient@example.test")), "p.pem");
+  REQUIRE(cert.ok());
+  const std::string cert_id = cert->front().id;
+  {  // what the IMAP harvester writes under `imap[].harvest: approve`
+    auto prov = open_sqlite_provenance(w / "state/keystore.db");
+    REQUIRE(prov.ok());
+    for (const auto& [id, kind] : {std::pair{fpr, "pgp"}, std::pair{cert_id, "smime"}})
+      REQUIRE((*prov)
+                  ->record(Provenance{id, kind, "harvested", 1, "autocrypt from p in <m>", true})
+                  .ok());
+  }
+
+  auto r = ks->lookup("patient@example.test");
+  REQUIRE(r.ok());
+  CHECK(r->pgp.empty());
+  CHECK(r->smime.empty());
+  CHECK(has_rejection(*r, "awaiting approval (sealpost keys approve " + fpr + ")"));
+  CHECK(has_rejection(*r, "awaiting approval (sealpost keys approve " + cert_id + ")"));
+  auto listed = ks->list();
+  REQUIRE(listed.ok());
+  for (const auto& k : *listed) {
+    CHECK_FALSE(k.usable);
+    CHECK(k.source.pending);
+    CHECK(k.problem.find("awaiting approval") != std::string::npos);
+  }
+
+  // Lower-case fingerprints are what people paste; approving twice is harmless.
+  std::string lower = fpr;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto approved = ks->approve(lower);
+  REQUIRE(approved.ok());
+  CHECK_FALSE(approved->pending);
+  CHECK(approved->origin == "autocrypt from p in <m>");
+  CHECK(ks->approve(fpr).ok());
+  REQUIRE(ks->approve(cert_id).ok());
+  r = ks->lookup("patient@example.test");
+  REQUIRE(r.ok());
+  CHECK(r->pgp.size() == 1);
+  CHECK(r->smime.size() == 1);
+  CHECK(r->rejected.empty());
+
+  // Only harvested keys wait for approval; unknown ids are an error.
+  REQUIRE(ks->import_data(world.export_key(world.gen("Admin <a@example.test>")), "a.asc").ok());
+  auto admin = ks->lookup("a@example.test");
+  REQUIRE(admin.ok());
+  auto refused = ks->approve(admin->pgp.at(0).fingerprint);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().what().find("not harvested") != std::string::npos);
+  CHECK_FALSE(ks->approve("x509:" + std::string(64, '0')).ok());
+}
+
+TEST_CASE("a keystore.db from before approvals gains the pending column") {
+  Workdir w;
+  std::filesystem::create_directories(w / "state");
+  testing::sh("sqlite3 " + (w / "state/keystore.db") +
+              " \"CREATE TABLE provenance(id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT"
+              " NULL, added INTEGER NOT NULL, origin TEXT NOT NULL); INSERT INTO provenance"
+              " VALUES('ABC', 'pgp', 'harvested', 5, 'old');\"");
+  auto prov = open_sqlite_provenance(w / "state/keystore.db");
+  REQUIRE(prov.ok());
+  auto old = (*prov)->find("ABC");
+  REQUIRE(old);
+  CHECK_FALSE(old->pending);
+  CHECK(old->origin == "old");
+  REQUIRE((*prov)->record(Provenance{"DEF", "pgp", "harvested", 6, "new", true}).ok());
+  CHECK((*prov)->find("DEF")->pending);
+  // Opened again (the CLI after the daemon): the column is there already.
+  auto again = open_sqlite_provenance(w / "state/keystore.db");
+  REQUIRE(again.ok());
+  CHECK((*again)->find("DEF")->pending);
+}
