@@ -72,14 +72,14 @@ class RecordingAudit final : public AuditSink {
     std::lock_guard lk(mu_);
     return events_;
   }
-  // Value of `key` in events of `type` whose "rcpt" is `rcpt`.
+  // Results of the delivery events whose "recipient" is `rcpt`.
   std::vector<std::string> results_for(const std::string& rcpt) {
     std::lock_guard lk(mu_);
     std::vector<std::string> out;
     for (const auto& e : events_) {
       std::string who, result;
       for (const auto& [k, v] : e.fields) {
-        if (k == "rcpt") who = v;
+        if (k == "recipient") who = v;
         if (k == "result") result = v;
       }
       if (e.type == "delivery" && who == rcpt) out.push_back(result);
