@@ -1,6 +1,7 @@
 // sealpost consent add|revoke|list|import: the patients' consent registry in
 // <state_dir>/sealpost.db (policy/consent_store.h). Passphrase hashes are never
 // printed.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "policy/consent_store.h"
 #include "policy/pattern.h"
 #include "policy/plan_json.h"
+#include "portal/second_factor.h"
 
 namespace sealpost::cli {
 namespace {
@@ -20,7 +22,7 @@ namespace {
 using namespace sealpost::policy;
 
 constexpr const char* kConsentUsage =
-    "usage: sealpost consent add ADDR [--sms NUMBER] [--date YYYY-MM-DD]\n"
+    "usage: sealpost consent add ADDR [--sms NUMBER] [--passphrase-file FILE] [--date YYYY-MM-DD]\n"
     "       sealpost consent revoke ADDR [--date YYYY-MM-DD]\n"
     "       sealpost consent list [--json]\n"
     "       sealpost consent import FILE.csv   (address,state,date[,sms])";
@@ -57,8 +59,10 @@ Result<std::unique_ptr<ConsentStore>> open_store(const Context& ctx, bool create
   return open_sqlite_consent_store(state_db_path(config->state_dir), create);
 }
 
-// Parses "ADDR [--sms N] [--date D]" from args[1..]; `allow_sms` for add only.
-std::string parse_record(const std::vector<std::string>& args, bool allow_sms, ConsentRecord& r) {
+// Parses "ADDR [--sms N] [--passphrase-file F] [--date D]" from args[1..];
+// `allow_sms` (and the passphrase) for add only.
+std::string parse_record(const std::vector<std::string>& args, bool allow_sms, ConsentRecord& r,
+                         std::string* passphrase_file = nullptr) {
   if (args.size() < 2) return "missing ADDR";
   r.address = to_lower(args[1]);
   if (!is_plausible_address(r.address)) return "'" + args[1] + "' is not an e-mail address";
@@ -72,6 +76,8 @@ std::string parse_record(const std::vector<std::string>& args, bool allow_sms, C
     } else if (allow_sms && args[i] == "--sms") {
       if (!is_sms_number(v)) return "--sms must be digits, spaces and a leading +";
       r.sms_number = v;
+    } else if (allow_sms && passphrase_file && args[i] == "--passphrase-file") {
+      *passphrase_file = v;
     } else {
       return "unknown option '" + args[i] + "'";
     }
@@ -80,10 +86,31 @@ std::string parse_record(const std::vector<std::string>& args, bool allow_sms, C
   return {};
 }
 
+// The passphrase agreed with the patient (in person or by phone) for
+// `auth: passphrase` pickups: read from a file, never from argv (ps shows
+// argv), first line only, stored as an Argon2id hash.
+Result<std::string> passphrase_hash_from(const std::string& file) {
+  auto text = read_file(file, 4096);
+  if (!text) return text.error();
+  std::string line = text->substr(0, text->find('\n'));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.size() < 8) return Error::plain(file + ": the passphrase needs at least 8 characters");
+  auto hash = pickup::hash_passphrase(line);
+  std::fill(line.begin(), line.end(), '\0');
+  return hash;
+}
+
 int add(const Context& ctx) {
   ConsentRecord r;
-  if (auto err = parse_record(ctx.args, true, r); !err.empty())
+  std::string passphrase_file;
+  if (auto err = parse_record(ctx.args, true, r, &passphrase_file); !err.empty())
     return usage_error(err + "\n" + kConsentUsage);
+  std::string new_hash;
+  if (!passphrase_file.empty()) {
+    auto h = passphrase_hash_from(passphrase_file);
+    if (!h) return fail(h.error().what());
+    new_hash = *h;
+  }
   r.state = Consent::Granted;
   r.source = "cli";
   auto store = open_store(ctx, true);
@@ -92,9 +119,11 @@ int add(const Context& ctx) {
   auto old = (*store)->get(r.address);
   if (!old) return fail(old.error().what());
   if (*old) r.passphrase_hash = (*old)->passphrase_hash;
+  if (!new_hash.empty()) r.passphrase_hash = new_hash;
   if (*old && r.sms_number.empty()) r.sms_number = (*old)->sms_number;
   if (auto w = (*store)->set(r); !w) return fail(w.error().what());
-  std::printf("consent granted: %s (%s)\n", r.address.c_str(), r.date.c_str());
+  std::printf("consent granted: %s (%s)%s\n", r.address.c_str(), r.date.c_str(),
+              new_hash.empty() ? "" : ", pickup passphrase set");
   return kOk;
 }
 

@@ -26,6 +26,8 @@ POLICY = {
                  "pickup": {"auth": "sms", "expires": "14d"}},
     "rules": [
         {"name": "internal", "match": {"recipient_domain": "praxis.example"}, "methods": ["plain"]},
+        {"name": "passphrase-patients", "match": {"recipient_domain": "pass.example"},
+         "require_consent": True, "methods": ["pickup"], "pickup": {"auth": "passphrase"}},
         {"name": "patients", "match": {"recipient_domain": "*"}, "require_consent": True,
          "methods": ["pgp", "smime", "pickup"]},
     ],
@@ -146,3 +148,39 @@ def test_notice_pickup_download_and_reply_through_the_relay(loop):
     assert relay.cli("audit", "verify").returncode == 0
     audit = "".join(p.read_text() for p in (relay.state_dir / "audit").glob("*"))
     assert "pickup.deposit" in audit and "Laborbefund" not in audit
+
+
+def test_passphrase_pickup_with_the_passphrase_agreed_at_the_desk(loop, tmp_path):
+    """`consent add --passphrase-file`: the passphrase agreed with the patient
+    in person opens the pickup; a wrong one does not; it never travels by mail."""
+    relay, sink, base, _ = loop
+    patient, secret = "paula@pass.example", "Lindenallee 12, Hund Bello"
+    (tmp_path / "pass.txt").write_text(secret + "\n")
+    out = relay.cli("consent", "add", patient, "--passphrase-file", tmp_path / "pass.txt").stdout
+    assert "pickup passphrase set" in out
+    listed = relay.cli("--json", "consent", "list").stdout
+    assert secret not in listed and '"passphrase_set": true' in listed
+    (tmp_path / "short.txt").write_text("kurz\n")
+    short = relay.cli("consent", "add", patient, "--passphrase-file", tmp_path / "short.txt",
+                      check=False)
+    assert short.returncode == 1 and "at least 8" in short.stderr
+
+    msg = staff_message().replace(b"To: patient@example.org", b"To: " + patient.encode())
+    code, text = submit(relay.port("submission"), ADDR, [patient], msg,
+                        auth=(USER, PASSWORD), cafile=relay.ca.cert)
+    assert code == 250, text
+    (meta, raw), = sink.wait_for(1, timeout=30)
+    assert meta["rcpt_tos"] == [patient] and secret.encode() not in raw
+    notice = email.message_from_bytes(raw, policy=email.policy.default)
+    link = re.search(re.escape(base) + r"/p/\S+", notice.get_body(("plain",)).get_content()).group(0)
+
+    b = Browserish(base)
+    assert b.get(path_of(link))[1]["location"] == "/auth"
+    _, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    status, _, _ = b.post_form("/auth/verify", {"csrf": csrf, "secret": "Lindenallee 13"})
+    assert status == 200
+    status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "secret": secret})
+    assert status == 303 and headers["location"] == "/read", headers
+    status, _, page = b.get("/read")
+    assert status == 200 and b"Ihre Werte sind unauffaellig" in page
