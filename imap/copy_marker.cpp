@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/durable_file.h"
+#include "common/key_file.h"
 #include "common/secure_random.h"
 
 namespace sealpost::imap {
@@ -51,20 +52,9 @@ void append_field(std::string& out, const std::string& raw) {
 }  // namespace
 
 Result<CopyMarker> CopyMarker::open(const std::string& key_path) {
-  std::error_code ec;
-  const std::filesystem::path path(key_path);
-  if (std::filesystem::exists(path, ec)) {
-    auto key = read_file(path, 1024);
-    if (!key) return key.error();
-    if (key->size() != kKeyBytes) return Error::plain("bad copy mark key in " + key_path);
-    return CopyMarker(std::move(*key));
-  }
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return Error::plain("cannot create " + path.parent_path().string() + ": " + ec.message());
-  std::filesystem::permissions(path.parent_path(), std::filesystem::perms::owner_all, ec);
-  std::string key = random_bytes(kKeyBytes);
-  if (auto w = write_file_durable(path, key, 0600); !w) return w.error();
-  return CopyMarker(std::move(key));
+  auto key = load_or_create_key(key_path, kKeyBytes);
+  if (!key) return key.error();
+  return CopyMarker(std::move(*key));
 }
 
 std::string CopyMarker::mac(const std::vector<HeaderField>& fields) const {

@@ -17,6 +17,7 @@
 #include "audit/audit_log.h"
 #include "audit/audit_settings.h"
 #include "common/durable_file.h"
+#include "common/key_file.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "imap/imap_service.h"
@@ -256,8 +257,17 @@ class Daemon {
     seal::SealingOptions o;
     o.keystore = keystore_.get();
     o.decide = policy::make_decider(policy_, consent_, cfg_->portal.has_value());
+    // Rewritten Message-IDs are an HMAC of the original (threading survives,
+    // see docs/scrub.md); the key never leaves the state directory.
+    auto id_key = load_or_create_key(
+        (std::filesystem::path(cfg_->state_dir) / "private" / "message-id.key").string(), 32);
+    if (!id_key) {
+      log::error("scrub.message_id_key", {{"error", id_key.error().what()}});
+      return false;
+    }
+    scrub::ScrubContext scrub_ctx{cfg_->hostname, std::move(id_key).value()};
     // Profiles come from the live policy, so a SIGHUP reload changes them too.
-    o.scrub = [live = policy_, ctx = scrub::ScrubContext{cfg_->hostname}, audit = audit_.get()](
+    o.scrub = [live = policy_, ctx = std::move(scrub_ctx), audit = audit_.get()](
                   GMimeMessage* msg, const std::string& profile) {
       return scrub::make_scrub_hook(live->current()->scrub_profiles, ctx, *audit)(msg, profile);
     };

@@ -1,5 +1,7 @@
 #include "seal/scrub/header_scrub.h"
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <cctype>
 #include <string>
@@ -115,23 +117,83 @@ void scrub_headers(GMimeMessage* msg, const ScrubProfile& profile, ScrubReport& 
   }
 }
 
+bool internal_looking_host(std::string_view host) {
+  const std::string h = lower(host);
+  if (h.empty() || h.find('.') == std::string::npos) return true;
+  if (h.front() == '[') return true;  // address literal
+  if (h.find_first_not_of("0123456789.") == std::string::npos) return true;
+  for (std::string_view suffix : {".local", ".lan", ".internal", ".localdomain", ".home.arpa",
+                                  ".corp", ".intranet", ".private"})
+    if (std::string_view(h).ends_with(suffix)) return true;
+  return false;
+}
+
+std::string mapped_message_id(std::string_view original, const ScrubContext& ctx) {
+  const std::string right =
+      ctx.relay_hostname.empty() ? std::string("sealpost.invalid") : ctx.relay_hostname;
+  if (ctx.message_id_key.empty() || original.empty()) return random_token(20) + "@" + right;
+  const std::string input = "sealpost-message-id-v1\n" + std::string(original);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, ctx.message_id_key.data(),
+                 ctx.message_id_key.size(), reinterpret_cast<const unsigned char*>(input.data()),
+                 input.size(), mac, sizeof mac, &len))
+    return random_token(20) + "@" + right;
+  static constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
+  std::string id;
+  for (std::size_t i = 0; i < 20 && i < len; ++i) id += kBase32[mac[i] & 31];
+  return id + "@" + right;
+}
+
+namespace {
+
+std::string right_side(std::string_view id) {
+  const auto at = id.rfind('@');
+  return at == std::string_view::npos ? std::string() : lower(id.substr(at + 1));
+}
+
+// Rewrites `name` (In-Reply-To, References) entry by entry; true if changed.
+bool map_references(GMimeMessage* msg, const char* name, const std::string& own_right,
+                    const std::string& sender, const ScrubContext& ctx) {
+  GMimeObject* obj = GMIME_OBJECT(msg);
+  const char* value = g_mime_object_get_header(obj, name);
+  if (!value) return false;
+  GMimeReferences* refs = g_mime_references_parse(nullptr, value);
+  if (!refs) return false;
+  std::string out;
+  bool changed = false;
+  const int n = g_mime_references_length(refs);
+  for (int i = 0; i < n; ++i) {
+    const std::string id = g_mime_references_get_message_id(refs, i);
+    const std::string rhs = right_side(id);
+    const bool ours = rhs != sender && rhs != lower(ctx.relay_hostname) &&
+                      ((!own_right.empty() && rhs == own_right) || internal_looking_host(rhs));
+    out += (out.empty() ? "<" : " <") + (ours ? mapped_message_id(id, ctx) : id) + ">";
+    changed = changed || ours;
+  }
+  g_mime_references_free(refs);
+  if (changed) g_mime_object_set_header(obj, name, out.c_str(), nullptr);
+  return changed;
+}
+
+}  // namespace
+
 void scrub_message_id(GMimeMessage* msg, const ScrubContext& ctx, ScrubReport& report) {
   const char* id = g_mime_message_get_message_id(msg);  // without angle brackets
   const std::string domain = sender_domain(msg);
-  if (id) {
-    std::string_view v(id);
-    auto at = v.rfind('@');
-    // Keep an id whose right side is exactly the sender's mail domain: that
-    // names nothing the world does not know. Anything else (a workstation
-    // FQDN, an IP literal, an Exchange server) is replaced.
-    if (at != std::string_view::npos && !domain.empty() && lower(v.substr(at + 1)) == domain)
-      return;
+  const std::string original = id ? id : "";
+  // Keep an id whose right side is exactly the sender's mail domain: that
+  // names nothing the world does not know. Anything else (a workstation
+  // FQDN, an IP literal, an Exchange server) is replaced.
+  const std::string own_right = right_side(original);
+  const bool keep = !original.empty() && !domain.empty() && own_right == domain;
+  if (!keep) {
+    g_mime_message_set_message_id(msg, mapped_message_id(original, ctx).c_str());
+    ++report.message_id_rewritten;
   }
-  const std::string right =
-      ctx.relay_hostname.empty() ? std::string("sealpost.invalid") : ctx.relay_hostname;
-  const std::string fresh = random_token(20) + "@" + right;
-  g_mime_message_set_message_id(msg, fresh.c_str());
-  ++report.message_id_rewritten;
+  for (const char* name : {"In-Reply-To", "References"})
+    if (map_references(msg, name, keep ? std::string() : own_right, domain, ctx))
+      ++report.message_id_rewritten;
 }
 
 }  // namespace sealpost::scrub

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "seal/gmime_ptr.h"
+#include "seal/scrub/scrub.h"
+
 using sealpost::ScrubProfile;
 using sealpost::scrub::header_glob_match;
 using sealpost::scrub::header_must_go;
@@ -35,4 +38,64 @@ TEST_CASE("allow mode keeps essentials, Content-* and keep_headers only") {
                         "MIME-Version", "Content-Transfer-Encoding", "X-Ticket"})
     CHECK_FALSE(header_must_go(h, p));
   for (const char* h : {"Bcc", "X-Other", "Organization", "Received"}) CHECK(header_must_go(h, p));
+}
+
+namespace {
+
+sealpost::seal::GPtr<GMimeMessage> parse(const std::string& raw) {
+  sealpost::seal::GPtr<GMimeStream> s(g_mime_stream_mem_new_with_buffer(raw.data(), raw.size()));
+  sealpost::seal::GPtr<GMimeParser> p(g_mime_parser_new_with_stream(s.get()));
+  return sealpost::seal::GPtr<GMimeMessage>(g_mime_parser_construct_message(p.get(), nullptr));
+}
+
+std::string header(GMimeMessage* m, const char* name) {
+  const char* v = g_mime_object_get_header(GMIME_OBJECT(m), name);
+  return v ? v : "";
+}
+
+}  // namespace
+
+TEST_CASE("rewritten Message-IDs are stable, so a staff follow-up still threads") {
+  using namespace sealpost::scrub;
+  g_mime_init();
+  ScrubContext ctx{"relay.praxis.example", std::string(32, 'k')};
+  ScrubReport report;
+  auto first =
+      parse("From: anna@praxis.example\r\nMessage-ID: <123.ABC@WS-042.praxis.local>\r\n\r\nx\r\n");
+  scrub_message_id(first.get(), ctx, report);
+  const std::string sent_id = g_mime_message_get_message_id(first.get());
+  CHECK(sent_id.ends_with("@relay.praxis.example"));
+  CHECK(sent_id.find("WS-042") == std::string::npos);
+  CHECK(sent_id == mapped_message_id("123.ABC@WS-042.praxis.local", ctx));
+
+  // The follow-up (same workstation) answers the patient's reply, which
+  // references what the patient saw; the staff client adds its own old id.
+  auto follow = parse(
+      "From: anna@praxis.example\r\nMessage-ID: <124.ABC@WS-042.praxis.local>\r\n"
+      "In-Reply-To: <CAF=xyz@mail.gmail.com>\r\n"
+      "References: <123.ABC@WS-042.praxis.local>\r\n <CAF=xyz@mail.gmail.com>\r\n"
+      " <9@fileserver>\r\n <1@praxis.example>\r\n\r\nx\r\n");
+  scrub_message_id(follow.get(), ctx, report);
+  const std::string refs = header(follow.get(), "References");
+  CHECK(refs.find("<" + sent_id + ">") != std::string::npos);  // the patient's client threads
+  CHECK(refs.find("<CAF=xyz@mail.gmail.com>") != std::string::npos);  // theirs stays
+  CHECK(refs.find("<1@praxis.example>") != std::string::npos);        // names only the mail domain
+  CHECK(refs.find("WS-042") == std::string::npos);
+  CHECK(refs.find("fileserver") == std::string::npos);
+  CHECK(header(follow.get(), "In-Reply-To") == "<CAF=xyz@mail.gmail.com>");
+
+  // Another key gives other ids; no key gives random ones.
+  ScrubContext other{"relay.praxis.example", std::string(32, 'j')};
+  CHECK(mapped_message_id("123.ABC@WS-042.praxis.local", other) != sent_id);
+  ScrubContext none{"relay.praxis.example", ""};
+  CHECK(mapped_message_id("x@y", none) != mapped_message_id("x@y", none));
+}
+
+TEST_CASE("internal-looking hosts") {
+  using sealpost::scrub::internal_looking_host;
+  for (const char* h : {"fileserver", "WS-042.praxis.local", "[192.168.1.4]", "10.0.0.7",
+                        "dc1.corp", "nas.home.arpa", ""})
+    CHECK(internal_looking_host(h));
+  for (const char* h : {"mail.gmail.com", "praxis.example", "eurprd01.prod.exchangelabs.com"})
+    CHECK_FALSE(internal_looking_host(h));
 }
