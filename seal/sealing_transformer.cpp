@@ -12,6 +12,7 @@
 #include "seal/message_parser.h"
 #include "seal/pickup_notice.h"
 #include "seal/seal_message.h"
+#include "seal/sms_subject_tag.h"
 #include "seal/visible_recipients.h"
 
 namespace sealpost::seal {
@@ -110,8 +111,10 @@ class Run {
   const std::string& data_;
   TransformResult result_;
   policy::MessageFacts facts_;
-  std::set<std::string> visible_;       // To/Cc addresses, lower-cased
-  std::optional<std::string> subject_;  // the Subject with the policy's tag removed
+  std::set<std::string> visible_;              // To/Cc addresses, lower-cased
+  std::optional<std::string> subject_;         // the Subject with the policy's tag removed
+  std::optional<std::string> sms_tag_number_;  // from `[sms:...]`, for a single pickup recipient
+  void take_sms_subject_tag(const policy::Plan& plan);
   std::map<std::string, keystore::LookupResult> keys_;
 };
 
@@ -231,6 +234,7 @@ void Run::pickup(const Group& g, GMimeMessage* msg) {
     req.sender = env_.mail_from;
     req.auth_method = p->pickup.auth;
     req.expires = p->pickup.expires;
+    if (sms_tag_number_) req.sms_number = *sms_tag_number_;  // staff's number wins
     if (opt_.complete_pickup) opt_.complete_pickup(req);
     auto dep = opt_.pickup->deposit(req, mime);
     if (!dep) {
@@ -266,6 +270,25 @@ void Run::pickup(const Group& g, GMimeMessage* msg) {
   }
 }
 
+// `[sms:+49...]` in the subject names the mobile number for an sms pickup.
+// It is always removed; the number is used only when exactly one recipient
+// gets a pickup, since one number cannot belong to several patients.
+void Run::take_sms_subject_tag(const policy::Plan& plan) {
+  std::string subject = subject_ ? *subject_ : facts_.subject;
+  const SmsTag tag = take_sms_tag(subject);
+  if (!tag.found) return;
+  subject_ = subject;
+  const auto pickups =
+      std::count_if(plan.recipients.begin(), plan.recipients.end(),
+                    [](const auto& p) { return p.method == policy::Method::Pickup; });
+  if (tag.number && pickups == 1)
+    sms_tag_number_ = tag.number;
+  else
+    log::warn("seal.sms_tag_ignored",
+              {{"queue_id", env_.id},
+               {"why", tag.number ? "more than one pickup recipient" : "not a +country number"}});
+}
+
 TransformResult Run::go() {
   auto parsed = parse_message(data_, opt_.limits);
   if (!parsed) {
@@ -296,6 +319,7 @@ TransformResult Run::go() {
   const policy::Plan plan =
       opt_.decide ? opt_.decide(ef, facts_, avail) : default_decide(ef, facts_, avail);
   if (!plan.subject_tag_removed.empty()) subject_ = plan.subject_without_tag;
+  take_sms_subject_tag(plan);
   std::map<std::string, Group> groups;
   for (const auto& address : ef.recipients) {
     const auto it = std::find_if(plan.recipients.begin(), plan.recipients.end(),

@@ -32,6 +32,7 @@ class FakePickup final : public PickupService {
   Result<PickupDeposit> deposit(const PickupRequest& req, std::string_view mime) override {
     stored = std::string(mime);
     recipient = req.recipient;
+    sms_number = req.sms_number;
     const std::string id = "p" + std::to_string(++deposits);
     return PickupDeposit{id, "https://pickup.test/p/SECRET", 1798473600};
   }
@@ -39,7 +40,7 @@ class FakePickup final : public PickupService {
     withdrawn.push_back(id);
     return {};
   }
-  std::string stored, recipient;
+  std::string stored, recipient, sms_number;
   int deposits = 0;
   std::vector<std::string> withdrawn;
 };
@@ -233,4 +234,22 @@ TEST_CASE("pickup notice strips line breaks from its inputs") {
   CHECK(n.find("\r\nBcc:") == std::string::npos);
   CHECK(n.find("\r\nInjected:") == std::string::npos);
   CHECK(n.find("To: <p@x.example>\r\n") != std::string::npos);
+}
+
+TEST_CASE("an [sms:...] subject tag sets the pickup's number and never leaves") {
+  Fixture f;
+  FakePickup pickup;
+  auto o = f.options(
+      {{"pat@example.org", policy::Method::Pickup}, {"doc@praxis.example", policy::Method::Plain}});
+  o.pickup = &pickup;
+  seal::SealingTransformer t(o);
+  std::string tagged = kMessage;
+  const auto at = tagged.find("Subject: ");
+  REQUIRE(at != std::string::npos);
+  tagged.insert(tagged.find("\r\n", at), " [sms:+49 151 12345678]");
+  const auto r = t.prepare(f.env, f.pending, tagged);
+  CHECK(pickup.sms_number == "+4915112345678");
+  CHECK(pickup.stored.find("sms:") == std::string::npos);
+  CHECK(pickup.stored.find("12345678") == std::string::npos);
+  for (const auto& out : r.outgoing) CHECK(out.message.data.find("12345678") == std::string::npos);
 }
