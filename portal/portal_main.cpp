@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "audit/audit_log.h"
+#include "audit/audit_settings.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "portal/http_server.h"
@@ -91,7 +92,15 @@ int main(int argc, char** argv) {
   // The portal keeps its own chain in <state_dir>/portal-audit (it must not touch
   // the relay's files, and a chain has one writer), group-readable so `sealpost
   // audit verify|report` (relay user) can read it (docs/audit.md). No audit log, no service.
+  // The same retention as the relay's chain (audit.retention): patient
+  // addresses and client IPs in it must not be kept longer than documented.
+  auto audit_settings = audit::load_audit_settings(config_path);
+  if (!audit_settings) {
+    std::fprintf(stderr, "sealpost-portal: %s\n", audit_settings.error().what().c_str());
+    return 1;
+  }
   audit::AuditLogOptions audit_options;
+  audit_options.retention = audit_settings->retention;
   audit_options.dir_mode = 0750;
   audit_options.file_mode = 0640;
   auto audit_log = audit::AuditLog::open(std::filesystem::path(settings.state_dir) / "portal-audit",
