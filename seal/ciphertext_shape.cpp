@@ -176,16 +176,16 @@ bool is_openpgp_encrypted_message(std::string_view packets) {
   while (pos < packets.size()) {
     const auto pk = read_packet(packets, pos);
     if (!pk) return false;
-    if (pk->tag == kMarker && session_keys == 0 && !data) {
-    } else if ((pk->tag == kPkesk || pk->tag == kSkesk) && !data) {
+    // Markers may precede everything, padding may follow the data packet.
+    const bool marker = pk->tag == kMarker && session_keys == 0 && !data;
+    const bool padding = pk->tag == kPadding && data;
+    const bool data_tag = pk->tag == kSeipd || pk->tag == kAead || pk->tag == kSed;
+    if ((pk->tag == kPkesk || pk->tag == kSkesk) && !data)
       ++session_keys;
-    } else if ((pk->tag == kSeipd || pk->tag == kAead || pk->tag == kSed) && session_keys > 0 &&
-               !data) {
+    else if (data_tag && session_keys > 0 && !data)
       data = true;
-    } else if (pk->tag == kPadding && data) {
-    } else {
+    else if (!marker && !padding)
       return false;  // a literal, compressed or signature packet: not ciphertext
-    }
     pos = pk->end;
   }
   return data;
