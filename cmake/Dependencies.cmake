@@ -7,6 +7,9 @@ find_package(yaml-cpp REQUIRED)
 
 pkg_check_modules(GMIME REQUIRED IMPORTED_TARGET gmime-3.0)
 pkg_check_modules(GPGME REQUIRED IMPORTED_TARGET gpgme)
+# librnp: in-process OpenPGP encryption (keystore/rnp_encryptor.cpp); GPGME
+# stays for key listing, import, signing and decryption.
+pkg_check_modules(RNP REQUIRED IMPORTED_TARGET librnp)
 # libetpan's .pc file carries Debian's no-pie link specs, which clash with our PIE
 # and sanitizer builds; link the library directly instead.
 pkg_check_modules(ETPAN REQUIRED libetpan)

@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "keystore/gpgme_ptr.h"
 #include "keystore/provenance.h"
+#include "keystore/rnp_encryptor.h"
 
 namespace sealpost::keystore {
 
@@ -64,6 +65,12 @@ class PgpKeyring {
                                             const std::vector<std::string>& fingerprints,
                                             bool secret);
   const std::string& home() const { return home_; }
+  // The keyring state now (generation + pubring.kbx stamp), so caches built
+  // from the keybox outside GPGME (the RNP key store) know when to reload.
+  KeyringVersion version();
+  // In-process encryption over this home's public keys (GPGME fallback is the
+  // caller's: see seal/pgp_mime.cpp).
+  RnpEncryptor& rnp() { return rnp_; }
 
  private:
   explicit PgpKeyring(std::string home) : home_(std::move(home)) {}
@@ -93,6 +100,7 @@ class PgpKeyring {
   std::uint64_t generation_ = 1;
   std::shared_ptr<const Snapshot> snapshot_;
   std::mutex rebuild_mu_;  // one listing at a time
+  RnpEncryptor rnp_{home_};
 };
 
 // Why `key` cannot be used to encrypt to `address` ("" = usable); on success

@@ -1,5 +1,9 @@
 #include "seal/pgp_mime.h"
 
+#include <mutex>
+#include <set>
+
+#include "common/log.h"
 #include "common/secure_random.h"
 #include "seal/crlf.h"
 
@@ -11,12 +15,23 @@ Error crypto_error(std::string reason) {
   return Error::temp("4.7.0", "encryption failed, will retry", std::move(reason));
 }
 
-}  // namespace
+// A failing RNP path falls back to GPGME for every message; say why once per
+// distinct reason (bounded), not once per message.
+void log_fallback_once(const std::string& reason) {
+  static std::mutex mu;
+  static std::set<std::string> seen;
+  {
+    std::lock_guard lock(mu);
+    if (seen.size() >= 32 || !seen.insert(reason).second) return;
+  }
+  log::warn("pgp.rnp_fallback", {{"reason", reason}, {"engine", "gpgme"}});
+}
 
-Result<std::string> pgp_encrypt(keystore::PgpKeyring& ring, const std::string& payload,
-                                const std::vector<std::string>& recipient_fingerprints,
-                                const std::string& signer_fingerprint) {
-  if (recipient_fingerprints.empty()) return crypto_error("no OpenPGP recipients");
+// One gpg process per call (through GPGME): the path for signed messages and
+// the fallback when the in-process engine cannot encrypt.
+Result<std::string> gpgme_encrypt(keystore::PgpKeyring& ring, const std::string& payload,
+                                  const std::vector<std::string>& recipient_fingerprints,
+                                  const std::string& signer_fingerprint) {
   auto ctx = ring.new_context();
   if (!ctx) return ctx.error();
   gpgme_ctx_t c = ctx->get();
@@ -70,6 +85,25 @@ Result<std::string> pgp_encrypt(keystore::PgpKeyring& ring, const std::string& p
   if (armored.rfind("-----BEGIN PGP MESSAGE-----", 0) != 0)
     return crypto_error("unexpected gpg output");
   return armored;
+}
+
+}  // namespace
+
+Result<std::string> pgp_encrypt(keystore::PgpKeyring& ring, const std::string& payload,
+                                const std::vector<std::string>& recipient_fingerprints,
+                                const std::string& signer_fingerprint) {
+  if (recipient_fingerprints.empty()) return crypto_error("no OpenPGP recipients");
+  // Unsigned: librnp in this thread (a few ms, no process). The recipients are
+  // exactly the fingerprints the GPGME keystore found usable; RNP only reads
+  // their public keys from the same keybox. Signed messages keep using gpg,
+  // which holds the practice's secret key (and its agent).
+  if (signer_fingerprint.empty()) {
+    auto armored = ring.rnp().encrypt(ring.version(), payload, recipient_fingerprints);
+    if (armored) return armored;
+    // Never plaintext: the only alternative to RNP's ciphertext is gpg's.
+    log_fallback_once(armored.error().reason);
+  }
+  return gpgme_encrypt(ring, payload, recipient_fingerprints, signer_fingerprint);
 }
 
 std::string build_pgp_mime(const std::string& outer_headers, const std::string& armored) {
