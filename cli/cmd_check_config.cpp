@@ -53,14 +53,19 @@ Result<void> check_pickup(const Config& config, const policy::Policy& policy) {
     n.expires_at = 4102444800;
     n.auth_method = auth;
     n.templates_dir = ps.templates_dir;
-    if (auto r = pickup::compose_notice(n); !r)
-      return Error::plain(where + ": pickup notice (auth " + auth +
-                          ") cannot be built: " + r.error().what());
+    if (auto r = pickup::compose_notice(n); !r) {
+      std::string why = where;
+      why += ": pickup notice (auth ";
+      why += auth;
+      why += ") cannot be built: ";
+      why += r.error().what();
+      return Error::plain(std::move(why));
+    }
     if (auth == "sms" && ps.sms_command.empty())
-      std::fprintf(stderr,
-                   "warning: %s: pickups with auth sms need portal.sms_command; without it "
-                   "every such pickup is refused\n",
-                   where.c_str());
+      (void)std::fprintf(stderr,
+                         "warning: %s: pickups with auth sms need portal.sms_command; without it "
+                         "every such pickup is refused\n",
+                         where.c_str());
   }
   return {};
 }

@@ -61,7 +61,7 @@ std::string own_received(std::string_view data) {
   std::size_t end = 0;
   do {
     const std::size_t nl = data.find("\r\n", end);
-    if (nl == std::string_view::npos || nl > 1000) return {};
+    if (nl > 1000) return {};  // also npos: no line end within a sane field length
     end = nl + 2;
   } while (end < data.size() && (data[end] == ' ' || data[end] == '\t'));
   const std::string_view field = data.substr(0, end);
