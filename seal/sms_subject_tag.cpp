@@ -52,7 +52,10 @@ SmsTag take_sms_tag(std::string& subject) {
     else if (from > 0 && subject[from - 1] == ' ')
       --from;
     subject.erase(from, to - from);
-    pos = from;
+    // The splice can join a new "[sms:" across it ("[sm" + "s:..."), which
+    // then starts at most 4 bytes before it: look again from there, so no
+    // tag ever survives.
+    pos = from >= 4 ? from - 4 : 0;
   }
   return tag;
 }

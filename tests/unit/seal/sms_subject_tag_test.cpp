@@ -32,6 +32,14 @@ TEST_CASE("the [sms:...] subject tag gives the number and always leaves the subj
   CHECK_FALSE(t.number);
   CHECK(s == "Befund");
 
+  s = "[[sms:+4915112345678]sms:+49151]";  // removing one tag must not leave another
+  CHECK(take_sms_tag(s).number == "+4915112345678");
+  CHECK(s.find("sms:") == std::string::npos);
+
+  s = "I[sm[sms:+]s:+]";
+  take_sms_tag(s);
+  CHECK(s.find("[sms:") == std::string::npos);
+
   s = "Befund [secure]";
   CHECK_FALSE(take_sms_tag(s).found);
   CHECK(s == "Befund [secure]");
