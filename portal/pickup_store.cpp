@@ -197,7 +197,8 @@ Result<void> PickupStore::revoke(const std::string& id) {
   return shred(id, State::Revoked);
 }
 
-Result<int> PickupStore::purge_expired(std::int64_t now) {
+Result<int> PickupStore::purge_expired(std::int64_t now,
+                                       const std::function<void(const PickupRecord&)>& on_expired) {
   auto ids = index_->expired_ids(now);
   if (!ids) return ids.error();
   int n = 0;
@@ -208,6 +209,7 @@ Result<int> PickupStore::purge_expired(std::int64_t now) {
     State final_state =
         (*found && (**found).state == State::Revoked) ? State::Revoked : State::Expired;
     if (auto r = shred(id, final_state); !r) return r.error();
+    if (on_expired && *found && final_state == State::Expired) on_expired(**found);
     ++n;
   }
   return n;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,7 +60,10 @@ class PickupStore {
   // Revokes and shreds; unknown ids are an error.
   Result<void> revoke(const std::string& id);
   // Shreds every pickup whose time is up; returns how many.
-  Result<int> purge_expired(std::int64_t now);
+  // `on_expired` hears of each pickup that expired here (not of ones revoked
+  // earlier), after its key material is gone: the portal audits it.
+  Result<int> purge_expired(std::int64_t now,
+                            const std::function<void(const PickupRecord&)>& on_expired = {});
   PickupIndex& index() { return *index_; }
 
  private:

@@ -141,7 +141,12 @@ int main(int argc, char** argv) {
   std::thread purger([&] {
     std::unique_lock lock(mu);
     do {
-      auto n = (*store)->purge_expired(unix_now());
+      // Expiry is a pickup event the practice must be able to show (audit
+      // report: "pickups expired"); the portal's chain records it.
+      auto n = (*store)->purge_expired(unix_now(), [&audit](const pickup::PickupRecord& r) {
+        audit.record(
+            AuditEvent{"pickup.expired", {{"pickup_id", r.id}, {"recipient", r.recipient}}});
+      });
       if (!n)
         log::error("portal.purge", {{"reason", n.error().what()}});
       else if (*n > 0)

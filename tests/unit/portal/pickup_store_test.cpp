@@ -137,9 +137,13 @@ TEST_CASE("expiry shreds blob and key material; the holder sees Gone") {
   auto keep = (*store)->deposit(request(), kMime, kNow + 3600 * 23);
   REQUIRE(keep);
 
-  auto n = (*store)->purge_expired(kNow + 24 * 3600);
+  std::vector<std::string> told;  // what the portal audits as pickup.expired
+  auto n = (*store)->purge_expired(kNow + 24 * 3600, [&told](const PickupRecord& r) {
+    told.push_back(r.id + " " + r.recipient);
+  });
   REQUIRE(n);
   CHECK(*n == 1);
+  CHECK(told == std::vector<std::string>{d->id + " patient@example.org"});
   CHECK_FALSE(std::filesystem::exists(t.path / "pickup" / "blobs" / (d->id + ".sealed")));
   CHECK(std::filesystem::exists(t.path / "pickup" / "blobs" / (keep->id + ".sealed")));
   auto rec = (*store)->index().find(d->id);
