@@ -268,8 +268,10 @@ class Daemon {
     scrub::ScrubContext scrub_ctx{cfg_->hostname, std::move(id_key).value()};
     // Profiles come from the live policy, so a SIGHUP reload changes them too.
     o.scrub = [live = policy_, ctx = std::move(scrub_ctx), audit = audit_.get()](
-                  GMimeMessage* msg, const std::string& profile) {
-      return scrub::make_scrub_hook(live->current()->scrub_profiles, ctx, *audit)(msg, profile);
+                  GMimeMessage* msg, const std::string& profile, const std::string& queue_id,
+                  const std::string& recipients) {
+      return scrub::make_scrub_hook(live->current()->scrub_profiles, ctx, *audit)(
+          msg, profile, queue_id, recipients);
     };
     if (cfg_->portal) {
       auto store = pickup::PickupStore::open(std::filesystem::path(cfg_->state_dir) / "pickup");

@@ -379,7 +379,9 @@ TransformResult Run::go() {
     // The tag told Sealpost what to do; the recipient never sees it.
     if (subject_) g_mime_message_set_subject(msg.get(), subject_->c_str(), "utf-8");
     if (opt_.scrub) {
-      if (auto r = opt_.scrub(msg.get(), g.scrub_profile); !r) {
+      std::vector<std::string> group_rcpts;
+      for (const auto* p : g.plans) group_rcpts.push_back(p->address);
+      if (auto r = opt_.scrub(msg.get(), g.scrub_profile, env_.id, join(group_rcpts)); !r) {
         hold_group(g, r.error());
         continue;
       }

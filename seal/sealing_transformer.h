@@ -25,7 +25,10 @@ using Decider =
     std::function<policy::Plan(const policy::EnvelopeFacts&, const policy::MessageFacts&,
                                const std::map<std::string, policy::KeyAvailability>&)>;
 // Removes tracking metadata in place according to the named profile.
-using ScrubHook = std::function<Result<void>(GMimeMessage*, const std::string& profile)>;
+// `queue_id` and `recipients` (comma-separated) only label the audit event.
+using ScrubHook =
+    std::function<Result<void>(GMimeMessage*, const std::string& profile,
+                               const std::string& queue_id, const std::string& recipients)>;
 
 struct SealingOptions {
   keystore::Keystore* keystore = nullptr;  // required

@@ -14,7 +14,9 @@
 
 namespace sealpost::scrub {
 
-using Hook = std::function<Result<void>(GMimeMessage*, const std::string& profile)>;
+using Hook =
+    std::function<Result<void>(GMimeMessage*, const std::string& profile,
+                               const std::string& queue_id, const std::string& recipients)>;
 
 // Scrubs with the named profile (unknown name: the built-in "standard"
 // defaults, never "no scrub"), records a "scrub" audit event with the summary,

@@ -1,5 +1,6 @@
 #include "seal/scrub/scrub_hook.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -33,11 +34,14 @@ TEST_CASE("hook holds an unscrubbable PDF with a permanent error and audits coun
   auto hook = sealpost::scrub::make_scrub_hook({}, {.relay_hostname = "relay.example.eu"}, sink);
   auto msg = parse(kBrokenPdf);
   REQUIRE(msg);
-  auto r = hook(msg.get(), "no-such-profile");
+  auto r = hook(msg.get(), "no-such-profile", "q1", "pat@example.org");
   REQUIRE_FALSE(r.ok());
   CHECK_FALSE(r.error().temporary());
   REQUIRE(sink.events.size() == 1);
   CHECK(sink.events[0].type == "scrub");
+  const auto& f = sink.events[0].fields;
+  CHECK(std::find(f.begin(), f.end(), std::pair<std::string, std::string>{"queue_id", "q1"}) !=
+        f.end());
   for (const auto& [k, v] : sink.events[0].fields) {
     CHECK(v.find("ws-042") == std::string::npos);
     CHECK(v.find("Outlook") == std::string::npos);
@@ -54,7 +58,7 @@ TEST_CASE("hook passes when the named profile allows unscrubbable attachments") 
   lenient.pass_unscrubbable = true;
   auto hook = sealpost::scrub::make_scrub_hook({{"lenient", lenient}}, {}, sink);
   auto msg = parse(kBrokenPdf);
-  CHECK(hook(msg.get(), "lenient").ok());
+  CHECK(hook(msg.get(), "lenient", "q1", "pat@example.org").ok());
   REQUIRE(sink.events.size() == 1);
-  CHECK(sink.events[0].fields[0].second == "lenient");
+  CHECK(sink.events[0].fields[2] == std::pair<std::string, std::string>{"profile", "lenient"});
 }

@@ -215,7 +215,10 @@ TEST_CASE("scrub hook runs per group and its failure holds the group") {
   auto o = f.options(
       {{"pat@example.org", policy::Method::Plain}, {"doc@praxis.example", policy::Method::Plain}});
   int calls = 0;
-  o.scrub = [&calls](GMimeMessage*, const std::string& profile) -> Result<void> {
+  o.scrub = [&calls](GMimeMessage*, const std::string& profile, const std::string& queue_id,
+                     const std::string& recipients) -> Result<void> {
+    CHECK(queue_id == "q1");
+    CHECK(recipients == "pat@example.org,doc@praxis.example");
     ++calls;
     if (profile == "standard") return Error::temp("4.3.0", "scrub failed", "test");
     return {};
