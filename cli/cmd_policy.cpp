@@ -110,6 +110,14 @@ int explain(const Context& ctx) {
   for (const auto& r : in.envelope.recipients) keys[r] = lookup->lookup(r);
 
   Plan plan = decide(*pol, in.envelope, in.message, keys, consent);
+  // What the daemon does when the keystore cannot answer (fail closed, see
+  // seal/sealing_transformer.cpp): the recipient waits, whatever the walk said.
+  for (auto& rp : plan.recipients) {
+    const auto k = keys.find(rp.address);
+    if (k == keys.end() || !k->second.failed) continue;
+    rp.method = Method::Defer;
+    rp.reasons.push_back("deferred: sealpostd decides nothing without a working keystore");
+  }
   if (ctx.json) {
     std::printf("%s\n", plan_to_json(plan).c_str());
   } else {

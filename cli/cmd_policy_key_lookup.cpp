@@ -21,11 +21,13 @@ class KeystoreLookup final : public KeyAvailabilityLookup {
     KeyAvailability k;
     if (!keystore_) {
       k.note = "keystore error: " + open_error_;
+      k.failed = true;
       return k;
     }
     auto found = keystore_->lookup(address);
     if (!found) {
       k.note = "keystore error: " + std::string(found.error().what());
+      k.failed = true;
       return k;
     }
     k.pgp = !found->pgp.empty();

@@ -64,6 +64,9 @@ struct KeyAvailability {
   // Optional remark copied into the recipient's reasons, e.g. "keystore not
   // consulted" or "keystore error: ..." so an explanation shows why keys are missing.
   std::string note;
+  // The keystore could not answer: sealpostd then defers the recipient
+  // (no decision without knowing the keys), so an explanation must too.
+  bool failed = false;
 };
 
 enum class Consent { Unknown, Granted, Revoked };

@@ -375,3 +375,16 @@ def test_check_config_catches_what_the_daemon_would_refuse(tmp_path):
     r.write_config()
     warned = r.cli("check-config", check=False)
     assert warned.returncode == 0 and "sms_command" in warned.stderr, warned
+
+
+def test_policy_explain_defers_like_the_daemon_when_the_keystore_fails(tmp_path):
+    """A broken keystore (here a missing trust anchor) makes sealpostd defer
+    every recipient; `policy explain` must say so instead of showing pickup."""
+    r = Relay(tmp_path, smarthost_port=9, config_overrides={
+        "keystore": {"trust_anchors": [str(tmp_path / "missing.pem")]},
+        "portal": {"public_url": "https://pickup.praxis.example"}})
+    out = json.loads(r.cli("--json", "policy", "explain", "--from", ADDR,
+                           "--to", "pat@example.org").stdout)
+    rp = out["recipients"][0]
+    assert rp["method"] == "defer", rp
+    assert any("keystore error" in why for why in rp["reasons"])
