@@ -7,6 +7,7 @@
 #include "imap/header_fields.h"
 #include "imap/inline_pgp.h"
 #include "seal/message_parser.h"
+#include "seal/part_content.h"
 #include "seal/scrub/html_scrub.h"
 
 namespace sealpost::imap {
@@ -18,14 +19,7 @@ constexpr std::size_t kMaxPart = 50u << 20;
 using seal::GPtr;
 
 bool read_decoded(GMimePart* part, std::string& out) {
-  GMimeDataWrapper* content = g_mime_part_get_content(part);
-  if (!content) return false;
-  GPtr<GMimeStream> mem(g_mime_stream_mem_new());
-  if (g_mime_data_wrapper_write_to_stream(content, mem.get()) < 0) return false;
-  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-  if (!bytes || bytes->len > kMaxPart) return false;
-  out.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
-  return true;
+  return seal::read_decoded(part, kMaxPart, out);
 }
 
 bool is_smime_enveloped(GMimeObject* obj) {

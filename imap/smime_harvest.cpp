@@ -18,14 +18,6 @@ HarvestOutcome refused(std::string reason, std::string id = {}) {
   return {HarvestOutcome::Kind::Refused, std::move(id), std::move(reason)};
 }
 
-std::string pem_of(X509* cert) {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
-  char* p = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &p);
-  return std::string(p, static_cast<std::size_t>(n));
-}
-
 // The leaf and the intermediates of the verified chain, not the anchor: the
 // intermediates are untrusted chain material in certs/intermediates, needed to
 // validate the certificate again at lookup time.
@@ -34,7 +26,7 @@ std::string chain_pem(STACK_OF(X509) * chain) {
   for (int i = 0; i < sk_X509_num(chain); ++i) {
     X509* c = sk_X509_value(chain, i);
     if (i > 0 && X509_check_issued(c, c) == X509_V_OK) continue;  // self-signed: the anchor
-    out += pem_of(c);
+    out += ossl::pem_of(c);
   }
   return out;
 }

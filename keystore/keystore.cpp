@@ -38,14 +38,6 @@ bool looks_like_pkcs12(const std::string& data) {
   return true;
 }
 
-std::string pem_of(X509* cert) {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
-  char* p = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &p);
-  return std::string(p, static_cast<std::size_t>(n));
-}
-
 // What `keys locate` and `keys list` say about a key held back for approval.
 std::string pending_reason(const std::string& id) {
   return "harvested from mail, awaiting approval (sealpost keys approve " + id + ")";
@@ -172,9 +164,9 @@ Result<std::vector<ImportedItem>> Keystore::import_pkcs12(const std::string& dat
   char* kp = nullptr;
   const long kn = BIO_get_mem_data(bio.get(), &kp);
   std::string pem(kp, static_cast<std::size_t>(kn));
-  pem += pem_of(cert);
+  pem += ossl::pem_of(cert);
   for (int i = 0; owned_ca && i < sk_X509_num(owned_ca.get()); ++i)
-    pem += pem_of(sk_X509_value(owned_ca.get(), i));
+    pem += ossl::pem_of(sk_X509_value(owned_ca.get(), i));
   const fs::path dir = fs::path(state_dir_) / "private";
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -48,4 +48,7 @@ inline BioPtr mem_bio(const std::string& data) {
 // Most recent OpenSSL error as text (for logs and `locate` explanations).
 std::string last_error();
 
+// `cert` as a PEM block.
+std::string pem_of(X509* cert);
+
 }  // namespace sealpost::ossl

@@ -1,4 +1,5 @@
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "keystore/openssl_ptr.h"
 
@@ -11,6 +12,14 @@ std::string last_error() {
   char buf[256];
   ERR_error_string_n(code, buf, sizeof buf);
   return buf;
+}
+
+std::string pem_of(X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) return {};
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &p);
+  return n > 0 ? std::string(p, static_cast<std::size_t>(n)) : std::string();
 }
 
 }  // namespace sealpost::ossl

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "seal/ciphertext_shape.h"
+#include "seal/part_content.h"
 
 namespace sealpost::seal {
 
@@ -53,17 +54,12 @@ std::string_view body_of(std::string_view raw) {
   return pos == std::string_view::npos ? std::string_view() : raw.substr(pos + skip);
 }
 
-// Decoded content of a leaf part, bounded by the message-size limit the
-// parser already enforced.
+// The parser already bounded the message's size; the cap only guards
+// against decoding blow-up.
+constexpr std::size_t kMaxDecoded = 256u << 20;
+
 bool decoded(GMimePart* part, std::string& out) {
-  GMimeDataWrapper* content = g_mime_part_get_content(part);
-  if (!content) return false;
-  GPtr<GMimeStream> mem(g_mime_stream_mem_new());
-  if (g_mime_data_wrapper_write_to_stream(content, mem.get()) < 0) return false;
-  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-  if (!bytes) return false;
-  out.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
-  return true;
+  return read_decoded(part, kMaxDecoded, out);
 }
 
 // RFC 3156 section 4: protocol="application/pgp-encrypted", exactly two parts,

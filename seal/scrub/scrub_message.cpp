@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "seal/gmime_ptr.h"
+#include "seal/part_content.h"
 #include "seal/scrub/attachment_cleaners.h"
 #include "seal/scrub/content_sniff.h"
 #include "seal/scrub/header_scrub.h"
@@ -36,18 +37,6 @@ Kind attachment_kind(GMimeObject* part) {
   return Kind::Other;
 }
 
-// Decoded content of a leaf part, or nothing when it exceeds `cap`.
-bool read_decoded(GMimePart* part, std::size_t cap, std::string& out) {
-  GMimeDataWrapper* content = g_mime_part_get_content(part);
-  if (!content) return false;
-  GPtr<GMimeStream> mem(g_mime_stream_mem_new());
-  if (g_mime_data_wrapper_write_to_stream(content, mem.get()) < 0) return false;
-  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-  if (!bytes || bytes->len > cap) return false;
-  out.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
-  return true;
-}
-
 void replace_content(GMimePart* part, const std::string& bytes,
                      GMimeContentEncoding encoding = GMIME_CONTENT_ENCODING_BASE64) {
   GPtr<GMimeStream> mem(g_mime_stream_mem_new_with_buffer(bytes.data(), bytes.size()));
@@ -55,32 +44,6 @@ void replace_content(GMimePart* part, const std::string& bytes,
       g_mime_data_wrapper_new_with_stream(mem.get(), GMIME_CONTENT_ENCODING_DEFAULT));
   g_mime_part_set_content(part, wrapper.get());  // takes its own reference
   g_mime_part_set_content_encoding(part, encoding);
-}
-
-// The first `n` decoded bytes of a leaf part, without decoding the rest.
-bool read_head(GMimePart* part, std::size_t n, std::string& out) {
-  GMimeDataWrapper* content = g_mime_part_get_content(part);
-  if (!content) return false;
-  GMimeStream* raw = g_mime_data_wrapper_get_stream(content);  // not ours to unref
-  if (!raw) return false;
-  g_mime_stream_reset(raw);
-  GPtr<GMimeStream> filtered(g_mime_stream_filter_new(raw));
-  const GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(content);
-  if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-      enc == GMIME_CONTENT_ENCODING_UUENCODE) {
-    GPtr<GMimeFilter> decoder(g_mime_filter_basic_new(enc, FALSE));
-    g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), decoder.get());
-  }
-  out.assign(n, '\0');
-  std::size_t got = 0;
-  while (got < n) {
-    const gssize r = g_mime_stream_read(filtered.get(), out.data() + got, n - got);
-    if (r <= 0) break;
-    got += static_cast<std::size_t>(r);
-  }
-  out.resize(got);
-  g_mime_stream_reset(raw);  // whoever writes the part next starts at its beginning
-  return true;
 }
 
 std::string_view trim(std::string_view s) {
@@ -95,7 +58,7 @@ bool is_inline_pgp(GMimePart* part, std::size_t cap) {
   GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
   if (!ct || !g_mime_content_type_is_type(ct, "text", "plain")) return false;
   std::string text;
-  if (!read_decoded(part, cap, text)) return false;
+  if (!seal::read_decoded(part, cap, text)) return false;
   const std::string_view t = trim(text);
   return (t.starts_with("-----BEGIN PGP MESSAGE-----") &&
           t.ends_with("-----END PGP MESSAGE-----")) ||
@@ -163,7 +126,7 @@ class Walker {
       return;
     const char* what = kind == Kind::Image ? "image" : kind == Kind::Pdf ? "pdf" : "office";
     std::string bytes;
-    if (!read_decoded(part, ctx_.max_attachment_bytes, bytes)) {
+    if (!seal::read_decoded(part, ctx_.max_attachment_bytes, bytes)) {
       hold_or_pass(std::string(what) + ": too large or undecodable");
       return;
     }
@@ -184,7 +147,7 @@ class Walker {
   // false when the part was dealt with here (held or passed as unscrubbable).
   bool refine_by_content(GMimePart* part, Kind& kind) {
     std::string head;
-    if (!read_head(part, 4096, head)) return true;
+    if (!seal::read_decoded_head(part, 4096, head)) return true;
     switch (sniff_content(head)) {
       case Sniffed::Jpeg:
       case Sniffed::Png:
@@ -203,7 +166,7 @@ class Walker {
         // OOXML from some writers lists [Content_Types].xml later: look at
         // the whole archive (bounded) before calling it an ordinary ZIP.
         std::string all;
-        if (read_decoded(part, ctx_.max_attachment_bytes, all) &&
+        if (seal::read_decoded(part, ctx_.max_attachment_bytes, all) &&
             all.find("[Content_Types].xml") != std::string::npos &&
             all.find("docProps/") != std::string::npos)
           kind = Kind::Office;
@@ -225,7 +188,7 @@ class Walker {
 
   void html(GMimePart* part) {
     std::string bytes;
-    if (!read_decoded(part, ctx_.max_attachment_bytes, bytes)) {
+    if (!seal::read_decoded(part, ctx_.max_attachment_bytes, bytes)) {
       hold_or_pass("html: too large or undecodable");
       return;
     }
