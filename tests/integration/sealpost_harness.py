@@ -54,6 +54,18 @@ def run(cmd, **kw):
     return subprocess.run([str(c) for c in cmd], **kw)
 
 
+def fake_sms_gateway(directory):
+    """A portal.sms_command stand-in: writes each code (read from stdin) to
+    <directory>/sms/<number>.txt. Returns (script path, that folder)."""
+    directory = Path(directory)
+    sms_dir = directory / "sms"
+    sms_dir.mkdir(parents=True, exist_ok=True)
+    script = directory / "send-sms"
+    script.write_text("#!/bin/sh\ncat > \"%s/$1.txt\"\n" % sms_dir)
+    script.chmod(0o755)
+    return script, sms_dir
+
+
 class TestCA:
     """A throw-away CA (openssl CLI) issuing TLS server and S/MIME certificates."""
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from recording_sink import Sink
-from sealpost_harness import SOURCE_DIR, Relay, free_port, submit, wait_port
+from sealpost_harness import SOURCE_DIR, Relay, fake_sms_gateway, free_port, submit, wait_port
 from test_portal import PORTAL, Browserish, path_of
 from test_scrub import pdf_with_author
 
@@ -49,11 +49,7 @@ def staff_message():
 
 @pytest.fixture
 def loop(tmp_path):
-    sms_dir = tmp_path / "sms"
-    sms_dir.mkdir()
-    sms = tmp_path / "send-sms"
-    sms.write_text("#!/bin/sh\ncat > \"%s/$1.txt\"\n" % sms_dir)
-    sms.chmod(0o755)
+    sms, sms_dir = fake_sms_gateway(tmp_path)
     portal_port = free_port()
     with Sink(tmp_path / "sink") as sink:
         relay = Relay(tmp_path, smarthost_port=sink.port, policy=POLICY, config_overrides={

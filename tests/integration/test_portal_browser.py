@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from recording_sink import Sink
-from sealpost_harness import (BUILD_DIR, SOURCE_DIR, Relay, free_port, submit, wait_port)
+from sealpost_harness import (BUILD_DIR, SOURCE_DIR, Relay, fake_sms_gateway, free_port, submit,
+                              wait_port)
 from test_portal import PATIENT, PDF_BYTES, message_bytes
 
 PORTAL = BUILD_DIR / "portal" / "sealpost-portal"
@@ -69,11 +70,7 @@ def browser_available():
                     reason="needs /usr/bin/chromium, node and `npm ci --prefix tests/browser`")
 def test_portal_in_chromium(tmp_path):
     number = "+4915112345678"
-    sms_dir = tmp_path / "sms"
-    sms_dir.mkdir()
-    sms = tmp_path / "send-sms"
-    sms.write_text("#!/bin/sh\ncat > \"%s/$1.txt\"\n" % sms_dir)
-    sms.chmod(0o755)
+    sms, sms_dir = fake_sms_gateway(tmp_path)
     portal_port = free_port()
     base = "http://127.0.0.1:%d" % portal_port
     with Sink(tmp_path / "sink") as sink:
