@@ -13,6 +13,7 @@ picked fresh by binding port 0.
 """
 import copy
 import os
+import random
 import signal
 import smtplib
 import socket
@@ -29,7 +30,29 @@ SEALPOSTD = BUILD_DIR / "relay" / "sealpostd"
 SEALPOST = BUILD_DIR / "cli" / "sealpost"
 
 
+def _ephemeral_range():
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
+    """A loopback port nothing listens on, picked below the kernel's ephemeral
+    range: a port from bind(0) comes from that range, so between this probe and
+    the daemon's own bind any outgoing connection of a parallel test could be
+    given it as its source port (seen in CI as "Address already in use")."""
+    low, _ = _ephemeral_range()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(10000, max(10001, low - 1))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -261,18 +284,46 @@ class Relay:
         self.cli(*args, input=password + "\n")
 
     def start(self, wait=True, args=()):
-        log_offset = self.stderr_path.stat().st_size if self.stderr_path.exists() else 0
-        self.stderr_file = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen([str(SEALPOSTD), "-c", str(self.config_path), *args],
-                                     stdout=self.stderr_file, stderr=self.stderr_file, env=self.env)
-        if wait:
-            # The kernel accepts connections as soon as a socket listens, which is
-            # before sealpostd has dropped privileges, started its workers and said
-            # "daemon.ready": wait for that line, the daemon's own readiness.
-            self.wait_ready(log_offset)
+        for attempt in range(3):
+            log_offset = self.stderr_path.stat().st_size if self.stderr_path.exists() else 0
+            self.stderr_file = open(self.stderr_path, "ab")
+            self.proc = subprocess.Popen([str(SEALPOSTD), "-c", str(self.config_path), *args],
+                                         stdout=self.stderr_file, stderr=self.stderr_file, env=self.env)
+            if not wait:
+                return self
+            try:
+                # The kernel accepts connections as soon as a socket listens, which is
+                # before sealpostd has dropped privileges, started its workers and said
+                # "daemon.ready": wait for that line, the daemon's own readiness.
+                self.wait_ready(log_offset)
+            except RuntimeError:
+                # Another test may still have taken one of our probed ports between
+                # the probe and this bind; pick new SMTP ports and start again. Any
+                # other early exit is the test's business.
+                if attempt == 2 or not self._lost_port_race(log_offset):
+                    raise
+                self.stderr_file.close()
+                self._repick_listener_ports()
+                continue
             for p in self.ports.values():
                 wait_port(p, proc=self.proc)
+            return self
         return self
+
+    def _lost_port_race(self, log_offset):
+        with open(self.stderr_path, "rb") as f:
+            f.seek(log_offset)
+            text = f.read()
+        mine = [("127.0.0.1:%d" % p).encode() for p in self.ports.values()]
+        return b"Address already in use" in text and any(m in text for m in mine)
+
+    def _repick_listener_ports(self):
+        for name, old in list(self.ports.items()):
+            self.ports[name] = free_port()
+            for entry in self.config["listen"]:
+                if entry["address"] == "127.0.0.1:%d" % old:
+                    entry["address"] = "127.0.0.1:%d" % self.ports[name]
+        self.write_config()
 
     def wait_ready(self, log_offset, timeout=30.0):
         deadline = time.time() + timeout
