@@ -11,6 +11,7 @@
 #include "common/durable_file.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
+#include "relay/delivery/dot_stuff.h"
 #include "relay/delivery/tcp_connect.h"
 #include "relay/delivery/tls_handshake.h"
 #include "relay/delivery/tls_peer_verify.h"
@@ -306,11 +307,13 @@ Result<SmtpReply> SmtpConnection::command(std::string_view line) {
 }
 
 Result<SmtpReply> SmtpConnection::send_data(std::string_view data) {
-  // libetpan appends CRLF.CRLF itself; drop the message's final CRLF so no
-  // empty line is added to the body.
-  if (data.size() >= 2 && data.substr(data.size() - 2) == "\r\n") data.remove_suffix(2);
-  if (mailstream_send_data(session_->stream, data.data(), data.size(), 0, nullptr) < 0)
-    return lost("write failed during DATA");
+  mailstream* s = session_->stream;
+  // Small pieces (a "." or a CRLF) go through mailstream's own buffer; it
+  // flushes by itself when full, so whole lines are copied once.
+  const bool written = write_dot_stuffed(data, [s](std::string_view piece) {
+    return piece.empty() || mailstream_write(s, piece.data(), piece.size()) >= 0;
+  });
+  if (!written || mailstream_flush(s) < 0) return lost("write failed during DATA");
   return read_reply();
 }
 

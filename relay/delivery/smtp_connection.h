@@ -4,7 +4,7 @@
 // before anything but the greeting is exchanged), EHLO with
 // our configured name, AUTH PLAIN/LOGIN, commands and DATA.
 //
-// libetpan provides the stream, TLS, greeting and dot-stuffed DATA transfer;
+// libetpan provides the stream, TLS and greeting; DATA is dot-stuffed in dot_stuff.h;
 // EHLO/MAIL/RCPT/AUTH lines are written here because libetpan's versions use
 // gethostname() for EHLO and cannot send BODY=, SMTPUTF8 or a raw ORCPT.
 #pragma once
