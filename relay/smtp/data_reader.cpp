@@ -1,5 +1,7 @@
 #include "relay/smtp/data_reader.h"
 
+#include "common/line_scan.h"
+
 namespace sealpost::smtp {
 
 void DataReader::emit(std::string_view bytes, std::string& out) {
@@ -60,8 +62,7 @@ std::size_t DataReader::consume(std::string_view in, std::string& out) {
       continue;
     }
     // Fast path: take the run of ordinary bytes up to the next CR or LF.
-    std::size_t j = i + 1;
-    while (j < n && in[j] != '\r' && in[j] != '\n') ++j;
+    const std::size_t j = i + 1 + find_cr_or_lf(in.data() + i + 1, n - i - 1);
     line_len_ += j - i;
     if (line_len_ > kMaxTextLine) flag(Problem::LineTooLong);
     emit(in.substr(i, j - i), out);
