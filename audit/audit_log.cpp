@@ -85,7 +85,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::filesystem::path& di
   const auto lock_path = dir / ".lock";
   UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!lock) return sys_error("cannot open", lock_path);
-  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
+  if (::flock(lock.get(), LOCK_EX | (options.wait_for_lock ? 0 : LOCK_NB)) != 0)
     return Error::plain("audit log " + dir.string() + " is in use by another process");
 
   std::unique_ptr<AuditLog> logp(new AuditLog(dir, std::move(lock), std::move(options)));

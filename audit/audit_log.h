@@ -36,6 +36,9 @@ struct AuditLogOptions {
   // so that the relay user (its group) can verify and report on it.
   unsigned dir_mode = 0700;
   unsigned file_mode = 0600;
+  // Wait for another writer to let go instead of failing at once: the admin
+  // command's chain is written by short-lived `sealpost` runs that may overlap.
+  bool wait_for_lock = false;
   // Where "now" comes from (tests move time); defaults to the system clock.
   std::function<Clock::time_point()> clock;
 };

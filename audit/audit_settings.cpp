@@ -41,4 +41,8 @@ std::filesystem::path portal_audit_dir(const std::string& state_dir) {
   return std::filesystem::path(state_dir) / "portal-audit";
 }
 
+std::filesystem::path admin_audit_dir(const std::string& state_dir) {
+  return std::filesystem::path(state_dir) / "admin-audit";
+}
+
 }  // namespace sealpost::audit

@@ -23,9 +23,11 @@ struct AuditSettings {
 Result<AuditSettings> load_audit_settings(const std::string& config_path);
 Result<AuditSettings> parse_audit_settings(const std::string& yaml_text, const std::string& name);
 
-// The chain directories under a state dir: the relay's own (audit/) and the
-// portal's (portal-audit/, written by the separate sealpost-portal user).
+// The chain directories under a state dir: the relay's own (audit/), the
+// portal's (portal-audit/, written by the separate sealpost-portal user) and
+// the admin command's (admin-audit/: what `sealpost` changed, and who ran it).
 std::filesystem::path relay_audit_dir(const std::string& state_dir);
 std::filesystem::path portal_audit_dir(const std::string& state_dir);
+std::filesystem::path admin_audit_dir(const std::string& state_dir);
 
 }  // namespace sealpost::audit

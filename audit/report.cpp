@@ -53,7 +53,12 @@ void add_line(Report& r, Decisions& decisions, const Line& l) {
     if (result == "failed" || result == "expired")
       r.failures.push_back(FailedDelivery{l.time, queue_id, recipient, method, get(l, "reply")});
   } else if (l.type.starts_with("pickup.")) {
-    ++r.pickups[l.type.substr(7)];
+    // `sealpost pickup purge` records one event for all it shredded.
+    const std::string count = get(l, "count");
+    const bool counted =
+        !count.empty() && count.size() <= 9 &&
+        std::all_of(count.begin(), count.end(), [](char c) { return c >= '0' && c <= '9'; });
+    r.pickups[l.type.substr(7)] += counted ? std::stoi(count) : 1;
   }
 }
 

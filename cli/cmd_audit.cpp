@@ -1,5 +1,6 @@
 // sealpost audit verify | report | prune: reads the chain(s) under
-// <state_dir>/audit (and the portal's <state_dir>/portal-audit when present).
+// <state_dir>/audit (and the portal's <state_dir>/portal-audit and the admin
+// command's <state_dir>/admin-audit when present).
 // verify and report only read; prune takes the writer lock, so it refuses to
 // run while sealpostd holds the log (the daemon prunes by itself daily).
 #include <cstdio>
@@ -24,6 +25,8 @@ std::vector<std::filesystem::path> chain_dirs(const Config& cfg) {
   std::error_code ec;
   if (std::filesystem::is_directory(audit::portal_audit_dir(cfg.state_dir), ec))
     dirs.push_back(audit::portal_audit_dir(cfg.state_dir));
+  if (std::filesystem::is_directory(audit::admin_audit_dir(cfg.state_dir), ec))
+    dirs.push_back(audit::admin_audit_dir(cfg.state_dir));
   return dirs;
 }
 

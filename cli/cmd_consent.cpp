@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cli/admin_audit.h"
 #include "cli/commands.h"
 #include "common/durable_file.h"
 #include "config/config.h"
@@ -124,7 +125,13 @@ int add(const Context& ctx) {
   if (auto w = (*store)->set(r); !w) return fail(w.error().what());
   std::printf("consent granted: %s (%s)%s\n", r.address.c_str(), r.date.c_str(),
               new_hash.empty() ? "" : ", pickup passphrase set");
-  return kOk;
+  // The number and the passphrase are the patient's second factor: the trail
+  // records that they were set, never what they are.
+  return finish_with_audit(ctx.config_path, "consent.granted",
+                           {{"recipient", r.address},
+                            {"date", r.date},
+                            {"sms_number_set", r.sms_number.empty() ? "no" : "yes"},
+                            {"pickup_passphrase_set", new_hash.empty() ? "no" : "yes"}});
 }
 
 int revoke(const Context& ctx) {
@@ -135,7 +142,8 @@ int revoke(const Context& ctx) {
   if (!store) return fail(store.error().what());
   if (auto w = (*store)->revoke(r.address, r.date, "cli"); !w) return fail(w.error().what());
   std::printf("consent revoked: %s (%s)\n", r.address.c_str(), r.date.c_str());
-  return kOk;
+  return finish_with_audit(ctx.config_path, "consent.revoked",
+                           {{"recipient", r.address}, {"date", r.date}});
 }
 
 int list(const Context& ctx) {
@@ -184,7 +192,8 @@ int import(const Context& ctx) {
   if (auto w = (*store)->set_all(*records); !w)
     return fail(w.error().what() + " (nothing imported)");
   std::printf("imported %zu consent records\n", records->size());
-  return kOk;
+  return finish_with_audit(ctx.config_path, "consent.imported",
+                           {{"file", file}, {"count", std::to_string(records->size())}});
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/admin_audit.h"
 #include "cli/commands.h"
 #include "common/durable_file.h"
 #include "config/config.h"
@@ -49,7 +50,8 @@ std::string source_text(const keystore::Provenance& p) {
 // A harvested key or certificate held back by `imap[].harvest: approve` is
 // released; what it was and where it came from is printed, so the admin sees
 // what they vouched for.
-int do_approve(keystore::Keystore& ks, const std::string& id, bool json) {
+int do_approve(keystore::Keystore& ks, const std::string& id, bool json,
+               const std::string& config_path) {
   auto p = ks.approve(id);
   if (!p) return fail(p.error().what());
   if (json)
@@ -58,10 +60,12 @@ int do_approve(keystore::Keystore& ks, const std::string& id, bool json) {
   else
     std::printf("approved %s %s (harvested %s, %s)\n", p->kind.c_str(), p->id.c_str(),
                 day(p->added).c_str(), p->origin.c_str());
-  return kOk;
+  return finish_with_audit(config_path, "keys.approved",
+                           {{"kind", p->kind}, {"key", p->id}, {"source", p->origin}});
 }
 
-int do_import(keystore::Keystore& ks, const std::vector<std::string>& args, bool json) {
+int do_import(keystore::Keystore& ks, const std::vector<std::string>& args, bool json,
+              const std::string& config_path) {
   std::vector<std::string> files;
   std::string passphrase;
   for (std::size_t i = 1; i < args.size(); ++i) {
@@ -78,10 +82,14 @@ int do_import(keystore::Keystore& ks, const std::vector<std::string>& args, bool
   }
   if (files.empty()) return usage_error("keys import needs at least one FILE");
   std::string out = "[";
+  int rc = kOk;
   for (const auto& f : files) {
     auto r = ks.import_file(f, passphrase);
     if (!r) return fail(f + ": " + r.error().what());
     for (const auto& item : *r) {
+      if (finish_with_audit(config_path, "keys.imported",
+                            {{"kind", item.kind}, {"key", item.id}, {"file", f}}) != kOk)
+        rc = kFailure;
       if (json)
         out += std::string(out.size() > 1 ? "," : "") + "{\"file\":" + json_string(f) +
                ",\"kind\":" + json_string(item.kind) + ",\"id\":" + json_string(item.id) +
@@ -92,7 +100,7 @@ int do_import(keystore::Keystore& ks, const std::vector<std::string>& args, bool
     }
   }
   if (json) std::printf("%s]\n", out.c_str());
-  return kOk;
+  return rc;
 }
 
 int do_list(keystore::Keystore& ks, bool json) {
@@ -177,14 +185,14 @@ int cmd_keys(const Context& ctx) {
   if (!config) return fail(config.error().what());
   auto ks = keystore::Keystore::open(*config);
   if (!ks) return fail(ks.error().what());
-  if (sub == "import") return do_import(**ks, ctx.args, ctx.json);
+  if (sub == "import") return do_import(**ks, ctx.args, ctx.json, ctx.config_path);
   if (sub == "list") return do_list(**ks, ctx.json);
   if (sub == "locate") return do_locate(**ks, ctx.args[1], ctx.json);
-  if (sub == "approve") return do_approve(**ks, ctx.args[1], ctx.json);
+  if (sub == "approve") return do_approve(**ks, ctx.args[1], ctx.json, ctx.config_path);
   auto r = (*ks)->remove(ctx.args[1]);
   if (!r) return fail(r.error().what());
   std::printf("removed %s\n", ctx.args[1].c_str());
-  return kOk;
+  return finish_with_audit(ctx.config_path, "keys.removed", {{"key", ctx.args[1]}});
 }
 
 }  // namespace sealpost::cli

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <string>
 
+#include "cli/admin_audit.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "config/config.h"
@@ -64,12 +65,13 @@ int cmd_pickup(const Context& ctx) {
   if (verb == "revoke") {
     if (auto r = (*store)->revoke(ctx.args[1]); !r) return fail(r.error().what());
     std::printf("revoked %s (blob and key material deleted)\n", ctx.args[1].c_str());
-    return kOk;
+    return finish_with_audit(ctx.config_path, "pickup.revoked", {{"pickup_id", ctx.args[1]}});
   }
   auto n = (*store)->purge_expired(unix_now());
   if (!n) return fail(n.error().what());
   std::printf("purged %d expired pickup(s)\n", *n);
-  return kOk;
+  if (*n == 0) return kOk;
+  return finish_with_audit(ctx.config_path, "pickup.purged", {{"count", std::to_string(*n)}});
 }
 
 }  // namespace sealpost::cli

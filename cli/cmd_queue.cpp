@@ -17,6 +17,7 @@
 #include <fstream>
 #include <string>
 
+#include "cli/admin_audit.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/durable_file.h"
@@ -210,8 +211,8 @@ int flush(spool::FileSpool& spool, const std::filesystem::path& state_dir) {
   return kOk;
 }
 
-int release(spool::FileSpool& spool, const std::string& id,
-            const std::filesystem::path& state_dir) {
+int release(spool::FileSpool& spool, const std::string& id, const std::filesystem::path& state_dir,
+            const std::string& config_path) {
   if (!spool::valid_queue_id(id)) return fail("invalid queue id " + printable(id));
   int released = 0;
   auto r = spool.modify(id, [&](SpoolEnvelope& env) {
@@ -225,17 +226,19 @@ int release(spool::FileSpool& spool, const std::string& id,
   });
   if (!r) return fail("no such message " + printable(id) + " (" + r.error().what() + ")");
   if (released == 0) return fail("message " + id + " has no held recipients");
+  const int audited = finish_with_audit(
+      config_path, "queue.released", {{"queue_id", id}, {"recipients", std::to_string(released)}});
   auto notified = notify_daemon(state_dir);
   if (!notified) return fail(notified.error().what());
   std::printf("released %d recipient(s) of %s; %s\n", released, id.c_str(), notified->c_str());
-  return kOk;
+  return audited;
 }
 
-int remove(spool::FileSpool& spool, const std::string& id) {
+int remove(spool::FileSpool& spool, const std::string& id, const std::string& config_path) {
   if (!spool::valid_queue_id(id)) return fail("invalid queue id " + printable(id));
   if (auto r = spool.remove(id); !r) return fail(r.error().what());
   std::printf("deleted %s\n", id.c_str());
-  return kOk;
+  return finish_with_audit(config_path, "queue.deleted", {{"queue_id", id}});
 }
 
 }  // namespace
@@ -258,8 +261,8 @@ int cmd_queue(const Context& ctx) {
   if (verb == "list") return list(**spool, ctx.json);
   if (verb == "show") return show(**spool, ctx.args[1], ctx.json);
   if (verb == "flush") return flush(**spool, config->state_dir);
-  if (verb == "release") return release(**spool, ctx.args[1], config->state_dir);
-  return remove(**spool, ctx.args[1]);
+  if (verb == "release") return release(**spool, ctx.args[1], config->state_dir, ctx.config_path);
+  return remove(**spool, ctx.args[1], ctx.config_path);
 }
 
 }  // namespace sealpost::cli

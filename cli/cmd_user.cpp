@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/admin_audit.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "relay/auth/user_directory.h"
@@ -59,7 +60,9 @@ int user_add(const Context& ctx) {
   if (!added) return fail(added.error().what());
   std::printf("user %s added (%zu address%s)\n", name.c_str(), addresses.size(),
               addresses.size() == 1 ? "" : "es");
-  return kOk;
+  std::string joined;
+  for (const auto& a : addresses) joined += (joined.empty() ? "" : ",") + a;
+  return finish_with_audit(ctx.config_path, "user.added", {{"user", name}, {"addresses", joined}});
 }
 
 }  // namespace

@@ -146,6 +146,44 @@ def test_report_counts_match_the_events(relay_config):
     assert "decision_method,plain,,1\n" in csv
 
 
+def test_admin_changes_are_recorded_in_their_own_chain(relay_config):
+    config, state = relay_config
+    r = subprocess.run([str(SEALPOST), "-c", str(config), "consent", "add", "p@patient.example",
+                        "--date", "2026-01-05"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert cli(config, "consent", "revoke", "p@patient.example", "--date", "2026-01-06").returncode == 0
+    assert cli(config, "pickup", "purge").returncode == 0  # nothing expired: nothing to record
+    assert cli(config, "queue", "delete", "0123456789abcdef0123").returncode == 1  # failed: no record
+
+    lines = [json.loads(l) for f in sorted((state / "admin-audit").glob("audit-*.jsonl"))
+             for l in f.read_text().splitlines()]
+    assert [l["type"] for l in lines] == ["consent.granted", "consent.revoked"]
+    granted = lines[0]["fields"]
+    assert granted["recipient"] == "p@patient.example" and granted["date"] == "2026-01-05"
+    assert granted["sms_number_set"] == "no" and granted["uid"] == str(os.getuid())
+    assert granted["actor"]
+
+    r = cli(config, "--json", "audit", "verify")
+    assert r.returncode == 0, r.stderr
+    chains = json.loads(r.stdout)["chains"]
+    assert any(c["head_seq"] == 2 for c in chains)
+
+    # Editing the admin trail is detected like any other chain.
+    f = next((state / "admin-audit").glob("audit-*.jsonl"))
+    f.write_text(f.read_text().replace("2026-01-06", "2026-01-07"))
+    r = cli(config, "audit", "verify")
+    assert r.returncode == 1 and "admin-audit" in r.stderr
+
+
+def test_report_adds_the_count_of_a_purge(relay_config):
+    config, state = relay_config
+    c = Chain(state / "admin-audit")
+    c.add("2026-01-05", "pickup.purged", count="3", actor="root", uid="0")
+    c.add("2026-01-05", "pickup.revoked", pickup_id="k9", actor="root", uid="0")
+    rep = json.loads(cli(config, "audit", "report", "--format", "json").stdout)
+    assert rep["pickups"] == {"purged": 3, "revoked": 1}
+
+
 def test_report_usage_errors_exit_2(relay_config):
     config, _ = relay_config
     assert cli(config, "audit", "report", "--from", "2026-02-30").returncode == 2
