@@ -112,6 +112,9 @@ struct LimitsConfig {
   unsigned auth_failures_per_client = 10;  // per client IP (IPv6: /64) in 15 minutes
   std::chrono::seconds idle_timeout{300};  // RFC 5321 §4.5.3.2 server timeout
   std::chrono::seconds data_timeout{600};  // whole DATA phase (slowloris)
+  // Messages larger than this are sealed through encrypted spill files instead
+  // of memory (common/spill_file.h), so a 100 MB attachment costs buffers only.
+  std::uint64_t message_memory = 8ull * 1024 * 1024;
 };
 
 struct LogConfig {

@@ -296,6 +296,11 @@ class ConfigLoader {
     count("auth_failures_per_client", l.auth_failures_per_client, 100000);
     if (auto v = n["idle_timeout"]) l.idle_timeout = timeout(v, "limits.idle_timeout");
     if (auto v = n["data_timeout"]) l.data_timeout = timeout(v, "limits.data_timeout");
+    if (auto v = n["message_memory"]) {
+      l.message_memory = r_.size(v, "limits.message_memory");
+      if (l.message_memory < 64 * 1024 || l.message_memory > (1ull << 30))
+        r_.fail(v, "limits.message_memory: must be 64KiB to 1GiB");
+    }
     return l;
   }
 

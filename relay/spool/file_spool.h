@@ -47,6 +47,9 @@ class FileSpool final : public Spool {
   // read the content with load_data() or open_data().
   Result<std::string> data_path(const std::string& id) override;
   Result<std::string> load_data(const std::string& id) override;
+  // Up to memory_limit() bytes are read into memory; larger messages become a
+  // SealedFileSource that decrypts one record at a time.
+  Result<Body> load_body(const std::string& id) override;
   Result<void> update(const SpoolEnvelope& envelope) override;
   Result<void> remove(const std::string& id) override;
   std::vector<std::string> list() override;
@@ -63,6 +66,15 @@ class FileSpool final : public Spool {
 
   const SpoolPaths& paths() const { return paths_; }
 
+  // How much of one message delivery may hold in memory (limits.message_memory),
+  // and where bigger ones spill while they are sealed: incoming/, never scanned
+  // for delivery, on the same file system as the spool.
+  void set_memory_limit(std::uint64_t bytes) { memory_limit_ = bytes; }
+  std::uint64_t memory_limit() const { return memory_limit_; }
+  SpillSettings spill_settings() const {
+    return SpillSettings{paths_.incoming, static_cast<std::size_t>(memory_limit_)};
+  }
+
  private:
   FileSpool(const std::filesystem::path& state_dir, SpoolKeyring keys)
       : paths_(state_dir), keys_(std::make_shared<const SpoolKeyring>(std::move(keys))) {}
@@ -75,7 +87,8 @@ class FileSpool final : public Spool {
 
   SpoolPaths paths_;
   std::shared_ptr<const SpoolKeyring> keys_;
-  std::atomic<long> logged_old_key_files_{-1};  // log the count only when it changes
+  std::atomic<long> logged_old_key_files_{-1};
+  std::atomic<std::uint64_t> memory_limit_{8ull << 20};  // log the count only when it changes
 };
 
 }  // namespace sealpost::spool

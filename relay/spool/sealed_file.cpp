@@ -1,13 +1,14 @@
 #include "relay/spool/sealed_file.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <memory>
 
+#include "common/aead.h"
 #include "common/durable_file.h"
 #include "common/secure_random.h"
 
@@ -20,28 +21,16 @@ constexpr unsigned char kVersion = 1;
 constexpr unsigned char kCipherAesGcm = 1;
 constexpr std::size_t kKeyIdOffset = 6;
 constexpr std::size_t kSaltBytes = 16;
-constexpr std::size_t kNonceBytes = 12;
-constexpr std::size_t kTagBytes = 16;
+constexpr std::size_t kNonceBytes = aead::kNonceBytes;
+constexpr std::size_t kTagBytes = aead::kTagBytes;
 constexpr std::size_t kRecordHead = 5;  // flags + length
 constexpr unsigned char kFinal = 1;
 
 static_assert(kSealedHeaderBytes == 4 + 1 + 1 + kKeyIdBytes + kSaltBytes);
 static_assert(kSealedRecordOverhead == kRecordHead + kNonceBytes + kTagBytes);
 
-struct CtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
-
 std::string_view magic_for(SealedKind kind) {
   return kind == SealedKind::Envelope ? kEnvelopeMagic : kDataMagic;
-}
-
-const unsigned char* u8(const char* p) {
-  return reinterpret_cast<const unsigned char*>(p);
-}
-unsigned char* u8(char* p) {
-  return reinterpret_cast<unsigned char*>(p);
 }
 
 void put_be(std::string& out, std::uint64_t v, int bytes) {
@@ -72,31 +61,7 @@ Error corrupt(const std::filesystem::path& path, const std::string& what, OpenFa
 // the tag checks out).
 bool gcm_open(const SpoolKey& key, const std::string& aad, const char* nonce, const char* ct,
               std::size_t len, const char* tag, std::string& out) {
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) return false;
-  int n = 0;
-  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.bytes(), u8(nonce)) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), nullptr, &n, u8(aad.data()), static_cast<int>(aad.size())) != 1)
-    return false;
-  const std::size_t start = out.size();
-  out.resize(start + len);
-  if (len > 0 && EVP_DecryptUpdate(ctx.get(), u8(out.data() + start), &n, u8(ct),
-                                   static_cast<int>(len)) != 1) {
-    out.resize(start);
-    return false;
-  }
-  // OpenSSL's API takes a non-const tag buffer; it only reads it.
-  char tag_copy[kTagBytes];
-  std::memcpy(tag_copy, tag, kTagBytes);
-  int fin = 0;
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag_copy) != 1 ||
-      EVP_DecryptFinal_ex(ctx.get(), u8(out.data() + start), &fin) != 1) {
-    out.resize(start);  // never hand out unauthenticated plaintext
-    return false;
-  }
-  return true;
+  return aead::open(key.bytes(), nonce, aad, std::string_view(ct, len), tag, out);
 }
 
 }  // namespace
@@ -118,24 +83,10 @@ Result<void> RecordSealer::seal(std::string_view plain, bool final, std::string&
   put_be(head, plain.size(), 4);
   const std::string aad = record_aad(header_, index_, head.data());
 
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
-  int n = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
-      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key_.bytes(), u8(nonce.data())) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), nullptr, &n, u8(aad.data()), static_cast<int>(aad.size())) != 1)
-    return Error::temp("4.3.0", "Local error in processing", "spool encryption setup failed");
   const std::size_t start = out.size();
   out.append(head);
   out.append(nonce);
-  const std::size_t ct = out.size();
-  out.resize(ct + plain.size() + kTagBytes);
-  int fin = 0;
-  if ((!plain.empty() && EVP_EncryptUpdate(ctx.get(), u8(out.data() + ct), &n, u8(plain.data()),
-                                           static_cast<int>(plain.size())) != 1) ||
-      EVP_EncryptFinal_ex(ctx.get(), u8(out.data() + ct), &fin) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
-                          out.data() + ct + plain.size()) != 1) {
+  if (!aead::seal(key_.bytes(), nonce.data(), aad, plain, out)) {
     out.resize(start);
     return Error::temp("4.3.0", "Local error in processing", "spool encryption failed");
   }
@@ -157,17 +108,28 @@ Result<std::string> seal_all(const SpoolKey& key, SealedKind kind, std::string_v
   return out;
 }
 
-Result<SealedReader> SealedReader::open(const std::filesystem::path& path, SealedKind kind,
-                                        const SpoolKeyring& keys, OpenFailure* why) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
+namespace {
+
+struct OpenedFile {
+  UniqueFd fd;
+  std::string header;
+  const SpoolKey* key = nullptr;
+};
+
+// Opens a sealed file and checks its header: magic, version, cipher, and that
+// the key it names is one we hold. Leaves the descriptor after the header.
+Result<OpenedFile> open_sealed(const std::filesystem::path& path, SealedKind kind,
+                               const SpoolKeyring& keys, OpenFailure* why) {
+  OpenedFile f;
+  f.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!f.fd) {
     if (why) *why = OpenFailure::Io;
     return io_error(errno, "open", path);
   }
-  std::string header(kSealedHeaderBytes, '\0');
+  f.header.assign(kSealedHeaderBytes, '\0');
   std::size_t got = 0;
-  while (got < header.size()) {
-    const ssize_t n = ::read(fd.get(), header.data() + got, header.size() - got);
+  while (got < f.header.size()) {
+    const ssize_t n = ::read(f.fd.get(), f.header.data() + got, f.header.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       if (why) *why = OpenFailure::Io;
@@ -176,6 +138,7 @@ Result<SealedReader> SealedReader::open(const std::filesystem::path& path, Seale
     if (n == 0) return corrupt(path, "truncated header", why);
     got += static_cast<std::size_t>(n);
   }
+  const std::string& header = f.header;
   if (std::string_view(header).substr(0, 4) != magic_for(kind))
     return corrupt(path, "bad magic", why);
   if (static_cast<unsigned char>(header[4]) != kVersion)
@@ -185,14 +148,23 @@ Result<SealedReader> SealedReader::open(const std::filesystem::path& path, Seale
     return corrupt(path, "unknown cipher", why);
   KeyId id{};
   std::memcpy(id.data(), header.data() + kKeyIdOffset, kKeyIdBytes);
-  const SpoolKey* key = keys.find(id);
-  if (key == nullptr) {
+  f.key = keys.find(id);
+  if (f.key == nullptr) {
     if (why) *why = OpenFailure::UnknownKey;
     return Error::plain("spool file " + path.filename().string() + " is sealed with key id " +
                         key_id_hex(id) +
                         ", which is neither queue.spool_key nor in queue.spool_old_keys");
   }
-  return SealedReader(std::move(fd), std::move(header), *key, path);
+  return f;
+}
+
+}  // namespace
+
+Result<SealedReader> SealedReader::open(const std::filesystem::path& path, SealedKind kind,
+                                        const SpoolKeyring& keys, OpenFailure* why) {
+  auto f = open_sealed(path, kind, keys, why);
+  if (!f) return f.error();
+  return SealedReader(std::move(f->fd), std::move(f->header), *f->key, path);
 }
 
 Result<void> SealedReader::read_exact(char* buf, std::size_t n, bool* eof, OpenFailure* why) {
@@ -239,6 +211,85 @@ Result<bool> SealedReader::next(std::string& out, OpenFailure* why) {
   if (auto r = read_exact(&extra, 1, &eof, why); !r) return r.error();
   if (!eof) return corrupt(path_, "data after the final record", why);
   return false;
+}
+
+Result<std::shared_ptr<SealedFileSource>> SealedFileSource::open(
+    const std::filesystem::path& path, std::shared_ptr<const SpoolKeyring> keys, OpenFailure* why) {
+  auto f = open_sealed(path, SealedKind::Data, *keys, why);
+  if (!f) return f.error();
+  struct stat st {};
+  if (::fstat(f->fd.get(), &st) != 0) {
+    if (why) *why = OpenFailure::Io;
+    return io_error(errno, "stat", path);
+  }
+  std::shared_ptr<SealedFileSource> src(new SealedFileSource());
+  src->fd_ = std::move(f->fd);
+  src->path_ = path;
+  src->header_ = std::move(f->header);
+  src->keys_ = std::move(keys);
+  src->key_ = f->key;
+  // Every record but the last holds kSealedRecordBytes: the file size says how
+  // many records there are and how long the last one must be.
+  constexpr std::uint64_t stride = kSealedRecordBytes + kSealedRecordOverhead;
+  const auto body = static_cast<std::uint64_t>(st.st_size) - kSealedHeaderBytes;
+  if (static_cast<std::uint64_t>(st.st_size) <= kSealedHeaderBytes)
+    return corrupt(path, "truncated (no final record)", why);
+  src->records_ = (body + stride - 1) / stride;
+  const std::uint64_t last = body - (src->records_ - 1) * stride;
+  if (last < kSealedRecordOverhead) return corrupt(path, "truncated record", why);
+  src->size_ = (src->records_ - 1) * kSealedRecordBytes + (last - kSealedRecordOverhead);
+  // The final record is authenticated now: it proves the file is complete.
+  std::string plain;
+  if (auto r = src->load_record(src->records_ - 1, plain, why); !r) return r.error();
+  src->cached_index_ = src->records_ - 1;
+  src->cached_ = std::move(plain);
+  return src;
+}
+
+Result<void> SealedFileSource::load_record(std::uint64_t index, std::string& out,
+                                           OpenFailure* why) const {
+  constexpr std::uint64_t stride = kSealedRecordBytes + kSealedRecordOverhead;
+  const bool final = index + 1 == records_;
+  const std::size_t len =
+      final ? static_cast<std::size_t>(size_ - index * kSealedRecordBytes) : kSealedRecordBytes;
+  std::string raw(kRecordHead + kNonceBytes + len + kTagBytes, '\0');
+  std::size_t got = 0;
+  while (got < raw.size()) {
+    const ssize_t r = ::pread(fd_.get(), raw.data() + got, raw.size() - got,
+                              static_cast<off_t>(kSealedHeaderBytes + index * stride + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      if (why) *why = OpenFailure::Io;
+      return io_error(errno, "read", path_);
+    }
+    if (r == 0) return corrupt(path_, "truncated record", why);
+    got += static_cast<std::size_t>(r);
+  }
+  const auto flags = static_cast<unsigned char>(raw[0]);
+  if (flags != (final ? kFinal : 0) || get_be(raw.data() + 1, 4) != len)
+    return corrupt(path_, "record " + std::to_string(index) + " out of place", why);
+  out.clear();
+  const char* nonce = raw.data() + kRecordHead;
+  if (!gcm_open(*key_, record_aad(header_, index, raw.data()), nonce, nonce + kNonceBytes, len,
+                nonce + kNonceBytes + len, out))
+    return corrupt(path_, "record " + std::to_string(index) + " fails authentication", why);
+  return {};
+}
+
+Result<std::size_t> SealedFileSource::read_at(std::uint64_t offset, char* buf,
+                                              std::size_t n) const {
+  if (offset >= size_ || n == 0) return std::size_t{0};
+  const std::uint64_t index = offset / kSealedRecordBytes;
+  std::lock_guard lock(mu_);
+  if (index != cached_index_) {
+    cached_index_ = UINT64_MAX;
+    if (auto r = load_record(index, cached_, nullptr); !r) return r.error();
+    cached_index_ = index;
+  }
+  const auto in_record = static_cast<std::size_t>(offset - index * kSealedRecordBytes);
+  const std::size_t take = std::min(n, cached_.size() - in_record);
+  std::memcpy(buf, cached_.data() + in_record, take);
+  return take;
 }
 
 Result<std::string> open_all(const std::filesystem::path& path, SealedKind kind,

@@ -22,9 +22,12 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "common/body.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "relay/spool/spool_keyring.h"
@@ -80,6 +83,38 @@ class SealedReader {
   std::filesystem::path path_;
   std::uint64_t index_ = 0;
   bool done_ = false;
+};
+
+// Random access to the plaintext of a sealed data file, as a Body for delivery.
+// Records hold exactly kSealedRecordBytes except the last, so a position maps
+// to a record without reading the ones before it. open() authenticates the
+// final record before anything else is read: a truncated, extended or
+// reordered file is refused up front, and every record read later is
+// authenticated (its index is in the AAD), so no caller ever sees half a file.
+class SealedFileSource final : public BodySource {
+ public:
+  static Result<std::shared_ptr<SealedFileSource>> open(const std::filesystem::path& path,
+                                                        std::shared_ptr<const SpoolKeyring> keys,
+                                                        OpenFailure* why);
+  std::uint64_t size() const override { return size_; }
+  Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t n) const override;
+
+ private:
+  SealedFileSource() = default;
+  // Reads and authenticates record `index` into `out` (replacing it).
+  Result<void> load_record(std::uint64_t index, std::string& out, OpenFailure* why) const;
+
+  UniqueFd fd_;
+  std::filesystem::path path_;
+  std::string header_;
+  std::shared_ptr<const SpoolKeyring> keys_;  // owns *key_
+  const SpoolKey* key_ = nullptr;
+  std::uint64_t size_ = 0;
+  std::uint64_t records_ = 0;
+
+  mutable std::mutex mu_;  // guards the cache
+  mutable std::uint64_t cached_index_ = UINT64_MAX;
+  mutable std::string cached_;
 };
 
 // Whole plaintext of a sealed file, refusing more than max_plain bytes.

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/body.h"
 #include "common/result.h"
 
 namespace sealpost {
@@ -77,6 +78,14 @@ class Spool {
   // load_data() for the content.
   virtual Result<std::string> data_path(const std::string& id) = 0;
   virtual Result<std::string> load_data(const std::string& id) = 0;
+  // The message data for delivery: in memory when small, otherwise read in
+  // pieces from the encrypted file (FileSpool), so a big message is never
+  // held whole. Every byte handed out is authenticated first.
+  virtual Result<Body> load_body(const std::string& id) {
+    auto data = load_data(id);
+    if (!data) return data.error();
+    return Body(std::move(data.value()));
+  }
   // Durably replaces the envelope (recipient state); the data never changes.
   virtual Result<void> update(const SpoolEnvelope& envelope) = 0;
   virtual Result<void> remove(const std::string& id) = 0;

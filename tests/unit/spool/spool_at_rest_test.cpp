@@ -280,3 +280,56 @@ TEST_CASE("the CLI never creates a key") {
   CHECK(std::string(cli.error().what()).find("no spool key") != std::string::npos);
   CHECK_FALSE(fs::exists(dir.path() / "spool.key"));
 }
+
+TEST_CASE("a big message is read in pieces, exactly, at every record boundary") {
+  sealpost::testing::TempDir dir;
+  auto spool = FileSpool::open(dir.path(), ring('a'));
+  REQUIRE(spool.ok());
+  (*spool)->set_memory_limit(0);  // every message takes the streaming path
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{1}, kSealedRecordBytes - 1, kSealedRecordBytes,
+        kSealedRecordBytes + 1, 2 * kSealedRecordBytes, 3 * kSealedRecordBytes + 7}) {
+    std::string data(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<char>('a' + (i * 7919) % 26);
+    const std::string id = commit(**spool, data, "p@patient.example");
+    auto body = (*spool)->load_body(id);
+    REQUIRE(body.ok());
+    CHECK(body->memory() == nullptr);
+    REQUIRE(body->size() == n);
+    std::string back;
+    REQUIRE(body->visit([&](std::string_view p) {
+                  back.append(p);
+                  return true;
+                })
+                .ok());
+    CHECK(back == data);
+    if (n > 10) {  // random access near the end: a read stops at a record's end
+      char buf[16];
+      std::string tail;
+      for (std::uint64_t at = n - 10; at < n;) {
+        auto got = body->read_at(at, buf, sizeof buf);
+        REQUIRE(got.ok());
+        REQUIRE(*got > 0);
+        tail.append(buf, *got);
+        at += *got;
+      }
+      CHECK(tail == data.substr(n - 10));
+    }
+  }
+}
+
+TEST_CASE("a truncated or extended big message is refused before anything is read") {
+  sealpost::testing::TempDir dir;
+  auto spool = FileSpool::open(dir.path(), ring('a'));
+  REQUIRE(spool.ok());
+  (*spool)->set_memory_limit(0);
+  const std::string data(3 * kSealedRecordBytes + 100, 'x');
+  const std::string cut = commit(**spool, data, "a@patient.example");
+  const std::string grown = commit(**spool, data, "b@patient.example");
+  const auto cut_path = (*spool)->paths().data(cut);
+  fs::resize_file(cut_path, fs::file_size(cut_path) - (kSealedRecordBytes + kSealedRecordOverhead));
+  CHECK_FALSE((*spool)->load_body(cut).ok());
+  CHECK(fs::exists((*spool)->paths().corrupt));  // quarantined for an admin
+  std::ofstream((*spool)->paths().data(grown), std::ios::binary | std::ios::app) << "trailing";
+  CHECK_FALSE((*spool)->load_body(grown).ok());
+}
