@@ -129,11 +129,40 @@ std::uint64_t AuditLog::last_seq() const {
   return seq_;
 }
 
-void AuditLog::record(const AuditEvent& event) {
-  // "checkpoint" anchors verification after pruning; only prune() may write one.
+namespace {
+
+// What callers may put in (docs/audit.md): "checkpoint" anchors verification
+// after pruning, so only prune() may write one.
+std::pair<std::string, Fields> sanitized(const AuditEvent& event) {
   std::string type = sanitize_type(event.type);
   if (type == "checkpoint") type = "invalid";
-  const std::string day = append(std::move(type), sanitize_fields(event.fields));
+  return {std::move(type), sanitize_fields(event.fields)};
+}
+
+}  // namespace
+
+void AuditLog::record(const AuditEvent& event) {
+  auto [type, fields] = sanitized(event);
+  const auto [day, seq] = append(std::move(type), std::move(fields));
+  flush_until(seq);
+  prune_if_new_day(day);
+}
+
+void AuditLog::record_later(const AuditEvent& event) {
+  auto [type, fields] = sanitized(event);
+  prune_if_new_day(append(std::move(type), std::move(fields)).first);
+}
+
+void AuditLog::sync() {
+  std::uint64_t last = 0;
+  {
+    std::lock_guard lock(mu_);
+    last = seq_;
+  }
+  flush_until(last);
+}
+
+void AuditLog::prune_if_new_day(const std::string& day) {
   bool prune_due = false;
   {
     std::lock_guard lock(mu_);
@@ -142,8 +171,8 @@ void AuditLog::record(const AuditEvent& event) {
   if (prune_due) maybe_prune(day);
 }
 
-std::string AuditLog::append(std::string type, Fields fields) {
-  std::unique_lock lock(mu_);
+std::pair<std::string, std::uint64_t> AuditLog::append(std::string type, Fields fields) {
+  std::lock_guard lock(mu_);
   // Never backwards (an NTP step at midnight): days and times stay in chain order.
   const auto t = std::max(now(), last_time_);
   last_time_ = t;
@@ -153,13 +182,17 @@ std::string AuditLog::append(std::string type, Fields fields) {
   prev_hash_ = line.hash;
   std::string day = day_of(t);
   pending_.push_back(Pending{day, std::move(text), line.seq});
-  const std::uint64_t mine = line.seq;
+  return {std::move(day), line.seq};
+}
 
+void AuditLog::flush_until(std::uint64_t mine) {
+  std::unique_lock lock(mu_);
   while (done_seq_ < mine) {
     if (flushing_) {
       flushed_.wait(lock);
       continue;
     }
+    if (pending_.empty()) break;  // a failed write already gave up on these
     flushing_ = true;
     std::vector<Pending> batch;
     batch.swap(pending_);
@@ -183,7 +216,6 @@ std::string AuditLog::append(std::string type, Fields fields) {
     flushing_ = false;
     flushed_.notify_all();
   }
-  return day;
 }
 
 std::size_t AuditLog::write_batch(const std::vector<Pending>& batch) {
@@ -264,10 +296,11 @@ Result<std::size_t> AuditLog::prune(std::chrono::days keep) {
 
   // Written (and synced) before anything is deleted: a crash in between leaves
   // extra old files, which verification accepts, never a gap without an anchor.
-  append("checkpoint", {{"pruned_before", cutoff},
-                        {"last_pruned_seq", seq},
-                        {"last_pruned_hash", hash},
-                        {"files_removed", std::to_string(old.size())}});
+  flush_until(append("checkpoint", {{"pruned_before", cutoff},
+                                    {"last_pruned_seq", seq},
+                                    {"last_pruned_hash", hash},
+                                    {"files_removed", std::to_string(old.size())}})
+                  .second);
   if (!healthy()) return Error::plain("could not write the checkpoint record; nothing pruned");
 
   for (const auto& f : old) {

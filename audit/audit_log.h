@@ -55,6 +55,8 @@ class AuditLog final : public AuditSink {
   AuditLog& operator=(const AuditLog&) = delete;
 
   void record(const AuditEvent& event) override;
+  void record_later(const AuditEvent& event) override;
+  void sync() override;
 
   // Removes day files older than `keep` (at least one day), after a checkpoint
   // record. Returns how many files were removed.
@@ -74,9 +76,12 @@ class AuditLog final : public AuditSink {
 
   AuditLog(std::filesystem::path dir, UniqueFd lock, AuditLogOptions options);
   Result<void> resume_chain();
-  // Assigns seq + prev, queues the line and returns once it is written (or the
-  // write failed). Returns the day file it went to.
-  std::string append(std::string type, Fields fields);
+  // Assigns seq + prev and queues the line; returns its day file and seq.
+  std::pair<std::string, std::uint64_t> append(std::string type, Fields fields);
+  // Returns once every line up to `seq` is written and synced (or the write
+  // failed). Whoever finds no flush running writes all that is queued.
+  void flush_until(std::uint64_t seq);
+  void prune_if_new_day(const std::string& day);
   // Returns how many records of `batch` are durably written (all, unless a write failed).
   std::size_t write_batch(const std::vector<Pending>& batch);
   bool append_to_day(const std::string& day, const std::string& bytes);

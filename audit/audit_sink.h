@@ -16,7 +16,15 @@ struct AuditEvent {
 class AuditSink {
  public:
   virtual ~AuditSink() = default;
+  // Returns once the event is durable.
   virtual void record(const AuditEvent& event) = 0;
+  // Takes its place in the chain now, durable with the next record() or sync():
+  // for a step that has several events and one point after which they must have
+  // been written (a delivery attempt syncs before it changes the spool), so the
+  // step pays one flush instead of one per event.
+  virtual void record_later(const AuditEvent& event) { record(event); }
+  // Makes every event recorded so far durable.
+  virtual void sync() {}
 };
 
 // Discards events (unit tests, tools that do not audit).

@@ -15,6 +15,15 @@ std::string_view field(const AuditEvent& e, std::string_view name) {
 
 void MeteredAuditSink::record(const AuditEvent& event) {
   inner_.record(event);
+  count(event);
+}
+
+void MeteredAuditSink::record_later(const AuditEvent& event) {
+  inner_.record_later(event);
+  count(event);
+}
+
+void MeteredAuditSink::count(const AuditEvent& event) {
   if (event.type == "delivery") {
     const auto result = field(event, "result");
     if (result == "delivered") {

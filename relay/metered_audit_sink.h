@@ -13,8 +13,11 @@ class MeteredAuditSink final : public AuditSink {
   MeteredAuditSink(AuditSink& inner, metrics::RelayMetrics& metrics)
       : inner_(inner), metrics_(metrics) {}
   void record(const AuditEvent& event) override;
+  void record_later(const AuditEvent& event) override;
+  void sync() override { inner_.sync(); }
 
  private:
+  void count(const AuditEvent& event);
   AuditSink& inner_;
   metrics::RelayMetrics& metrics_;
 };

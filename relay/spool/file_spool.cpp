@@ -213,7 +213,23 @@ Result<void> FileSpool::remove(const std::string& id) {
   }
   if (::unlink(paths_.data(id).c_str()) != 0 && errno != ENOENT)
     return io_error(errno, "unlink", paths_.data(id));
-  return fsync_dir(paths_.queue);
+  // A removal needs no fsync of its own: a crashed process cannot undo an
+  // unlink, and a removal undone by a power loss only sends the message again
+  // (at least once, docs/queue.md). So the directory is synced here at most
+  // once a second, bounding that repeat, and by every commit in between.
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = last_removal_sync_.load();
+  if (now - last >= std::chrono::nanoseconds(std::chrono::seconds(1)).count() &&
+      last_removal_sync_.compare_exchange_strong(last, now)) {
+    removal_unsynced_ = false;
+    return fsync_dir(paths_.queue);
+  }
+  removal_unsynced_ = true;
+  return {};
+}
+
+FileSpool::~FileSpool() {
+  if (removal_unsynced_) (void)fsync_dir(paths_.queue);
 }
 
 void FileSpool::quarantine(const std::string& id, const std::string& why) {

@@ -41,6 +41,7 @@ class FileSpool final : public Spool {
   // Default keys (<state_dir>/spool.key, created if missing): tests and tools.
   static Result<std::unique_ptr<FileSpool>> open(const std::filesystem::path& state_dir);
 
+  ~FileSpool() override;
   Result<std::unique_ptr<Writer>> begin() override;
   Result<SpoolEnvelope> load_envelope(const std::string& id) override;
   // The path of the *encrypted* data file (callers use it to check existence);
@@ -88,7 +89,9 @@ class FileSpool final : public Spool {
   SpoolPaths paths_;
   std::shared_ptr<const SpoolKeyring> keys_;
   std::atomic<long> logged_old_key_files_{-1};
-  std::atomic<std::uint64_t> memory_limit_{8ull << 20};  // log the count only when it changes
+  std::atomic<std::uint64_t> memory_limit_{8ull << 20};
+  std::atomic<std::int64_t> last_removal_sync_{0};  // steady_clock ns
+  std::atomic<bool> removal_unsynced_{false};       // log the count only when it changes
 };
 
 }  // namespace sealpost::spool

@@ -13,11 +13,11 @@ Hook make_scrub_hook(std::map<std::string, ScrubProfile> profiles, ScrubContext 
     auto it = profiles.find(name);
     const ScrubProfile& profile = it != profiles.end() ? it->second : kStandard;
     const ScrubReport report = scrub_message(msg, profile, ctx);
-    audit.record(AuditEvent{"scrub",
-                            {{"queue_id", queue_id},
-                             {"recipients", recipients},
-                             {"profile", profile.name},
-                             {"summary", report.summary()}}});
+    audit.record_later(AuditEvent{"scrub",
+                                  {{"queue_id", queue_id},
+                                   {"recipients", recipients},
+                                   {"profile", profile.name},
+                                   {"summary", report.summary()}}});
     if (report.held.empty()) return {};
     // Held reasons carry category and MIME type only: safe for the log.
     std::string reason = "scrub: " + report.held.front();

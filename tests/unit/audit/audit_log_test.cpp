@@ -47,6 +47,32 @@ TEST_CASE("records are durable lines with a running seq and prev chain") {
   CHECK(l1->time == "2026-03-01T09:00:00.000Z");
 }
 
+TEST_CASE("record_later keeps its place in the chain and is durable at the next sync") {
+  test::TempDir tmp;
+  test::ManualClock clock;
+  auto log = AuditLog::open(tmp.path(), clock.options());
+  REQUIRE(log.ok());
+  (*log)->record_later(delivery(1));
+  (*log)->record_later(delivery(2));
+  // Not written yet: nothing on disk until something syncs.
+  CHECK((chain_files(tmp.path()).empty() || test::read_lines(chain_files(tmp.path())[0]).empty()));
+  (*log)->record(delivery(3));  // a durable record takes the earlier ones with it
+  auto lines = test::read_lines(chain_files(tmp.path())[0]);
+  REQUIRE(lines.size() == 3);
+  (*log)->record_later(delivery(4));
+  (*log)->sync();
+  lines = test::read_lines(chain_files(tmp.path())[0]);
+  REQUIRE(lines.size() == 4);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto l = decode_line(lines[i]);
+    REQUIRE(l.ok());
+    CHECK(l->seq == i + 1);
+    CHECK(l->fields[0].second == "q" + std::to_string(i + 1));
+  }
+  (*log)->sync();  // nothing pending: returns at once
+  CHECK(test::read_lines(chain_files(tmp.path())[0]).size() == 4);
+}
+
 TEST_CASE("a second writer is refused while the first holds the log") {
   test::TempDir tmp;
   auto first = AuditLog::open(tmp.path());
