@@ -31,6 +31,7 @@ class Body {
  public:
   Body();
   Body(std::string bytes);  // NOLINT(google-explicit-constructor): small bodies, tests
+  Body(const char* bytes) : Body(std::string(bytes)) {}  // NOLINT(google-explicit-constructor)
   explicit Body(std::shared_ptr<const BodySource> source);
 
   std::uint64_t size() const;

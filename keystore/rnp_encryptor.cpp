@@ -111,8 +111,43 @@ void RnpEncryptor::release(std::unique_ptr<Store> store) {
   // else destroyed here: stale or surplus
 }
 
-Result<std::string> RnpEncryptor::encrypt(const KeyringVersion& version, const std::string& payload,
-                                          const std::vector<std::string>& fingerprints) {
+namespace {
+
+// rnp_input_from_callback: reads the payload in pieces from wherever it lives.
+struct BodyReader {
+  const Body* body;
+  std::uint64_t pos = 0;
+  bool failed = false;
+};
+
+bool read_body(void* ctx, void* buf, size_t len, size_t* read) {
+  auto* r = static_cast<BodyReader*>(ctx);
+  auto n = r->body->read_at(r->pos, static_cast<char*>(buf), len);
+  if (!n) {
+    r->failed = true;
+    return false;
+  }
+  r->pos += *n;
+  *read = *n;
+  return true;
+}
+
+struct SinkWriter {
+  const RnpEncryptor::Sink* sink;
+  bool failed = false;
+};
+
+bool write_sink(void* ctx, const void* buf, size_t len) {
+  auto* w = static_cast<SinkWriter*>(ctx);
+  if (!w->failed && !(*w->sink)(std::string_view(static_cast<const char*>(buf), len)))
+    w->failed = true;
+  return !w->failed;
+}
+
+}  // namespace
+
+Result<void> RnpEncryptor::encrypt(const KeyringVersion& version, const Body& payload,
+                                   const std::vector<std::string>& fingerprints, const Sink& out) {
   if (fingerprints.empty()) return rnp_error("no OpenPGP recipients");
   if (version.stamp == 0) return rnp_error("no pubring.kbx");
   auto acquired = acquire(version);
@@ -133,22 +168,25 @@ Result<std::string> RnpEncryptor::encrypt(const KeyringVersion& version, const s
     recipients.push_back(sub ? std::move(sub) : std::move(primary));
   }
 
+  BodyReader reader{&payload};
   rnp_input_t raw_in = nullptr;
-  // No copy: `payload` outlives the operation.
-  if (auto r = rnp_input_from_memory(&raw_in, reinterpret_cast<const std::uint8_t*>(payload.data()),
-                                     payload.size(), false);
-      r != RNP_SUCCESS)
-    return rnp_error(rnp::describe("input", r));
+  const std::string* mem = payload.memory();
+  // In memory: no copy, `payload` outlives the operation. Else read in pieces.
+  const rnp_result_t in_r =
+      mem ? rnp_input_from_memory(&raw_in, reinterpret_cast<const std::uint8_t*>(mem->data()),
+                                  mem->size(), false)
+          : rnp_input_from_callback(&raw_in, read_body, nullptr, &reader);
+  if (in_r != RNP_SUCCESS) return rnp_error(rnp::describe("input", in_r));
   rnp::InputPtr in(raw_in);
+  SinkWriter writer{&out};
   rnp_output_t raw_out = nullptr;
-  if (auto r = rnp_output_to_memory(&raw_out, 0); r != RNP_SUCCESS)
+  if (auto r = rnp_output_to_callback(&raw_out, write_sink, nullptr, &writer); r != RNP_SUCCESS)
     return rnp_error(rnp::describe("output", r));
-  rnp::OutputPtr out(raw_out);
+  rnp::OutputPtr sink(raw_out);
 
-  std::string result;
   {
     rnp_op_encrypt_t raw_op = nullptr;
-    if (auto r = rnp_op_encrypt_create(&raw_op, ffi, in.get(), out.get()); r != RNP_SUCCESS)
+    if (auto r = rnp_op_encrypt_create(&raw_op, ffi, in.get(), sink.get()); r != RNP_SUCCESS)
       return rnp_error(rnp::describe("encrypt create", r));
     rnp::EncryptPtr op(raw_op);
     for (auto& k : recipients)
@@ -156,34 +194,29 @@ Result<std::string> RnpEncryptor::encrypt(const KeyringVersion& version, const s
         return rnp_error(rnp::describe("add recipient", r));
     // Pinned explicitly rather than relying on librnp's defaults: AES-256 in
     // SEIPD v1 with MDC and no AEAD (OCB/EAX packets, which gpg 2.2 and sq do
-    // not read the same way), ZLIB like gpg with its default preferences.
+    // not read the same way), and no compression (see the header).
     if (auto r = rnp_op_encrypt_set_cipher(op.get(), "AES256"); r != RNP_SUCCESS)
       return rnp_error(rnp::describe("set cipher", r));
     if (auto r = rnp_op_encrypt_set_aead(op.get(), "None"); r != RNP_SUCCESS)
       return rnp_error(rnp::describe("disable AEAD", r));
-    if (auto r = rnp_op_encrypt_set_compression(op.get(), "ZLIB", 6); r != RNP_SUCCESS)
+    if (auto r = rnp_op_encrypt_set_compression(op.get(), "Uncompressed", 0); r != RNP_SUCCESS)
       return rnp_error(rnp::describe("set compression", r));
     if (auto r = rnp_op_encrypt_set_armor(op.get(), true); r != RNP_SUCCESS)
       return rnp_error(rnp::describe("set armor", r));
     if (auto r = rnp_op_encrypt_execute(op.get()); r != RNP_SUCCESS)
-      return rnp_error(rnp::describe("encrypt", r));
+      return rnp_error(rnp::describe("encrypt", r) +
+                       (reader.failed ? " (reading the payload failed)" : "") +
+                       (writer.failed ? " (writing the output failed)" : ""));
   }
-  // The armor trailer is written when the armoring layer is finished, which
-  // the encrypt operation does on success; the buffer is then complete.
-  std::uint8_t* buf = nullptr;
-  std::size_t len = 0;
-  if (auto r = rnp_output_memory_get_buf(out.get(), &buf, &len, false); r != RNP_SUCCESS)
-    return rnp_error(rnp::describe("output buffer", r));
-  result.assign(reinterpret_cast<const char*>(buf), len);
-
-  recipients.clear();
-  out.reset();
+  // The armor trailer is written when the armoring layer is finished.
+  if (auto r = rnp_output_finish(sink.get()); r != RNP_SUCCESS)
+    return rnp_error(rnp::describe("finish output", r));
+  if (writer.failed) return rnp_error("writing the output failed");
+  sink.reset();
   in.reset();
+  recipients.clear();
   release(std::move(store));
-  if (result.rfind("-----BEGIN PGP MESSAGE-----", 0) != 0 ||
-      result.find("-----END PGP MESSAGE-----") == std::string::npos)
-    return rnp_error("unexpected RNP output");
-  return result;
+  return {};
 }
 
 }  // namespace sealpost::keystore

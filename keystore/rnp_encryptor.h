@@ -10,11 +10,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/body.h"
 #include "common/result.h"
 
 namespace sealpost::keystore {
@@ -35,13 +38,18 @@ class RnpEncryptor {
   RnpEncryptor(const RnpEncryptor&) = delete;
   RnpEncryptor& operator=(const RnpEncryptor&) = delete;
 
-  // Armored OpenPGP message: one PKESK per recipient to its newest valid
-  // encryption subkey, SEIPD v1 with MDC, AES-256, ZLIB, no AEAD (what gpg 2.2
-  // writes, so every GnuPG and Sequoia reads it). `version` is the keyring
-  // state the fingerprints were looked up in; a store loaded from another
-  // state is never used. Safe to call from several threads.
-  Result<std::string> encrypt(const KeyringVersion& version, const std::string& payload,
-                              const std::vector<std::string>& fingerprints);
+  // The armored OpenPGP message for `payload`, handed to `out` in pieces as it
+  // is produced (a big payload is read in pieces too): one PKESK per recipient
+  // to its newest valid encryption subkey, SEIPD v1 with MDC, AES-256, no AEAD
+  // (what gpg 2.2 writes, so every GnuPG and Sequoia reads it), uncompressed
+  // (every implementation must read that; compressing base64 attachments cost
+  // more CPU than the encryption, and compression next to secrets is a known
+  // side channel). `version` is the keyring state the fingerprints were looked
+  // up in; a store loaded from another state is never used. When `out` returns
+  // false the operation fails. Safe to call from several threads.
+  using Sink = std::function<bool(std::string_view)>;
+  Result<void> encrypt(const KeyringVersion& version, const Body& payload,
+                       const std::vector<std::string>& fingerprints, const Sink& out);
 
   // How often pubring.kbx was loaded (tests: a keyring change is picked up).
   std::uint64_t loads() const { return loads_.load(); }

@@ -136,6 +136,8 @@ class Daemon {
       log::error("spool.open", {{"error", spool.error().what()}});
       return 1;
     }
+    (*spool)->set_memory_limit(cfg_->limits.message_memory);
+    spill_ = (*spool)->spill_settings();
     spool_ = std::move(spool).value();
 
     if (!open_audit() || !open_sealing()) return 1;
@@ -308,6 +310,7 @@ class Daemon {
     o.audit = audit_.get();
     o.limits.max_size = cfg_->limits.max_message_size;
     o.hostname = cfg_->hostname;
+    o.spill = spill_;
     transformer_ = std::make_unique<seal::SealingTransformer>(std::move(o));
     return true;
   }
@@ -387,6 +390,7 @@ class Daemon {
   std::shared_ptr<const Config> cfg_;
   std::shared_ptr<const auth::UserDirectory> users_;
   std::unique_ptr<Spool> spool_;
+  SpillSettings spill_;  // where big messages go while they are sealed
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<AuditSink> audit_;
   std::unique_ptr<keystore::Keystore> keystore_;

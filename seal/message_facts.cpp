@@ -43,16 +43,27 @@ bool has_attachment(GMimeObject* obj, unsigned depth) {
   return false;
 }
 
-std::string_view body_of(std::string_view raw) {
-  auto pos = raw.find("\r\n\r\n");
-  std::size_t skip = 4;
-  const auto lf = raw.find("\n\n");
-  if (lf != std::string_view::npos && (pos == std::string_view::npos || lf < pos)) {
-    pos = lf;
-    skip = 2;
+// The undecoded content of a leaf part, as it stands in the message; false when
+// it is larger than `cap` (then it is not treated as inline ciphertext: the
+// message is encrypted again rather than sent on unencrypted).
+bool raw_content(GMimePart* part, std::size_t cap, std::string& out) {
+  GMimeDataWrapper* content = g_mime_part_get_content(part);
+  GMimeStream* stream = content ? g_mime_data_wrapper_get_stream(content) : nullptr;
+  if (!stream) return false;
+  g_mime_stream_reset(stream);
+  out.clear();
+  char buf[16384];
+  for (;;) {
+    const gssize n = g_mime_stream_read(stream, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > cap) break;
   }
-  return pos == std::string_view::npos ? std::string_view() : raw.substr(pos + skip);
+  g_mime_stream_reset(stream);
+  return out.size() <= cap;
 }
+
+constexpr std::size_t kMaxInlineArmor = 16u << 20;
 
 // The parser already bounded the message's size; the cap only guards
 // against decoding blow-up.
@@ -86,7 +97,7 @@ bool is_pgp_mime(GMimeObject* root) {
 
 }  // namespace
 
-bool is_already_encrypted(GMimeMessage* message, std::string_view raw) {
+bool is_already_encrypted(GMimeMessage* message) {
   GMimeObject* root = g_mime_message_get_mime_part(message);
   if (!root) return false;
   GMimeContentType* ct = g_mime_object_get_content_type(root);
@@ -102,13 +113,15 @@ bool is_already_encrypted(GMimeMessage* message, std::string_view raw) {
   if (GMIME_IS_PART(root) && g_mime_content_type_is_type(ct, "text", "plain")) {
     // The whole body must be one armored block: a quoted ciphertext inside a
     // plain mail must not make us send that plain mail unencrypted.
-    const auto binary = dearmor_pgp_message(body_of(raw));
+    std::string raw;
+    if (!raw_content(GMIME_PART(root), kMaxInlineArmor, raw)) return false;
+    const auto binary = dearmor_pgp_message(raw);
     return binary && is_openpgp_encrypted_message(*binary);
   }
   return false;
 }
 
-policy::MessageFacts message_facts(GMimeMessage* message, std::string_view raw) {
+policy::MessageFacts message_facts(GMimeMessage* message) {
   policy::MessageFacts f;
   const char* subject = g_mime_message_get_subject(message);
   f.subject = subject ? subject : "";
@@ -122,7 +135,7 @@ policy::MessageFacts message_facts(GMimeMessage* message, std::string_view raw) 
   }
   GMimeObject* root = g_mime_message_get_mime_part(message);
   f.has_attachments = root && has_attachment(root, 0);
-  f.already_encrypted = is_already_encrypted(message, raw);
+  f.already_encrypted = is_already_encrypted(message);
   if (root) {
     GMimeContentType* ct = g_mime_object_get_content_type(root);
     f.already_signed = g_mime_content_type_is_type(ct, "multipart", "signed") ||

@@ -9,9 +9,9 @@
 
 namespace sealpost::seal {
 
-policy::MessageFacts message_facts(GMimeMessage* message, std::string_view raw);
+policy::MessageFacts message_facts(GMimeMessage* message);
 
 // PGP/MIME, S/MIME enveloped/authEnveloped, or an inline-PGP text body.
-bool is_already_encrypted(GMimeMessage* message, std::string_view raw);
+bool is_already_encrypted(GMimeMessage* message);
 
 }  // namespace sealpost::seal

@@ -12,25 +12,78 @@ Error malformed(std::string reason) {
   return Error::make(554, "5.6.0", "message structure refused by the relay", std::move(reason));
 }
 
+// The checks made on the raw bytes before GMime parses them, fed in pieces.
 // Lines starting with "Content-Type:" bound the number of entities GMime can
 // create (and its recursion depth) before we let it loose on the bytes.
-unsigned count_content_type_lines(std::string_view data) {
-  static constexpr std::string_view kName = "content-type:";
-  unsigned n = 0;
-  std::size_t pos = 0;
-  while (pos < data.size()) {
-    if (data.size() - pos >= kName.size()) {
-      bool match = true;
-      for (std::size_t i = 0; i < kName.size() && match; ++i)
-        match = std::tolower(static_cast<unsigned char>(data[pos + i])) == kName[i];
-      if (match) ++n;
+class PreScan {
+ public:
+  explicit PreScan(std::uint64_t max_header_bytes) : max_header_(max_header_bytes) {}
+  void feed(std::string_view piece) {
+    if (std::memchr(piece.data(), '\0', piece.size()) != nullptr) nul_ = true;
+    std::size_t i = 0;
+    // Byte by byte only through the header section (a few KB), to find its end.
+    while (i < piece.size() && header_end_ == kUnknown && seen_ + i <= max_header_) {
+      const char c = piece[i];
+      if (c == '\n' && (last_ == '\n' || (last_ == '\r' && before_last_ == '\n')))
+        header_end_ = seen_ + i;
+      before_last_ = last_;
+      last_ = c;
+      match(c);
+      ++i;
     }
-    const auto nl = data.find('\n', pos);
-    if (nl == std::string_view::npos) break;
-    pos = nl + 1;
+    // Then line starts only, found with memchr.
+    while (i < piece.size()) {
+      if (matched_ >= 0) {
+        match(piece[i++]);
+        continue;
+      }
+      const void* nl = std::memchr(piece.data() + i, '\n', piece.size() - i);
+      if (nl == nullptr) break;
+      i = static_cast<std::size_t>(static_cast<const char*>(nl) - piece.data()) + 1;
+      matched_ = 0;
+    }
+    seen_ += piece.size();
   }
-  return n;
-}
+  Result<void> verdict(std::uint64_t size, const MimeLimits& limits) const {
+    if (size > limits.max_size) return malformed("message larger than the parse limit");
+    const std::uint64_t header = header_end_ == kUnknown ? size : header_end_;
+    // (With no end within max_header_bytes, `size` is over the limit too.)
+    if (header > limits.max_header_bytes) return malformed("header section too large");
+    // RFC 5322 §2.3 / RFC 2045 §2.7: no NUL in a message (we offer no
+    // BINARYMIME). GMime keeps it, and a C string on the way would cut the rest.
+    if (nul_) return malformed("NUL byte in message");
+    if (content_types_ > 2ull * limits.max_parts) return malformed("too many Content-Type lines");
+    return {};
+  }
+
+ private:
+  static constexpr std::uint64_t kUnknown = UINT64_MAX;
+  static constexpr std::string_view kName = "content-type:";
+  // One more byte of a line: advances the "content-type:" match at its start.
+  void match(char c) {
+    if (c == '\n') {
+      matched_ = 0;  // the next byte starts a line
+      return;
+    }
+    if (matched_ < 0) return;
+    const char lc = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lc != kName[static_cast<std::size_t>(matched_)]) {
+      matched_ = -1;
+    } else if (++matched_ == static_cast<int>(kName.size())) {
+      ++content_types_;
+      matched_ = -1;
+    }
+  }
+
+  std::uint64_t max_header_;
+  std::uint64_t seen_ = 0;
+  std::uint64_t header_end_ = kUnknown;
+  std::uint64_t content_types_ = 0;
+  int matched_ = 0;  // chars of "content-type:" matched at a line start; -1: not at one
+  char last_ = '\n';
+  char before_last_ = '\0';
+  bool nul_ = false;
+};
 
 struct ParseWarnings {
   int critical = 0;
@@ -88,24 +141,12 @@ Result<void> check_tree(GMimeObject* root, const MimeLimits& limits) {
   return walk(root, limits, 0, parts);
 }
 
-Result<GPtr<GMimeMessage>> parse_message(std::string_view data, const MimeLimits& limits) {
-  ensure_gmime();
-  if (data.size() > limits.max_size) return malformed("message larger than the parse limit");
-  const auto header_end =
-      data.find("\n\r\n") != std::string_view::npos ? data.find("\n\r\n") : data.find("\n\n");
-  if (header_end == std::string_view::npos ? data.size() > limits.max_header_bytes
-                                           : header_end > limits.max_header_bytes)
-    return malformed("header section too large");
-  // RFC 5322 §2.3 / RFC 2045 §2.7: no NUL in a message (we offer no BINARYMIME).
-  // GMime keeps it, but serialising a part back to bytes (to_crlf_string) goes
-  // through a C string and would silently cut the rest of the message off.
-  if (data.find('\0') != std::string_view::npos) return malformed("NUL byte in message");
-  if (count_content_type_lines(data) > 2 * limits.max_parts)
-    return malformed("too many Content-Type lines");
+namespace {
 
-  GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(data.data(), data.size()));
-  GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+Result<GPtr<GMimeMessage>> construct(GMimeStream* stream, bool persist, const MimeLimits& limits) {
+  GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream));
   g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
+  g_mime_parser_set_persist_stream(parser.get(), persist ? TRUE : FALSE);
   std::unique_ptr<GMimeParserOptions, ParserOptionsFree> opts(g_mime_parser_options_new());
   ParseWarnings warnings;
   g_mime_parser_options_set_warning_callback(opts.get(), on_warning, &warnings);
@@ -118,6 +159,37 @@ Result<GPtr<GMimeMessage>> parse_message(std::string_view data, const MimeLimits
   if (!root) return malformed("message without a body part");
   if (auto r = check_tree(root, limits); !r) return r.error();
   return msg;
+}
+
+}  // namespace
+
+Result<GPtr<GMimeMessage>> parse_message(std::string_view data, const MimeLimits& limits) {
+  ensure_gmime();
+  if (data.size() > limits.max_size) return malformed("message larger than the parse limit");
+  PreScan scan(limits.max_header_bytes);
+  scan.feed(data);
+  if (auto v = scan.verdict(data.size(), limits); !v) return v.error();
+  GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(data.data(), data.size()));
+  return construct(stream.get(), false, limits);
+}
+
+Result<ParsedMessage> parse_body(const Body& data, const MimeLimits& limits) {
+  ensure_gmime();
+  if (data.size() > limits.max_size) return malformed("message larger than the parse limit");
+  PreScan scan(limits.max_header_bytes);
+  auto visited = data.visit([&](std::string_view piece) {
+    scan.feed(piece);
+    return true;
+  });
+  if (!visited) return visited.error();
+  if (auto v = scan.verdict(data.size(), limits); !v) return v.error();
+  ParsedMessage out;
+  out.source = std::make_shared<BodyStream>(data);
+  auto msg = construct(out.source->get(), true, limits);
+  if (!msg) return msg.error();
+  if (auto e = out.source_error()) return *e;
+  out.message = std::move(msg.value());
+  return out;
 }
 
 }  // namespace sealpost::seal

@@ -5,27 +5,22 @@
 
 namespace sealpost::seal {
 
-Result<std::string> seal_pgp(GMimeMessage* message, keystore::PgpKeyring& ring,
-                             const std::vector<std::string>& recipient_fingerprints,
-                             const std::string& signer_fingerprint) {
-  const ProtectedMessage p = protect_headers(message);
-  auto armored = pgp_encrypt(ring, p.payload, recipient_fingerprints, signer_fingerprint);
-  if (!armored) return armored.error();
-  return build_pgp_mime(p.outer_headers, *armored);
+Result<Body> seal_pgp(GMimeMessage* message, const std::string& prefix, keystore::PgpKeyring& ring,
+                      const std::vector<std::string>& recipient_fingerprints,
+                      const std::string& signer_fingerprint, const SpillSettings& spill) {
+  auto p = protect_headers(message, spill);
+  if (!p) return p.error();
+  return pgp_mime_message(ring, prefix + p->outer_headers, p->payload, recipient_fingerprints,
+                          signer_fingerprint, spill);
 }
 
-Result<std::string> seal_smime(GMimeMessage* message, const std::vector<ossl::SharedX509>& certs,
-                               const keystore::SmimeSigner* signer, SmimeCipher cipher) {
-  const ProtectedMessage p = protect_headers(message);
-  std::string entity = p.payload;
-  if (signer) {
-    auto signed_entity = smime_sign(*signer, p.payload);
-    if (!signed_entity) return signed_entity.error();
-    entity = std::move(signed_entity.value());
-  }
-  auto der = smime_encrypt(certs, entity, cipher);
-  if (!der) return der.error();
-  return build_smime_message(p.outer_headers, *der, cipher);
+Result<Body> seal_smime(GMimeMessage* message, const std::string& prefix,
+                        const std::vector<ossl::SharedX509>& certs,
+                        const keystore::SmimeSigner* signer, SmimeCipher cipher,
+                        const SpillSettings& spill) {
+  auto p = protect_headers(message, spill);
+  if (!p) return p.error();
+  return smime_message(prefix + p->outer_headers, p->payload, certs, signer, cipher, spill);
 }
 
 }  // namespace sealpost::seal

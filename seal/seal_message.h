@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/body.h"
 #include "common/result.h"
 #include "keystore/keystore.h"
 #include "seal/gmime_ptr.h"
@@ -12,13 +13,16 @@
 
 namespace sealpost::seal {
 
-// `signer_fingerprint` empty = unsigned.
-Result<std::string> seal_pgp(GMimeMessage* message, keystore::PgpKeyring& ring,
-                             const std::vector<std::string>& recipient_fingerprints,
-                             const std::string& signer_fingerprint);
+// `prefix` goes on top of the outgoing message unchanged (our own Received
+// field). `signer_fingerprint` empty = unsigned.
+Result<Body> seal_pgp(GMimeMessage* message, const std::string& prefix, keystore::PgpKeyring& ring,
+                      const std::vector<std::string>& recipient_fingerprints,
+                      const std::string& signer_fingerprint, const SpillSettings& spill);
 
 // `signer` null = unsigned.
-Result<std::string> seal_smime(GMimeMessage* message, const std::vector<ossl::SharedX509>& certs,
-                               const keystore::SmimeSigner* signer, SmimeCipher cipher);
+Result<Body> seal_smime(GMimeMessage* message, const std::string& prefix,
+                        const std::vector<ossl::SharedX509>& certs,
+                        const keystore::SmimeSigner* signer, SmimeCipher cipher,
+                        const SpillSettings& spill);
 
 }  // namespace sealpost::seal

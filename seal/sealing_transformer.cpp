@@ -54,7 +54,10 @@ std::string join(const std::vector<std::string>& v, const char* sep = ",") {
 // The minimal Received field sealpostd wrote at submission (no client IP;
 // relay/smtp/received_header.cpp), with its folded lines. The scrub removes
 // every Received field, so this one is put back on top of what leaves.
-std::string own_received(std::string_view data) {
+std::string own_received(const Body& body) {
+  auto head = body.head(4096);
+  if (!head) return {};
+  const std::string_view data = *head;
   if (!data.starts_with("Received: from submission by ") &&
       !data.starts_with("Received: from filter by "))
     return {};
@@ -74,7 +77,7 @@ std::string own_received(std::string_view data) {
 class Run {
  public:
   Run(SealingTransformer& owner, const SealingOptions& opt, AuditSink& audit,
-      const SpoolEnvelope& env, const std::vector<SpoolRecipient>& pending, const std::string& data)
+      const SpoolEnvelope& env, const std::vector<SpoolRecipient>& pending, const Body& data)
       : owner_(owner), opt_(opt), audit_(audit), env_(env), pending_(pending), data_(data) {}
 
   TransformResult go();
@@ -99,16 +102,21 @@ class Run {
   }
   void audit_decision(const policy::RecipientPlan& p, const std::string& extra_key = {},
                       const std::string& extra_value = {});
-  void emit(const Group& g, std::string bytes, const char* method, bool eight_bit);
-  void seal_group(const Group& g, GMimeMessage* msg);
-  void pickup(const Group& g, GMimeMessage* msg);
+  void emit(const Group& g, Body bytes, const char* method, bool eight_bit);
+  // Emits the sealed copy, or holds the group when sealing failed or the
+  // source could not be read to its end (nothing half-built leaves).
+  void emit_sealed(const Group& g, Result<Body> sealed, const ParsedMessage& src,
+                   const char* method, bool eight_bit);
+  void seal_group(const Group& g, const ParsedMessage& msg);
+  void pickup(const Group& g, const ParsedMessage& msg);
 
   SealingTransformer& owner_;
   const SealingOptions& opt_;
   AuditSink& audit_;
   const SpoolEnvelope& env_;
   const std::vector<SpoolRecipient>& pending_;
-  const std::string& data_;
+  const Body& data_;
+  std::string own_received_;  // our Received field from submission, put back on top
   TransformResult result_;
   policy::MessageFacts facts_;
   std::set<std::string> visible_;              // To/Cc addresses, lower-cased
@@ -147,10 +155,10 @@ void Run::audit_decision(const policy::RecipientPlan& p, const std::string& extr
     ev.fields.emplace_back("cipher", p.smime_cipher);
   }
   if (!extra_key.empty()) ev.fields.emplace_back(extra_key, extra_value);
-  audit_.record(ev);
+  audit_.record_later(ev);  // synced by the delivery attempt before the spool changes
 }
 
-void Run::emit(const Group& g, std::string bytes, const char* method, bool eight_bit) {
+void Run::emit(const Group& g, Body bytes, const char* method, bool eight_bit) {
   PreparedMessage pm;
   pm.method = method;
   pm.message.mail_from = env_.mail_from;
@@ -158,8 +166,7 @@ void Run::emit(const Group& g, std::string bytes, const char* method, bool eight
   pm.message.envid = env_.envid;
   pm.message.smtputf8 = env_.smtputf8;
   pm.message.eight_bit = eight_bit;
-  pm.message.data =
-      std::string(method) == "pickup-notice" ? std::move(bytes) : own_received(data_) + bytes;
+  pm.message.data = std::move(bytes);
   for (const auto* p : g.plans) {
     for (const auto& r : pending_) {
       if (r.address == p->address) {
@@ -175,18 +182,28 @@ void Run::emit(const Group& g, std::string bytes, const char* method, bool eight
   result_.outgoing.push_back(std::move(pm));
 }
 
-void Run::seal_group(const Group& g, GMimeMessage* msg) {
+void Run::emit_sealed(const Group& g, Result<Body> sealed, const ParsedMessage& src,
+                      const char* method, bool eight_bit) {
+  if (auto e = src.source_error())
+    return hold_group(g, Error::temp(e->enhanced, e->client_text, e->reason));
+  if (!sealed) return hold_group(g, sealed.error());
+  emit(g, std::move(sealed.value()), method, eight_bit);
+}
+
+void Run::seal_group(const Group& g, const ParsedMessage& parsed) {
+  GMimeMessage* msg = parsed.get();
   const bool eight_bit_in = env_.body == "8BITMIME";
-  if (g.method == policy::Method::Plain) {
-    emit(g, serialise_without_bcc(msg), "plain", eight_bit_in);
-    return;
+  if (g.method == policy::Method::Plain || facts_.already_encrypted) {
+    // Plain by policy, or encrypted end to end by the sender already: never
+    // wrap it a second time.
+    BodyWriter out(opt_.spill);
+    Result<void> w = out.append(own_received_);
+    if (w) w = serialise_without_bcc(msg, out);
+    Result<Body> body = w ? out.finish() : Result<Body>(w.error());
+    return emit_sealed(g, std::move(body), parsed,
+                       g.method == policy::Method::Plain ? "plain" : method_label(g.method),
+                       eight_bit_in);
   }
-  if (facts_.already_encrypted) {
-    // Encrypted end to end by the sender already: never wrap it a second time.
-    emit(g, serialise_without_bcc(msg), method_label(g.method), eight_bit_in);
-    return;
-  }
-  Result<std::string> sealed = std::string();
   if (g.method == policy::Method::Pgp) {
     std::vector<std::string> fprs;
     for (const auto* p : g.plans)
@@ -201,32 +218,40 @@ void Run::seal_group(const Group& g, GMimeMessage* msg) {
       if (signer.empty())
         log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", "no PGP key"}});
     }
-    sealed = seal_pgp(msg, opt_.keystore->pgp(), fprs, signer);
-  } else {
-    std::vector<ossl::SharedX509> certs;
-    for (const auto* p : g.plans)
-      for (const auto& c : keys_[p->address].smime) certs.push_back(c.cert);
-    auto cipher = parse_smime_cipher(g.cipher);
-    if (!cipher) return hold_group(g, cipher.error());
-    std::shared_ptr<const keystore::SmimeSigner> signer;
-    if (g.sign) {
-      auto s = opt_.keystore->smime_signer();
-      if (!s) return hold_group(g, s.error());
-      signer = *s;
-      if (!signer) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", "no S/MIME key"}});
-    }
-    sealed = seal_smime(msg, certs, signer.get(), *cipher);
+    return emit_sealed(g,
+                       seal_pgp(msg, own_received_, opt_.keystore->pgp(), fprs, signer, opt_.spill),
+                       parsed, method_label(g.method), false);
   }
-  if (!sealed) return hold_group(g, sealed.error());
-  emit(g, std::move(sealed.value()), method_label(g.method), false);
+  std::vector<ossl::SharedX509> certs;
+  for (const auto* p : g.plans)
+    for (const auto& c : keys_[p->address].smime) certs.push_back(c.cert);
+  auto cipher = parse_smime_cipher(g.cipher);
+  if (!cipher) return hold_group(g, cipher.error());
+  std::shared_ptr<const keystore::SmimeSigner> signer;
+  if (g.sign) {
+    auto s = opt_.keystore->smime_signer();
+    if (!s) return hold_group(g, s.error());
+    signer = *s;
+    if (!signer) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", "no S/MIME key"}});
+  }
+  emit_sealed(g, seal_smime(msg, own_received_, certs, signer.get(), *cipher, opt_.spill), parsed,
+              method_label(g.method), false);
 }
 
-void Run::pickup(const Group& g, GMimeMessage* msg) {
+void Run::pickup(const Group& g, const ParsedMessage& parsed) {
+  GMimeMessage* msg = parsed.get();
   if (!opt_.pickup)
     return hold_group(g, Error::temp("4.7.0", "recipient cannot be reached securely yet",
                                      "pickup portal not configured"));
-  const std::string mime = serialise_without_bcc(msg);
-  const char* from = g_mime_object_get_header(GMIME_OBJECT(msg), "From");
+  // Read before serialising: the writer marks the tree for raw copying.
+  const char* from_header = g_mime_object_get_header(GMIME_OBJECT(msg), "From");
+  const std::string from = from_header ? from_header : "<" + env_.mail_from + ">";
+  BodyWriter out;  // the pickup store encrypts it whole (it is held in memory once)
+  if (auto w = serialise_without_bcc(msg, out); !w) return hold_group(g, w.error());
+  if (auto e = parsed.source_error()) return hold_group(g, *e);
+  auto body = out.finish();
+  if (!body) return hold_group(g, body.error());
+  const std::string& mime = *body->memory();
   for (const auto* p : g.plans) {
     PickupRequest req;
     req.queue_id = env_.id;
@@ -259,12 +284,11 @@ void Run::pickup(const Group& g, GMimeMessage* msg) {
                                             {"using", "built-in notice"}});
     }
     if (notice_mail.empty()) {
-      PickupNoticeInput notice{from ? from : "<" + env_.mail_from + ">", p->address, dep->url,
-                               dep->expires_at, opt_.hostname};
+      PickupNoticeInput notice{from, p->address, dep->url, dep->expires_at, opt_.hostname};
       notice_mail = compose_pickup_notice(notice);
     }
     emit(one, std::move(notice_mail), "pickup-notice", true);
-    audit_.record(AuditEvent{
+    audit_.record_later(AuditEvent{
         "pickup.deposit",
         {{"queue_id", env_.id}, {"recipient", p->address}, {"pickup_id", dep->pickup_id}}});
   }
@@ -290,12 +314,13 @@ void Run::take_sms_subject_tag(const policy::Plan& plan) {
 }
 
 TransformResult Run::go() {
-  auto parsed = parse_message(data_, opt_.limits);
+  auto parsed = parse_body(data_, opt_.limits);
   if (!parsed) {
     for (const auto& r : pending_) hold_unprocessable(r.address, parsed.error());
     return std::move(result_);
   }
-  facts_ = message_facts(parsed->get(), data_);
+  own_received_ = own_received(data_);
+  facts_ = message_facts(parsed->get());
   visible_ = visible_recipients(parsed->get());
 
   policy::EnvelopeFacts ef{env_.mail_from, env_.auth_user, {}};
@@ -364,12 +389,12 @@ TransformResult Run::go() {
   // fresh parse so profiles never leak into each other.
   bool first = true;
   for (const auto& [key, g] : groups) {
-    GPtr<GMimeMessage> msg;
+    ParsedMessage msg;
     if (first) {
       msg = std::move(parsed.value());
       first = false;
     } else {
-      auto again = parse_message(data_, opt_.limits);
+      auto again = parse_body(data_, opt_.limits);
       if (!again) {
         hold_group(g, again.error());
         continue;
@@ -387,9 +412,9 @@ TransformResult Run::go() {
       }
     }
     if (g.method == policy::Method::Pickup)
-      pickup(g, msg.get());
+      pickup(g, msg);
     else
-      seal_group(g, msg.get());
+      seal_group(g, msg);
   }
   return std::move(result_);
 }
@@ -400,7 +425,7 @@ SealingTransformer::SealingTransformer(SealingOptions options) : opt_(std::move(
 
 TransformResult SealingTransformer::prepare(const SpoolEnvelope& envelope,
                                             const std::vector<SpoolRecipient>& pending,
-                                            const std::string& data) {
+                                            const Body& data) {
   if (!opt_.keystore) {
     TransformResult r;
     for (const auto& p : pending)

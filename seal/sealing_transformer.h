@@ -44,13 +44,16 @@ struct SealingOptions {
   AuditSink* audit = nullptr;  // null: no audit events
   MimeLimits limits;
   std::string hostname;  // for pickup notice Message-IDs
+  // Where the sealed copies of big messages go while they wait for the
+  // transport (FileSpool::spill_settings()); default: in memory.
+  SpillSettings spill;
 };
 
 class SealingTransformer final : public Transformer {
  public:
   explicit SealingTransformer(SealingOptions options);
   TransformResult prepare(const SpoolEnvelope& envelope, const std::vector<SpoolRecipient>& pending,
-                          const std::string& data) override;
+                          const Body& data) override;
 
  private:
   friend class Run;

@@ -25,6 +25,8 @@ struct Outcome {
 // Local problems surface when a storage or programming fault means we cannot
 // tell what happened: always temporary, so nothing is lost (Postfix's DEFER).
 constexpr std::int64_t kLocalRetrySeconds = 300;
+// What of the original a DSN may quote: its header block (dsn.h caps it too).
+constexpr std::size_t kDsnHeaderBytes = 64u << 10;
 
 AttemptResult gone() {
   AttemptResult r;
@@ -60,17 +62,18 @@ void report(AttemptContext& ctx, const std::string& id, const SpoolRecipient& r,
                                  {"result", result},
                                  {"attempt", r.attempts},
                                  {"reply", reply}});
-  ctx.audit.record(AuditEvent{"delivery",
-                              {{"queue_id", id},
-                               {"recipient", r.address},
-                               {"method", o.method},
-                               {"result", result},
-                               {"status", o.enhanced},
-                               {"reply", reply}}});
+  // Durable with the sync() before the spool records the outcome.
+  ctx.audit.record_later(AuditEvent{"delivery",
+                                    {{"queue_id", id},
+                                     {"recipient", r.address},
+                                     {"method", o.method},
+                                     {"result", result},
+                                     {"status", o.enhanced},
+                                     {"reply", reply}}});
 }
 
 TransformResult prepare(AttemptContext& ctx, const SpoolEnvelope& env,
-                        const std::vector<SpoolRecipient>& due, const std::string& data) {
+                        const std::vector<SpoolRecipient>& due, const Body& data) {
   if (env.kind == "dsn") {
     // Our own bounces are already in their final form; they skip the transformer.
     TransformResult r;
@@ -122,7 +125,7 @@ std::map<std::string, Outcome> send_all(AttemptContext& ctx, const std::string& 
 
 // Spools a DSN for the failed recipients that want one; its id, or "" if none.
 Result<std::string> spool_dsn(AttemptContext& ctx, const SpoolEnvelope& env,
-                              const std::vector<FailedRecipient>& failed, const std::string& data,
+                              const std::vector<FailedRecipient>& failed, std::string_view data,
                               std::int64_t now) {
   auto dsn = compose_failure_dsn(env, failed, data, DsnContext{ctx.hostname, ctx.remote_mta, now});
   if (!dsn) return std::string();
@@ -165,7 +168,7 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
     if (r.status == RcptStatus::Pending && (force || r.next_attempt <= now)) due.push_back(r);
 
   if (!due.empty()) {
-    auto data = ctx.spool.load_data(id);
+    auto data = ctx.spool.load_body(id);
     if (!data) {
       log::error("delivery.load_failed", {{"id", id}, {"error", data.error().what()}});
       return retry_at(now + kLocalRetrySeconds);
@@ -209,10 +212,17 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
       }
     }
 
+    // The attempt's audit events (decision, scrub, delivery) are durable before
+    // the spool changes: a crash can repeat an event, never lose one.
+    ctx.audit.sync();
+
     if (!failed.empty()) {
       // The bounce is made durable before the failure is recorded: a crash in
       // between can duplicate a DSN, never lose one.
-      auto dsn = spool_dsn(ctx, *env, failed, *data, now);
+      // A DSN carries the original's identifying headers only (dsn.h).
+      auto head = data->head(kDsnHeaderBytes);
+      auto dsn =
+          head ? spool_dsn(ctx, *env, failed, *head, now) : Result<std::string>(head.error());
       if (!dsn) {
         log::error("delivery.dsn_spool_failed", {{"id", id}, {"error", dsn.error().what()}});
         for (std::size_t i : failed_index) {

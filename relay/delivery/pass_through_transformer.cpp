@@ -3,7 +3,7 @@
 namespace sealpost::delivery {
 
 OutboundMessage outbound_for(const SpoolEnvelope& envelope,
-                             const std::vector<SpoolRecipient>& rcpts, const std::string& data) {
+                             const std::vector<SpoolRecipient>& rcpts, const Body& data) {
   OutboundMessage msg;
   msg.mail_from = envelope.mail_from;
   msg.ret = envelope.ret;
@@ -18,7 +18,7 @@ OutboundMessage outbound_for(const SpoolEnvelope& envelope,
 
 TransformResult PassThroughTransformer::prepare(const SpoolEnvelope& envelope,
                                                 const std::vector<SpoolRecipient>& pending,
-                                                const std::string& data) {
+                                                const Body& data) {
   TransformResult result;
   if (pending.empty()) return result;
   result.outgoing.push_back(PreparedMessage{outbound_for(envelope, pending, data), "plain"});

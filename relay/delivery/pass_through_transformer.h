@@ -9,12 +9,12 @@ namespace sealpost::delivery {
 class PassThroughTransformer final : public Transformer {
  public:
   TransformResult prepare(const SpoolEnvelope& envelope, const std::vector<SpoolRecipient>& pending,
-                          const std::string& data) override;
+                          const Body& data) override;
 };
 
 // The envelope parameters every outgoing copy of `envelope` carries (also used
 // by the scheduler for DSNs, which skip the transformer).
 OutboundMessage outbound_for(const SpoolEnvelope& envelope,
-                             const std::vector<SpoolRecipient>& rcpts, const std::string& data);
+                             const std::vector<SpoolRecipient>& rcpts, const Body& data);
 
 }  // namespace sealpost::delivery

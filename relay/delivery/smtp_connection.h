@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/body.h"
 #include "common/result.h"
 #include "config/config.h"
 #include "relay/delivery/smtp_reply.h"
@@ -37,8 +38,10 @@ class SmtpConnection {
 
   // Sends one command line (without CRLF; CR/LF inside are refused) and reads the reply.
   Result<SmtpReply> command(std::string_view line);
-  // After a 354: sends the message (CRLF lines, not yet dot-stuffed) and reads the reply.
-  Result<SmtpReply> send_data(std::string_view data);
+  // After a 354: sends the message (CRLF lines, not yet dot-stuffed) and reads
+  // the reply. If the message cannot be read to its end, the connection is
+  // dropped without the end-of-data mark, so the server discards what it got.
+  Result<SmtpReply> send_data(const Body& data);
 
   bool has_extension(std::string_view keyword) const;  // upper-case EHLO keyword
   bool encrypted() const { return encrypted_; }

@@ -35,10 +35,10 @@ struct TransformResult {
 class Transformer {
  public:
   virtual ~Transformer() = default;
-  // `pending` lists the recipients still to deliver; `data` is the spooled message.
+  // `pending` lists the recipients still to deliver; `data` is the spooled
+  // message (in memory, or read in pieces from the spool when it is big).
   virtual TransformResult prepare(const SpoolEnvelope& envelope,
-                                  const std::vector<SpoolRecipient>& pending,
-                                  const std::string& data) = 0;
+                                  const std::vector<SpoolRecipient>& pending, const Body& data) = 0;
 };
 
 }  // namespace sealpost

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/body.h"
 #include "common/result.h"
 
 namespace sealpost {
@@ -21,7 +22,7 @@ struct OutboundMessage {
   bool smtputf8 = false;
   bool eight_bit = false;
   std::vector<OutboundRecipient> rcpts;
-  std::string data;  // full RFC 5322 message, CRLF line ends, not dot-stuffed
+  Body data;  // full RFC 5322 message, CRLF line ends, not dot-stuffed
 };
 
 struct RcptOutcome {

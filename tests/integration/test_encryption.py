@@ -80,12 +80,11 @@ def check_inner(decrypted):
     assert inner["Bcc"] is None
     assert inner.get_content_type() == "multipart/mixed"
     assert inner.get_param("hp") == "cipher"
-    parts = list(inner.iter_parts())
-    assert parts[0].get_param("hp-legacy-display") == "1"
-    assert SUBJECT in parts[0].get_content()
-    text = next(p for p in inner.walk() if p.get_content_type() == "text/plain"
-                and p.get_param("hp-legacy-display") is None)
-    assert text.get_content().replace("\r\n", "\n") == BODY
+    assert inner.get_param("protected-headers") == "v1"  # what Thunderbird reads
+    # RFC 9788 §4.5: the Legacy Display Element leads the main body part itself.
+    text = next(p for p in inner.walk() if p.get_content_type() == "text/plain")
+    assert text.get_param("hp-legacy-display") == "1"
+    assert text.get_content().replace("\r\n", "\n") == "Subject: " + SUBJECT + "\n\n" + BODY
     att = next(p for p in inner.walk() if p.get_filename() == "befund.bin")
     assert att.get_content() == ATTACHMENT
     return inner

@@ -45,3 +45,24 @@ TEST_CASE("no CRLF.CRLF can appear inside the stuffed body") {
   const std::string out = stuffed(in);
   CHECK(out.find("\r\n.\r\n") == out.size() - 5);
 }
+
+TEST_CASE("a message fed in pieces is stuffed exactly like in one piece") {
+  const std::string in = ".a\r\nb\nc.\r\n..\r\n\r\n.x\ny\r\nlast";
+  const std::string whole = stuffed(in);
+  for (std::size_t cut = 0; cut <= in.size(); ++cut) {
+    for (std::size_t cut2 = cut; cut2 <= in.size(); cut2 += 3) {
+      sealpost::delivery::DotStuffer s;
+      std::string out;
+      auto sink = [&](std::string_view p) {
+        out += p;
+        return true;
+      };
+      REQUIRE(s.feed(std::string_view(in).substr(0, cut), sink));
+      REQUIRE(s.feed(std::string_view(in).substr(cut, cut2 - cut), sink));
+      REQUIRE(s.feed(std::string_view(in).substr(cut2), sink));
+      REQUIRE(s.finish(sink));
+      INFO("cuts at " << cut << ", " << cut2);
+      CHECK(out == whole);
+    }
+  }
+}

@@ -99,7 +99,7 @@ class HoldingTransformer final : public Transformer {
   std::set<std::string> for_admin;  // of `holds`: keep in the spool (RcptStatus::Held)
 
   TransformResult prepare(const SpoolEnvelope& env, const std::vector<SpoolRecipient>& pending,
-                          const std::string& data) override {
+                          const Body& data) override {
     TransformResult r;
     PreparedMessage copy;
     copy.method = "plain";

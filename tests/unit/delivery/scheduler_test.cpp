@@ -52,6 +52,12 @@ const SpoolRecipient& find(const SpoolEnvelope& env, const std::string& address)
   return env.rcpts.front();
 }
 
+std::string text(const Body& b) {
+  auto s = b.to_string(SIZE_MAX);
+  REQUIRE(s.ok());
+  return *s;
+}
+
 std::vector<OutboundMessage> dsns_in(const std::vector<OutboundMessage>& sent) {
   std::vector<OutboundMessage> out;
   for (const auto& m : sent)
@@ -98,9 +104,9 @@ TEST_CASE("per-recipient outcomes: delivered, deferred with retry time, failed w
   REQUIRE(dsns.size() == 1);
   REQUIRE(dsns[0].rcpts.size() == 1);
   CHECK(dsns[0].rcpts[0].address == "arzt@praxis.example");
-  CHECK(dsns[0].data.find("Final-Recipient: rfc822; gone@x.example") != std::string::npos);
-  CHECK(dsns[0].data.find("later@x.example") == std::string::npos);
-  CHECK(dsns[0].data.find("SECRET-BODY") == std::string::npos);
+  CHECK(text(dsns[0].data).find("Final-Recipient: rfc822; gone@x.example") != std::string::npos);
+  CHECK(text(dsns[0].data).find("later@x.example") == std::string::npos);
+  CHECK(text(dsns[0].data).find("SECRET-BODY") == std::string::npos);
   // The delivered DSN left the spool; only the original (one pending recipient) remains.
   CHECK(f.spool->list() == std::vector<std::string>{id});
 
@@ -147,7 +153,7 @@ TEST_CASE("a message older than max_age bounces instead of being retried") {
   REQUIRE(s.wait_idle(10s));
   const auto dsns = dsns_in(f.transport.sent());
   REQUIRE(dsns.size() == 1);
-  CHECK(dsns[0].data.find("Status: 4.4.7") != std::string::npos);
+  CHECK(text(dsns[0].data).find("Status: 4.4.7") != std::string::npos);
   CHECK(f.spool->list().empty());
   CHECK(f.audit.results_for("later@x.example") == std::vector<std::string>{"expired"});
 }
@@ -214,8 +220,9 @@ TEST_CASE("transformer holds: temporary retries, permanent bounces, nothing else
     for (const auto& r : m.rcpts) CHECK(r.address != "nokey@x.example");
   const auto dsns = dsns_in(sent);
   REQUIRE(dsns.size() == 1);
-  CHECK(dsns[0].data.find("Status: 5.7.1") != std::string::npos);
-  CHECK(dsns[0].data.find("x-local; 550 5.7.1 policy forbids plain mail") != std::string::npos);
+  CHECK(text(dsns[0].data).find("Status: 5.7.1") != std::string::npos);
+  CHECK(text(dsns[0].data).find("x-local; 550 5.7.1 policy forbids plain mail") !=
+        std::string::npos);
 }
 
 TEST_CASE("a hold for an admin stays in the spool: no retry, no bounce, no expiry") {
@@ -267,7 +274,7 @@ TEST_CASE("a DSN quoting raw 8-bit headers is sent as 8BITMIME") {
   REQUIRE(dsns.size() == 2);
   int eight_bit = 0;
   for (const auto& d : dsns) {
-    const bool has_8bit = d.data.find("M\xc3\xbcller") != std::string::npos;
+    const bool has_8bit = text(d.data).find("M\xc3\xbcller") != std::string::npos;
     CHECK(d.eight_bit == has_8bit);
     eight_bit += d.eight_bit ? 1 : 0;
   }

@@ -48,7 +48,7 @@ TEST_CASE("multi-line replies are assembled; mixed codes are malformed") {
 TEST_CASE("MAIL FROM and RCPT TO carry exactly the parameters the server supports") {
   OutboundMessage m;
   m.mail_from = "arzt@praxis.example";
-  m.data = "0123456789";
+  m.data = std::string("0123456789");
   m.eight_bit = true;
   m.smtputf8 = true;
   m.ret = "HDRS";

@@ -41,6 +41,12 @@ std::string nested(int depth) {
   return m;
 }
 
+std::string text(const sealpost::Body& b) {
+  auto s = b.to_string(SIZE_MAX);
+  REQUIRE(s.ok());
+  return *s;
+}
+
 }  // namespace
 
 TEST_CASE("canonical CRLF and base64 lines") {
@@ -50,6 +56,32 @@ TEST_CASE("canonical CRLF and base64 lines") {
   CHECK(base64_lines("fo") == "Zm8=\r\n");
   const std::string long_line = base64_lines(std::string(100, 'x'));
   CHECK(long_line.find("\r\n") == 76);
+}
+
+TEST_CASE("streamed CRLF and base64 give the same bytes as the one-piece versions") {
+  const std::string in = "a\nb\r\nc\rd\r\r\n\n\re";
+  for (std::size_t cut = 0; cut <= in.size(); ++cut) {
+    CrlfStream crlf;
+    std::string out;
+    auto emit = [&](std::string_view p) {
+      out += p;
+      return true;
+    };
+    crlf.feed(std::string_view(in).substr(0, cut), emit);
+    crlf.feed(std::string_view(in).substr(cut), emit);
+    INFO("cut at " << cut);
+    CHECK(out == canonical_crlf(in));
+  }
+  std::string bytes;
+  for (int i = 0; i < 300; ++i) bytes += static_cast<char>(i * 7);
+  for (std::size_t cut = 0; cut <= bytes.size(); cut += 7) {
+    Base64Lines enc;
+    std::string out;
+    enc.feed(std::string_view(bytes).substr(0, cut), out);
+    enc.feed(std::string_view(bytes).substr(cut), out);
+    enc.finish(out);
+    CHECK(out == base64_lines(bytes));
+  }
 }
 
 TEST_CASE("header block splitting keeps raw folded fields") {
@@ -87,7 +119,9 @@ TEST_CASE("parser limits refuse pathological input with 554 5.6.0") {
 
 TEST_CASE("header protection hides the subject outside and keeps everything inside") {
   auto msg = parse(kSimple);
-  const ProtectedMessage p = protect_headers(msg.get());
+  auto protected_msg = protect_headers(msg.get(), {});
+  REQUIRE(protected_msg.ok());
+  const ProtectedMessage& p = *protected_msg;
   CHECK(p.outer_headers.find("Subject: [...]\r\n") != std::string::npos);
   CHECK(p.outer_headers.find("Befund") == std::string::npos);
   CHECK(p.outer_headers.find("Keywords") == std::string::npos);
@@ -95,26 +129,92 @@ TEST_CASE("header protection hides the subject outside and keeps everything insi
   CHECK(p.outer_headers.find("Message-ID: <m1@praxis.example>") != std::string::npos);
   CHECK(p.outer_headers.find("Content-Type") == std::string::npos);
 
-  CHECK(p.payload.find("Subject: =?utf-8?q?Befund_M=C3=BCller?=\r\n") != std::string::npos);
-  CHECK(p.payload.find("Keywords: oncology") != std::string::npos);
-  CHECK(p.payload.find("HP-Outer: Subject: [...]\r\n") != std::string::npos);
-  CHECK(p.payload.find("hidden@example.net") == std::string::npos);
-  CHECK(p.payload.find("multipart/mixed") != std::string::npos);
-  CHECK(p.payload.find("hp=cipher") != std::string::npos);
-  CHECK(p.payload.find("hp-legacy-display=1") != std::string::npos);
-  CHECK(p.payload.find("Subject: Befund M=C3=BCller") != std::string::npos);  // legacy display
-  CHECK(p.payload.find("Hallo M\xc3\xbcller") != std::string::npos);
+  const std::string payload = text(p.payload);
+  CHECK(payload.find("Subject: =?utf-8?q?Befund_M=C3=BCller?=\r\n") != std::string::npos);
+  CHECK(payload.find("Keywords: oncology") != std::string::npos);
+  CHECK(payload.find("HP-Outer: Subject: [...]\r\n") != std::string::npos);
+  CHECK(payload.find("hidden@example.net") == std::string::npos);
+  CHECK(payload.find("hp=cipher") != std::string::npos);
+  CHECK(payload.find("protected-headers=v1") != std::string::npos);
+
+  // RFC 9788 §4.5: the legacy display is at the top of the main body part itself.
+  auto inner = parse_message(payload, {});
+  REQUIRE(inner.ok());
+  GMimeObject* body = g_mime_message_get_mime_part(inner->get());
+  REQUIRE(GMIME_IS_TEXT_PART(body));
+  const char* legacy = g_mime_object_get_content_type_parameter(body, "hp-legacy-display");
+  REQUIRE(legacy != nullptr);
+  CHECK(std::string(legacy) == "1");
+  char* shown = g_mime_text_part_get_text(GMIME_TEXT_PART(body));
+  const std::string shown_text = shown;
+  g_free(shown);
+  CHECK(shown_text.rfind(
+            "Subject: Befund M\xc3\xbcller\r\nKeywords: oncology\r\n\r\nHallo M\xc3\xbcller", 0) ==
+        0);
+  // In the part's own charset, byte for byte (no conversion to a "better" one).
+  CHECK(std::string(g_mime_object_get_content_type_parameter(body, "charset")) == "utf-8");
+  CHECK(payload.find("Hallo M\xc3\xbcller") != std::string::npos);
   // Canonical CRLF throughout: no bare LF.
-  for (std::size_t i = 0; i < p.payload.size(); ++i)
-    if (p.payload[i] == '\n') REQUIRE((i > 0 && p.payload[i - 1] == '\r'));
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    if (payload[i] == '\n') REQUIRE((i > 0 && payload[i - 1] == '\r'));
 }
 
-TEST_CASE("plain serialisation drops Bcc") {
+TEST_CASE("the legacy display goes into both sides of an alternative, escaped in HTML") {
+  const std::string m =
+      "From: a@praxis.example\r\nSubject: <b>Befund</b> & mehr\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/alternative; boundary=alt\r\n\r\n"
+      "--alt\r\nContent-Type: text/plain\r\n\r\nplain text\r\n"
+      "--alt\r\nContent-Type: text/html\r\n\r\n<html><body><p>html text</p></body></html>\r\n"
+      "--alt--\r\n";
+  auto msg = parse(m);
+  auto p = protect_headers(msg.get(), {});
+  REQUIRE(p.ok());
+  const std::string payload = text(p->payload);
+  CHECK(payload.find("Subject: <b>Befund</b> & mehr\r\n\r\nplain text") != std::string::npos);
+  CHECK(payload.find("<body><div class=\"header-protection-legacy-display\"><pre>\r\n"
+                     "Subject: &lt;b&gt;Befund&lt;/b&gt; &amp; mehr") != std::string::npos);
+}
+
+TEST_CASE("plain serialisation drops Bcc and copies content byte for byte") {
   auto msg = parse(kSimple);
-  const std::string out = serialise_without_bcc(msg.get());
-  CHECK(out.find("Bcc") == std::string::npos);
-  CHECK(out.find("hidden@example.net") == std::string::npos);
-  CHECK(out.find("Subject: =?utf-8?q?Befund_M=C3=BCller?=") != std::string::npos);
+  sealpost::BodyWriter out;
+  REQUIRE(serialise_without_bcc(msg.get(), out).ok());
+  const std::string s = text(*out.finish());
+  CHECK(s.find("Bcc") == std::string::npos);
+  CHECK(s.find("hidden@example.net") == std::string::npos);
+  CHECK(s.find("Subject: =?utf-8?q?Befund_M=C3=BCller?=") != std::string::npos);
+  CHECK(s.find("\r\n\r\nHallo M\xc3\xbcller\r\n") != std::string::npos);
+}
+
+TEST_CASE("a message parsed from a body in pieces serialises to the same bytes") {
+  const std::string m =
+      "From: a@praxis.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\npreamble\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nline\r\n.dot\r\n"
+      "--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+      base64_lines(std::string(200000, '\x01')) + "--b--\r\nepilogue\r\n";
+  auto parsed = parse_body(sealpost::Body(m), MimeLimits{});
+  REQUIRE(parsed.ok());
+  sealpost::BodyWriter out;
+  REQUIRE(serialise_without_bcc(parsed->get(), out).ok());
+  CHECK_FALSE(parsed->source_error());
+  CHECK(text(*out.finish()) == m);
+}
+
+TEST_CASE("the pre-parse checks see the same things in pieces as in one string") {
+  MimeLimits limits;
+  limits.max_parts = 2;
+  std::string many = "From: a@b.example\r\n\r\n";
+  for (int i = 0; i < 5; ++i) many += "Content-Type: text/plain\r\n";
+  CHECK_FALSE(parse_message(many, limits).ok());
+  CHECK_FALSE(parse_body(sealpost::Body(many), limits).ok());
+  const std::string nul = std::string("From: a@b.example\r\n\r\nx") + '\0' + "y\r\n";
+  CHECK_FALSE(parse_body(sealpost::Body(nul), MimeLimits{}).ok());
+  MimeLimits small_header;
+  small_header.max_header_bytes = 64;
+  CHECK_FALSE(parse_body(sealpost::Body("X-Long: " + std::string(200, 'a') + "\r\n\r\nbody\r\n"),
+                         small_header)
+                  .ok());
 }
 
 TEST_CASE("already encrypted or signed input is recognised") {
@@ -122,7 +222,7 @@ TEST_CASE("already encrypted or signed input is recognised") {
   auto facts = [&](const std::string& rest) {
     const std::string raw = head + rest;
     auto m = parse(raw);
-    return message_facts(m.get(), raw);
+    return message_facts(m.get());
   };
   // Real ciphertext (gpg --symmetric; openssl cms -encrypt -pwri_password):
   // the structure is checked, so fixtures must be the genuine article.

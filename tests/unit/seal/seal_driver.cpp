@@ -146,7 +146,12 @@ int main(int argc, char** argv) {
   int n = 0;
   for (const auto& pm : result.outgoing) {
     std::ofstream out(outdir / (std::to_string(n++) + "-" + pm.method + ".eml"), std::ios::binary);
-    out << pm.message.data;
+    auto bytes = pm.message.data.to_string(SIZE_MAX);
+    if (!bytes) {
+      std::fprintf(stderr, "seal_driver: %s\n", bytes.error().what().c_str());
+      return 1;
+    }
+    out << *bytes;
     std::ofstream rc(outdir / (std::to_string(n - 1) + "-" + pm.method + ".rcpts"));
     for (const auto& r : pm.message.rcpts) rc << r.address << "\n";
   }

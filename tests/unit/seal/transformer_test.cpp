@@ -11,6 +11,16 @@ using sealpost::testing::Workdir;
 
 namespace {
 
+std::string text(const Body& b) {
+  auto s = b.to_string(SIZE_MAX);
+  REQUIRE(s.ok());
+  return *s;
+}
+
+}  // namespace
+
+namespace {
+
 const std::string kMessage =
     "From: Anna <anna@praxis.example>\r\n"
     "To: pat@example.org, doc@praxis.example\r\n"
@@ -129,12 +139,12 @@ TEST_CASE("plain, reject and pickup follow the plan") {
   REQUIRE(plain->message.rcpts.size() == 1);
   CHECK(plain->message.rcpts[0].address == "doc@praxis.example");
   CHECK(plain->message.rcpts[0].notify == "FAILURE");
-  CHECK(plain->message.data.find("Bcc") == std::string::npos);
-  CHECK(plain->message.data.find("Vertraulich") != std::string::npos);
+  CHECK(text(plain->message.data).find("Bcc") == std::string::npos);
+  CHECK(text(plain->message.data).find("Vertraulich") != std::string::npos);
   // The notice carries the link, never the subject or content.
-  CHECK(notice->message.data.find("https://pickup.test/p/SECRET") != std::string::npos);
-  CHECK(notice->message.data.find("Befund") == std::string::npos);
-  CHECK(notice->message.data.find("Vertraulich") == std::string::npos);
+  CHECK(text(notice->message.data).find("https://pickup.test/p/SECRET") != std::string::npos);
+  CHECK(text(notice->message.data).find("Befund") == std::string::npos);
+  CHECK(text(notice->message.data).find("Vertraulich") == std::string::npos);
   CHECK(pickup.recipient == "pat@example.org");
   CHECK(pickup.stored.find("Vertraulich") != std::string::npos);
   CHECK(pickup.stored.find("hidden@example.net") == std::string::npos);
@@ -254,5 +264,6 @@ TEST_CASE("an [sms:...] subject tag sets the pickup's number and never leaves") 
   CHECK(pickup.sms_number == "+4915112345678");
   CHECK(pickup.stored.find("sms:") == std::string::npos);
   CHECK(pickup.stored.find("12345678") == std::string::npos);
-  for (const auto& out : r.outgoing) CHECK(out.message.data.find("12345678") == std::string::npos);
+  for (const auto& out : r.outgoing)
+    CHECK(text(out.message.data).find("12345678") == std::string::npos);
 }
