@@ -67,7 +67,8 @@ struct ServerState {
     current = std::move(s);
   }
 
-  // Connection accounting. try_admit() reserves a slot or says why not.
+  // Connection accounting. try_admit() reserves a slot or says why not;
+  // per-client limits count by client_key() (IPv6: the /64), like AUTH failures.
   enum class Admit { Ok, TooManyTotal, TooManyFromClient };
   Admit try_admit(const std::string& client, const LimitsConfig& limits);
   void release(const std::string& client);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "relay/server/server_state.h"
 #include "relay/server/smtp_server.h"
 #include "tests/unit/smtp/fake_spool.h"
 
@@ -384,4 +385,32 @@ TEST_CASE("reload: new sessions see new users, running ones keep theirs") {
   after.code("EHLO x");
   CHECK(after.code("AUTH PLAIN AGFubmEAczNjcmV0") == 535);  // anna is gone
   CHECK(after.code("AUTH PLAIN AGJlcnQAbmV1") == 235);      // \0bert\0neu
+}
+
+TEST_CASE("per-client connection limit counts an IPv6 /64 as one client") {
+  // ::1 is the only IPv6 loopback address, so the admission logic is tested
+  // in-process with the addresses an attacker holding one /64 would use.
+  asio::io_context io;
+  test::FakeSpool spool;
+  asio::thread_pool commits(1);
+  asio::thread_pool passwords(1);
+  server::ServerState state(io, spool, commits, passwords);
+  LimitsConfig limits;
+  limits.max_connections = 100;
+  limits.max_connections_per_client = 2;
+  using Admit = server::ServerState::Admit;
+
+  CHECK(state.try_admit("2001:db8:1:2::1", limits) == Admit::Ok);
+  CHECK(state.try_admit("2001:db8:1:2::ffff:1", limits) == Admit::Ok);
+  CHECK(state.try_admit("2001:db8:1:2:abcd::9", limits) == Admit::TooManyFromClient);
+  CHECK(state.try_admit("2001:db8:1:3::1", limits) == Admit::Ok);  // the next /64
+  CHECK(state.try_admit("192.0.2.7", limits) == Admit::Ok);
+  CHECK(state.try_admit("::ffff:192.0.2.7", limits) == Admit::Ok);  // the same IPv4 client
+  CHECK(state.try_admit("192.0.2.7", limits) == Admit::TooManyFromClient);
+  // A slot freed under one address of the /64 is free for any other.
+  state.release("2001:db8:1:2::ffff:1");
+  CHECK(state.try_admit("2001:db8:1:2::77", limits) == Admit::Ok);
+  CHECK(state.active() == 5);
+  commits.join();
+  passwords.join();
 }
