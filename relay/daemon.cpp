@@ -119,7 +119,7 @@ class Daemon {
       log::info("daemon.user", {{"user", opts_.user}});
     } else if (::geteuid() == 0) {
       log::warn("daemon.root",
-                {{"detail", "running as root; use the systemd unit or --user sealpost"}});
+                {{"detail", "running as root is not recommended; use the systemd unit or --user sealpost"}});
     }
 
     restrict_state_dir(cfg_->state_dir);
@@ -158,13 +158,13 @@ class Daemon {
       log::error("listen.failed", {{"error", r.error().what()}});
       return 1;
     }
-    // Bound: not even CAP_NET_BIND_SERVICE is needed any more. (On SIGHUP,
-    // new listeners on ports below 1024 then need a restart.)
-    if (!opts_.user.empty()) {
-      if (auto r = drop_all_capabilities(); !r) {
-        log::error("daemon.capabilities", {{"error", r.error().what()}});
-        return 1;
-      }
+    // Bound: not even CAP_NET_BIND_SERVICE is needed any more, whether it
+    // came from --user or from the systemd unit (AmbientCapabilities=).
+    // (Listener changes need a restart anyway.) Root without --user keeps
+    // root's powers: warned about above.
+    if (auto r = drop_all_capabilities(); !r) {
+      log::error("daemon.capabilities", {{"error", r.error().what()}});
+      return 1;
     }
     PidFile pid(std::filesystem::path(cfg_->state_dir) / "sealpostd.pid");
     scheduler_->start();
