@@ -22,7 +22,9 @@ class BrokenStore : public ConsentStore {
     return Error::plain("no");
   }
   Result<std::vector<ConsentRecord>> list() override { return Error::plain("no"); }
-  Result<void> set_all(const std::vector<ConsentRecord>&) override { return Error::plain("no"); }
+  Result<std::vector<ConsentImportOutcome>> import_all(const std::vector<ConsentRecord>&) override {
+    return Error::plain("no");
+  }
 };
 
 const char* kFirst =
