@@ -18,6 +18,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "relay/delivery/connection_abort.h"
 #include "relay/delivery/smtp_reply.h"
 #include "relay/delivery/tls_handshake.h"
 
@@ -29,8 +30,10 @@ class SmtpConnection {
   // temporary code for anything that is not the message's fault, including a
   // 5xx greeting, EHLO or STARTTLS reply: only MAIL/RCPT/DATA replies judge a
   // message.
+  // With `abort`, the socket is registered there as soon as it is connected.
   static Result<std::unique_ptr<SmtpConnection>> open(const SmarthostConfig& cfg,
-                                                      const std::string& helo_name);
+                                                      const std::string& helo_name,
+                                                      ConnectionAbort* abort = nullptr);
   ~SmtpConnection();  // sends QUIT and closes
   SmtpConnection(const SmtpConnection&) = delete;
   SmtpConnection& operator=(const SmtpConnection&) = delete;
@@ -62,6 +65,7 @@ class SmtpConnection {
   std::set<std::string> extensions_;
   std::set<std::string> auth_mechanisms_;
   bool encrypted_ = false;
+  ConnectionAbort::Registration abort_watch_;
 };
 
 }  // namespace sealpost::delivery
