@@ -112,6 +112,9 @@ struct LimitsConfig {
   unsigned auth_failures_per_client = 10;  // per client IP (IPv6: /64) in 15 minutes
   std::chrono::seconds idle_timeout{300};  // RFC 5321 §4.5.3.2 server timeout
   std::chrono::seconds data_timeout{600};  // whole DATA phase (slowloris)
+  // SIGTERM: how long SMTP transactions in DATA and deliveries in flight may
+  // take to finish before they are cut (the mail stays queued or unaccepted).
+  std::chrono::seconds shutdown_grace{30};
 };
 
 struct LogConfig {

@@ -22,7 +22,8 @@ const std::vector<ConfigSection>& config_sections() {
         "originals_folder", "poll_interval"}},
       {"limits",
        {"max_message_size", "max_recipients", "max_connections", "max_connections_per_client",
-        "max_auth_failures", "auth_failures_per_client", "idle_timeout", "data_timeout"}},
+        "max_auth_failures", "auth_failures_per_client", "idle_timeout", "data_timeout",
+        "shutdown_grace"}},
       {"queue", {"retry_schedule", "max_age", "workers", "spool_key", "spool_old_keys"}},
       {"log", {"level", "format"}},
       // Read by audit/audit_settings.cpp and metrics/metrics_settings.cpp; the
