@@ -26,7 +26,7 @@ constexpr const char* kConsentUsage =
     "usage: sealpost consent add ADDR [--sms NUMBER] [--passphrase-file FILE] [--date YYYY-MM-DD]\n"
     "       sealpost consent revoke ADDR [--date YYYY-MM-DD]\n"
     "       sealpost consent list [--json]\n"
-    "       sealpost consent import FILE.csv   (address,state,date[,sms])";
+    "       sealpost consent import FILE.csv   (address,state,date[,sms]; never older over newer)";
 
 std::string today_utc() {
   auto days = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
@@ -119,6 +119,11 @@ int add(const Context& ctx) {
   // Keep a passphrase hash set earlier (e.g. by the portal) when re-granting.
   auto old = (*store)->get(r.address);
   if (!old) return fail(old.error().what());
+  // A grant dated before what is on file (say, a revocation) would undo the
+  // patient's newer decision.
+  if (*old && r.date < (*old)->date)
+    return fail("consent for " + r.address + " on record is " + consent_state_name((*old)->state) +
+                " on " + (*old)->date + ", newer than " + r.date + "; nothing changed");
   if (*old) r.passphrase_hash = (*old)->passphrase_hash;
   if (!new_hash.empty()) r.passphrase_hash = new_hash;
   if (*old && r.sms_number.empty()) r.sms_number = (*old)->sms_number;
@@ -189,11 +194,38 @@ int import(const Context& ctx) {
   if (!records) return fail(records.error().what() + " (nothing imported)");
   auto store = open_store(ctx, true);
   if (!store) return fail(store.error().what());
-  if (auto w = (*store)->set_all(*records); !w)
-    return fail(w.error().what() + " (nothing imported)");
-  std::printf("imported %zu consent records\n", records->size());
+  std::vector<ConsentRecord> plain;
+  plain.reserve(records->size());
+  for (const auto& l : *records) plain.push_back(l.record);
+  auto outcomes = (*store)->import_all(plain);
+  if (!outcomes) return fail(outcomes.error().what() + " (nothing imported)");
+  std::size_t added = 0, updated = 0, unchanged = 0, skipped = 0;
+  for (std::size_t i = 0; i < outcomes->size(); ++i) {
+    const auto& o = (*outcomes)[i];
+    switch (o.action) {
+      case ConsentMerge::Action::Add:
+        ++added;
+        break;
+      case ConsentMerge::Action::Update:
+        ++updated;
+        break;
+      case ConsentMerge::Action::Unchanged:
+        ++unchanged;
+        break;
+      case ConsentMerge::Action::Skip:
+        ++skipped;
+        // Like a compiler warning: where, which record, why.
+        (void)std::fprintf(stderr, "%s:%zu: skipped %s: %s\n", file.c_str(), (*records)[i].line,
+                           (*records)[i].record.address.c_str(), o.reason.c_str());
+        break;
+    }
+  }
+  std::printf("consent import %s: %zu added, %zu updated, %zu unchanged, %zu skipped\n",
+              file.c_str(), added, updated, unchanged, skipped);
   return finish_with_audit(ctx.config_path, "consent.imported",
-                           {{"file", file}, {"count", std::to_string(records->size())}});
+                           {{"file", file},
+                            {"count", std::to_string(added + updated)},
+                            {"skipped", std::to_string(skipped)}});
 }
 
 }  // namespace

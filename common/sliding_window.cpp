@@ -24,6 +24,11 @@ bool SlidingWindow::allowed(const std::string& key, Clock::time_point now) {
   return it->second.size() < limit_;
 }
 
+void SlidingWindow::set_limit(unsigned limit) {
+  std::lock_guard lock(mu_);
+  limit_ = limit;
+}
+
 void SlidingWindow::add(const std::string& key, Clock::time_point now) {
   std::lock_guard lock(mu_);
   if (events_.size() >= max_keys_ && events_.count(key) == 0) {
@@ -43,7 +48,7 @@ void SlidingWindow::add(const std::string& key, Clock::time_point now) {
   auto& times = events_[key];
   expire(times, now);
   times.push_back(now);
-  if (times.size() > limit_) times.pop_front();  // only the newest `limit_` matter
+  while (times.size() > limit_) times.pop_front();  // only the newest `limit_` matter
 }
 
 std::string client_key(std::string_view address) {

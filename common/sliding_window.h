@@ -23,11 +23,13 @@ class SlidingWindow {
   // False while `key` has `limit` events younger than the window.
   bool allowed(const std::string& key, Clock::time_point now = Clock::now());
   void add(const std::string& key, Clock::time_point now = Clock::now());
+  // A new limit (SIGHUP); the events counted so far stay.
+  void set_limit(unsigned limit);
 
  private:
   void expire(std::deque<Clock::time_point>& times, Clock::time_point now) const;
 
-  const unsigned limit_;
+  unsigned limit_;  // guarded by mu_
   const std::chrono::seconds window_;
   const std::size_t max_keys_;
   std::mutex mu_;

@@ -115,6 +115,9 @@ struct LimitsConfig {
   // Messages larger than this are sealed through encrypted spill files instead
   // of memory (common/spill_file.h), so a 100 MB attachment costs buffers only.
   std::uint64_t message_memory = 8ull * 1024 * 1024;
+  // SIGTERM: how long SMTP transactions in DATA and deliveries in flight may
+  // take to finish before they are cut (the mail stays queued or unaccepted).
+  std::chrono::seconds shutdown_grace{30};
 };
 
 struct LogConfig {

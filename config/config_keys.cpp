@@ -23,7 +23,7 @@ const std::vector<ConfigSection>& config_sections() {
       {"limits",
        {"max_message_size", "max_recipients", "max_connections", "max_connections_per_client",
         "max_auth_failures", "auth_failures_per_client", "idle_timeout", "data_timeout",
-        "message_memory"}},
+        "message_memory", "shutdown_grace"}},
       {"queue", {"retry_schedule", "max_age", "workers", "spool_key", "spool_old_keys"}},
       {"log", {"level", "format"}},
       // Read by audit/audit_settings.cpp and metrics/metrics_settings.cpp; the

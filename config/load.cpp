@@ -301,6 +301,11 @@ class ConfigLoader {
       if (l.message_memory < 64 * 1024 || l.message_memory > (1ull << 30))
         r_.fail(v, "limits.message_memory: must be 64KiB to 1GiB");
     }
+    if (auto v = n["shutdown_grace"]) {
+      l.shutdown_grace = r_.duration(v, "limits.shutdown_grace");
+      if (l.shutdown_grace.count() < 1 || l.shutdown_grace > std::chrono::minutes(10))
+        r_.fail(v, "limits.shutdown_grace: must be 1s to 10m");
+    }
     return l;
   }
 
@@ -331,7 +336,7 @@ class ConfigLoader {
   // A spool key file (format in relay/spool/spool_key.h): checked here so a
   // wrong path or a world-readable key is a config error with file:line.
   std::string key_file(const YAML::Node& v, const std::string& what) {
-    const std::string p = r_.path(v, what);
+    std::string p = r_.path(v, what);
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0) r_.fail(v, what + ": " + p + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) r_.fail(v, what + ": " + p + " is not a file");

@@ -18,8 +18,10 @@ class RelayMetrics {
   Counter& bounces;             // sealpost_bounces_total
   Counter& tls_failures;        // sealpost_tls_failures_total
   Gauge& queue_size;            // sealpost_queue_size
-  Gauge& queue_oldest_seconds;  // sealpost_queue_oldest_seconds
+  Gauge& queue_oldest_seconds;  // sealpost_queue_oldest_seconds (by envelope arrival)
   Histogram& delivery_latency;  // sealpost_delivery_latency_seconds (accepted -> delivered)
+  // (The daemon sets the queue gauges from relay/queue_watcher.h, the rest
+  // from relay/metered_audit_sink.h and the SMTP listeners' TLS failures.)
 
   // sealpost_messages_delivered_total{method}: pgp, smime, pickup, plain, dsn;
   // anything else counts as "other" (keeps label values bounded).

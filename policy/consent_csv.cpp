@@ -31,10 +31,10 @@ std::vector<std::string> split_fields(std::string_view line) {
 
 }  // namespace
 
-Result<std::vector<ConsentRecord>> parse_consent_csv(const std::string& text,
-                                                     const std::string& name,
-                                                     const std::string& source) {
-  std::vector<ConsentRecord> records;
+Result<std::vector<ConsentCsvLine>> parse_consent_csv(const std::string& text,
+                                                      const std::string& name,
+                                                      const std::string& source) {
+  std::vector<ConsentCsvLine> records;
   std::set<std::string> seen;
   std::string_view rest(text);
   std::size_t line_no = 0;
@@ -75,7 +75,7 @@ Result<std::vector<ConsentRecord>> parse_consent_csv(const std::string& text,
     }
     r.source = source;
     if (!seen.insert(r.address).second) return fail("address listed twice: " + r.address);
-    records.push_back(std::move(r));
+    records.push_back({line_no, std::move(r)});
   }
   return records;
 }

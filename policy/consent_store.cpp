@@ -92,19 +92,32 @@ class SqliteConsentStore : public ConsentStore {
     return out;
   }
 
-  Result<void> set_all(const std::vector<ConsentRecord>& records) override {
-    if (auto r = exec("BEGIN IMMEDIATE"); !r) return r;
+  Result<std::vector<ConsentImportOutcome>> import_all(
+      const std::vector<ConsentRecord>& records) override {
+    // IMMEDIATE: the records on file cannot change between read and write
+    // (the daemon only reads; another CLI run waits for the lock).
+    if (auto r = exec("BEGIN IMMEDIATE"); !r) return r.error();
+    std::vector<ConsentImportOutcome> outcomes;
     for (const auto& rec : records) {
-      if (auto r = set(rec); !r) {
+      auto on_file = get(rec.address);
+      if (!on_file) {
         (void)exec("ROLLBACK");
-        return r;
+        return on_file.error();
       }
+      ConsentMerge m = merge_consent(*on_file, rec);
+      if (m.action == ConsentMerge::Action::Add || m.action == ConsentMerge::Action::Update) {
+        if (auto w = set(m.result); !w) {
+          (void)exec("ROLLBACK");
+          return w.error();
+        }
+      }
+      outcomes.push_back({m.action, m.reason});
     }
     if (auto r = exec("COMMIT"); !r) {
       (void)exec("ROLLBACK");
-      return r;
+      return r.error();
     }
-    return {};
+    return outcomes;
   }
 
   Result<void> exec(const char* sql) {
@@ -179,6 +192,41 @@ Result<std::unique_ptr<ConsentStore>> open_sqlite_consent_store(const std::strin
   auto store = std::make_unique<SqliteConsentStore>(std::move(db));
   if (auto r = store->exec(kSchema); !r) return Error::plain(db_path + ": " + r.error().what());
   return std::unique_ptr<ConsentStore>(std::move(store));
+}
+
+ConsentMerge merge_consent(const std::optional<ConsentRecord>& on_file,
+                           const ConsentRecord& incoming) {
+  using Action = ConsentMerge::Action;
+  ConsentMerge m;
+  m.result = incoming;
+  m.result.address = to_lower(incoming.address);
+  if (!on_file) {
+    m.action = Action::Add;
+    return m;
+  }
+  const ConsentRecord& old = *on_file;
+  const std::string on_record = std::string(consent_state_name(old.state)) + " on " + old.date;
+  // ISO dates (YYYY-MM-DD) compare correctly as strings.
+  if (incoming.date < old.date) {
+    m.reason = "on record: " + on_record + ", newer than this " +
+               consent_state_name(incoming.state) + " of " + incoming.date;
+    return m;
+  }
+  if (incoming.date == old.date && old.state == Consent::Revoked &&
+      incoming.state != Consent::Revoked) {
+    m.reason = "on record: " + on_record + "; a revocation on the same day is kept";
+    return m;
+  }
+  m.result.passphrase_hash = old.passphrase_hash;
+  if (m.result.sms_number.empty()) m.result.sms_number = old.sms_number;
+  if (m.result.state == old.state && m.result.date == old.date &&
+      m.result.sms_number == old.sms_number) {
+    m.action = Action::Unchanged;
+    m.reason = "already " + on_record;
+    return m;
+  }
+  m.action = Action::Update;
+  return m;
 }
 
 Result<std::map<std::string, Consent>> lookup_consent(ConsentStore& store,

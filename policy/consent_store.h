@@ -23,19 +23,44 @@ struct ConsentRecord {
   std::string passphrase_hash;  // for pickup auth: passphrase (argon2id string, optional)
 };
 
+// What an import does with one incoming record, given the one on file.
+struct ConsentMerge {
+  enum class Action { Add, Update, Unchanged, Skip };
+  Action action = Action::Skip;
+  ConsentRecord result;  // what is stored for Add/Update
+  std::string reason;    // why, for Skip (and Unchanged)
+};
+
+// The import rule: a record never overrides a newer one on file (a patient's
+// revocation must not be undone by an old list), and on the same date a
+// revocation wins over a grant. An applied record keeps the second-factor
+// data the import does not carry: the passphrase hash always, the SMS number
+// unless the incoming record names one.
+ConsentMerge merge_consent(const std::optional<ConsentRecord>& on_file,
+                           const ConsentRecord& incoming);
+
+struct ConsentImportOutcome {
+  ConsentMerge::Action action = ConsentMerge::Action::Skip;
+  std::string reason;
+};
+
 class ConsentStore {
  public:
   virtual ~ConsentStore() = default;
   virtual Result<std::optional<ConsentRecord>> get(const std::string& address) = 0;
-  // Insert or replace the record for record.address.
+  // Insert or replace the record for record.address (callers merge: see
+  // merge_consent and the CLI's `consent add`).
   virtual Result<void> set(const ConsentRecord& record) = 0;
   // Marks an existing record revoked (keeps it: when consent ended is evidence).
   // Fails when the address has no record.
   virtual Result<void> revoke(const std::string& address, const std::string& date,
                               const std::string& source) = 0;
   virtual Result<std::vector<ConsentRecord>> list() = 0;
-  // All records or none (one transaction), for CSV import.
-  virtual Result<void> set_all(const std::vector<ConsentRecord>& records) = 0;
+  // CSV import: merges every record with merge_consent() against what is on
+  // file, in one transaction (all or nothing on a database error). One
+  // outcome per record, in order.
+  virtual Result<std::vector<ConsentImportOutcome>> import_all(
+      const std::vector<ConsentRecord>& records) = 0;
 };
 
 // Where the embedded database lives: <state_dir>/sealpost.db.

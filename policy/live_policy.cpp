@@ -2,8 +2,9 @@
 
 namespace sealpost::policy {
 
-LivePolicy::LivePolicy(Policy initial)
-    : policy_(std::make_shared<const Policy>(std::move(initial))) {}
+LivePolicy::LivePolicy(Policy initial, bool pickup_available)
+    : policy_(std::make_shared<const Policy>(std::move(initial))),
+      pickup_available_(pickup_available) {}
 
 Result<void> LivePolicy::reload(const std::string& path) {
   auto loaded = load_policy(path);
@@ -14,18 +15,29 @@ Result<void> LivePolicy::reload(const std::string& path) {
   return {};
 }
 
+void LivePolicy::replace(Policy next, bool pickup_available) {
+  auto fresh = std::make_shared<const Policy>(std::move(next));
+  std::lock_guard lock(mu_);
+  policy_ = std::move(fresh);
+  pickup_available_ = pickup_available;
+}
+
 std::shared_ptr<const Policy> LivePolicy::current() const {
   std::lock_guard lock(mu_);
   return policy_;
 }
 
-Decider make_decider(std::shared_ptr<LivePolicy> policy, std::shared_ptr<ConsentStore> consent,
-                     bool pickup_available) {
-  return [policy = std::move(policy), consent = std::move(consent), pickup_available](
+bool LivePolicy::pickup_available() const {
+  std::lock_guard lock(mu_);
+  return pickup_available_;
+}
+
+Decider make_decider(std::shared_ptr<LivePolicy> policy, std::shared_ptr<ConsentStore> consent) {
+  return [policy = std::move(policy), consent = std::move(consent)](
              const EnvelopeFacts& envelope, const MessageFacts& message,
              const std::map<std::string, KeyAvailability>& keys) -> Plan {
     EnvelopeFacts facts = envelope;
-    facts.pickup_available = pickup_available;
+    facts.pickup_available = policy->pickup_available();
     std::map<std::string, Consent> states;
     if (consent) {
       auto found = lookup_consent(*consent, envelope.recipients);

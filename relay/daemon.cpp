@@ -2,14 +2,17 @@
 
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -33,20 +36,24 @@
 #include "relay/auth/user_directory.h"
 #include "relay/delivery/delivery_scheduler.h"
 #include "relay/delivery/smtp_transport.h"
+#include "relay/live_pickup_service.h"
 #include "relay/metered_audit_sink.h"
 #include "relay/privileges.h"
+#include "relay/queue_watcher.h"
+#include "relay/reload_check.h"
 #include "relay/server/smtp_server.h"
 #include "relay/spool/file_spool.h"
+#include "relay/spool/spool_key.h"
 #include "seal/scrub/scrub_hook.h"
 #include "seal/sealing_transformer.h"
 
 namespace sealpost {
 namespace {
 
-// A state dir we create is 0700. One that exists keeps group read/search if
-// the admin gave it (the packaged layout is 0750 sealpost:sealpost so the
-// portal user can reach pickup/), but never group write or any access for
-// others.
+// After limits.shutdown_grace the deliveries still in flight are cut; this
+// is how long their workers then get to notice it and record the deferral.
+constexpr std::chrono::seconds kAbortWait{10};
+
 // A filter-only relay (Postfix content filter) has no staff accounts: the
 // config loader accepts a missing `users:` then, and so must the daemon.
 Result<auth::UserDirectory> load_users(const Config& cfg) {
@@ -54,6 +61,10 @@ Result<auth::UserDirectory> load_users(const Config& cfg) {
   return auth::UserDirectory::load(cfg.users);
 }
 
+// A state dir we create is 0700. One that exists keeps group read/search if
+// the admin gave it (the packaged layout is 0750 sealpost:sealpost so the
+// portal user can reach pickup/), but never group write or any access for
+// others.
 void restrict_state_dir(const std::filesystem::path& dir) {
   std::error_code ec;
   if (std::filesystem::create_directories(dir, ec)) {
@@ -65,15 +76,37 @@ void restrict_state_dir(const std::filesystem::path& dir) {
     ::chmod(dir.c_str(), (st.st_mode & 07777 & ~0027) | 0700);
 }
 
-}  // namespace
-
-namespace {
-
 void apply_logging(const Config& cfg, const DaemonOptions& opts) {
   const auto& level = opts.log_level.empty() ? cfg.log.level : opts.log_level;
   const auto& format = opts.log_format.empty() ? cfg.log.format : opts.log_format;
   log::configure(log::parse_level(level, log::Level::Info),
                  format == "json" ? log::Format::Json : log::Format::Text);
+}
+
+// The ids of the spool key files sealpost.yaml names (queue.spool_key and
+// queue.spool_old_keys), so that a SIGHUP notices a key file replaced in
+// place. (A key from a systemd credential or <state_dir>/spool.key is read
+// at start only.)
+Result<std::vector<std::string>> named_spool_key_ids(const QueueConfig& q) {
+  std::vector<std::string> ids;
+  std::vector<std::string> files = q.spool_old_keys;
+  if (!q.spool_key.empty()) files.insert(files.begin(), q.spool_key);
+  for (const auto& f : files) {
+    auto key = spool::read_spool_key_file(f);
+    if (!key) return key.error();
+    ids.push_back(f + "=" + key->id_hex());
+  }
+  return ids;
+}
+
+// systemd's notify protocol; a no-op without $NOTIFY_SOCKET. RELOADING=1
+// carries MONOTONIC_USEC as Type=notify-reload (systemd 253) expects.
+void notify_reloading() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  const auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL +
+                    static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", usec);
 }
 
 // The pid file lets `sealpost queue flush` reach the running daemon (SIGUSR1).
@@ -83,7 +116,8 @@ class PidFile {
     auto r = write_file_durable(path_, std::to_string(::getpid()) + "\n", 0644);
     if (!r) log::warn("daemon.pidfile", {{"path", path_.string()}, {"error", r.error().what()}});
   }
-  ~PidFile() {
+  ~PidFile() { remove(); }
+  void remove() {
     std::error_code ec;
     std::filesystem::remove(path_, ec);
   }
@@ -92,6 +126,34 @@ class PidFile {
 
  private:
   std::filesystem::path path_;
+};
+
+// The configuration in force, swapped as a whole on SIGHUP; read by the
+// closures the sealing step calls per message (scrub, pickup notice).
+class LiveConfig {
+ public:
+  explicit LiveConfig(std::shared_ptr<const Config> c) : cfg_(std::move(c)) {}
+  std::shared_ptr<const Config> get() const {
+    std::lock_guard lock(mu_);
+    return cfg_;
+  }
+  void set(std::shared_ptr<const Config> c) {
+    std::lock_guard lock(mu_);
+    cfg_ = std::move(c);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Config> cfg_;
+};
+
+// Everything a SIGHUP needs, loaded and checked before any of it is used.
+struct PreparedReload {
+  std::shared_ptr<const Config> cfg;
+  std::shared_ptr<const auth::UserDirectory> users;
+  std::optional<policy::Policy> policy;
+  std::unique_ptr<pickup::PickupStore> new_pickup_store;  // portal: added
+  std::vector<std::string> needs_restart;
 };
 
 class Daemon {
@@ -105,6 +167,7 @@ class Daemon {
       return 1;
     }
     cfg_ = std::make_shared<const Config>(std::move(cfg).value());
+    live_cfg_ = std::make_shared<LiveConfig>(cfg_);
     apply_logging(*cfg_, opts_);
 
     if (!opts_.user.empty()) {
@@ -118,8 +181,9 @@ class Daemon {
       }
       log::info("daemon.user", {{"user", opts_.user}});
     } else if (::geteuid() == 0) {
-      log::warn("daemon.root",
-                {{"detail", "running as root; use the systemd unit or --user sealpost"}});
+      log::warn("daemon.root", {{"detail",
+                                 "running as root is not recommended; use the systemd unit or "
+                                 "--user sealpost"}});
     }
 
     restrict_state_dir(cfg_->state_dir);
@@ -139,6 +203,12 @@ class Daemon {
     (*spool)->set_memory_limit(cfg_->limits.message_memory);
     spill_ = (*spool)->spill_settings();
     spool_ = std::move(spool).value();
+    auto key_ids = named_spool_key_ids(cfg_->queue);
+    if (!key_ids) {
+      log::error("spool.open", {{"error", key_ids.error().what()}});
+      return 1;
+    }
+    spool_key_ids_ = std::move(*key_ids);
 
     if (!open_audit() || !open_sealing()) return 1;
 
@@ -153,20 +223,22 @@ class Daemon {
     boost::asio::io_context& io = io_;
     server_ = std::make_unique<server::SmtpServer>(
         io, cfg_, *spool_, users_, [this](const std::string& id) {
+          arrivals_->accepted(id, unix_now_seconds());
           metrics::relay_metrics().messages_received.inc();
           scheduler_->enqueue(id);
         });
+    server_->on_tls_failure([] { metrics::relay_metrics().tls_failures.inc(); });
     if (auto r = server_->start(); !r) {
       log::error("listen.failed", {{"error", r.error().what()}});
       return 1;
     }
-    // Bound: not even CAP_NET_BIND_SERVICE is needed any more. (On SIGHUP,
-    // new listeners on ports below 1024 then need a restart.)
-    if (!opts_.user.empty()) {
-      if (auto r = drop_all_capabilities(); !r) {
-        log::error("daemon.capabilities", {{"error", r.error().what()}});
-        return 1;
-      }
+    // Bound: not even CAP_NET_BIND_SERVICE is needed any more, whether it
+    // came from --user or from the systemd unit (AmbientCapabilities=).
+    // (Listener changes need a restart anyway.) Root without --user keeps
+    // root's powers: warned about above.
+    if (auto r = drop_all_capabilities(); !r) {
+      log::error("daemon.capabilities", {{"error", r.error().what()}});
+      return 1;
     }
     PidFile pid(std::filesystem::path(cfg_->state_dir) / "sealpostd.pid");
     scheduler_->start();
@@ -174,6 +246,8 @@ class Daemon {
       imap_ = std::make_unique<imap::ImapService>(*cfg_, *keystore_, *audit_);
       if (auto r = imap_->start(); !r) log::error("imap.start", {{"error", r.error().what()}});
     }
+    queue_watcher_ = std::make_unique<QueueWatcher>(*spool_, metrics::relay_metrics());
+    queue_watcher_->start();
 
     boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
     signals.add(SIGUSR1);
@@ -186,19 +260,18 @@ class Daemon {
         log::info("queue.flush", {{"source", "signal"}});
         scheduler_->flush();
       } else {
-        shutdown(io);
+        shutdown();
         return;
       }
       signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
-    queue_timer_ = std::make_unique<boost::asio::steady_timer>(io);
-    watch_queue();
 
     log::info("daemon.ready", {{"config", opts_.config_path},
                                {"listeners", cfg_->listen.size()},
                                {"workers", cfg_->queue.workers}});
-    sd_notify(0, "READY=1");
+    // Only now: every listener is bound and the workers run.
+    sd_notify(0, "READY=1\nSTATUS=accepting mail");
 
     // SMTP sessions are cheap and mostly wait on the network; two loop threads
     // keep one slow TLS handshake from holding up everyone else.
@@ -206,9 +279,17 @@ class Daemon {
     io.run();
     second_loop.join();
 
+    queue_watcher_->stop();
     if (imap_) imap_->stop();
-    scheduler_->stop();
-    queue_timer_.reset();
+    if (!finish_delivery_stop()) {
+      // A worker did not come back even from an aborted connection. Nothing
+      // it holds is lost (its message stays queued), but waiting longer only
+      // ends in systemd's SIGKILL: leave now, cleanly as far as we can.
+      pid.remove();
+      log::error("daemon.stopped", {{"detail", "a delivery worker did not stop; exiting anyway"}});
+      (void)std::fflush(nullptr);
+      std::_Exit(0);
+    }
     server_.reset();
     log::info("daemon.stopped", {});
     return 0;
@@ -222,6 +303,7 @@ class Daemon {
       log::error("config.invalid", {{"error", settings.error().what()}});
       return false;
     }
+    audit_retention_ = settings->retention;
     audit::AuditLogOptions options;
     options.retention = settings->retention;
     auto log = audit::AuditLog::open(audit::relay_audit_dir(cfg_->state_dir), options);
@@ -230,12 +312,20 @@ class Daemon {
       return false;
     }
     audit_log_ = std::move(log).value();
-    audit_ = std::make_unique<MeteredAuditSink>(*audit_log_, metrics::relay_metrics());
+    // Latency is measured from acceptance: to the millisecond for what this
+    // process accepted, else from the envelope's arrival second.
+    arrivals_ = std::make_unique<AcceptanceTimes>([this](const std::string& id) {
+      auto env = spool_->load_envelope(id);
+      return env ? std::optional<double>(static_cast<double>(env->arrival)) : std::nullopt;
+    });
+    audit_ =
+        std::make_unique<MeteredAuditSink>(*audit_log_, metrics::relay_metrics(), arrivals_.get());
     return true;
   }
 
   // keystore + policy (with consent) + scrub + pickup -> the sealing transformer
-  // that sits between spool and delivery.
+  // that sits between spool and delivery. Everything a SIGHUP may change is
+  // read through live objects (policy, config, pickup service).
   bool open_sealing() {
     auto ks = keystore::Keystore::open(*cfg_);
     if (!ks) {
@@ -248,7 +338,8 @@ class Daemon {
       log::error("policy.invalid", {{"error", pol.error().what()}});
       return false;
     }
-    policy_ = std::make_shared<policy::LivePolicy>(std::move(pol).value());
+    policy_ =
+        std::make_shared<policy::LivePolicy>(std::move(pol).value(), cfg_->portal.has_value());
     auto consent = policy::open_sqlite_consent_store(policy::state_db_path(cfg_->state_dir), true);
     if (!consent) {
       log::error("consent.open", {{"error", consent.error().what()}});
@@ -258,7 +349,7 @@ class Daemon {
 
     seal::SealingOptions o;
     o.keystore = keystore_.get();
-    o.decide = policy::make_decider(policy_, consent_, cfg_->portal.has_value());
+    o.decide = policy::make_decider(policy_, consent_);
     // Rewritten Message-IDs are an HMAC of the original (threading survives,
     // see docs/scrub.md); the key never leaves the state directory.
     auto id_key = load_or_create_key(
@@ -267,12 +358,13 @@ class Daemon {
       log::error("scrub.message_id_key", {{"error", id_key.error().what()}});
       return false;
     }
-    scrub::ScrubContext scrub_ctx{cfg_->hostname, std::move(id_key).value()};
-    // Profiles come from the live policy, so a SIGHUP reload changes them too.
-    o.scrub = [live = policy_, ctx = std::move(scrub_ctx), audit = audit_.get()](
-                  GMimeMessage* msg, const std::string& profile, const std::string& queue_id,
-                  const std::string& recipients) {
-      return scrub::make_scrub_hook(live->current()->scrub_profiles, ctx, *audit)(
+    // Profiles come from the live policy and the host name from the live
+    // config, so a SIGHUP reload changes both.
+    o.scrub = [live = policy_, cfg = live_cfg_, key = std::move(id_key).value(),
+               audit = audit_.get()](GMimeMessage* msg, const std::string& profile,
+                                     const std::string& queue_id, const std::string& recipients) {
+      scrub::ScrubContext ctx{cfg->get()->hostname, key};
+      return scrub::make_scrub_hook(live->current()->scrub_profiles, std::move(ctx), *audit)(
           msg, profile, queue_id, recipients);
     };
     if (cfg_->portal) {
@@ -282,34 +374,37 @@ class Daemon {
         return false;
       }
       pickup_store_ = std::move(store).value();
-      pickup_ =
-          std::make_unique<pickup::StorePickupService>(*pickup_store_, cfg_->portal->public_url);
-      o.pickup = pickup_.get();
-      // How the patient proves who they are comes from the consent registry.
-      // The notice comes from the admin's templates (portal.templates), with
-      // the practice name and sender the portal uses too.
-      const auto ps = portal::settings_from_config(*cfg_);
-      o.compose_notice = [ps](const PickupRequest& req, const PickupDeposit& dep) {
-        pickup::NoticeParams n;
-        n.from_address = ps.mail_from;
-        n.to_address = req.recipient;
-        n.practice_name = ps.practice_name;
-        n.link = dep.url;
-        n.expires_at = dep.expires_at;
-        n.auth_method = req.auth_method;
-        n.templates_dir = ps.templates_dir;
-        return pickup::compose_notice(n);
-      };
-      o.complete_pickup = [consent = consent_](PickupRequest& req) {
-        auto rec = consent->get(req.recipient);
-        if (!rec || !rec->has_value()) return;
-        if (req.sms_number.empty()) req.sms_number = (*rec)->sms_number;
-        req.passphrase_hash = (*rec)->passphrase_hash;
-      };
     }
+    pickup_.configure(
+        pickup_store_.get(),
+        cfg_->portal ? std::optional<std::string>(cfg_->portal->public_url) : std::nullopt);
+    o.pickup = &pickup_;
+    // How the patient proves who they are comes from the consent registry.
+    // The notice comes from the admin's templates (portal.templates), with
+    // the practice name and sender the portal uses too, as configured now.
+    o.compose_notice = [cfg = live_cfg_](const PickupRequest& req, const PickupDeposit& dep) {
+      const auto ps = portal::settings_from_config(*cfg->get());
+      pickup::NoticeParams n;
+      n.from_address = ps.mail_from;
+      n.to_address = req.recipient;
+      n.practice_name = ps.practice_name;
+      n.link = dep.url;
+      n.expires_at = dep.expires_at;
+      n.auth_method = req.auth_method;
+      n.templates_dir = ps.templates_dir;
+      return pickup::compose_notice(n);
+    };
+    o.complete_pickup = [consent = consent_](PickupRequest& req) {
+      auto rec = consent->get(req.recipient);
+      if (!rec || !rec->has_value()) return;
+      if (req.sms_number.empty()) req.sms_number = (*rec)->sms_number;
+      req.passphrase_hash = (*rec)->passphrase_hash;
+    };
     o.audit = audit_.get();
+    // Fixed for the process's life: limits.max_message_size waits for a
+    // restart (relay/reload_check.h), and so does this MIME limit.
     o.limits.max_size = cfg_->limits.max_message_size;
-    o.hostname = cfg_->hostname;
+    o.hostname = cfg_->hostname;  // only for the built-in fallback notice
     o.spill = spill_;
     transformer_ = std::make_unique<seal::SealingTransformer>(std::move(o));
     return true;
@@ -321,6 +416,7 @@ class Daemon {
       log::error("config.invalid", {{"error", settings.error().what()}});
       return false;
     }
+    metrics_listen_ = settings->listen;
     if (!settings->listen) return true;
     auto server = metrics::HttpServer::start(*settings->listen, metrics::default_registry(),
                                              [this] { return audit_log_->healthy(); });
@@ -333,79 +429,152 @@ class Daemon {
     return true;
   }
 
-  // Queue size and age for the metrics, sampled from the spool every 15 s.
-  void watch_queue() {
-    metrics::relay_metrics().queue_size.set(static_cast<double>(spool_->list().size()));
-    queue_timer_->expires_after(std::chrono::seconds(15));
-    queue_timer_->async_wait([this](const boost::system::error_code& ec) {
-      if (!ec && !stopping_) watch_queue();
-    });
+  // Loads and checks everything a reload would use; nothing running changes.
+  // The error says what was wrong (FILE:LINE where the loader knows it).
+  Result<PreparedReload> prepare_reload(bool& policy_failed) {
+    auto loaded = load_config(opts_.config_path);
+    if (!loaded) return loaded.error();
+    auto plan = plan_reload(*cfg_, std::move(loaded).value());
+    if (!plan) return plan.error();
+    PreparedReload r;
+    r.needs_restart = std::move(plan->needs_restart);
+    auto cfg = std::make_shared<const Config>(std::move(plan->applied));
+
+    auto key_ids = named_spool_key_ids(cfg->queue);
+    if (!key_ids) return key_ids.error();
+    if (*key_ids != spool_key_ids_)
+      return Error::plain(
+          "a spool key file named in queue.spool_key or queue.spool_old_keys has new content; "
+          "spool keys change only with a restart (rotation: docs/queue.md), so the reload is "
+          "refused and the running configuration kept");
+
+    auto users = load_users(*cfg);
+    if (!users) return users.error();
+    r.users = std::make_shared<const auth::UserDirectory>(std::move(users).value());
+    auto pol = policy::load_policy(cfg->policy);
+    if (!pol) {
+      policy_failed = true;
+      return pol.error();
+    }
+    r.policy = std::move(pol).value();
+    // The sections other modules read from the same file.
+    auto audit_settings = audit::load_audit_settings(opts_.config_path);
+    if (!audit_settings) return audit_settings.error();
+    if (audit_settings->retention != audit_retention_) r.needs_restart.emplace_back("audit");
+    auto metrics_settings = metrics::load_metrics_settings(opts_.config_path);
+    if (!metrics_settings) return metrics_settings.error();
+    if (metrics_settings->listen != metrics_listen_) r.needs_restart.emplace_back("metrics.listen");
+    if (cfg->portal && !pickup_store_) {  // a portal added: pickups need the store
+      auto store = pickup::PickupStore::open(std::filesystem::path(cfg->state_dir) / "pickup");
+      if (!store) return store.error();
+      r.new_pickup_store = std::move(store).value();
+    }
+    r.cfg = std::move(cfg);
+    return r;
   }
 
+  // SIGHUP (DESIGN §3.2): all of the new configuration, or none of it.
   void reload() {
-    sd_notify(0, "RELOADING=1");
-    auto cfg = load_config(opts_.config_path);
-    if (!cfg) {
-      log::error("reload.refused", {{"error", cfg.error().what()}, {"kept", "previous config"}});
-      sd_notify(0, "READY=1");
+    notify_reloading();
+    bool policy_failed = false;
+    auto prepared = prepare_reload(policy_failed);
+    std::optional<Error> refused;
+    if (!prepared) refused = prepared.error();
+    // The listeners' certificates are loaded last: SmtpServer::reload() is
+    // itself all-or-nothing, and everything after it cannot fail.
+    if (!refused) {
+      if (auto s = server_->reload(prepared->cfg, prepared->users); !s) refused = s.error();
+    }
+    if (refused) {
+      log::error(policy_failed ? "reload.policy_refused" : "reload.refused",
+                 {{"error", refused->what()}, {"kept", "running configuration, users and policy"}});
+      sd_notify(0, "READY=1\nSTATUS=reload refused, running configuration kept");
       return;
     }
-    auto users = load_users(*cfg);
-    if (!users) {
-      log::error("reload.refused", {{"error", users.error().what()}, {"kept", "previous config"}});
-      sd_notify(0, "READY=1");
-      return;
-    }
-    cfg_ = std::make_shared<const Config>(std::move(cfg).value());
-    users_ = std::make_shared<const auth::UserDirectory>(std::move(users).value());
-    apply_logging(*cfg_, opts_);
-    // A broken policy is refused; mail keeps flowing under the old one.
-    if (auto r = policy_->reload(cfg_->policy); !r)
-      log::error("reload.policy_refused",
-                 {{"error", r.error().what()}, {"kept", "previous policy"}});
-    server_->reload(cfg_, users_);
+    PreparedReload& r = *prepared;
+    cfg_ = r.cfg;
+    users_ = r.users;
+    live_cfg_->set(cfg_);
+    if (r.new_pickup_store) pickup_store_ = std::move(r.new_pickup_store);
+    pickup_.configure(
+        pickup_store_.get(),
+        cfg_->portal ? std::optional<std::string>(cfg_->portal->public_url) : std::nullopt);
+    policy_->replace(std::move(*r.policy), cfg_->portal.has_value());
     scheduler_->reload(*cfg_);
     if (auto* smtp = dynamic_cast<delivery::SmtpTransport*>(transport_.get()))
       smtp->reconfigure(cfg_->smarthost, cfg_->hostname);
+    apply_logging(*cfg_, opts_);
+    for (const auto& key : r.needs_restart)
+      log::warn("reload.needs_restart",
+                {{"key", key}, {"detail", "changed; the running value stays until a restart"}});
     log::info("reload.done", {{"config", opts_.config_path}});
-    sd_notify(0, "READY=1");
+    sd_notify(0, "READY=1\nSTATUS=accepting mail");
   }
 
-  void shutdown(boost::asio::io_context& io) {
-    sd_notify(0, "STOPPING=1");
-    stopping_ = true;
-    queue_timer_->cancel();
-    log::info("daemon.stopping", {});
+  // SIGTERM/SIGINT: stop accepting; SMTP transactions in DATA and deliveries
+  // in flight get limits.shutdown_grace to finish (both from now on).
+  void shutdown() {
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+    stopping_at_ = std::chrono::steady_clock::now();
+    log::info("daemon.stopping", {{"grace_seconds", cfg_->limits.shutdown_grace.count()}});
     server_->stop_accepting();
-    // In-flight DATA may finish; idle sessions are told 421 and closed. The
-    // io_context returns once the last session is gone.
-    server_->shutdown(std::chrono::seconds(10));
-    (void)io;
+    // Idle sessions are told 421 and closed at once, a session inside DATA
+    // may finish. The io_context returns once the last session is gone.
+    server_->shutdown(cfg_->limits.shutdown_grace);
+    // Nothing new starts; stop() returns once the attempts in flight ended.
+    delivery_stopped_ = std::async(std::launch::async, [this] { scheduler_->stop(); });
+  }
+
+  // After the grace period, cuts the smarthost connections still open (their
+  // messages stay queued: at-least-once) and waits briefly for the workers.
+  // False if a worker still did not return.
+  bool finish_delivery_stop() {
+    using std::future_status;
+    if (!delivery_stopped_.valid()) {  // io stopped without a signal: should not happen
+      scheduler_->stop();
+      return true;
+    }
+    if (delivery_stopped_.wait_until(stopping_at_ + cfg_->limits.shutdown_grace) ==
+        future_status::ready)
+      return true;
+    log::warn("delivery.aborted",
+              {{"detail",
+                "deliveries still in flight after limits.shutdown_grace: their smarthost "
+                "connections are cut, the messages stay queued and are sent after the restart"}});
+    if (auto* smtp = dynamic_cast<delivery::SmtpTransport*>(transport_.get()))
+      smtp->abort_in_flight();
+    return delivery_stopped_.wait_for(kAbortWait) == future_status::ready;
   }
 
   DaemonOptions opts_;
-  // Declared first so it is destroyed last: the server, its sessions and the
-  // queue timer all hold references into it.
+  // Declared first so it is destroyed last: the server and its sessions
+  // hold references into it.
   boost::asio::io_context io_;
   std::shared_ptr<const Config> cfg_;
+  std::shared_ptr<LiveConfig> live_cfg_;
   std::shared_ptr<const auth::UserDirectory> users_;
   std::unique_ptr<Spool> spool_;
   SpillSettings spill_;  // where big messages go while they are sealed
+  std::vector<std::string> spool_key_ids_;
   std::unique_ptr<audit::AuditLog> audit_log_;
+  std::optional<std::chrono::days> audit_retention_;
+  std::optional<std::string> metrics_listen_;
+  std::unique_ptr<AcceptanceTimes> arrivals_;
   std::unique_ptr<AuditSink> audit_;
   std::unique_ptr<keystore::Keystore> keystore_;
   std::shared_ptr<policy::LivePolicy> policy_;
   std::shared_ptr<policy::ConsentStore> consent_;
   std::unique_ptr<pickup::PickupStore> pickup_store_;
-  std::unique_ptr<PickupService> pickup_;
+  LivePickupService pickup_;
   std::unique_ptr<metrics::HttpServer> metrics_http_;
-  std::atomic<bool> stopping_{false};
-  std::unique_ptr<boost::asio::steady_timer> queue_timer_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Transformer> transformer_;
   std::unique_ptr<DeliveryScheduler> scheduler_;
+  std::unique_ptr<QueueWatcher> queue_watcher_;
   std::unique_ptr<imap::ImapService> imap_;
   std::unique_ptr<server::SmtpServer> server_;
+  std::chrono::steady_clock::time_point stopping_at_;
+  std::future<void> delivery_stopped_;
 };
 
 }  // namespace

@@ -26,6 +26,8 @@ class LoginThrottle {
   void failed(std::string_view client, Clock::time_point now = Clock::now()) {
     failures_.add(client_key(client), now);
   }
+  // limits.auth_failures_per_client changed on SIGHUP; the counts stay.
+  void set_limit(unsigned limit) { failures_.set_limit(limit); }
 
  private:
   SlidingWindow failures_;

@@ -76,7 +76,8 @@ Result<void> read_password(const std::string& path, Secret& out) {
 }  // namespace
 
 Result<std::unique_ptr<SmtpConnection>> SmtpConnection::open(const SmarthostConfig& cfg,
-                                                             const std::string& helo_name) {
+                                                             const std::string& helo_name,
+                                                             ConnectionAbort* abort) {
   if (cfg.tls == TlsMode::None) {
     if (!cfg.insecure)
       return Error::make(454, "4.7.0", "Smarthost TLS disabled without insecure: true",
@@ -89,6 +90,11 @@ Result<std::unique_ptr<SmtpConnection>> SmtpConnection::open(const SmarthostConf
   if (!fd) return fd.error();
 
   std::unique_ptr<SmtpConnection> conn(new SmtpConnection(cfg));
+  if (abort != nullptr) {  // from here on a stopping daemon can cut us short
+    auto watch = abort->watch(fd->get());
+    if (!watch) return watch.error();
+    conn->abort_watch_ = std::move(*watch);
+  }
   const auto handshake_timeout = static_cast<time_t>(cfg.connect_timeout.count());
   mailstream* stream = nullptr;
   TlsHandshake handshake(cfg.host);

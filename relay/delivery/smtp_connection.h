@@ -19,6 +19,7 @@
 #include "common/body.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "relay/delivery/connection_abort.h"
 #include "relay/delivery/smtp_reply.h"
 #include "relay/delivery/tls_handshake.h"
 
@@ -30,8 +31,10 @@ class SmtpConnection {
   // temporary code for anything that is not the message's fault, including a
   // 5xx greeting, EHLO or STARTTLS reply: only MAIL/RCPT/DATA replies judge a
   // message.
+  // With `abort`, the socket is registered there as soon as it is connected.
   static Result<std::unique_ptr<SmtpConnection>> open(const SmarthostConfig& cfg,
-                                                      const std::string& helo_name);
+                                                      const std::string& helo_name,
+                                                      ConnectionAbort* abort = nullptr);
   ~SmtpConnection();  // sends QUIT and closes
   SmtpConnection(const SmtpConnection&) = delete;
   SmtpConnection& operator=(const SmtpConnection&) = delete;
@@ -65,6 +68,7 @@ class SmtpConnection {
   std::set<std::string> extensions_;
   std::set<std::string> auth_mechanisms_;
   bool encrypted_ = false;
+  ConnectionAbort::Registration abort_watch_;
 };
 
 }  // namespace sealpost::delivery

@@ -84,7 +84,7 @@ std::shared_ptr<const SmtpTransport::Settings> SmtpTransport::settings() const {
 Result<SmtpTransport::Lease> SmtpTransport::fresh_lease() {
   Lease lease;
   lease.settings = settings();
-  auto conn = SmtpConnection::open(lease.settings->cfg, lease.settings->helo);
+  auto conn = SmtpConnection::open(lease.settings->cfg, lease.settings->helo, &abort_);
   if (!conn) return conn.error();
   lease.conn = std::move(*conn);
   return lease;

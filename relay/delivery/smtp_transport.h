@@ -31,6 +31,9 @@ class SmtpTransport final : public Transport {
   // SIGHUP: later attempts use the new smarthost settings; attempts in flight
   // finish with the old ones.
   void reconfigure(SmarthostConfig cfg, std::string helo_name);
+  // Shutdown after the grace period: cuts every open connection (attempts in
+  // flight fail as temporary, their messages stay queued) and opens no new one.
+  void abort_in_flight() { abort_.abort_all(); }
 
  private:
   struct Settings {
@@ -54,6 +57,7 @@ class SmtpTransport final : public Transport {
                                             const std::vector<const OutboundRecipient*>& rcpts,
                                             Ending& ending);
 
+  ConnectionAbort abort_;  // declared before the pool: outlives every connection
   mutable std::mutex mu_;
   std::shared_ptr<const Settings> settings_;
   std::vector<Lease> idle_;  // guarded by mu_

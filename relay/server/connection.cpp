@@ -148,6 +148,7 @@ asio::awaitable<bool> Connection::tls_handshake() {
   last_answer_ = Clock::now();
   if (ec) {
     log::info("smtp.tls_failed", {{"client", client_}, {"reason", ec.message()}});
+    if (state_->on_tls_failure) state_->on_tls_failure();
     co_return false;
   }
   log::debug("smtp.tls", {{"client", client_},

@@ -2,14 +2,19 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/sliding_window.h"
+
 namespace sealpost::server {
 
 ServerState::Admit ServerState::try_admit(const std::string& client, const LimitsConfig& limits) {
+  // Keyed like the login throttle: one IPv6 client holds a whole /64, and
+  // counting per exact address would let it open a slot per address.
+  const std::string key = client_key(client);
   std::lock_guard lock(mu);
   if (active_count.load() >= limits.max_connections) return Admit::TooManyTotal;
-  unsigned& n = per_client[client];
+  unsigned& n = per_client[key];
   if (n >= limits.max_connections_per_client) {
-    if (n == 0) per_client.erase(client);
+    if (n == 0) per_client.erase(key);
     return Admit::TooManyFromClient;
   }
   ++n;
@@ -18,8 +23,9 @@ ServerState::Admit ServerState::try_admit(const std::string& client, const Limit
 }
 
 void ServerState::release(const std::string& client) {
+  const std::string key = client_key(client);
   std::lock_guard lock(mu);
-  auto it = per_client.find(client);
+  auto it = per_client.find(key);
   if (it != per_client.end() && --it->second == 0) per_client.erase(it);
   --active_count;
 }

@@ -47,6 +47,7 @@ struct ServerState {
   boost::asio::thread_pool& commits;
   boost::asio::thread_pool& passwords;
   std::function<void(const std::string&)> on_queued;
+  std::function<void()> on_tls_failure;  // a failed inbound handshake (metrics)
   // Failed logins per client address over all connections; made at start
   // from limits.auth_failures_per_client (a reload keeps the counts).
   std::shared_ptr<auth::LoginThrottle> login_throttle;
@@ -67,7 +68,8 @@ struct ServerState {
     current = std::move(s);
   }
 
-  // Connection accounting. try_admit() reserves a slot or says why not.
+  // Connection accounting. try_admit() reserves a slot or says why not;
+  // per-client limits count by client_key() (IPv6: the /64), like AUTH failures.
   enum class Admit { Ok, TooManyTotal, TooManyFromClient };
   Admit try_admit(const std::string& client, const LimitsConfig& limits);
   void release(const std::string& client);

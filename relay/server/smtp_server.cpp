@@ -71,21 +71,14 @@ void refuse(ClientSocket sock, std::string reply, bool plain) {
   });
 }
 
-std::map<std::string, std::shared_ptr<asio::ssl::context>> load_tls(
-    const Config& cfg, const std::map<std::string, std::shared_ptr<asio::ssl::context>>* old,
-    std::optional<Error>* first_error) {
+// Every listener's TLS context, or the first failure (naming listener and file).
+Result<std::map<std::string, std::shared_ptr<asio::ssl::context>>> load_tls(const Config& cfg) {
   std::map<std::string, std::shared_ptr<asio::ssl::context>> out;
   for (const auto& l : cfg.listen) {
     if (!l.tls) continue;
     auto ctx = make_server_tls_context(*l.tls);
-    if (ctx) {
-      out[l.address] = *ctx;
-      continue;
-    }
-    Error e = Error::plain("listener " + l.address + ": " + ctx.error().what());
-    log::error("smtp.tls_config", {{"listener", l.address}, {"reason", ctx.error().what()}});
-    if (first_error && !*first_error) *first_error = e;
-    if (old && old->count(l.address)) out[l.address] = old->at(l.address);  // keep serving
+    if (!ctx) return Error::plain("listener " + l.address + ": " + ctx.error().what());
+    out[l.address] = *ctx;
   }
   return out;
 }
@@ -166,11 +159,15 @@ SmtpServer::~SmtpServer() {
   passwords_->join();
 }
 
+void SmtpServer::on_tls_failure(std::function<void()> hook) {
+  state_->on_tls_failure = std::move(hook);
+}
+
 Result<void> SmtpServer::start() {
   ServerState::Snapshot snap = state_->snapshot();
-  std::optional<Error> tls_error;
-  snap.tls = load_tls(*snap.config, nullptr, &tls_error);
-  if (tls_error) return *tls_error;
+  auto tls = load_tls(*snap.config);
+  if (!tls) return tls.error();
+  snap.tls = std::move(*tls);
   state_->replace(snap);
 
   std::vector<std::shared_ptr<Listener>> bound;
@@ -202,13 +199,14 @@ Result<void> SmtpServer::start() {
   return {};
 }
 
-void SmtpServer::reload(std::shared_ptr<const Config> cfg,
-                        std::shared_ptr<const auth::UserDirectory> users) {
-  ServerState::Snapshot old = state_->snapshot();
-  ServerState::Snapshot next{std::move(cfg), std::move(users), {}};
-  next.tls = load_tls(*next.config, &old.tls, nullptr);
-  state_->replace(std::move(next));
+Result<void> SmtpServer::reload(std::shared_ptr<const Config> cfg,
+                                std::shared_ptr<const auth::UserDirectory> users) {
+  auto tls = load_tls(*cfg);
+  if (!tls) return tls.error();
+  state_->login_throttle->set_limit(cfg->limits.auth_failures_per_client);
+  state_->replace({std::move(cfg), std::move(users), std::move(*tls)});
   log::info("smtp.reloaded", {{"listeners", listeners_.size()}});
+  return {};
 }
 
 void SmtpServer::stop_accepting() {

@@ -39,14 +39,22 @@ class SmtpServer {
   SmtpServer(const SmtpServer&) = delete;
   SmtpServer& operator=(const SmtpServer&) = delete;
 
+  // Called on a network thread for every inbound TLS handshake that fails
+  // (STARTTLS or implicit TLS). Set before start().
+  void on_tls_failure(std::function<void()> hook);
+
   // Loads TLS certificates and binds every listener; the Error names the
   // listener address (or certificate file) that failed. Nothing stays bound
   // on failure.
   Result<void> start();
-  // New sessions use the new config and users; TLS certificates are re-read
-  // (a broken new certificate is logged and the old one kept). Listener
-  // addresses themselves change only with a restart.
-  void reload(std::shared_ptr<const Config> cfg, std::shared_ptr<const auth::UserDirectory> users);
+  // All or nothing: the TLS certificates and keys of every listener are
+  // re-read first; if one fails, the Error names listener and file and
+  // nothing changes. Otherwise new sessions use the new config, users and
+  // certificates (running sessions keep theirs) and the AUTH-failure limit
+  // per client changes (the counts stay). Listener addresses change only
+  // with a restart.
+  Result<void> reload(std::shared_ptr<const Config> cfg,
+                      std::shared_ptr<const auth::UserDirectory> users);
   void stop_accepting();
   // Stops accepting; idle sessions get 421 4.3.2 now, a session inside DATA
   // may finish its message; whatever is left after `grace` is closed.

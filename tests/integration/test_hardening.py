@@ -714,3 +714,171 @@ def test_pathological_mime_is_bounded_and_never_lost(sealing_relay):
         return r["status"] == "held" and r["attempts"] == attempts + 1
     assert wait_until(held_again, timeout=20)
     assert relay.proc.poll() is None
+
+
+# ---- 6. TLS: protocol floor, ciphers, certificate reload ------------------------------
+
+def tls_client(max_version, ciphers):
+    """A client that can offer old protocols and weak ciphers (OpenSSL only
+    negotiates below TLS 1.2 at security level 0)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    ctx.maximum_version = max_version
+    ctx.set_ciphers(ciphers + ":@SECLEVEL=0")
+    return ctx
+
+
+def handshake(port, ctx):
+    """(protocol, cipher) on success, or the SSLError."""
+    s = socket.create_connection(("127.0.0.1", port), 10)
+    try:
+        t = ctx.wrap_socket(s, server_hostname="localhost")
+        result = (t.version(), t.cipher()[0])
+        t.close()
+        return result
+    except (ssl.SSLError, ConnectionResetError) as e:
+        s.close()
+        return e
+
+
+def old_tls_server_accepts(ctx, cert, key):
+    """Proves the local OpenSSL can speak what `ctx` offers, so a refusal by
+    sealpostd is sealpostd's: a throw-away server that takes TLS 1.0-1.1 and
+    any cipher at security level 0."""
+    srv = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    srv.load_cert_chain(str(cert), str(key))
+    srv.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    srv.set_ciphers("ALL:@SECLEVEL=0")
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    out = {}
+
+    def serve():
+        c, _ = lsock.accept()
+        try:
+            srv.wrap_socket(c, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            c.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    result = handshake(lsock.getsockname()[1], ctx)
+    t.join(10)
+    lsock.close()
+    return not isinstance(result, Exception)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_inbound_tls_refuses_old_protocols_and_weak_ciphers(tmp_path):
+    with Sink(tmp_path / "sink") as sink:
+        relay = Relay(tmp_path, smarthost_port=sink.port)
+        cert = relay.config["listen"][1]["tls"]["cert"]
+        key = relay.config["listen"][1]["tls"]["key"]
+        with relay:
+            port = relay.port("smtps")
+            cases = {
+                "TLS 1.1": tls_client(ssl.TLSVersion.TLSv1_1, "ALL"),
+                "TLS 1.0": tls_client(ssl.TLSVersion.TLSv1, "ALL"),
+                "TLS 1.2, RSA key exchange, CBC": tls_client(ssl.TLSVersion.TLSv1_2, "AES128-SHA"),
+                "TLS 1.2, ECDHE, CBC": tls_client(ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-AES128-SHA256"),
+                "TLS 1.2, RSA key exchange, GCM": tls_client(ssl.TLSVersion.TLSv1_2, "AES128-GCM-SHA256"),
+            }
+            for name, ctx in cases.items():
+                assert old_tls_server_accepts(ctx, cert, key), "local OpenSSL cannot offer " + name
+                result = handshake(port, ctx)
+                assert isinstance(result, Exception), (name, result)
+            # Control: a modern TLS 1.2 client and a default TLS 1.3 client get in.
+            good = tls_client(ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-AES128-GCM-SHA256")
+            assert handshake(port, good) == ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256")
+            assert handshake(port, tls_client(ssl.TLSVersion.MAXIMUM_SUPPORTED, "DEFAULT"))[0] == "TLSv1.3"
+            # The same floor for STARTTLS on the submission port.
+            s = smtplib.SMTP("127.0.0.1", relay.port("submission"), timeout=10)
+            with pytest.raises((ssl.SSLError, ConnectionResetError, smtplib.SMTPServerDisconnected)):
+                s.starttls(context=tls_client(ssl.TLSVersion.TLSv1_1, "ALL"))
+            s.close()
+
+
+def peer_certificate(port, cafile):
+    ctx = ssl.create_default_context(cafile=str(cafile))
+    with socket.create_connection(("127.0.0.1", port), 10) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost") as t:
+            return t.getpeercert(binary_form=True)
+
+
+def test_listener_certificate_is_reloaded_on_sighup(tmp_path):
+    """Renewed certificate files (as certbot leaves them) + SIGHUP: new connections
+    get the new certificate, a session that was already open keeps going."""
+    with Sink(tmp_path / "sink") as sink:
+        relay = Relay(tmp_path, smarthost_port=sink.port)
+        relay.add_user(USER, PASSWORD, [ADDR])
+        cert = Path(relay.config["listen"][1]["tls"]["cert"])
+        key = Path(relay.config["listen"][1]["tls"]["key"])
+        with relay:
+            old = peer_certificate(relay.port("smtps"), relay.ca.cert)
+            before = smtplib.SMTP_SSL("127.0.0.1", relay.port("smtps"), timeout=15,
+                                      context=ssl.create_default_context(cafile=str(relay.ca.cert)))
+            before.login(USER, PASSWORD)
+
+            new_cert, new_key = relay.ca.server_cert("localhost", stem="renewed")
+            cert.write_bytes(new_cert.read_bytes())
+            key.write_bytes(new_key.read_bytes())
+            offset = len(relay.log())
+            relay.signal(signal.SIGHUP)
+            assert wait_until(lambda: "reload.done" in relay.log()[offset:], 15), relay.log()[offset:]
+
+            new = peer_certificate(relay.port("smtps"), relay.ca.cert)
+            assert new != old
+            assert new == ssl.PEM_cert_to_DER_cert(new_cert.read_text())
+            s = smtplib.SMTP("127.0.0.1", relay.port("submission"), timeout=15)
+            s.starttls(context=ssl.create_default_context(cafile=str(relay.ca.cert)))
+            assert s.sock.getpeercert(binary_form=True) == new
+            s.quit()
+            # The session from before the reload is unaffected.
+            before.sendmail(ADDR, ["kept@sink.example"],
+                            simple_message(ADDR, ["kept@sink.example"], "across reload"))
+            before.quit()
+            (meta, _), = sink.wait_for(1, timeout=30)
+            assert meta["rcpt_tos"] == ["kept@sink.example"]
+
+
+class WeakCipherSink(Sink):
+    """A STARTTLS smarthost that offers TLS 1.2 with only `ciphers`."""
+
+    def __init__(self, *args, ciphers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ciphers = ciphers
+
+    def _context(self):
+        ctx = super()._context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(self.ciphers + ":@SECLEVEL=0")
+        return ctx
+
+
+@pytest.mark.parametrize("ciphers,named", [("ECDHE-RSA-AES128-SHA", "AES-128-CBC"),
+                                           ("AES128-GCM-SHA256", "RSA key exchange")])
+def test_smarthost_with_only_weak_tls12_ciphers_defers(tmp_path, ciphers, named):
+    """libetpan forces GnuTLS's NORMAL priority (CBC and RSA key exchange
+    included); the relay refuses such a session after the handshake, before
+    EHLO: deferred, never sent, never bounced."""
+    from sealpost_harness import TestCA
+    ca = TestCA(tmp_path / "sh-ca", "Smarthost CA")
+    cert, key = ca.server_cert("localhost")
+    with WeakCipherSink(tmp_path / "sink", tls_cert=cert, tls_key=key, ciphers=ciphers) as sink:
+        relay = Relay(tmp_path, smarthost_port=sink.port, smarthost_tls="starttls",
+                      smarthost_ca=ca.cert)
+        with relay:
+            msg = simple_message("lab@praxis.example", ["weak@sink.example"], "weak cipher")
+            submit(relay.port("filter"), "lab@praxis.example", ["weak@sink.example"], msg,
+                   starttls=False)
+            assert wait_until(lambda: "delivery.smarthost_failed" in relay.log(), 30)
+            time.sleep(0.5)
+            assert sink.messages() == []
+            assert len(queue_list(relay)) == 1
+        log = relay.log()
+    assert "result=deferred" in log and "result=failed" not in log
+    assert "server negotiated TLS1.2 with" in log and named in log, log[-2000:]
+    assert "status=4.7.5" in log

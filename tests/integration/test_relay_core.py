@@ -19,6 +19,16 @@ from sealpost_harness import Relay, TestCA, free_port, simple_message, submit
 USER, PASSWORD, ADDR = "anna", "correct horse battery", "anna@praxis.example"
 
 
+def wait_until(predicate, timeout, step=0.2):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
 def strip_our_received(raw):
     """The relay's only change to a plain message is its own Received line on top."""
     assert raw.startswith(b"Received: from "), raw[:200]
@@ -388,3 +398,61 @@ def test_policy_explain_defers_like_the_daemon_when_the_keystore_fails(tmp_path)
     rp = out["recipients"][0]
     assert rp["method"] == "defer", rp
     assert any("keystore error" in why for why in rp["reasons"])
+
+
+def scrape(port):
+    """The /metrics endpoint as {series: value}."""
+    import urllib.request
+    body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+    values = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def test_metrics_after_delivered_deferred_and_bounced(tmp_path):
+    """The counters an admin alerts on move with what happened: one message
+    delivered, one deferred (4xx), one bounced (5xx, its DSN delivered), one
+    failed inbound TLS handshake; the deferred one shows as the queue's age."""
+    metrics_port = free_port()
+    reject = {"soft@sink.example": "450 4.2.0 Mailbox busy", "gone@sink.example": "550 5.1.1 No such user"}
+    with Sink(tmp_path / "sink", reject=reject) as sink:
+        r = Relay(tmp_path, smarthost_port=sink.port, config_overrides={
+            "metrics": {"listen": "127.0.0.1:%d" % metrics_port},
+            "queue": {"retry_schedule": ["10m"]}})
+        r.add_user(USER, PASSWORD, [ADDR])
+        with r:
+            for rcpt in ("ok@sink.example", "soft@sink.example", "gone@sink.example"):
+                submit(r.port("submission"), ADDR, [rcpt], simple_message(ADDR, [rcpt], rcpt),
+                       auth=(USER, PASSWORD), cafile=r.ca.cert)
+            # Not TLS on the implicit-TLS port: a failed inbound handshake.
+            s = socket.create_connection(("127.0.0.1", r.port("smtps")), 5)
+            s.sendall(b"EHLO plaintext.test\r\n")
+            s.settimeout(5)
+            try:
+                s.recv(100)
+            except OSError:
+                pass
+            s.close()
+            sink.wait_for(2, timeout=30)  # ok@ and the DSN for gone@
+
+            def settled():
+                m = scrape(metrics_port)
+                return m if (m.get("sealpost_bounces_total") == 1
+                             and m.get("sealpost_deferrals_total", 0) >= 1
+                             and m.get("sealpost_queue_oldest_seconds", 0) > 0) else None
+            # The queue is sampled every 15 s on its own thread.
+            m = wait_until(settled, 40) or scrape(metrics_port)
+            assert m["sealpost_messages_received_total"] == 3, m
+            assert m['sealpost_messages_delivered_total{method="plain"}'] == 1, m
+            assert m['sealpost_messages_delivered_total{method="dsn"}'] == 1, m
+            assert m["sealpost_deferrals_total"] >= 1, m
+            assert m["sealpost_bounces_total"] == 1, m
+            # Accepted -> delivered, per delivered recipient (our own DSN excluded).
+            assert m["sealpost_delivery_latency_seconds_count"] == 1, m
+            assert 0 < m["sealpost_delivery_latency_seconds_sum"] < 60, m
+            assert m["sealpost_tls_failures_total"] >= 1, m
+            assert m["sealpost_queue_size"] == 1, m  # soft@ waits for its retry
+            assert m["sealpost_queue_oldest_seconds"] > 0, m

@@ -66,16 +66,75 @@ TEST_CASE("consent store: add, get, revoke, list, reopen") {
   CHECK(states->count("c@example.org") == 0);
 }
 
-TEST_CASE("set_all imports everything in one transaction") {
+TEST_CASE("import_all merges: never older over newer, second factor kept") {
   TempDir dir;
   auto opened = open_sqlite_consent_store((dir.path / "sealpost.db").string(), true);
   REQUIRE(opened.ok());
   ConsentStore& store = **opened;
-  std::vector<ConsentRecord> records{
-      {"a@example.org", Consent::Granted, "2026-01-01", "import", "", ""},
-      {"b@example.org", Consent::Revoked, "2026-01-02", "import", "", ""}};
-  REQUIRE(store.set_all(records).ok());
-  CHECK(store.list()->size() == 2);
+  // On file: a withdrawal, a grant with both second factors, a revocation
+  // and a grant made the same day as the import lines below.
+  REQUIRE(store.set({"withdrew@example.org", Consent::Revoked, "2026-03-01", "cli", "+49 1", "$h1"})
+              .ok());
+  REQUIRE(store.set({"granted@example.org", Consent::Granted, "2026-01-10", "cli", "+49 2", "$h2"})
+              .ok());
+  REQUIRE(store.set({"sameday@example.org", Consent::Revoked, "2026-02-02", "cli", "", ""}).ok());
+  REQUIRE(store.set({"same@example.org", Consent::Granted, "2026-02-02", "cli", "+49 4", ""}).ok());
+
+  using Action = ConsentMerge::Action;
+  std::vector<ConsentRecord> csv{
+      {"Withdrew@example.org", Consent::Granted, "2025-12-01", "import:old.csv", "", ""},
+      {"granted@example.org", Consent::Granted, "2026-04-01", "import:old.csv", "", ""},
+      {"sameday@example.org", Consent::Granted, "2026-02-02", "import:old.csv", "", ""},
+      {"same@example.org", Consent::Granted, "2026-02-02", "import:old.csv", "", ""},
+      {"new@example.org", Consent::Granted, "2026-01-01", "import:old.csv", "+49 5", ""},
+      {"granted2@example.org", Consent::Revoked, "2026-01-01", "import:old.csv", "", ""}};
+  auto outcomes = store.import_all(csv);
+  REQUIRE(outcomes.ok());
+  REQUIRE(outcomes->size() == csv.size());
+  CHECK((*outcomes)[0].action == Action::Skip);
+  CHECK((*outcomes)[0].reason ==
+        "on record: revoked on 2026-03-01, newer than this granted of 2025-12-01");
+  CHECK((*outcomes)[1].action == Action::Update);
+  CHECK((*outcomes)[2].action == Action::Skip);
+  CHECK((*outcomes)[2].reason.find("revocation on the same day is kept") != std::string::npos);
+  CHECK((*outcomes)[3].action == Action::Unchanged);
+  CHECK((*outcomes)[4].action == Action::Add);
+  CHECK((*outcomes)[5].action == Action::Add);
+
+  auto withdrew = store.get("withdrew@example.org");
+  REQUIRE(withdrew.ok());
+  CHECK((*withdrew)->state == Consent::Revoked);  // the withdrawal stands
+  CHECK((*withdrew)->date == "2026-03-01");
+  CHECK((*withdrew)->passphrase_hash == "$h1");
+  auto granted = store.get("granted@example.org");
+  CHECK((*granted)->date == "2026-04-01");
+  CHECK((*granted)->source == "import:old.csv");
+  CHECK((*granted)->sms_number == "+49 2");     // the CSV named none: kept
+  CHECK((*granted)->passphrase_hash == "$h2");  // a CSV never carries one: kept
+  CHECK((*store.get("sameday@example.org"))->state == Consent::Revoked);
+  CHECK((*store.get("new@example.org"))->sms_number == "+49 5");
+  CHECK(store.list()->size() == 6);
+}
+
+TEST_CASE("merge_consent: a newer revocation wins, a newer grant replaces an old revocation") {
+  using Action = ConsentMerge::Action;
+  const ConsentRecord revoked{"p@example.org", Consent::Revoked, "2026-01-05",
+                              "cli",           "+49 1",          "$h"};
+  auto regrant = merge_consent(
+      revoked, {"P@example.org", Consent::Granted, "2026-01-06", "import:x", "+49 9", ""});
+  CHECK(regrant.action == Action::Update);
+  CHECK(regrant.result.address == "p@example.org");
+  CHECK(regrant.result.state == Consent::Granted);
+  CHECK(regrant.result.sms_number == "+49 9");  // the CSV names a new number
+  CHECK(regrant.result.passphrase_hash == "$h");
+  const ConsentRecord granted{"p@example.org", Consent::Granted, "2026-01-05", "cli", "", "$h"};
+  auto same_day_revoke =
+      merge_consent(granted, {"p@example.org", Consent::Revoked, "2026-01-05", "import:x", "", ""});
+  CHECK(same_day_revoke.action == Action::Update);
+  CHECK(same_day_revoke.result.state == Consent::Revoked);
+  auto old_revoke =
+      merge_consent(granted, {"p@example.org", Consent::Revoked, "2026-01-04", "import:x", "", ""});
+  CHECK(old_revoke.action == Action::Skip);
 }
 
 TEST_CASE("consent CSV: valid files parse, bad lines name their line") {
@@ -85,10 +144,12 @@ TEST_CASE("consent CSV: valid files parse, bad lines name their line") {
       "c.csv", "import:c.csv");
   REQUIRE(ok.ok());
   REQUIRE(ok->size() == 2);
-  CHECK((*ok)[0].address == "a@example.org");
-  CHECK((*ok)[0].sms_number == "+49 171 2345678");
-  CHECK((*ok)[0].source == "import:c.csv");
-  CHECK((*ok)[1].state == Consent::Revoked);
+  CHECK((*ok)[0].line == 4);
+  CHECK((*ok)[0].record.address == "a@example.org");
+  CHECK((*ok)[0].record.sms_number == "+49 171 2345678");
+  CHECK((*ok)[0].record.source == "import:c.csv");
+  CHECK((*ok)[1].line == 5);
+  CHECK((*ok)[1].record.state == Consent::Revoked);
 
   struct Case {
     std::string text;

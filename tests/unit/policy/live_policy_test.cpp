@@ -22,7 +22,9 @@ class BrokenStore : public ConsentStore {
     return Error::plain("no");
   }
   Result<std::vector<ConsentRecord>> list() override { return Error::plain("no"); }
-  Result<void> set_all(const std::vector<ConsentRecord>&) override { return Error::plain("no"); }
+  Result<std::vector<ConsentImportOutcome>> import_all(const std::vector<ConsentRecord>&) override {
+    return Error::plain("no");
+  }
 };
 
 const char* kFirst =
@@ -60,14 +62,36 @@ TEST_CASE("the decider applies pickup availability and fails closed on registry 
       "    require_consent: true\n    methods: [pickup]\n",
       "p.yaml");
   REQUIRE(p.ok());
-  auto live = std::make_shared<LivePolicy>(std::move(*p));
+  auto live = std::make_shared<LivePolicy>(std::move(*p), true);
   EnvelopeFacts env;
   env.recipients = {"p@example.org"};
 
-  Plan no_store = make_decider(live, nullptr, true)(env, {}, {});
+  Plan no_store = make_decider(live, nullptr)(env, {}, {});
   CHECK(no_store.recipients.at(0).method == Method::Reject);  // no consent on record
 
-  Plan broken = make_decider(live, std::make_shared<BrokenStore>(), true)(env, {}, {});
+  Plan broken = make_decider(live, std::make_shared<BrokenStore>())(env, {}, {});
   CHECK(broken.recipients.at(0).method == Method::Defer);
   CHECK(broken.recipients.at(0).reasons.at(0).find("disk on fire") != std::string::npos);
+}
+
+TEST_CASE("replace swaps policy and pickup availability together") {
+  auto p = parse_policy("defaults: {methods: [pickup]}\n", "p.yaml");
+  REQUIRE(p.ok());
+  auto live = std::make_shared<LivePolicy>(std::move(*p), false);
+  auto decide_now = make_decider(live, nullptr);
+  EnvelopeFacts env;
+  env.recipients = {"p@example.org"};
+  env.pickup_available = true;  // the live setting wins over the envelope
+  CHECK(decide_now(env, {}, {}).recipients.at(0).method == Method::Defer);  // no portal
+
+  auto next = parse_policy(kFirst, "p.yaml");
+  REQUIRE(next.ok());
+  auto before = live->current();
+  live->replace(std::move(*next), true);
+  CHECK(live->pickup_available());
+  CHECK(live->current() != before);
+  CHECK(live->current()->rules.size() == 1);
+  auto again = parse_policy("defaults: {methods: [pickup]}\n", "p.yaml");
+  live->replace(std::move(*again), true);
+  CHECK(decide_now(env, {}, {}).recipients.at(0).method == Method::Pickup);
 }

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "relay/server/server_state.h"
 #include "relay/server/smtp_server.h"
 #include "tests/unit/smtp/fake_spool.h"
 
@@ -72,6 +73,8 @@ struct Harness {
   std::vector<std::string> queued;
   std::vector<tcp::endpoint> endpoints;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::atomic<int> tls_failures{0};
+  std::shared_ptr<const auth::UserDirectory> users;
 
   Harness() {
     config->hostname = "relay.test";
@@ -85,16 +88,17 @@ struct Harness {
   }
   void start() {
     auto hash = auth::hash_password("s3cret", {1, 1024, 1});
-    auto users = auth::UserDirectory::parse("users:\n  - name: anna\n    password: \"" + *hash +
-                                                "\"\n    addresses: [anna@praxis.example]\n",
-                                            "users.yaml");
-    REQUIRE(users.ok());
-    server = std::make_unique<server::SmtpServer>(
-        io, config, spool, std::make_shared<auth::UserDirectory>(std::move(*users)),
-        [this](const std::string& id) {
-          std::lock_guard lock(mu);
-          queued.push_back(id);
-        });
+    auto parsed = auth::UserDirectory::parse("users:\n  - name: anna\n    password: \"" + *hash +
+                                                 "\"\n    addresses: [anna@praxis.example]\n",
+                                             "users.yaml");
+    REQUIRE(parsed.ok());
+    users = std::make_shared<auth::UserDirectory>(std::move(*parsed));
+    server = std::make_unique<server::SmtpServer>(io, config, spool, users,
+                                                  [this](const std::string& id) {
+                                                    std::lock_guard lock(mu);
+                                                    queued.push_back(id);
+                                                  });
+    server->on_tls_failure([this] { ++tls_failures; });
     auto started = server->start();
     REQUIRE(started.ok());
     endpoints = server->local_endpoints();
@@ -110,6 +114,7 @@ struct Harness {
     std::lock_guard lock(mu);
     return queued.size();
   }
+  std::shared_ptr<const auth::UserDirectory> server_users() { return users; }
 };
 
 // A blocking test client, plain first and TLS after upgrade().
@@ -376,7 +381,8 @@ TEST_CASE("reload: new sessions see new users, running ones keep theirs") {
                                               "\"\n    addresses: [bert@praxis.example]\n",
                                           "users.yaml");
   REQUIRE(users.ok());
-  h.server->reload(h.config, std::make_shared<auth::UserDirectory>(std::move(*users)));
+  REQUIRE(
+      h.server->reload(h.config, std::make_shared<auth::UserDirectory>(std::move(*users))).ok());
 
   CHECK(before.code("AUTH PLAIN AGFubmEAczNjcmV0") == 235);  // anna, old directory
   Client after(h.endpoints[1], /*implicit=*/true);
@@ -384,4 +390,90 @@ TEST_CASE("reload: new sessions see new users, running ones keep theirs") {
   after.code("EHLO x");
   CHECK(after.code("AUTH PLAIN AGFubmEAczNjcmV0") == 535);  // anna is gone
   CHECK(after.code("AUTH PLAIN AGJlcnQAbmV1") == 235);      // \0bert\0neu
+}
+
+TEST_CASE("per-client connection limit counts an IPv6 /64 as one client") {
+  // ::1 is the only IPv6 loopback address, so the admission logic is tested
+  // in-process with the addresses an attacker holding one /64 would use.
+  asio::io_context io;
+  test::FakeSpool spool;
+  asio::thread_pool commits(1);
+  asio::thread_pool passwords(1);
+  server::ServerState state(io, spool, commits, passwords);
+  LimitsConfig limits;
+  limits.max_connections = 100;
+  limits.max_connections_per_client = 2;
+  using Admit = server::ServerState::Admit;
+
+  CHECK(state.try_admit("2001:db8:1:2::1", limits) == Admit::Ok);
+  CHECK(state.try_admit("2001:db8:1:2::ffff:1", limits) == Admit::Ok);
+  CHECK(state.try_admit("2001:db8:1:2:abcd::9", limits) == Admit::TooManyFromClient);
+  CHECK(state.try_admit("2001:db8:1:3::1", limits) == Admit::Ok);  // the next /64
+  CHECK(state.try_admit("192.0.2.7", limits) == Admit::Ok);
+  CHECK(state.try_admit("::ffff:192.0.2.7", limits) == Admit::Ok);  // the same IPv4 client
+  CHECK(state.try_admit("192.0.2.7", limits) == Admit::TooManyFromClient);
+  // A slot freed under one address of the /64 is free for any other.
+  state.release("2001:db8:1:2::ffff:1");
+  CHECK(state.try_admit("2001:db8:1:2::77", limits) == Admit::Ok);
+  CHECK(state.active() == 5);
+  commits.join();
+  passwords.join();
+}
+
+TEST_CASE("failed inbound TLS handshakes are reported (metrics)") {
+  Harness h;
+  h.start();
+  {
+    Client plain(h.endpoints[1]);  // implicit-TLS port, but no handshake: garbage instead
+    plain.send("EHLO not-tls\r\n");
+    CHECK(plain.reply().empty());  // closed without an SMTP answer
+  }
+  Client good(h.endpoints[1], /*implicit=*/true);
+  CHECK(good.reply().rfind("220", 0) == 0);
+  for (int i = 0; i < 100 && h.tls_failures.load() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(h.tls_failures.load() == 1);
+}
+
+TEST_CASE("reload is all or nothing: a broken certificate changes nothing") {
+  Harness h;
+  h.start();
+  auto hash = auth::hash_password("neu", {1, 1024, 1});
+  auto users = auth::UserDirectory::parse("users:\n  - name: bert\n    password: \"" + *hash +
+                                              "\"\n    addresses: [bert@praxis.example]\n",
+                                          "users.yaml");
+  REQUIRE(users.ok());
+  auto broken = std::make_shared<Config>(*h.config);
+  broken->listen[1].tls->cert = "/nonexistent/cert.pem";
+  broken->limits.auth_failures_per_client = 1;
+  auto r = h.server->reload(broken, std::make_shared<auth::UserDirectory>(std::move(*users)));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().what().find("listener listener-1") != std::string::npos);
+  CHECK(r.error().what().find("/nonexistent/cert.pem") != std::string::npos);
+
+  // Still the old users, the old certificate and the old AUTH-failure limit.
+  Client c(h.endpoints[1], /*implicit=*/true);
+  c.reply();
+  c.code("EHLO x");
+  CHECK(c.code("AUTH PLAIN AGFubmEAd3Jvbmc=") == 535);  // anna, wrong password
+  CHECK(c.code("AUTH PLAIN AGFubmEAczNjcmV0") == 235);  // anna, old directory
+}
+
+TEST_CASE("reload changes the AUTH-failure limit per client and keeps the counts") {
+  Harness h;
+  h.config->limits.auth_failures_per_client = 10;
+  h.start();
+  {
+    Client c(h.endpoints[1], /*implicit=*/true);
+    c.reply();
+    c.code("EHLO x");
+    CHECK(c.code("AUTH PLAIN AGFubmEAd3Jvbmc=") == 535);  // one failure counted
+  }
+  auto lower = std::make_shared<Config>(*h.config);
+  lower->limits.auth_failures_per_client = 1;
+  REQUIRE(h.server->reload(lower, h.server_users()).ok());
+  Client c(h.endpoints[1], /*implicit=*/true);
+  c.reply();
+  c.code("EHLO x");
+  CHECK(c.code("AUTH PLAIN AGFubmEAczNjcmV0") == 421);  // throttled before any password check
 }
