@@ -3,8 +3,10 @@
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -235,11 +237,12 @@ def test_package_contents(deb, tmp_path):
     assert (control / "conffiles").read_text().split() == [
         "/etc/sealpost/sealpost.yaml", "/etc/sealpost/policy.yaml",
         "/etc/sealpost/templates/notice.de.txt", "/etc/sealpost/templates/notice.en.txt"]
-    assert "systemd-sysusers" in (control / "postinst").read_text()
+    postinst = (control / "postinst").read_text()
+    assert "systemd-sysusers" in postinst and "spool.key" in postinst
 
 
-def test_package_installs_into_a_throwaway_root(deb, tmp_path):
-    root = tmp_path / "root"
+def install_into(deb, root):
+    """dpkg -i into a throw-away root; returns dpkg's result (postinst output in stdout)."""
     (root / "var/lib/dpkg/updates").mkdir(parents=True)
     (root / "var/lib/dpkg/info").mkdir(parents=True)
     (root / "var/lib/dpkg/status").write_text("")
@@ -251,6 +254,12 @@ def test_package_installs_into_a_throwaway_root(deb, tmp_path):
                         "--force-script-chrootless", "--log=/dev/null", "-i", str(deb)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def test_package_installs_into_a_throwaway_root(deb, tmp_path):
+    root = tmp_path / "root"
+    r = install_into(deb, root)
     assert (root / "usr/sbin/sealpostd").exists()
     status = (root / "var/lib/dpkg/status").read_text()
     assert "Package: sealpost\n" in status and "Status: install ok installed" in status
@@ -260,3 +269,95 @@ def test_package_installs_into_a_throwaway_root(deb, tmp_path):
     if shutil.which("systemd-tmpfiles"):
         audit = root / "var/lib/sealpost/audit"
         assert audit.is_dir() and (audit.stat().st_mode & 0o777) == 0o700
+    # The spool key outside the state directory (LoadCredential= in the unit),
+    # made without openssl; an empty staff list; and what is still missing.
+    key = root / "etc/sealpost/spool.key"
+    assert re.fullmatch(r"[0-9a-f]{64}\n", key.read_text())
+    assert (key.stat().st_mode & 0o777) == 0o600
+    assert "LoadCredential=spool-key:/etc/sealpost/spool.key" in \
+        (root / "usr/lib/systemd/system/sealpostd.service").read_text()
+    users = root / "etc/sealpost/users.yaml"
+    assert yaml.safe_load(users.read_text()) == {"users": []}
+    assert (users.stat().st_mode & 0o777) == 0o640
+    assert "not yet configured" in r.stdout and "/etc/sealpost/tls/fullchain.pem" in r.stdout
+    # A second configure (an upgrade) keeps the key.
+    before = key.read_text()
+    install_again = subprocess.run(["dpkg", "--root", str(root), "--force-not-root", "--force-depends",
+                                    "--force-script-chrootless", "--log=/dev/null", "-i", str(deb)],
+                                   capture_output=True, text=True)
+    assert install_again.returncode == 0, install_again.stderr
+    assert key.read_text() == before
+
+
+def root_ids(root, name):
+    """uid, gid and supplementary gids of `name` in the throw-away root's passwd/group."""
+    uid, gid = next((int(f[2]), int(f[3])) for f in
+                    (l.split(":") for l in (root / "etc/passwd").read_text().splitlines()) if f[0] == name)
+    groups = [int(f[2]) for f in (l.split(":") for l in (root / "etc/group").read_text().splitlines())
+              if name in f[3].split(",")]
+    return uid, gid, groups
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for the owners the admin guide asks for")
+def test_packaged_example_config_passes_check_config_after_the_first_start_steps(deb):
+    if not shutil.which("systemd-sysusers") or not shutil.which("systemd-tmpfiles"):
+        pytest.skip("systemd-sysusers / systemd-tmpfiles are not installed")
+    # Not below pytest's 0700 tmp_path: the daemon's user must reach the files.
+    top = Path(tempfile.mkdtemp(prefix="sealpost-pkg-"))
+    os.chmod(top, 0o711)
+    try:
+        root = top / "root"
+        install_into(deb, root)
+        sealpost = root / "usr/bin/sealpost"
+        etc = root / "etc/sealpost"
+        # The packaged example, unchanged but for the root it lives in.
+        config = top / "sealpost.yaml"
+        config.write_text((etc / "sealpost.yaml").read_text()
+                          .replace("/etc/sealpost", str(etc))
+                          .replace("/var/lib/sealpost", str(root / "var/lib/sealpost")))
+        config.chmod(0o644)
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = dict(os.environ, ASAN_OPTIONS=(asan + ":" if asan else "") + "detect_leaks=0")
+
+        def check_config(**kw):
+            return subprocess.run([str(sealpost), "-c", str(config), "check-config"], env=env,
+                                  capture_output=True, text=True, **kw)
+
+        # Right after dpkg -i: a clear error naming what is missing.
+        before = check_config()
+        assert before.returncode == 1
+        assert str(etc / "tls/fullchain.pem") in before.stderr, before.stderr
+
+        # docs/admin-guide.md "First start", as an admin does it.
+        relay_uid, relay_gid, relay_groups = root_ids(root, "sealpost")
+        cert_dir = top / "cert"
+        cert_dir.mkdir()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                        "-subj", "/CN=relay.praxis.example", "-keyout", str(cert_dir / "key.pem"),
+                        "-out", str(cert_dir / "fullchain.pem")], check=True, capture_output=True)
+        subprocess.run(["install", "-d", "-m", "0750", "-o", "root", "-g", str(relay_gid),
+                        str(etc / "tls")], check=True)
+        for name in ("fullchain.pem", "key.pem"):
+            subprocess.run(["install", "-m", "0640", "-g", str(relay_gid), str(cert_dir / name),
+                            str(etc / "tls" / name)], check=True)
+        pw = top / "pass"
+        pw.write_text("provider secret\n")
+        subprocess.run(["install", "-m", "0640", "-g", str(relay_gid), str(pw),
+                        str(etc / "smarthost.pass")], check=True)
+        added = subprocess.run([str(sealpost), "-c", str(config), "user", "add", "anna", "--address",
+                                "anna@praxis.example"], input="a long staff password\n", env=env,
+                               capture_output=True, text=True)
+        assert added.returncode == 0, added.stderr
+        assert (etc / "users.yaml").stat().st_gid == relay_gid
+
+        # Checked as the daemon's own user, with the ids of this root's passwd:
+        # run as root, check-config would take them from the host's user
+        # database, which does not know this root's "sealpost".
+        def as_daemon():
+            os.setgroups(relay_groups)
+            os.setgid(relay_gid)
+            os.setuid(relay_uid)
+        as_relay = check_config(preexec_fn=as_daemon)
+        assert as_relay.stdout == "config OK\n", as_relay.stderr
+    finally:
+        subprocess.run(["rm", "-rf", str(top)])

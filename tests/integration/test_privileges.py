@@ -95,6 +95,14 @@ def test_runs_as_the_given_user_without_capabilities(workdir):
         relay.add_user("bob", "bobs password", ["bob@praxis.example"])
         relay.cli("user", "passwd", USER, input=PASSWORD + "\n")
         assert owner_mode(relay.users_path) == (0, NOBODY.pw_gid, 0o640)
+        # check-config, run as root, checks what the daemon's user can read.
+        assert relay.cli("check-config").stdout == "config OK\n"
+        key = relay.ca.dir / "relay-localhost.key"
+        os.chmod(key, 0o600)
+        bad = relay.cli("check-config", check=False)
+        assert bad.returncode == 1
+        assert "sealpostd runs as nobody" in bad.stderr and str(key) in bad.stderr, bad.stderr
+        os.chmod(key, 0o640)
         relay.start(args=["--user", "nobody"])
         try:
             status = proc_status(relay.proc.pid)
