@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "common/utf8.h"
+
 namespace sealpost::log {
 namespace {
 
@@ -27,9 +29,11 @@ const char* level_name(Level l) {
   return "info";
 }
 
-// Values are escaped so a hostile value (e.g. a HELO name) cannot forge a log line.
+// Values are escaped so a hostile value (e.g. a HELO name) cannot forge a log
+// line; in JSON, bytes that are not UTF-8 become U+FFFD so the line still parses.
 void append_escaped(std::string& out, std::string_view v, bool json) {
-  for (unsigned char c : v) {
+  for (std::size_t i = 0; i < v.size();) {
+    const auto c = static_cast<unsigned char>(v[i]);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
@@ -37,9 +41,17 @@ void append_escaped(std::string& out, std::string_view v, bool json) {
       char buf[8];
       std::snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", c);
       out += buf;
+    } else if (c >= 0x80 && json) {
+      if (const std::size_t n = utf8_sequence_length(v, i); n > 0) {
+        out.append(v.substr(i, n));
+        i += n;
+        continue;
+      }
+      out += "\\ufffd";
     } else {
       out += static_cast<char>(c);
     }
+    ++i;
   }
 }
 

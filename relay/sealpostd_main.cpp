@@ -1,6 +1,6 @@
 // sealpostd: the relay daemon. Runs in the foreground and logs to stderr.
 #include <cstdio>
-#include <cstring>
+#include <initializer_list>
 #include <string_view>
 
 #include "relay/daemon.h"
@@ -13,6 +13,17 @@ int usage(FILE* out, int code) {
       "                 [--log-level debug|info|warn|error]\n",
       out);
   return code;
+}
+
+bool one_of(std::string_view v, std::initializer_list<std::string_view> allowed) {
+  for (auto a : allowed)
+    if (v == a) return true;
+  return false;
+}
+
+int bad_value(const char* option, const char* value, const char* allowed) {
+  std::fprintf(stderr, "sealpostd: %s: '%s' is not %s\n", option, value, allowed);
+  return usage(stderr, 2);
 }
 
 }  // namespace
@@ -34,12 +45,15 @@ int main(int argc, char** argv) {
       opts.config_path = v;
     } else if (a == "--log-format") {
       const char* v = value("--log-format");
-      if (!v || (std::strcmp(v, "text") != 0 && std::strcmp(v, "json") != 0))
-        return usage(stderr, 2);
+      if (!v) return 2;
+      if (!one_of(v, {"text", "json"})) return bad_value("--log-format", v, "text or json");
       opts.log_format = v;
     } else if (a == "--log-level") {
+      // Checked here: a typo must not quietly fall back to info.
       const char* v = value("--log-level");
       if (!v) return 2;
+      if (!one_of(v, {"debug", "info", "warn", "error"}))
+        return bad_value("--log-level", v, "debug, info, warn or error");
       opts.log_level = v;
     } else if (a == "--user") {
       const char* v = value("--user");

@@ -193,6 +193,73 @@ def test_report_usage_errors_exit_2(relay_config):
     assert cli(config, "audit", "bogus").returncode == 2
 
 
+# --- logging --------------------------------------------------------------------
+
+def test_daemon_logs_json_lines_at_the_level_asked(tmp_path):
+    from recording_sink import Sink
+    from sealpost_harness import Relay, simple_message, submit
+    with Sink(tmp_path / "sink") as sink:
+        relay = Relay(tmp_path, smarthost_port=sink.port)
+        relay.add_user("anna", "pw for anna", ["anna@praxis.example"])
+        relay.start(args=["--log-format", "json", "--log-level", "debug"])
+        try:
+            # A HELO name and a subject a log must neither break on nor show.
+            msg = simple_message("anna@praxis.example", ["x@sink.example"], "Befund Geheim-4711")
+            submit(relay.port("submission"), "anna@praxis.example", ["x@sink.example"], msg,
+                   auth=("anna", "pw for anna"), cafile=relay.ca.cert)
+            sink.wait_for(1)
+        finally:
+            assert relay.stop() == 0
+    lines = relay.log().splitlines()
+    events = [json.loads(l) for l in lines]  # every line is one JSON object
+    for e in events:
+        assert list(e)[:3] == ["ts", "level", "event"], e
+        assert all(isinstance(v, str) for v in e.values()), e
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["ts"])
+    names = {e["event"] for e in events}
+    assert {"daemon.ready", "delivery.attempt", "daemon.stopped"} <= names, names
+    assert {e["level"] for e in events} <= {"debug", "info", "warn", "error"}
+    assert "Geheim-4711" not in relay.log()
+
+    # --log-level warn: nothing below it.
+    relay.stderr_path.unlink()
+    with Sink(tmp_path / "sink2") as sink:
+        relay.config["smarthost"]["port"] = sink.port
+        relay.write_config()
+        relay.start(wait=False, args=["--log-format", "json", "--log-level", "warn"])
+        try:
+            wait_handles_sigterm(relay.proc)  # "daemon.ready" is an info line: not logged now
+        finally:
+            assert relay.stop() == 0
+    levels = {json.loads(l)["level"] for l in relay.log().splitlines()}
+    assert levels and levels <= {"warn", "error"}, levels  # smarthost.insecure is a warning
+
+
+def wait_handles_sigterm(proc, timeout=30):
+    """Until the daemon catches SIGTERM (its last step before it is ready)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, "sealpostd exited"
+        status = Path("/proc/%d/status" % proc.pid).read_text()
+        caught = int(re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+        if caught & (1 << (15 - 1)):
+            return
+        time.sleep(0.05)
+    raise TimeoutError("sealpostd does not handle SIGTERM yet")
+
+
+@pytest.mark.parametrize("args,why", [
+    (["--log-level", "verbose"], "--log-level: 'verbose' is not debug, info, warn or error"),
+    (["--log-level", "WARN"], "--log-level: 'WARN' is not"),
+    (["--log-format", "xml"], "--log-format: 'xml' is not text or json"),
+    (["--log-level"], "--log-level needs a value"),
+])
+def test_daemon_refuses_a_bad_log_option(args, why):
+    r = subprocess.run([str(BUILD_DIR / "relay" / "sealpostd"), "-c", "/nonexistent.yaml", *args],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2 and why in r.stderr, r.stderr
+
+
 # --- packaging ----------------------------------------------------------------
 
 def _installed_targets_built():
