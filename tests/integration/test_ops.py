@@ -126,17 +126,37 @@ def test_verify_refuses_a_missing_log(relay_config):
 
 def test_report_counts_match_the_events(relay_config):
     config, state = relay_config
-    write_sample(state)
+    c = write_sample(state)
+    # A second visit of pickup k1 and a first of k2; two plain sends that did
+    # not go out (one held for the admin, one still deferred).
+    c.add("2026-01-07", "pickup.opened", pickup_id="k1", recipient="x@patient.example")
+    c.add("2026-01-07", "pickup.opened", pickup_id="k2", recipient="y@patient.example")
+    c.add("2026-01-07", "decision", queue_id="q3", recipient="kollege@praxis.example", method="plain",
+          rule="internal")
+    c.add("2026-01-07", "delivery", queue_id="q3", recipient="kollege@praxis.example", method="plain",
+          result="held", reply="local 5.6.0 too many MIME parts")
+    c.add("2026-01-07", "decision", queue_id="q4", recipient="team@praxis.example", method="plain",
+          rule="internal")
+    c.add("2026-01-07", "delivery", queue_id="q4", recipient="team@praxis.example", method="plain",
+          result="deferred", reply="451 4.4.1 try later")
     r = cli(config, "audit", "report", "--format", "json")
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
-    assert rep["events"] == 7
-    assert rep["decisions_by_method"] == {"pgp": 1, "pickup": 1, "plain": 1}
-    assert rep["decisions_by_domain"] == {"patient.example": 2, "praxis.example": 1}
-    assert rep["deliveries"] == {"pgp": {"failed": 1}, "plain": {"delivered": 1}}
+    assert rep["events"] == 13
+    assert rep["decisions_by_method"] == {"pgp": 1, "pickup": 1, "plain": 3}
+    assert rep["decisions_by_domain"] == {"patient.example": 2, "praxis.example": 3}
+    assert rep["deliveries"] == {"pgp": {"failed": 1},
+                                 "plain": {"deferred": 1, "delivered": 1, "held": 1}}
+    # Plaintext that left, apart from plaintext that was decided but did not.
     assert [(p["recipient"], p["rule"]) for p in rep["plaintext"]] == [("dr@praxis.example", "internal")]
+    assert [(p["recipient"], p["result"]) for p in rep["plaintext_not_delivered"]] == [
+        ("kollege@praxis.example", "held"), ("team@praxis.example", "deferred")]
     assert [f["reply"] for f in rep["failures"]] == ["550 5.1.1 no such user"]
-    assert rep["pickups"] == {"expired": 1, "opened": 1}
+    assert [(h["recipient"], h["reply"]) for h in rep["held"]] == [
+        ("kollege@praxis.example", "local 5.6.0 too many MIME parts")]
+    # k1 opened twice is one pickup opened.
+    assert rep["pickups"] == {"expired": 1, "opened": 2}
+    assert rep["pickup_events"] == {"expired": 1, "opened": 3}
 
     window = json.loads(cli(config, "audit", "report", "--from", "2026-01-06", "--to", "2026-01-06",
                             "--format", "json").stdout)
@@ -144,8 +164,13 @@ def test_report_counts_match_the_events(relay_config):
 
     md = cli(config, "audit", "report").stdout
     assert "| dr@praxis.example | internal |" in md
+    assert "| kollege@praxis.example | internal | held |" in md
+    assert "## Held deliveries" in md and "| opened | 2 | 3 |" in md
     csv = cli(config, "audit", "report", "--format", "csv").stdout
-    assert "decision_method,plain,,1\n" in csv
+    assert "decision_method,plain,,3\n" in csv
+    assert "plaintext_not_delivered,team@praxis.example,internal: deferred,1\n" in csv
+    assert "held,kollege@praxis.example,local 5.6.0 too many MIME parts,1\n" in csv
+    assert "pickup,opened,,2\n" in csv and "pickup_events,opened,,3\n" in csv
 
 
 def test_admin_changes_are_recorded_in_their_own_chain(relay_config):
@@ -162,8 +187,9 @@ def test_admin_changes_are_recorded_in_their_own_chain(relay_config):
     assert [l["type"] for l in lines] == ["consent.granted", "consent.revoked"]
     granted = lines[0]["fields"]
     assert granted["recipient"] == "p@patient.example" and granted["date"] == "2026-01-05"
-    assert granted["sms_number_set"] == "no" and granted["uid"] == str(os.getuid())
-    assert granted["actor"]
+    assert granted["sms_number_set"] == "no" and granted["pickup_phrase_set"] == "no"
+    assert "dropped" not in granted  # no field name the audit writer refuses
+    assert granted["uid"] == str(os.getuid()) and granted["actor"]
 
     r = cli(config, "--json", "audit", "verify")
     assert r.returncode == 0, r.stderr
