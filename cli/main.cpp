@@ -98,7 +98,7 @@ namespace {
 
 constexpr const char* kUsageText =
     "usage: sealpost [-c FILE] [--json] VERB ...\n"
-    "  check-config\n"
+    "  check-config [--list-keys | --list-policy-keys]\n"
     "  user add NAME [--address ADDR]... | passwd NAME   (password on stdin)\n"
     "  keys import FILE... | list | locate ADDRESS | approve ID | remove ID\n"
     "  policy explain --from A --to B [--to C]... [--subject S] [--header 'K: V']\n"
