@@ -177,7 +177,7 @@ void append_json_string(std::string& out, std::string_view v) {
       ++i;
     } else if (c < 0x20 || c == 0x7f) {
       char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      (void)std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
       ++i;
     } else if (c < 0x80) {

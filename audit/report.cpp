@@ -64,8 +64,10 @@ void add_line(Report& r, Tally& t, const Line& l) {
     ++r.deliveries[method.empty() ? "(none)" : method][result.empty() ? "(none)" : result];
     if (!queue_id.empty()) t.outcomes[key] = result;
     FailedDelivery d{l.time, queue_id, recipient, method, get(l, "reply")};
-    if (result == "failed" || result == "expired") r.failures.push_back(std::move(d));
-    if (result == "held") r.held.push_back(std::move(d));
+    if (result == "failed" || result == "expired")
+      r.failures.push_back(std::move(d));
+    else if (result == "held")
+      r.held.push_back(std::move(d));
   } else if (l.type.starts_with("pickup.")) {
     const std::string kind = l.type.substr(7);
     ++r.pickup_events[kind];

@@ -49,8 +49,8 @@ Result<void> record_admin_action(const std::string& config_path, const std::stri
 int finish_with_audit(const std::string& config_path, const std::string& type,
                       audit::Fields fields) {
   if (auto r = record_admin_action(config_path, type, std::move(fields)); !r) {
-    std::fprintf(stderr, "sealpost: done, but the audit record (%s) was not written: %s\n",
-                 type.c_str(), r.error().what().c_str());
+    (void)std::fprintf(stderr, "sealpost: done, but the audit record (%s) was not written: %s\n",
+                       type.c_str(), r.error().what().c_str());
     return kFailure;
   }
   return kOk;

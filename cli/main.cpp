@@ -75,22 +75,27 @@ Result<void> act_as_state_dir_owner(const std::string& config_path,
                         config->state_dir + ": " + std::strerror(errno));
   if (::setresuid(0, 0, 0) == 0) return Error::plain("root rights could be regained; stopping");
   g_switched = true;
-  for (const auto& f : inputs)
-    if (::access(f.c_str(), R_OK) != 0)
-      return Error::plain(f + " is not readable by " + name + ", the owner of " +
-                          config->state_dir +
-                          ", whose rights sealpost uses on the daemon's state; make the file "
-                          "readable to that user (e.g. copy it to a directory it can read)");
+  for (const auto& f : inputs) {
+    if (::access(f.c_str(), R_OK) != 0) {
+      std::string why = f;
+      why += " is not readable by " + name;
+      why += ", the owner of " + config->state_dir;
+      why +=
+          ", whose rights sealpost uses on the daemon's state; make the file readable to that "
+          "user (e.g. copy it to a directory it can read)";
+      return Error::plain(std::move(why));
+    }
+  }
   return {};
 }
 
 int fail(const std::string& reason) {
-  std::fprintf(stderr, "sealpost: %s\n", reason.c_str());
+  (void)std::fprintf(stderr, "sealpost: %s\n", reason.c_str());
   return kFailure;
 }
 
 int usage_error(const std::string& reason) {
-  std::fprintf(stderr, "sealpost: %s\nTry 'sealpost --help'.\n", reason.c_str());
+  (void)std::fprintf(stderr, "sealpost: %s\nTry 'sealpost --help'.\n", reason.c_str());
   return kUsage;
 }
 
@@ -146,7 +151,7 @@ int main(int argc, char** argv) {
       if (++i >= argc) return usage_error("-c needs a FILE");
       ctx.config_path = argv[i];
     } else if (verb.empty() && (a == "-h" || a == "--help")) {
-      std::fputs(kUsageText, stdout);
+      (void)std::fputs(kUsageText, stdout);
       return kOk;
     } else if (verb.empty()) {
       if (!a.empty() && a[0] == '-') return usage_error("unknown option " + std::string(a));
@@ -156,7 +161,7 @@ int main(int argc, char** argv) {
     }
   }
   if (verb.empty()) {
-    std::fputs(kUsageText, stderr);
+    (void)std::fputs(kUsageText, stderr);
     return kUsage;
   }
   for (const auto& v : kVerbs) {

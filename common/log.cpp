@@ -39,7 +39,7 @@ void append_escaped(std::string& out, std::string_view v, bool json) {
       out += static_cast<char>(c);
     } else if (c < 0x20 || c == 0x7f) {
       char buf[8];
-      std::snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", c);
+      (void)std::snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", c);
       out += buf;
     } else if (c >= 0x80 && json) {
       if (const std::size_t n = utf8_sequence_length(v, i); n > 0) {
@@ -70,8 +70,9 @@ std::string timestamp() {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                      static_cast<int>(ms));
   return buf;
 }
 
@@ -127,8 +128,8 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
     line += '\n';
   }
   std::lock_guard lock(g_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  (void)std::fwrite(line.data(), 1, line.size(), stderr);
+  (void)std::fflush(stderr);
 }
 
 }  // namespace sealpost::log

@@ -8,7 +8,7 @@
 namespace {
 
 int usage(FILE* out, int code) {
-  std::fputs(
+  (void)std::fputs(
       "usage: sealpostd [-c FILE] [--user NAME] [--log-format text|json]\n"
       "                 [--log-level debug|info|warn|error]\n",
       out);
@@ -22,7 +22,7 @@ bool one_of(std::string_view v, std::initializer_list<std::string_view> allowed)
 }
 
 int bad_value(const char* option, const char* value, const char* allowed) {
-  std::fprintf(stderr, "sealpostd: %s: '%s' is not %s\n", option, value, allowed);
+  (void)std::fprintf(stderr, "sealpostd: %s: '%s' is not %s\n", option, value, allowed);
   return usage(stderr, 2);
 }
 
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     std::string_view a = argv[i];
     auto value = [&](const char* name) -> const char* {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "sealpostd: %s needs a value\n", name);
+        (void)std::fprintf(stderr, "sealpostd: %s needs a value\n", name);
         return nullptr;
       }
       return argv[++i];
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     } else if (a == "-h" || a == "--help") {
       return usage(stdout, 0);
     } else {
-      std::fprintf(stderr, "sealpostd: unknown argument '%s'\n", argv[i]);
+      (void)std::fprintf(stderr, "sealpostd: unknown argument '%s'\n", argv[i]);
       return usage(stderr, 2);
     }
   }

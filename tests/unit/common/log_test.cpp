@@ -21,11 +21,11 @@ std::string capture_stderr(Fn fn) {
   char path[] = "/tmp/sealpost-log-XXXXXX";
   const int fd = ::mkstemp(path);
   REQUIRE(fd >= 0);
-  std::fflush(stderr);
+  (void)std::fflush(stderr);
   const int saved = ::dup(2);
   ::dup2(fd, 2);
   fn();
-  std::fflush(stderr);
+  (void)std::fflush(stderr);
   ::dup2(saved, 2);
   ::close(saved);
   std::string out;
