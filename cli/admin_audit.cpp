@@ -8,6 +8,7 @@
 #include "audit/audit_log.h"
 #include "audit/audit_settings.h"
 #include "cli/commands.h"
+#include "cli/state_owner.h"
 #include "config/config.h"
 
 namespace sealpost::cli {

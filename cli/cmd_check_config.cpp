@@ -15,6 +15,7 @@
 
 #include "audit/audit_settings.h"
 #include "cli/commands.h"
+#include "cli/state_owner.h"
 #include "common/durable_file.h"
 #include "config/config.h"
 #include "config/config_keys.h"

@@ -2,12 +2,8 @@
 // cmd_<group>.cpp, all working on the same modules the daemon uses.
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
 #include <vector>
-
-#include "common/result.h"
 
 namespace sealpost::cli {
 
@@ -31,17 +27,6 @@ int cmd_queue(const Context& ctx);
 int cmd_pickup(const Context& ctx);
 int cmd_audit(const Context& ctx);
 int cmd_imap(const Context& ctx);
-
-// Started as root on a state dir owned by another user (the packaged
-// "sealpost"): reads the root-only spool key sources, then switches for good
-// to that user's uid, gid and groups, so every file the command creates there
-// is the daemon's. No-op otherwise and when called again. `input_files` that
-// root could read but that user cannot give a clear error. (cli/main.cpp)
-Result<void> act_as_state_dir_owner(const std::string& config_path,
-                                    const std::vector<std::string>& input_files = {});
-// Who ran the command, as it was before any switch (for the admin audit trail).
-uid_t invoking_uid();
-bool started_as_root();
 
 // Prints "sealpost: <reason>" to stderr and returns kFailure / kUsage.
 int fail(const std::string& reason);
