@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "common/utf8.h"
+
 namespace sealpost::audit {
 namespace {
 
@@ -19,33 +21,6 @@ bool is_hex64(std::string_view s) {
 }
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  unsigned min = 0;
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    n = 2;
-    min = 0x80;
-  } else if (b0 >= 0xe0 && b0 <= 0xef) {
-    n = 3;
-    min = 0x800;
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  unsigned cp = b0 & (0x7f >> n);
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
-}
-
 void append_utf8(std::string& out, unsigned cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -202,7 +177,7 @@ void append_json_string(std::string& out, std::string_view v) {
       ++i;
     } else if (c < 0x20 || c == 0x7f) {
       char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      (void)std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
       ++i;
     } else if (c < 0x80) {

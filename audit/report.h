@@ -1,8 +1,10 @@
 // `sealpost audit report`: what happened between two days, from the audit log
-// alone. Counts are per event as documented in docs/audit.md: decisions per
-// method and per recipient domain, delivery outcomes per method, every
-// plaintext send with the policy rule that allowed it, every failed delivery,
-// and pickup events. Records that fail their hash are counted, not used.
+// alone (docs/audit.md): decisions per method and per recipient domain (the
+// last decision per message and recipient), delivery outcomes per method,
+// every plaintext send with the policy rule that allowed it -- those that
+// were delivered apart from those decided but not (yet) delivered --, every
+// failed and every held delivery, and pickups per event kind counted once per
+// pickup. Records that fail their hash are counted, not used.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,9 @@ struct ReportWindow {
 
 struct PlaintextSend {
   std::string time, queue_id, recipient, rule;
+  // The last delivery result for this message and recipient in the period:
+  // delivered, deferred, failed, expired, held, or "" (none recorded).
+  std::string result;
 };
 
 struct FailedDelivery {
@@ -36,9 +41,14 @@ struct Report {
   std::map<std::string, std::uint64_t> decisions_by_domain;
   // "method" -> "result" -> count, from delivery events.
   std::map<std::string, std::map<std::string, std::uint64_t>> deliveries;
-  std::vector<PlaintextSend> plaintext;
-  std::vector<FailedDelivery> failures;
-  std::map<std::string, std::uint64_t> pickups;  // "opened", "expired", ...
+  std::vector<PlaintextSend> plaintext;                // decided plain and delivered
+  std::vector<PlaintextSend> plaintext_not_delivered;  // decided plain, not delivered (result)
+  std::vector<FailedDelivery> failures;                // failed or expired
+  std::vector<FailedDelivery> held;                    // held for the admin (queue release)
+  // "opened", "expired", ...: distinct pickups per kind (a link visited five
+  // times is one pickup opened); a purge adds its count.
+  std::map<std::string, std::uint64_t> pickups;
+  std::map<std::string, std::uint64_t> pickup_events;  // every event as written (each visit)
 };
 
 // Reads every chain directory given (missing ones are skipped).

@@ -1,12 +1,22 @@
 // sealpost check-config: loads sealpost.yaml and the policy it names with the
-// same loaders the daemon uses; prints "config OK" or the first error.
-// --list-keys / --list-policy-keys print every accepted key (one dotted path
-// per line) for documentation checks; they need no config file.
+// same loaders the daemon uses, and opens the files sealpostd needs at start
+// (listener certificates and keys, users, passwords); prints "config OK" or the
+// first error. --list-keys / --list-policy-keys print every accepted key (one
+// dotted path per line) for documentation checks; they need no config file.
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "audit/audit_settings.h"
 #include "cli/commands.h"
+#include "cli/state_owner.h"
+#include "common/durable_file.h"
 #include "config/config.h"
 #include "config/config_keys.h"
 #include "metrics/metrics_settings.h"
@@ -14,6 +24,8 @@
 #include "policy/policy_keys.h"
 #include "portal/notice.h"
 #include "portal/portal_settings.h"
+#include "relay/auth/user_directory.h"
+#include "relay/server/tls_context.h"
 
 namespace sealpost::cli {
 namespace {
@@ -70,6 +82,83 @@ Result<void> check_pickup(const Config& config, const policy::Policy& policy) {
   return {};
 }
 
+// What a fresh install lacks until the admin provides it (docs/admin-guide.md,
+// "First start"): the daemon would only find out when it starts or, for the
+// smarthost password, at the first delivery.
+Result<void> check_files(const Config& config) {
+  for (const auto& l : config.listen)
+    if (l.tls)
+      if (auto ctx = server::make_server_tls_context(*l.tls); !ctx)
+        return Error::plain("listen " + l.address + ": " + ctx.error().what());
+  if (config.portal && config.portal->tls)
+    if (auto ctx = server::make_server_tls_context(*config.portal->tls); !ctx)
+      return Error::plain("portal.tls: " + ctx.error().what());
+  if (!config.users.empty())
+    if (auto users = auth::UserDirectory::load(config.users); !users)
+      return Error::plain("users: " + users.error().what());
+  const auto secret_file = [](const std::string& path, const std::string& what) -> Result<void> {
+    if (path.empty()) return {};
+    auto text = read_file(path, 4096);
+    if (!text) return Error::plain(what + ": " + text.error().what());
+    const bool empty = text->find_first_not_of("\r\n") == std::string::npos;
+    std::fill(text->begin(), text->end(), '\0');
+    if (empty) return Error::plain(what + ": " + path + " is empty");
+    return {};
+  };
+  if (auto r = secret_file(config.smarthost.password_file, "smarthost.password_file"); !r) return r;
+  for (const auto& a : config.imap)
+    if (auto r = secret_file(a.password_file, "imap[].password_file"); !r) return r;
+  struct stat st {};
+  for (const auto& anchor : config.keystore.trust_anchors)
+    if (::stat(anchor.c_str(), &st) != 0)
+      return Error::plain("keystore.trust_anchors: " + anchor + ": " + std::strerror(errno));
+  return {};
+}
+
+// Run as root: the files sealpostd reads must be readable by the user it runs
+// as (the state dir's owner). Checked in a child that takes that user's
+// rights (cli/main.cpp), so this process keeps root's. Returns the files the
+// daemon could not read, one per line, after the user's name.
+std::string unreadable_for_daemon(const Context& ctx, const Config& config) {
+  struct stat st {};
+  if (::geteuid() != 0 || ::stat(config.state_dir.c_str(), &st) != 0 || st.st_uid == 0) return {};
+  std::vector<std::string> files{ctx.config_path, config.policy};
+  for (const auto& l : config.listen)
+    if (l.tls) files.insert(files.end(), {l.tls->cert, l.tls->key});
+  for (const auto* f : {&config.users, &config.smarthost.password_file})
+    if (!f->empty()) files.push_back(*f);
+  for (const auto& a : config.imap) files.push_back(a.password_file);
+  int fds[2];
+  if (::pipe(fds) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid < 0) return {};
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string out;
+    if (act_as_state_dir_owner(ctx.config_path)) {
+      const passwd* pw = ::getpwuid(::getuid());
+      out = (pw ? std::string(pw->pw_name) : "uid " + std::to_string(::getuid())) + "\n";
+      for (const auto& f : files)
+        if (::access(f.c_str(), R_OK) != 0) out += f + "\n";
+    }
+    (void)!::write(fds[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return got;
+}
+
 }  // namespace
 
 int cmd_check_config(const Context& ctx) {
@@ -86,6 +175,17 @@ int cmd_check_config(const Context& ctx) {
   if (auto a = audit::load_audit_settings(ctx.config_path); !a) return fail(a.error().what());
   if (auto m = metrics::load_metrics_settings(ctx.config_path); !m) return fail(m.error().what());
   if (auto p = check_pickup(*config, *policy); !p) return fail(p.error().what());
+  if (auto f = check_files(*config); !f) return fail(f.error().what());
+  if (const auto denied = unreadable_for_daemon(ctx, *config);
+      denied.find('\n') + 1 < denied.size()) {
+    const auto nl = denied.find('\n');
+    std::string list = denied.substr(nl + 1);
+    list.pop_back();
+    for (auto& c : list)
+      if (c == '\n') c = ' ';
+    return fail("sealpostd runs as " + denied.substr(0, nl) + ", the owner of " +
+                config->state_dir + ", which cannot read: " + list);
+  }
   std::puts("config OK");
   return kOk;
 }

@@ -136,7 +136,7 @@ int add(const Context& ctx) {
                            {{"recipient", r.address},
                             {"date", r.date},
                             {"sms_number_set", r.sms_number.empty() ? "no" : "yes"},
-                            {"pickup_passphrase_set", new_hash.empty() ? "no" : "yes"}});
+                            {"pickup_phrase_set", new_hash.empty() ? "no" : "yes"}});
 }
 
 int revoke(const Context& ctx) {

@@ -1,21 +1,25 @@
 // sealpost: admin command line. Parses the global options and hands the rest
 // to the verb group's function (cli/cmd_*.cpp).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
 
 #include "cli/commands.h"
+#include "cli/state_owner.h"
 
 namespace sealpost::cli {
 
 int fail(const std::string& reason) {
-  std::fprintf(stderr, "sealpost: %s\n", reason.c_str());
+  (void)std::fprintf(stderr, "sealpost: %s\n", reason.c_str());
   return kFailure;
 }
 
 int usage_error(const std::string& reason) {
-  std::fprintf(stderr, "sealpost: %s\nTry 'sealpost --help'.\n", reason.c_str());
+  (void)std::fprintf(stderr, "sealpost: %s\nTry 'sealpost --help'.\n", reason.c_str());
   return kUsage;
 }
 
@@ -23,8 +27,8 @@ namespace {
 
 constexpr const char* kUsageText =
     "usage: sealpost [-c FILE] [--json] VERB ...\n"
-    "  check-config\n"
-    "  user add NAME [--address ADDR]...      (password on stdin)\n"
+    "  check-config [--list-keys | --list-policy-keys]\n"
+    "  user add NAME [--address ADDR]... | passwd NAME   (password on stdin)\n"
     "  keys import FILE... | list | locate ADDRESS | approve ID | remove ID\n"
     "  policy explain --from A --to B [--to C]... [--subject S] [--header 'K: V']\n"
     "  consent add|revoke|list|import ...\n"
@@ -55,6 +59,9 @@ constexpr Verb kVerbs[] = {
 
 int main(int argc, char** argv) {
   using namespace sealpost::cli;
+  // What it creates in the state dir is as private as what sealpostd creates
+  // there (the unit's UMask=0077); group-shared files set their mode explicitly.
+  ::umask(077);
   Context ctx;
   ctx.config_path = "/etc/sealpost/sealpost.yaml";
   std::string verb;
@@ -66,7 +73,7 @@ int main(int argc, char** argv) {
       if (++i >= argc) return usage_error("-c needs a FILE");
       ctx.config_path = argv[i];
     } else if (verb.empty() && (a == "-h" || a == "--help")) {
-      std::fputs(kUsageText, stdout);
+      (void)std::fputs(kUsageText, stdout);
       return kOk;
     } else if (verb.empty()) {
       if (!a.empty() && a[0] == '-') return usage_error("unknown option " + std::string(a));
@@ -76,10 +83,18 @@ int main(int argc, char** argv) {
     }
   }
   if (verb.empty()) {
-    std::fputs(kUsageText, stderr);
+    (void)std::fputs(kUsageText, stderr);
     return kUsage;
   }
-  for (const auto& v : kVerbs)
-    if (verb == v.name) return v.fn(ctx);
+  for (const auto& v : kVerbs) {
+    if (verb != v.name) continue;
+    // check-config touches no state; `user` writes /etc/sealpost/users.yaml
+    // with the caller's rights first (admin_audit switches before it records).
+    if (verb != "check-config" && verb != "user") {
+      if (auto r = act_as_state_dir_owner(ctx.config_path, ctx.args); !r)
+        return fail(r.error().what());
+    }
+    return v.fn(ctx);
+  }
   return usage_error("unknown verb '" + verb + "'");
 }

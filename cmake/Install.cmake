@@ -4,6 +4,7 @@
 #   /usr/lib/systemd/system/*.service, /usr/lib/sysusers.d, /usr/lib/tmpfiles.d
 #   /usr/share/man/man{1,5,8}, /usr/share/doc/sealpost
 #   /etc/sealpost/sealpost.yaml, /etc/sealpost/policy.yaml            (dpkg conffiles)
+#   /etc/sealpost/spool.key, /etc/sealpost/users.yaml                 (made by postinst if missing)
 include(GNUInstallDirs)
 
 set(SEALPOST_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE STRING "systemd units, relative to the prefix")
@@ -27,7 +28,8 @@ install(FILES ${sealpost_docs} README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # The example configuration; dpkg keeps an admin's edits on upgrade (conffiles).
 # World-readable on purpose: it holds paths, not secrets (passwords and TLS keys
-# live in separate files, 0640 root:sealpost), and sealpostd runs as "sealpost".
+# live in separate files, 0640 root:sealpost), and the portal's user, which is
+# not in group "sealpost", reads it too.
 set(SEALPOST_CONFFILES ${SEALPOST_CONF_DIR}/sealpost.yaml ${SEALPOST_CONF_DIR}/policy.yaml)
 install(FILES conf/sealpost.yaml conf/policy.yaml DESTINATION ${SEALPOST_CONF_DIR}
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
@@ -44,10 +46,12 @@ endforeach()
 set(pkg_dir ${PROJECT_BINARY_DIR}/debian-control)
 string(REPLACE ";" "\n" conffiles_text "${SEALPOST_CONFFILES}")
 file(WRITE ${pkg_dir}/conffiles "${conffiles_text}\n")
-# postinst: create the users and directories; both tools are optional so the
-# package also unpacks in a chroot or container without systemd.
-# DPKG_ROOT is set when dpkg installs into another root without chroot
-# (--root with --force-script-chrootless); then only that root is touched.
+# postinst: create the users and directories, the spool key and an empty
+# staff list; both systemd tools are optional so the package also unpacks in
+# a chroot or container without systemd. DPKG_ROOT is set when dpkg installs
+# into another root without chroot (--root with --force-script-chrootless);
+# then only that root is touched (ids are looked up in its /etc/group).
+# No TLS certificate is made up: see docs/admin-guide.md, "First start".
 file(WRITE ${pkg_dir}/postinst [=[#!/bin/sh
 set -e
 if [ "$1" = "configure" ]; then
@@ -56,6 +60,48 @@ if [ "$1" = "configure" ]; then
   fi
   if command -v systemd-tmpfiles >/dev/null 2>&1; then
     systemd-tmpfiles ${DPKG_ROOT:+--root="$DPKG_ROOT"} --create sealpost.conf
+  fi
+  etc="$DPKG_ROOT/etc/sealpost"
+  mkdir -p "$etc"
+  relay_gid=$(awk -F: '$1 == "sealpost" { print $3 }' "$DPKG_ROOT/etc/group" 2>/dev/null || true)
+  # The spool encryption key: root-only, outside the state directory, handed to
+  # sealpostd by systemd (LoadCredential=spool-key:/etc/sealpost/spool.key).
+  if [ ! -e "$etc/spool.key" ]; then
+    old="$DPKG_ROOT/var/lib/sealpost/spool.key"
+    if [ -f "$old" ]; then
+      # Made by sealpostd in the state directory before: moved out (queued mail
+      # it sealed stays readable; backups of the state no longer hold it).
+      mv "$old" "$etc/spool.key"
+    else
+      tmp="$etc/spool.key.tmp.$$"
+      (umask 077; head -c 32 /dev/urandom | od -An -tx1 -v | tr -d ' \n' > "$tmp"; echo >> "$tmp")
+      mv "$tmp" "$etc/spool.key"
+    fi
+    if [ "$(id -u)" = 0 ]; then chown 0:0 "$etc/spool.key"; fi
+    chmod 600 "$etc/spool.key"
+  fi
+  # An empty staff list, readable by sealpostd; 'sealpost user add' fills it.
+  if [ ! -e "$etc/users.yaml" ]; then
+    (umask 027; printf '%s\n' "# Sealpost staff accounts; manage with 'sealpost user add|passwd'." \
+      "users: []" > "$etc/users.yaml")
+    if [ -n "$relay_gid" ] && [ "$(id -u)" = 0 ]; then chown "0:$relay_gid" "$etc/users.yaml"; fi
+  fi
+  # The portal user was a member of group "sealpost" (which reads the relay's
+  # secrets) in development builds; it shares only sealpost-pickup now.
+  if [ -z "$DPKG_ROOT" ] && id -nG sealpost-portal 2>/dev/null | tr ' ' '\n' | grep -qx sealpost; then
+    gpasswd -d sealpost-portal sealpost >/dev/null 2>&1 || true
+  fi
+  if [ ! -e "$etc/tls/fullchain.pem" ] || [ ! -e "$etc/smarthost.pass" ]; then
+    cat <<'MSG'
+Sealpost is installed, not yet configured. Before 'systemctl enable --now sealpostd'
+(docs: /usr/share/doc/sealpost/admin-guide.md, "First start"):
+  1. a TLS certificate for the submission ports: /etc/sealpost/tls/fullchain.pem
+     and key.pem (mode 0640, group sealpost)
+  2. the provider in /etc/sealpost/sealpost.yaml (smarthost:) and its password in
+     /etc/sealpost/smarthost.pass (mode 0640, group sealpost)
+  3. staff accounts: sealpost user add NAME --address NAME@praxis.example
+  4. sealpost check-config
+MSG
   fi
   if [ -z "$DPKG_ROOT" ] && [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || true

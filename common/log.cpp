@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "common/utf8.h"
+
 namespace sealpost::log {
 namespace {
 
@@ -27,19 +29,29 @@ const char* level_name(Level l) {
   return "info";
 }
 
-// Values are escaped so a hostile value (e.g. a HELO name) cannot forge a log line.
+// Values are escaped so a hostile value (e.g. a HELO name) cannot forge a log
+// line; in JSON, bytes that are not UTF-8 become U+FFFD so the line still parses.
 void append_escaped(std::string& out, std::string_view v, bool json) {
-  for (unsigned char c : v) {
+  for (std::size_t i = 0; i < v.size();) {
+    const auto c = static_cast<unsigned char>(v[i]);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
     } else if (c < 0x20 || c == 0x7f) {
       char buf[8];
-      std::snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", c);
+      (void)std::snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", c);
       out += buf;
+    } else if (c >= 0x80 && json) {
+      if (const std::size_t n = utf8_sequence_length(v, i); n > 0) {
+        out.append(v.substr(i, n));
+        i += n;
+        continue;
+      }
+      out += "\\ufffd";
     } else {
       out += static_cast<char>(c);
     }
+    ++i;
   }
 }
 
@@ -58,8 +70,9 @@ std::string timestamp() {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                      static_cast<int>(ms));
   return buf;
 }
 
@@ -115,8 +128,8 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
     line += '\n';
   }
   std::lock_guard lock(g_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  (void)std::fwrite(line.data(), 1, line.size(), stderr);
+  (void)std::fflush(stderr);
 }
 
 }  // namespace sealpost::log

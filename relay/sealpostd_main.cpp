@@ -1,6 +1,6 @@
 // sealpostd: the relay daemon. Runs in the foreground and logs to stderr.
 #include <cstdio>
-#include <cstring>
+#include <initializer_list>
 #include <string_view>
 
 #include "relay/daemon.h"
@@ -8,11 +8,22 @@
 namespace {
 
 int usage(FILE* out, int code) {
-  std::fputs(
+  (void)std::fputs(
       "usage: sealpostd [-c FILE] [--user NAME] [--log-format text|json]\n"
       "                 [--log-level debug|info|warn|error]\n",
       out);
   return code;
+}
+
+bool one_of(std::string_view v, std::initializer_list<std::string_view> allowed) {
+  for (auto a : allowed)
+    if (v == a) return true;
+  return false;
+}
+
+int bad_value(const char* option, const char* value, const char* allowed) {
+  (void)std::fprintf(stderr, "sealpostd: %s: '%s' is not %s\n", option, value, allowed);
+  return usage(stderr, 2);
 }
 
 }  // namespace
@@ -23,7 +34,7 @@ int main(int argc, char** argv) {
     std::string_view a = argv[i];
     auto value = [&](const char* name) -> const char* {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "sealpostd: %s needs a value\n", name);
+        (void)std::fprintf(stderr, "sealpostd: %s needs a value\n", name);
         return nullptr;
       }
       return argv[++i];
@@ -34,12 +45,15 @@ int main(int argc, char** argv) {
       opts.config_path = v;
     } else if (a == "--log-format") {
       const char* v = value("--log-format");
-      if (!v || (std::strcmp(v, "text") != 0 && std::strcmp(v, "json") != 0))
-        return usage(stderr, 2);
+      if (!v) return 2;
+      if (!one_of(v, {"text", "json"})) return bad_value("--log-format", v, "text or json");
       opts.log_format = v;
     } else if (a == "--log-level") {
+      // Checked here: a typo must not quietly fall back to info.
       const char* v = value("--log-level");
       if (!v) return 2;
+      if (!one_of(v, {"debug", "info", "warn", "error"}))
+        return bad_value("--log-level", v, "debug, info, warn or error");
       opts.log_level = v;
     } else if (a == "--user") {
       const char* v = value("--user");
@@ -48,7 +62,7 @@ int main(int argc, char** argv) {
     } else if (a == "-h" || a == "--help") {
       return usage(stdout, 0);
     } else {
-      std::fprintf(stderr, "sealpostd: unknown argument '%s'\n", argv[i]);
+      (void)std::fprintf(stderr, "sealpostd: unknown argument '%s'\n", argv[i]);
       return usage(stderr, 2);
     }
   }

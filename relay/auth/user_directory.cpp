@@ -1,7 +1,11 @@
 #include "relay/auth/user_directory.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <system_error>
@@ -132,9 +136,45 @@ std::string render_users_yaml(const std::vector<UserAccount>& users) {
     e << YAML::EndSeq << YAML::EndMap;
   }
   e << YAML::EndSeq << YAML::EndMap;
-  return std::string("# Sealpost staff accounts; manage with 'sealpost user add'.\n") + e.c_str() +
-         "\n";
+  return std::string("# Sealpost staff accounts; manage with 'sealpost user add|passwd'.\n") +
+         e.c_str() + "\n";
 }
+
+namespace {
+
+// users.yaml holds password hashes and is read by the daemon's user: an
+// existing file keeps its owner, group and mode (often 0640 root:sealpost;
+// root running `sealpost user add` must not make it root:root); a new one is
+// 0640 with the group of its directory, as /etc/sealpost (root:sealpost) is.
+Result<void> write_users_file(const std::string& path, const std::string& text) {
+  // Re-read what we are about to write, so a bug here can never produce a
+  // file the daemon then refuses to load.
+  if (auto check = UserDirectory::parse(text, path); !check) return check.error();
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return replace_file_durable(path, text);
+  const std::filesystem::path dir = std::filesystem::path(path).has_parent_path()
+                                        ? std::filesystem::path(path).parent_path()
+                                        : std::filesystem::path(".");
+  struct stat dst {};
+  if (::stat(dir.c_str(), &dst) != 0) return io_error(errno, "stat", dir);
+  if (auto w = write_file_durable(path, text, 0640); !w) return w;
+  struct stat fst {};
+  if (::stat(path.c_str(), &fst) == 0 && fst.st_gid != dst.st_gid &&
+      ::chown(path.c_str(), static_cast<uid_t>(-1), dst.st_gid) != 0)
+    return Error::plain("created " + path + " but could not give it the group of " + dir.string() +
+                        " (gid " + std::to_string(dst.st_gid) + "): " + std::strerror(errno));
+  return {};
+}
+
+Result<std::vector<UserAccount>> load_existing(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::vector<UserAccount>{};
+  auto dir = UserDirectory::load(path);
+  if (!dir) return dir.error();
+  return dir->users();
+}
+
+}  // namespace
 
 Result<void> add_user(const std::string& path, const std::string& name, std::string_view password,
                       const std::vector<std::string>& addresses, const Argon2Params& params) {
@@ -142,14 +182,12 @@ Result<void> add_user(const std::string& path, const std::string& name, std::str
     return Error::plain("user name: use letters, digits and . _ - @ + (at most 64)");
   if (password.empty()) return Error::plain("empty password");
 
-  std::vector<UserAccount> users;
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    auto dir = UserDirectory::load(path);
-    if (!dir) return dir.error();
-    if (dir->find(name) != nullptr) return Error::plain("user '" + name + "' already exists");
-    users = dir->users();
-  }
+  auto users = load_existing(path);
+  if (!users) return users.error();
+  for (const auto& u : *users)
+    if (u.name == name)
+      return Error::plain("user '" + name +
+                          "' already exists (change the password with 'sealpost user passwd')");
   UserAccount acc;
   acc.name = name;
   for (const auto& a : addresses) {
@@ -160,13 +198,25 @@ Result<void> add_user(const std::string& path, const std::string& name, std::str
   auto hash = hash_password(password, params);
   if (!hash) return hash.error();
   acc.password_hash = std::move(*hash);
-  users.push_back(std::move(acc));
+  users->push_back(std::move(acc));
+  return write_users_file(path, render_users_yaml(*users));
+}
 
-  const std::string text = render_users_yaml(users);
-  // Re-read what we are about to write, so a bug here can never produce a
-  // file the daemon then refuses to load.
-  if (auto check = UserDirectory::parse(text, path); !check) return check.error();
-  return write_file_durable(path, text, 0600);
+Result<void> set_password(const std::string& path, const std::string& name,
+                          std::string_view password, const Argon2Params& params) {
+  if (password.empty()) return Error::plain("empty password");
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Error::plain(path + ": no such file");
+  auto users = load_existing(path);
+  if (!users) return users.error();
+  for (auto& u : *users) {
+    if (u.name != name) continue;
+    auto hash = hash_password(password, params);
+    if (!hash) return hash.error();
+    u.password_hash = std::move(*hash);
+    return write_users_file(path, render_users_yaml(*users));
+  }
+  return Error::plain("no user '" + name + "' in " + path);
 }
 
 }  // namespace sealpost::auth

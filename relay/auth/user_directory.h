@@ -51,11 +51,16 @@ class UserDirectory {
 Result<std::string> normalize_address(std::string_view address);
 bool valid_user_name(std::string_view name);
 
-// Adds a user to the users.yaml at `path` (created if missing), written
-// durably with mode 0600. Refuses an existing name. Comments in the file are
-// not preserved (the file is rewritten from the model).
+// Adds a user to the users.yaml at `path`, written durably. An existing file
+// keeps its owner, group and mode (the daemon's user must still read it); a
+// new one is created 0640 with the group of its directory. Refuses an existing
+// name. Comments in the file are not preserved (it is rewritten from the model).
 Result<void> add_user(const std::string& path, const std::string& name, std::string_view password,
                       const std::vector<std::string>& addresses, const Argon2Params& params = {});
+// Replaces the password hash of an existing user (addresses unchanged); same
+// durability and ownership rules as add_user.
+Result<void> set_password(const std::string& path, const std::string& name,
+                          std::string_view password, const Argon2Params& params = {});
 
 // The users.yaml text for a directory (used by add_user; stable order).
 std::string render_users_yaml(const std::vector<UserAccount>& users);

@@ -72,7 +72,11 @@ Result<std::unique_ptr<FileSpool>> FileSpool::open(const fs::path& state_dir, Sp
 Result<std::unique_ptr<FileSpool>> FileSpool::open(const fs::path& state_dir,
                                                    const QueueConfig& queue, KeyUser user) {
   // The default key lives in state_dir, which may not exist yet on first start.
-  if (auto r = make_dir(state_dir); !r) return r.error();
+  // One that exists keeps its mode: the packaged layout (0710, group
+  // sealpost-pickup) lets the portal pass through it to pickup/.
+  std::error_code ec;
+  if (!fs::exists(state_dir, ec))
+    if (auto r = make_dir(state_dir); !r) return r.error();
   auto keys =
       SpoolKeyring::load(SpoolKeySettings{queue.spool_key, queue.spool_old_keys}, state_dir, user);
   if (!keys && user == KeyUser::Cli && queue_is_empty(SpoolPaths(state_dir))) {

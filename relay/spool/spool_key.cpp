@@ -96,20 +96,31 @@ Result<SpoolKey> read_spool_key_file(const std::filesystem::path& path) {
 }
 
 Result<SpoolKey> create_spool_key_file(const std::filesystem::path& path) {
-  // O_EXCL: two processes starting at once must not each write their own key.
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd) return io_error(errno, "create", path);
+  // Written to a temporary file and synced first, then link()ed to its name:
+  // a crash never leaves an empty or short key behind (on which the daemon
+  // would refuse to start), and link() fails with EEXIST where another
+  // starter got there first, so two processes never make two keys.
+  std::filesystem::path tmp = path;
+  tmp += ".tmp." + random_token(8);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return io_error(errno, "create", tmp);
   std::string raw = random_bytes(kSpoolKeyBytes);
   const bool ok = ::write(fd.get(), raw.data(), raw.size()) == static_cast<ssize_t>(raw.size()) &&
                   ::fsync(fd.get()) == 0;
-  const int err = errno;
+  int err = errno;
   fd.reset();
-  if (!ok) {
-    ::unlink(path.c_str());
+  if (ok && ::link(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    ::unlink(tmp.c_str());
     OPENSSL_cleanse(raw.data(), raw.size());
-    return io_error(err, "write", path);
+    return io_error(err, "create", path);
   }
-  (void)fsync_dir(path.parent_path());
+  ::unlink(tmp.c_str());
+  if (!ok) {
+    OPENSSL_cleanse(raw.data(), raw.size());
+    return io_error(err, "write", tmp);
+  }
+  (void)fsync_dir(path.parent_path().empty() ? "." : path.parent_path());
   auto key = SpoolKey::from_bytes(raw, path.string());
   OPENSSL_cleanse(raw.data(), raw.size());
   return key;

@@ -47,7 +47,8 @@ class SpoolKey {
 
 // Reads and checks a key file (format above, mode without group/other bits).
 Result<SpoolKey> read_spool_key_file(const std::filesystem::path& path);
-// Creates a new random key file (mode 0600, never overwrites); returns the key.
+// Creates a new random key file (mode 0600, never overwrites; written to a temp
+// file, synced and linked into place, so a crash leaves no short key); returns it.
 Result<SpoolKey> create_spool_key_file(const std::filesystem::path& path);
 
 }  // namespace sealpost::spool

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include "common/log.h"
 
@@ -13,7 +14,10 @@ namespace {
 
 constexpr const char* kCredentialName = "spool-key";
 constexpr std::string_view kOldCredentialPrefix = "spool-old-key";
+constexpr const char* kDaemonCredentials = "/run/credentials/sealpostd.service";
 constexpr const char* kDaemonCredential = "/run/credentials/sealpostd.service/spool-key";
+// The packaged unit's LoadCredential=spool-key:/etc/sealpost/spool.key source.
+constexpr const char* kPackagedKey = "/etc/sealpost/spool.key";
 
 fs::path credentials_dir() {
   const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
@@ -32,22 +36,62 @@ Result<SpoolKey> current_key(const SpoolKeySettings& s, const fs::path& state_di
     return read_spool_key_file(kDaemonCredential);
   const fs::path fallback = state_dir / "spool.key";
   if (present(fallback)) return read_spool_key_file(fallback);
-  if (user == KeyUser::Cli)
+  if (user == KeyUser::Cli) {
+    if (present(kPackagedKey)) return read_spool_key_file(kPackagedKey);
     return Error::plain("no spool key: set queue.spool_key, or start sealpostd once (it creates " +
                         fallback.string() + ")");
+  }
   auto created = create_spool_key_file(fallback);
   if (!created && present(fallback)) return read_spool_key_file(fallback);  // lost a race
-  if (created)
-    log::warn("spool.key_created",
-              {{"path", fallback.string()},
-               {"detail", "spool key kept in state_dir; a root-only key file is safer"}});
+  if (created) log::info("spool.key_created", {{"path", fallback.string()}});
   return created;
+}
+
+// Whether `file` lies below `dir` (both resolved, so symlinks do not hide it).
+bool inside(const fs::path& file, const fs::path& dir) {
+  std::error_code ec;
+  const auto f = fs::weakly_canonical(file, ec);
+  if (ec) return false;
+  const auto d = fs::weakly_canonical(dir, ec);
+  if (ec) return false;
+  const auto rel = f.lexically_relative(d);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// Old keys handed over as systemd credentials named spool-old-key*.
+Result<void> add_old_credentials(const fs::path& creds, std::vector<SpoolKey>& old) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(creds, ec)) {
+    if (e.path().filename().string().rfind(kOldCredentialPrefix, 0) != 0) continue;
+    auto k = read_spool_key_file(e.path());
+    if (!k) return k.error();
+    old.push_back(std::move(k).value());
+  }
+  return {};
+}
+
+struct Preloaded {
+  SpoolKeySettings settings;
+  fs::path state_dir;
+  SpoolKeyring ring;
+};
+
+std::optional<Preloaded>& preloaded() {
+  static std::optional<Preloaded> p;  // the CLI is single-threaded
+  return p;
+}
+
+bool same(const SpoolKeySettings& a, const SpoolKeySettings& b) {
+  return a.key_file == b.key_file && a.old_key_files == b.old_key_files;
 }
 
 }  // namespace
 
 Result<SpoolKeyring> SpoolKeyring::load(const SpoolKeySettings& settings, const fs::path& state_dir,
                                         KeyUser user) {
+  if (user == KeyUser::Cli && preloaded() && same(preloaded()->settings, settings) &&
+      preloaded()->state_dir == state_dir)
+    return preloaded()->ring;
   auto current = current_key(settings, state_dir, user);
   if (!current) return current.error();
   std::vector<SpoolKey> old;
@@ -57,15 +101,26 @@ Result<SpoolKeyring> SpoolKeyring::load(const SpoolKeySettings& settings, const 
     old.push_back(std::move(k).value());
   }
   if (const auto creds = credentials_dir(); !creds.empty()) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(creds, ec)) {
-      if (e.path().filename().string().rfind(kOldCredentialPrefix, 0) != 0) continue;
-      auto k = read_spool_key_file(e.path());
-      if (!k) return k.error();
-      old.push_back(std::move(k).value());
-    }
+    if (auto r = add_old_credentials(creds, old); !r) return r.error();
+  } else if (user == KeyUser::Cli && present(kDaemonCredentials)) {
+    if (auto r = add_old_credentials(kDaemonCredentials, old); !r) return r.error();
   }
+  // The point of the key is that a copy of state_dir (a backup, a stolen disk)
+  // holds no mail in clear; a key stored in it undoes that. Said at every start.
+  if (user == KeyUser::Daemon && inside(current->source(), state_dir))
+    log::warn("spool.key_in_state_dir",
+              {{"path", current->source()},
+               {"detail",
+                "the spool key is stored inside state_dir, so any backup or copy of state_dir "
+                "holds the key next to the encrypted queue and queued mail is readable from "
+                "it; keep the key outside (LoadCredential=spool-key:/etc/sealpost/spool.key, "
+                "see sealpostd(8))"}});
   return SpoolKeyring(std::move(current).value(), std::move(old));
+}
+
+void SpoolKeyring::preload_for_cli(const SpoolKeySettings& settings, const fs::path& state_dir) {
+  auto ring = load(settings, state_dir, KeyUser::Cli);
+  if (ring) preloaded() = Preloaded{settings, state_dir, std::move(ring).value()};
 }
 
 const SpoolKey* SpoolKeyring::find(const KeyId& id) const {

@@ -8,9 +8,12 @@
 //      so `sealpost queue ...` run as root reads the running daemon's credential;
 //   4. <state_dir>/spool.key, which sealpostd creates (mode 0600) on first start
 //      so the spool is never written in clear. (A backup of state_dir then holds
-//      the key too; a key outside state_dir is better, see docs/queue.md.)
+//      the key too: sealpostd warns at every start, see docs/queue.md.)
+//   5. for the admin CLI only: /etc/sealpost/spool.key, the file the packaged
+//      unit hands to sealpostd as its credential, for when the daemon is stopped.
 // Old keys: every path in queue.spool_old_keys and every
-// $CREDENTIALS_DIRECTORY/spool-old-key* credential.
+// $CREDENTIALS_DIRECTORY/spool-old-key* credential (for the CLI also those of
+// the running daemon).
 #pragma once
 
 #include <filesystem>
@@ -35,6 +38,13 @@ class SpoolKeyring {
  public:
   static Result<SpoolKeyring> load(const SpoolKeySettings& settings,
                                    const std::filesystem::path& state_dir, KeyUser user);
+  // The admin CLI started as root reads its key sources here, before it takes
+  // the rights of the state dir's owner (cli/main.cpp): some are root-only
+  // (the daemon's credential, /etc/sealpost/spool.key). A later load() for
+  // KeyUser::Cli with the same settings returns what was read. Nothing is kept
+  // when no key is found; load() then reports why.
+  static void preload_for_cli(const SpoolKeySettings& settings,
+                              const std::filesystem::path& state_dir);
   // For tests and tools that hold the keys in memory already.
   SpoolKeyring(SpoolKey current, std::vector<SpoolKey> old)
       : current_(std::move(current)), old_(std::move(old)) {}

@@ -3,8 +3,10 @@
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -124,17 +126,37 @@ def test_verify_refuses_a_missing_log(relay_config):
 
 def test_report_counts_match_the_events(relay_config):
     config, state = relay_config
-    write_sample(state)
+    c = write_sample(state)
+    # A second visit of pickup k1 and a first of k2; two plain sends that did
+    # not go out (one held for the admin, one still deferred).
+    c.add("2026-01-07", "pickup.opened", pickup_id="k1", recipient="x@patient.example")
+    c.add("2026-01-07", "pickup.opened", pickup_id="k2", recipient="y@patient.example")
+    c.add("2026-01-07", "decision", queue_id="q3", recipient="kollege@praxis.example", method="plain",
+          rule="internal")
+    c.add("2026-01-07", "delivery", queue_id="q3", recipient="kollege@praxis.example", method="plain",
+          result="held", reply="local 5.6.0 too many MIME parts")
+    c.add("2026-01-07", "decision", queue_id="q4", recipient="team@praxis.example", method="plain",
+          rule="internal")
+    c.add("2026-01-07", "delivery", queue_id="q4", recipient="team@praxis.example", method="plain",
+          result="deferred", reply="451 4.4.1 try later")
     r = cli(config, "audit", "report", "--format", "json")
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
-    assert rep["events"] == 7
-    assert rep["decisions_by_method"] == {"pgp": 1, "pickup": 1, "plain": 1}
-    assert rep["decisions_by_domain"] == {"patient.example": 2, "praxis.example": 1}
-    assert rep["deliveries"] == {"pgp": {"failed": 1}, "plain": {"delivered": 1}}
+    assert rep["events"] == 13
+    assert rep["decisions_by_method"] == {"pgp": 1, "pickup": 1, "plain": 3}
+    assert rep["decisions_by_domain"] == {"patient.example": 2, "praxis.example": 3}
+    assert rep["deliveries"] == {"pgp": {"failed": 1},
+                                 "plain": {"deferred": 1, "delivered": 1, "held": 1}}
+    # Plaintext that left, apart from plaintext that was decided but did not.
     assert [(p["recipient"], p["rule"]) for p in rep["plaintext"]] == [("dr@praxis.example", "internal")]
+    assert [(p["recipient"], p["result"]) for p in rep["plaintext_not_delivered"]] == [
+        ("kollege@praxis.example", "held"), ("team@praxis.example", "deferred")]
     assert [f["reply"] for f in rep["failures"]] == ["550 5.1.1 no such user"]
-    assert rep["pickups"] == {"expired": 1, "opened": 1}
+    assert [(h["recipient"], h["reply"]) for h in rep["held"]] == [
+        ("kollege@praxis.example", "local 5.6.0 too many MIME parts")]
+    # k1 opened twice is one pickup opened.
+    assert rep["pickups"] == {"expired": 1, "opened": 2}
+    assert rep["pickup_events"] == {"expired": 1, "opened": 3}
 
     window = json.loads(cli(config, "audit", "report", "--from", "2026-01-06", "--to", "2026-01-06",
                             "--format", "json").stdout)
@@ -142,8 +164,13 @@ def test_report_counts_match_the_events(relay_config):
 
     md = cli(config, "audit", "report").stdout
     assert "| dr@praxis.example | internal |" in md
+    assert "| kollege@praxis.example | internal | held |" in md
+    assert "## Held deliveries" in md and "| opened | 2 | 3 |" in md
     csv = cli(config, "audit", "report", "--format", "csv").stdout
-    assert "decision_method,plain,,1\n" in csv
+    assert "decision_method,plain,,3\n" in csv
+    assert "plaintext_not_delivered,team@praxis.example,internal: deferred,1\n" in csv
+    assert "held,kollege@praxis.example,local 5.6.0 too many MIME parts,1\n" in csv
+    assert "pickup,opened,,2\n" in csv and "pickup_events,opened,,3\n" in csv
 
 
 def test_admin_changes_are_recorded_in_their_own_chain(relay_config):
@@ -160,8 +187,9 @@ def test_admin_changes_are_recorded_in_their_own_chain(relay_config):
     assert [l["type"] for l in lines] == ["consent.granted", "consent.revoked"]
     granted = lines[0]["fields"]
     assert granted["recipient"] == "p@patient.example" and granted["date"] == "2026-01-05"
-    assert granted["sms_number_set"] == "no" and granted["uid"] == str(os.getuid())
-    assert granted["actor"]
+    assert granted["sms_number_set"] == "no" and granted["pickup_phrase_set"] == "no"
+    assert "dropped" not in granted  # no field name the audit writer refuses
+    assert granted["uid"] == str(os.getuid()) and granted["actor"]
 
     r = cli(config, "--json", "audit", "verify")
     assert r.returncode == 0, r.stderr
@@ -189,6 +217,73 @@ def test_report_usage_errors_exit_2(relay_config):
     assert cli(config, "audit", "report", "--from", "2026-02-30").returncode == 2
     assert cli(config, "audit", "report", "--format", "xml").returncode == 2
     assert cli(config, "audit", "bogus").returncode == 2
+
+
+# --- logging --------------------------------------------------------------------
+
+def test_daemon_logs_json_lines_at_the_level_asked(tmp_path):
+    from recording_sink import Sink
+    from sealpost_harness import Relay, simple_message, submit
+    with Sink(tmp_path / "sink") as sink:
+        relay = Relay(tmp_path, smarthost_port=sink.port)
+        relay.add_user("anna", "pw for anna", ["anna@praxis.example"])
+        relay.start(args=["--log-format", "json", "--log-level", "debug"])
+        try:
+            # A HELO name and a subject a log must neither break on nor show.
+            msg = simple_message("anna@praxis.example", ["x@sink.example"], "Befund Geheim-4711")
+            submit(relay.port("submission"), "anna@praxis.example", ["x@sink.example"], msg,
+                   auth=("anna", "pw for anna"), cafile=relay.ca.cert)
+            sink.wait_for(1)
+        finally:
+            assert relay.stop() == 0
+    lines = relay.log().splitlines()
+    events = [json.loads(l) for l in lines]  # every line is one JSON object
+    for e in events:
+        assert list(e)[:3] == ["ts", "level", "event"], e
+        assert all(isinstance(v, str) for v in e.values()), e
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["ts"])
+    names = {e["event"] for e in events}
+    assert {"daemon.ready", "delivery.attempt", "daemon.stopped"} <= names, names
+    assert {e["level"] for e in events} <= {"debug", "info", "warn", "error"}
+    assert "Geheim-4711" not in relay.log()
+
+    # --log-level warn: nothing below it.
+    relay.stderr_path.unlink()
+    with Sink(tmp_path / "sink2") as sink:
+        relay.config["smarthost"]["port"] = sink.port
+        relay.write_config()
+        relay.start(wait=False, args=["--log-format", "json", "--log-level", "warn"])
+        try:
+            wait_handles_sigterm(relay.proc)  # "daemon.ready" is an info line: not logged now
+        finally:
+            assert relay.stop() == 0
+    levels = {json.loads(l)["level"] for l in relay.log().splitlines()}
+    assert levels and levels <= {"warn", "error"}, levels  # smarthost.insecure is a warning
+
+
+def wait_handles_sigterm(proc, timeout=30):
+    """Until the daemon catches SIGTERM (its last step before it is ready)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, "sealpostd exited"
+        status = Path("/proc/%d/status" % proc.pid).read_text()
+        caught = int(re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+        if caught & (1 << (15 - 1)):
+            return
+        time.sleep(0.05)
+    raise TimeoutError("sealpostd does not handle SIGTERM yet")
+
+
+@pytest.mark.parametrize("args,why", [
+    (["--log-level", "verbose"], "--log-level: 'verbose' is not debug, info, warn or error"),
+    (["--log-level", "WARN"], "--log-level: 'WARN' is not"),
+    (["--log-format", "xml"], "--log-format: 'xml' is not text or json"),
+    (["--log-level"], "--log-level needs a value"),
+])
+def test_daemon_refuses_a_bad_log_option(args, why):
+    r = subprocess.run([str(BUILD_DIR / "relay" / "sealpostd"), "-c", "/nonexistent.yaml", *args],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2 and why in r.stderr, r.stderr
 
 
 # --- packaging ----------------------------------------------------------------
@@ -235,11 +330,12 @@ def test_package_contents(deb, tmp_path):
     assert (control / "conffiles").read_text().split() == [
         "/etc/sealpost/sealpost.yaml", "/etc/sealpost/policy.yaml",
         "/etc/sealpost/templates/notice.de.txt", "/etc/sealpost/templates/notice.en.txt"]
-    assert "systemd-sysusers" in (control / "postinst").read_text()
+    postinst = (control / "postinst").read_text()
+    assert "systemd-sysusers" in postinst and "spool.key" in postinst
 
 
-def test_package_installs_into_a_throwaway_root(deb, tmp_path):
-    root = tmp_path / "root"
+def install_into(deb, root):
+    """dpkg -i into a throw-away root; returns dpkg's result (postinst output in stdout)."""
     (root / "var/lib/dpkg/updates").mkdir(parents=True)
     (root / "var/lib/dpkg/info").mkdir(parents=True)
     (root / "var/lib/dpkg/status").write_text("")
@@ -251,6 +347,12 @@ def test_package_installs_into_a_throwaway_root(deb, tmp_path):
                         "--force-script-chrootless", "--log=/dev/null", "-i", str(deb)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def test_package_installs_into_a_throwaway_root(deb, tmp_path):
+    root = tmp_path / "root"
+    r = install_into(deb, root)
     assert (root / "usr/sbin/sealpostd").exists()
     status = (root / "var/lib/dpkg/status").read_text()
     assert "Package: sealpost\n" in status and "Status: install ok installed" in status
@@ -260,3 +362,95 @@ def test_package_installs_into_a_throwaway_root(deb, tmp_path):
     if shutil.which("systemd-tmpfiles"):
         audit = root / "var/lib/sealpost/audit"
         assert audit.is_dir() and (audit.stat().st_mode & 0o777) == 0o700
+    # The spool key outside the state directory (LoadCredential= in the unit),
+    # made without openssl; an empty staff list; and what is still missing.
+    key = root / "etc/sealpost/spool.key"
+    assert re.fullmatch(r"[0-9a-f]{64}\n", key.read_text())
+    assert (key.stat().st_mode & 0o777) == 0o600
+    assert "LoadCredential=spool-key:/etc/sealpost/spool.key" in \
+        (root / "usr/lib/systemd/system/sealpostd.service").read_text()
+    users = root / "etc/sealpost/users.yaml"
+    assert yaml.safe_load(users.read_text()) == {"users": []}
+    assert (users.stat().st_mode & 0o777) == 0o640
+    assert "not yet configured" in r.stdout and "/etc/sealpost/tls/fullchain.pem" in r.stdout
+    # A second configure (an upgrade) keeps the key.
+    before = key.read_text()
+    install_again = subprocess.run(["dpkg", "--root", str(root), "--force-not-root", "--force-depends",
+                                    "--force-script-chrootless", "--log=/dev/null", "-i", str(deb)],
+                                   capture_output=True, text=True)
+    assert install_again.returncode == 0, install_again.stderr
+    assert key.read_text() == before
+
+
+def root_ids(root, name):
+    """uid, gid and supplementary gids of `name` in the throw-away root's passwd/group."""
+    uid, gid = next((int(f[2]), int(f[3])) for f in
+                    (l.split(":") for l in (root / "etc/passwd").read_text().splitlines()) if f[0] == name)
+    groups = [int(f[2]) for f in (l.split(":") for l in (root / "etc/group").read_text().splitlines())
+              if name in f[3].split(",")]
+    return uid, gid, groups
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for the owners the admin guide asks for")
+def test_packaged_example_config_passes_check_config_after_the_first_start_steps(deb):
+    if not shutil.which("systemd-sysusers") or not shutil.which("systemd-tmpfiles"):
+        pytest.skip("systemd-sysusers / systemd-tmpfiles are not installed")
+    # Not below pytest's 0700 tmp_path: the daemon's user must reach the files.
+    top = Path(tempfile.mkdtemp(prefix="sealpost-pkg-"))
+    os.chmod(top, 0o711)
+    try:
+        root = top / "root"
+        install_into(deb, root)
+        sealpost = root / "usr/bin/sealpost"
+        etc = root / "etc/sealpost"
+        # The packaged example, unchanged but for the root it lives in.
+        config = top / "sealpost.yaml"
+        config.write_text((etc / "sealpost.yaml").read_text()
+                          .replace("/etc/sealpost", str(etc))
+                          .replace("/var/lib/sealpost", str(root / "var/lib/sealpost")))
+        config.chmod(0o644)
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = dict(os.environ, ASAN_OPTIONS=(asan + ":" if asan else "") + "detect_leaks=0")
+
+        def check_config(**kw):
+            return subprocess.run([str(sealpost), "-c", str(config), "check-config"], env=env,
+                                  capture_output=True, text=True, **kw)
+
+        # Right after dpkg -i: a clear error naming what is missing.
+        before = check_config()
+        assert before.returncode == 1
+        assert str(etc / "tls/fullchain.pem") in before.stderr, before.stderr
+
+        # docs/admin-guide.md "First start", as an admin does it.
+        relay_uid, relay_gid, relay_groups = root_ids(root, "sealpost")
+        cert_dir = top / "cert"
+        cert_dir.mkdir()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                        "-subj", "/CN=relay.praxis.example", "-keyout", str(cert_dir / "key.pem"),
+                        "-out", str(cert_dir / "fullchain.pem")], check=True, capture_output=True)
+        subprocess.run(["install", "-d", "-m", "0750", "-o", "root", "-g", str(relay_gid),
+                        str(etc / "tls")], check=True)
+        for name in ("fullchain.pem", "key.pem"):
+            subprocess.run(["install", "-m", "0640", "-g", str(relay_gid), str(cert_dir / name),
+                            str(etc / "tls" / name)], check=True)
+        pw = top / "pass"
+        pw.write_text("provider secret\n")
+        subprocess.run(["install", "-m", "0640", "-g", str(relay_gid), str(pw),
+                        str(etc / "smarthost.pass")], check=True)
+        added = subprocess.run([str(sealpost), "-c", str(config), "user", "add", "anna", "--address",
+                                "anna@praxis.example"], input="a long staff password\n", env=env,
+                               capture_output=True, text=True)
+        assert added.returncode == 0, added.stderr
+        assert (etc / "users.yaml").stat().st_gid == relay_gid
+
+        # Checked as the daemon's own user, with the ids of this root's passwd:
+        # run as root, check-config would take them from the host's user
+        # database, which does not know this root's "sealpost".
+        def as_daemon():
+            os.setgroups(relay_groups)
+            os.setgid(relay_gid)
+            os.setuid(relay_uid)
+        as_relay = check_config(preexec_fn=as_daemon)
+        assert as_relay.stdout == "config OK\n", as_relay.stderr
+    finally:
+        subprocess.run(["rm", "-rf", str(top)])

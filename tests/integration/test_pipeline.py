@@ -95,7 +95,9 @@ def test_pgp_recipient_gets_scrubbed_encrypted_mail_and_audit_records_it(env):
     assert relay.cli("audit", "verify").returncode == 0
     report = json.loads(relay.cli("audit", "report", "--format", "json").stdout)
     assert report["decisions_by_method"].get("pgp") == 1
-    audit_text = "".join(p.read_text() for p in (relay.state_dir / "audit").glob("*.log*"))
+    audit_files = sorted((relay.state_dir / "audit").glob("audit-*.jsonl"))
+    audit_text = "".join(p.read_text() for p in audit_files)
+    assert '"type":"decision"' in audit_text and "pat@example.org" in audit_text  # read the real log
     assert "Befund Meier" not in audit_text and "unauffällig" not in audit_text
 
 

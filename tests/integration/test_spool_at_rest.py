@@ -65,14 +65,54 @@ def test_queued_mail_is_not_in_clear_then_delivered(tmp_path):
             for secret in (b"DIAGNOSE-HYPOTHYREOSE", SUBJECT.encode(), RCPT.encode(), b"patientin",
                            ADDR.encode()):
                 assert secret not in data, (p, secret)
-        # No key configured: sealpostd made one in state_dir, private to it.
+        # No key configured and no credential: sealpostd made one in state_dir,
+        # private to it, and says at start why that is not where it belongs.
         key = r.state_dir / "spool.key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
+        assert key.stat().st_size == 32
+        warning = next(l for l in r.log().splitlines() if "spool.key_in_state_dir" in l)
+        assert " warn " in warning and str(key) in warning and "backup" in warning
         with Sink(tmp_path / "sink", port=port) as sink:
             r.cli("queue", "flush")
             (meta, raw), = sink.wait_for(1, timeout=30)
     assert meta["rcpt_tos"] == [RCPT]
     assert delivered_body(raw) == msg
+
+
+def test_systemd_credential_keeps_the_key_out_of_state_dir(tmp_path):
+    # What the packaged unit does: LoadCredential=spool-key:/etc/sealpost/spool.key
+    # makes systemd put a copy in $CREDENTIALS_DIRECTORY.
+    creds = tmp_path / "credentials"
+    creds.mkdir(mode=0o700)
+    raw = os.urandom(32)
+    write_key(creds / "spool-key", raw)
+    port = free_port()
+    r = Relay(tmp_path, smarthost_port=port, env={"CREDENTIALS_DIRECTORY": str(creds)})
+    r.add_user(USER, PASSWORD, [ADDR])
+    with r:
+        msg = queue_one(r)
+        wait_queued(r)  # the CLI finds the same credential
+        for p in spool_files(r):
+            data = p.read_bytes()
+            assert b"DIAGNOSE-HYPOTHYREOSE" not in data and RCPT.encode() not in data, p
+    assert not (r.state_dir / "spool.key").exists()
+    assert "spool.key_in_state_dir" not in r.log()
+    assert "source=%s" % (creds / "spool-key") in r.log()
+    # Sealed with that key: a restart without it cannot read the queue (the
+    # fallback key it then makes is a different one), with it again it can.
+    r.env.pop("CREDENTIALS_DIRECTORY")
+    with r:
+        time.sleep(1)
+        assert RCPT not in r.cli("queue", "list").stdout
+    assert "spool.key_in_state_dir" in r.log()
+    (r.state_dir / "spool.key").unlink()
+    r.env["CREDENTIALS_DIRECTORY"] = str(creds)
+    with r:
+        with Sink(tmp_path / "sink", port=port) as sink:
+            r.cli("queue", "flush")
+            (meta, raw_msg), = sink.wait_for(1, timeout=30)
+    assert meta["rcpt_tos"] == [RCPT]
+    assert delivered_body(raw_msg) == msg
 
 
 def test_key_rotation_end_to_end(tmp_path):

@@ -1,5 +1,6 @@
 #include "audit/report.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "audit/audit_log.h"
@@ -65,8 +66,10 @@ TEST_CASE("report counts match the events written") {
   REQUIRE(r.plaintext.size() == 1);
   CHECK(r.plaintext[0].recipient == "dr@praxis.example");
   CHECK(r.plaintext[0].rule == "internal");
+  CHECK(r.plaintext_not_delivered.empty());
   REQUIRE(r.failures.size() == 1);
   CHECK(r.failures[0].recipient == "lab@labor-1.example");
+  CHECK(r.held.empty());
   CHECK(r.pickups == std::map<std::string, std::uint64_t>{{"expired", 1}, {"opened", 1}});
 }
 
@@ -114,7 +117,8 @@ TEST_CASE("renderers escape hostile values") {
 
 TEST_CASE("CSV cells cannot become spreadsheet formulas") {
   Report r;
-  r.plaintext.push_back(PlaintextSend{"t", "q", "=HYPERLINK(\"x\")@evil.example", "rule,1"});
+  r.plaintext.push_back(
+      PlaintextSend{"t", "q", "=HYPERLINK(\"x\")@evil.example", "rule,1", "delivered"});
   const std::string csv = render_csv(r);
   CHECK_THAT(csv,
              Catch::Contains("plaintext,\"'=HYPERLINK(\"\"x\"\")@evil.example\",\"rule,1\",1\n"));
@@ -138,5 +142,92 @@ TEST_CASE("a recipient decided again on each retry is counted once, with its las
   Report r = build_report({tmp.path()}, {});
   CHECK(r.decisions_by_method == std::map<std::string, std::uint64_t>{{"plain", 2}});
   CHECK(r.decisions_by_domain == std::map<std::string, std::uint64_t>{{"praxis.example", 2}});
-  CHECK(r.plaintext.size() == 2);
+  CHECK(r.plaintext.empty());  // no delivery recorded yet
+  REQUIRE(r.plaintext_not_delivered.size() == 2);
+  CHECK(r.plaintext_not_delivered[0].result.empty());
+}
+
+AuditEvent outcome(const std::string& queue_id, const std::string& rcpt, const std::string& method,
+                   const std::string& result, const std::string& reply) {
+  return AuditEvent{"delivery",
+                    {{"queue_id", queue_id},
+                     {"recipient", rcpt},
+                     {"method", method},
+                     {"result", result},
+                     {"reply", reply}}};
+}
+
+TEST_CASE("plaintext sends are listed as delivered only when they were") {
+  test::TempDir tmp;
+  test::ManualClock clock;
+  {
+    auto log = AuditLog::open(tmp.path(), clock.options());
+    REQUIRE(log.ok());
+    auto& l = **log;
+    for (const char* r : {"ok@praxis.example", "bad@praxis.example", "held@praxis.example",
+                          "late@praxis.example", "open@praxis.example"})
+      l.record(decision(r, "plain", "internal"));
+    l.record(decision("p@patient.example", "pgp", "patients"));
+    l.record(outcome("q", "ok@praxis.example", "plain", "delivered", "250 2.0.0 ok"));
+    l.record(outcome("q", "bad@praxis.example", "plain", "failed", "550 5.1.1 unknown"));
+    l.record(outcome("q", "held@praxis.example", "plain", "held", "local 5.6.0 MIME too deep"));
+    l.record(outcome("q", "late@praxis.example", "plain", "deferred", "451 4.3.0 later"));
+    l.record(outcome("q", "late@praxis.example", "plain", "delivered", "250 2.0.0 ok"));
+    l.record(outcome("q", "p@patient.example", "pgp", "held", "local 5.7.1 hold rule"));
+    l.record(outcome("other", "open@praxis.example", "plain", "delivered", "250 2.0.0 ok"));
+  }
+  Report r = build_report({tmp.path()}, {});
+  std::vector<std::string> sent, not_sent;
+  for (const auto& p : r.plaintext) sent.push_back(p.recipient);
+  for (const auto& p : r.plaintext_not_delivered)
+    not_sent.push_back(p.recipient + "=" + (p.result.empty() ? "-" : p.result));
+  std::sort(sent.begin(), sent.end());
+  std::sort(not_sent.begin(), not_sent.end());
+  CHECK(sent == std::vector<std::string>{"late@praxis.example", "ok@praxis.example"});
+  // A delivery of another message to the same address does not count.
+  CHECK(not_sent == std::vector<std::string>{"bad@praxis.example=failed",
+                                             "held@praxis.example=held", "open@praxis.example=-"});
+  REQUIRE(r.held.size() == 2);
+  CHECK(r.held[0].recipient == "held@praxis.example");
+  CHECK(r.held[0].reply == "local 5.6.0 MIME too deep");
+  CHECK(r.held[1].method == "pgp");
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].recipient == "bad@praxis.example");
+  CHECK(r.deliveries["plain"]["delivered"] == 3);
+
+  const std::string json = render_json(r);
+  CHECK_THAT(json, Catch::Contains("\"recipient\":\"bad@praxis.example\",\"rule\":\"internal\","
+                                   "\"result\":\"failed\"}"));
+  CHECK_THAT(json, Catch::Contains("\"held\":[{"));
+  const std::string md = render_markdown(r);
+  CHECK_THAT(md, Catch::Contains("## Held deliveries"));
+  CHECK_THAT(md, Catch::Contains("| open@praxis.example | internal | none yet |"));
+  const std::string csv = render_csv(r);
+  CHECK_THAT(csv,
+             Catch::Contains("plaintext_not_delivered,held@praxis.example,internal: held,1\n"));
+  CHECK_THAT(csv, Catch::Contains("held,p@patient.example,local 5.7.1 hold rule,1\n"));
+}
+
+TEST_CASE("pickups are counted once per pickup and kind, visits separately") {
+  test::TempDir tmp;
+  test::ManualClock clock;
+  {
+    auto log = AuditLog::open(tmp.path(), clock.options());
+    REQUIRE(log.ok());
+    auto& l = **log;
+    for (const char* id : {"p1", "p1", "p1", "p2"})
+      l.record(AuditEvent{"pickup.opened", {{"pickup_id", id}, {"recipient", "a@b.example"}}});
+    for (int i = 0; i < 2; ++i) l.record(AuditEvent{"pickup.failed", {{"pickup_id", "p1"}}});
+    l.record(AuditEvent{"pickup.purged", {{"count", "3"}}});
+    l.record(AuditEvent{"pickup.purged", {{"count", "2"}}});
+    l.record(AuditEvent{"pickup.revoked", {{"pickup_id", "p2"}}});
+  }
+  Report r = build_report({tmp.path()}, {});
+  CHECK(r.pickups == std::map<std::string, std::uint64_t>{
+                         {"failed", 1}, {"opened", 2}, {"purged", 5}, {"revoked", 1}});
+  CHECK(r.pickup_events == std::map<std::string, std::uint64_t>{
+                               {"failed", 2}, {"opened", 4}, {"purged", 2}, {"revoked", 1}});
+  CHECK_THAT(render_markdown(r), Catch::Contains("| opened | 2 | 4 |"));
+  CHECK_THAT(render_json(r), Catch::Contains("\"pickups\":{\"failed\":1,\"opened\":2,\"purged\":5,"
+                                             "\"revoked\":1},\"pickup_events\":{"));
 }

@@ -88,7 +88,7 @@ TEST_CASE("users.yaml errors name file and line") {
   CHECK(UserDirectory::parse("users: []\n", "u.yaml").ok());
 }
 
-TEST_CASE("add_user writes a 0600 file that loads again") {
+TEST_CASE("add_user creates a 0640 file that loads again") {
   TempDir t;
   const std::string path = (t.path / "users.yaml").string();
   REQUIRE(add_user(path, "anna", "pw-anna", {"anna@praxis.example"}, kFast).ok());
@@ -96,7 +96,7 @@ TEST_CASE("add_user writes a 0600 file that loads again") {
       add_user(path, "bob", "pw-bob", {"bob@praxis.example", "Team@Praxis.example"}, kFast).ok());
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0600);
+  CHECK((st.st_mode & 0777) == 0640);
 
   auto dir = UserDirectory::load(path);
   REQUIRE(dir.ok());
@@ -112,4 +112,29 @@ TEST_CASE("add_user writes a 0600 file that loads again") {
   CHECK(!add_user(path, "carl", "pw", {"*@praxis.example"}, kFast).ok());
   CHECK(!add_user(path, "dora", "", {"d@praxis.example"}, kFast).ok());
   CHECK(UserDirectory::load(path)->users().size() == 2);
+}
+
+TEST_CASE("add_user and set_password keep the mode of an existing users.yaml") {
+  TempDir t;
+  const std::string path = (t.path / "users.yaml").string();
+  REQUIRE(sealpost::write_file_durable(path, "users: []\n", 0604).ok());
+  REQUIRE(add_user(path, "anna", "pw-anna", {"anna@praxis.example"}, kFast).ok());
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0604);
+
+  REQUIRE(set_password(path, "anna", "new-pw", kFast).ok());
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0604);
+  auto dir = UserDirectory::load(path);
+  REQUIRE(dir.ok());
+  CHECK(dir->verify("anna", "new-pw"));
+  CHECK(!dir->verify("anna", "pw-anna"));
+  CHECK(dir->may_send_as("anna", "anna@praxis.example"));  // addresses unchanged
+
+  auto unknown = set_password(path, "bob", "x", kFast);
+  REQUIRE(!unknown.ok());
+  CHECK(unknown.error().what().find("no user 'bob'") != std::string::npos);
+  CHECK(!set_password(path, "anna", "", kFast).ok());
+  CHECK(!set_password((t.path / "missing.yaml").string(), "anna", "x", kFast).ok());
 }

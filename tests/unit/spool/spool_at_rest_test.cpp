@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/durable_file.h"
 #include "common/secure_random.h"
@@ -169,6 +171,41 @@ TEST_CASE("key files: raw or hex, private, right size") {
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(read_spool_key_file(made)->id() == created->id());
   CHECK_FALSE(create_spool_key_file(made).ok());  // never overwrites a key
+  CHECK(read_spool_key_file(made)->id() == created->id());
+}
+
+TEST_CASE("key creation is atomic: no temp file left, one key among racing starters") {
+  testing::TempDir dir;
+  const auto path = dir.path() / "spool.key";
+  std::vector<std::thread> starters;
+  std::vector<int> won(8, 0);
+  for (std::size_t i = 0; i < won.size(); ++i)
+    starters.emplace_back([&, i] { won[i] = create_spool_key_file(path).ok() ? 1 : 0; });
+  for (auto& t : starters) t.join();
+  int winners = 0;
+  for (int w : won) winners += w;
+  CHECK(winners == 1);
+  REQUIRE(read_spool_key_file(path).ok());
+  CHECK(fs::file_size(path) == kSpoolKeyBytes);
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir.path())) names.push_back(e.path().filename());
+  CHECK(names == std::vector<std::string>{"spool.key"});  // no temp file stays behind
+}
+
+TEST_CASE("the CLI keeps the keys it read before it changed its rights") {
+  testing::TempDir dir;
+  const QueueConfig q;
+  const std::string id = commit(**FileSpool::open(dir.path()), "x\r\n", "a@example.org");
+  SpoolKeyring::preload_for_cli(SpoolKeySettings{}, dir.path());
+  // Gone (or, for the CLI after its switch, no longer readable): the preloaded key is used.
+  fs::remove(dir.path() / "spool.key");
+  auto cli = FileSpool::open(dir.path(), q, KeyUser::Cli);
+  REQUIRE(cli.ok());
+  CHECK((*cli)->load_data(id).value() == "x\r\n");
+  // Other settings or another state dir are not served from it.
+  QueueConfig other;
+  other.spool_key = (dir.path() / "missing.key").string();
+  CHECK_FALSE(FileSpool::open(dir.path(), other, KeyUser::Cli).ok());
 }
 
 TEST_CASE("no address, subject or body reaches the spool directory in clear") {
