@@ -183,23 +183,25 @@ class Collector {
   void attribute(const GumboAttribute& a, const GumboElement& el) {
     const std::string_view name(a.name);
     const bool svg = el.tag_namespace == GUMBO_NAMESPACE_SVG;
-    if (name.size() > 2 && istarts_with(name, "on")) {
-      drop_attribute(a);  // event handlers run script
-    } else if (name == "srcdoc") {
-      drop_attribute(a);  // a whole document, fetching on its own
-    } else if (name == "style") {
+    if (name == "style") {
       const CssScrubResult css = scrub_css(a.value);
       if (css.removed > 0) replace_attribute_value(a, css.css, css.removed);
-    } else if (is_fetching_attribute(name) || (name == "href" && svg && el.tag != GUMBO_TAG_A)) {
+      return;
+    }
+    bool drop = false;
+    if (is_fetching_attribute(name) || (name == "href" && svg && el.tag != GUMBO_TAG_A)) {
       // In SVG, href / xlink:href on <image>, <use>, <feImage>, <pattern>
       // ... loads; only <a href> is a link.
       const bool frame = el.tag == GUMBO_TAG_IFRAME || el.tag == GUMBO_TAG_FRAME ||
                          el.tag == GUMBO_TAG_OBJECT || el.tag == GUMBO_TAG_EMBED;
-      if (frame ? !is_inert_document_reference(a.value) : !is_local_reference(a.value))
-        drop_attribute(a);
-    } else if (svg && css_fetches(a.value)) {
-      drop_attribute(a);  // presentation attributes: fill="url(https://...)", filter, mask
+      drop = frame ? !is_inert_document_reference(a.value) : !is_local_reference(a.value);
+    } else {
+      // Event handlers run script; srcdoc is a whole document fetching on
+      // its own; SVG presentation attributes are CSS (fill="url(...)").
+      drop = (name.size() > 2 && istarts_with(name, "on")) || name == "srcdoc" ||
+             (svg && css_fetches(a.value));
     }
+    if (drop) drop_attribute(a);
   }
 
   // <style> text. HTML <style> is raw text: scrubbed in place. SVG <style>

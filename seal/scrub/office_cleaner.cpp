@@ -9,9 +9,9 @@
 #include <zip.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
+#include <list>
 #include <memory>
+#include <string>
 
 #include "seal/scrub/attachment_cleaners.h"
 #include "seal/scrub/ooxml_authors.h"
@@ -58,8 +58,9 @@ Result<std::string> read_entry(zip_t* archive, zip_uint64_t index, zip_uint64_t 
   return out;
 }
 
-// Comment and tracked-change authors; returns how many parts changed.
-Result<int> neutralise_people(zip_t* archive, zip_int64_t entries) {
+// Comment and tracked-change authors; returns how many parts changed. The
+// new contents live in `bodies` (stable addresses) until zip_close.
+Result<int> neutralise_people(zip_t* archive, zip_int64_t entries, std::list<std::string>& bodies) {
   zip_uint64_t budget = kMaxInflatedBytes;
   int replaced = 0;
   for (zip_int64_t i = 0; i < entries; ++i) {
@@ -71,15 +72,9 @@ Result<int> neutralise_people(zip_t* archive, zip_int64_t entries) {
     budget -= xml->size();
     std::string rewritten;
     if (neutralise_ooxml_authors(name, *xml, rewritten) == 0) continue;
-    // libzip frees the buffer (freep = 1) once the archive is written.
-    void* copy = std::malloc(rewritten.size() ? rewritten.size() : 1);
-    if (!copy) return Error::plain("office: out of memory");
-    std::memcpy(copy, rewritten.data(), rewritten.size());
-    zip_source_t* repl = zip_source_buffer(archive, copy, rewritten.size(), 1);
-    if (!repl) {
-      std::free(copy);
-      return Error::plain("office: out of memory");
-    }
+    const std::string& body = bodies.emplace_back(std::move(rewritten));
+    zip_source_t* repl = zip_source_buffer(archive, body.data(), body.size(), 0);
+    if (!repl) return Error::plain("office: out of memory");
     if (zip_file_replace(archive, index, repl, 0) < 0) {
       zip_source_free(repl);
       return Error::plain("office: cannot replace part");
@@ -139,12 +134,13 @@ Result<std::string> clean_office_metadata(std::string_view bytes) {
     }
     ++replaced;
   }
-  auto people = neutralise_people(archive.get(), entries);
+  std::list<std::string> bodies;  // must outlive zip_close below
+  auto people = neutralise_people(archive.get(), entries, bodies);
   if (!people) return people.error();
   replaced += *people;
   if (replaced == 0) return std::string(bytes);
   if (zip_close(archive.get()) < 0) return Error::plain("office: cannot rewrite zip");
-  archive.release();  // zip_close freed it
+  (void)archive.release();  // zip_close freed it
 
   zip_stat_t st;
   if (zip_source_stat(src.get(), &st) < 0 || !(st.valid & ZIP_STAT_SIZE) ||

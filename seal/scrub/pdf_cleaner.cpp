@@ -73,7 +73,7 @@ Result<std::string> clean_pdf_metadata(std::string_view bytes) {
     pdf.getRoot().removeKey("/Metadata");  // document-level XMP
     // XMP also hangs off pages, images and fonts; unreferenced streams are
     // not written, so dropping the keys drops the streams.
-    for (QPDFObjectHandle obj : pdf.getAllObjects()) strip_metadata_keys(obj, 0);
+    for (const QPDFObjectHandle& obj : pdf.getAllObjects()) strip_metadata_keys(obj, 0);
     neutralise_annotation_authors(pdf);
     QPDFWriter writer(pdf);
     writer.setOutputMemory();
