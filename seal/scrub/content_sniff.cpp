@@ -1,11 +1,66 @@
 #include "seal/scrub/content_sniff.h"
 
+#include <cctype>
+
 namespace sealpost::scrub {
 
 namespace {
 
 bool starts(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+bool istarts(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+// WHATWG MIME Sniffing 7.1 "HTML" patterns (plus svg/img/meta/link, which a
+// browser renders as well): leading whitespace, the tag, then space or '>'.
+bool looks_like_markup(std::string_view head) {
+  using namespace std::string_view_literals;
+  if (starts(head, "\xEF\xBB\xBF"sv)) head.remove_prefix(3);  // UTF-8 BOM
+  const auto first = head.find_first_not_of(" \t\r\n\f");
+  if (first == std::string_view::npos) return false;
+  head.remove_prefix(first);
+  if (istarts(head, "<?xml"sv)) {
+    // XHTML or SVG: the root element follows the prolog.
+    for (std::string_view root : {"<svg"sv, "<html"sv, "<!doctype html"sv})
+      for (std::size_t at = head.find('<', 1); at != std::string_view::npos;
+           at = head.find('<', at + 1))
+        if (istarts(head.substr(at), root)) return true;
+    return false;
+  }
+  if (istarts(head, "<!--"sv)) return true;
+  for (std::string_view tag : {"<!doctype html"sv,
+                               "<html"sv,
+                               "<head"sv,
+                               "<script"sv,
+                               "<iframe"sv,
+                               "<h1"sv,
+                               "<div"sv,
+                               "<font"sv,
+                               "<table"sv,
+                               "<a"sv,
+                               "<style"sv,
+                               "<title"sv,
+                               "<b"sv,
+                               "<body"sv,
+                               "<br"sv,
+                               "<p"sv,
+                               "<svg"sv,
+                               "<img"sv,
+                               "<meta"sv,
+                               "<link"sv}) {
+    if (!istarts(head, tag)) continue;
+    const char next = head.size() > tag.size() ? head[tag.size()] : '\0';
+    if (next == ' ' || next == '>' || next == '\t' || next == '\n' || next == '\r' ||
+        next == '\f' || next == '/')
+      return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -34,6 +89,8 @@ Sniffed sniff_content(std::string_view head) {
     if (head.substr(30, name_len) == "[Content_Types].xml"sv) return Sniffed::Ooxml;
     return Sniffed::Zip;
   }
+  if (starts(head, "\x78\x9F\x3E\x22"sv)) return Sniffed::Tnef;  // TNEF signature, little endian
+  if (looks_like_markup(head)) return Sniffed::Html;
   return Sniffed::Unknown;
 }
 

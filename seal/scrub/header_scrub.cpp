@@ -94,7 +94,8 @@ bool header_glob_match(std::string_view pattern, std::string_view name) {
 }
 
 bool header_must_go(std::string_view name, const ScrubProfile& profile) {
-  if (header_glob_match("Bcc", name)) return true;
+  // Blind copies name people the other recipients must not see, in any mode.
+  if (header_glob_match("Bcc", name) || header_glob_match("Resent-Bcc", name)) return true;
   if (profile.header_mode == ScrubProfile::HeaderMode::Allow) {
     if (header_glob_match("Content-*", name)) return false;
     return !any_match(kAllowEssential, name) && !any_match(profile.keep_headers, name);
@@ -102,19 +103,25 @@ bool header_must_go(std::string_view name, const ScrubProfile& profile) {
   return any_match(kStripAlways, name) || any_match(profile.remove_headers, name);
 }
 
-void scrub_headers(GMimeMessage* msg, const ScrubProfile& profile, ScrubReport& report) {
-  GMimeHeaderList* list = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+int remove_headers(GMimeObject* obj, const ScrubProfile& profile) {
+  GMimeHeaderList* list = g_mime_object_get_header_list(obj);
+  int removed = 0;
   int i = 0;
   while (i < g_mime_header_list_get_count(list)) {
     GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
     const char* name = h ? g_mime_header_get_name(h) : nullptr;
     if (name && header_must_go(name, profile)) {
       g_mime_header_list_remove_at(list, i);
-      ++report.headers_removed;
+      ++removed;
     } else {
       ++i;
     }
   }
+  return removed;
+}
+
+void scrub_headers(GMimeMessage* msg, const ScrubProfile& profile, ScrubReport& report) {
+  report.headers_removed += remove_headers(GMIME_OBJECT(msg), profile);
 }
 
 bool internal_looking_host(std::string_view host) {
@@ -126,6 +133,20 @@ bool internal_looking_host(std::string_view host) {
                                   ".corp", ".intranet", ".private"})
     if (std::string_view(h).ends_with(suffix)) return true;
   return false;
+}
+
+bool opaque_id_left_part(std::string_view left) {
+  if (left.size() < 16 || left.size() > 128) return false;
+  bool digit = false;
+  for (const char c : left) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isdigit(u)) {
+      digit = true;
+    } else if (!std::isalpha(u) && c != '-' && c != '_' && c != '$' && c != '=' && c != '+') {
+      return false;  // a dot, '%', '!' ...: room for a host, an IP or a user name
+    }
+  }
+  return digit;
 }
 
 std::string mapped_message_id(std::string_view original, const ScrubContext& ctx) {
@@ -152,9 +173,26 @@ std::string right_side(std::string_view id) {
   return at == std::string_view::npos ? std::string() : lower(id.substr(at + 1));
 }
 
+std::string_view left_side(std::string_view id) {
+  const auto at = id.rfind('@');
+  return at == std::string_view::npos ? id : id.substr(0, at);
+}
+
+bool on_domain(std::string_view host, std::string_view domain) {
+  return !domain.empty() &&
+         (host == domain || (host.size() > domain.size() && host.ends_with(domain) &&
+                             host[host.size() - domain.size() - 1] == '.'));
+}
+
+// The one rule for the message's own id and every id it references, so a
+// reference to an earlier message becomes exactly the id that message left with.
+bool keep_id_as_is(std::string_view id, std::string_view domain) {
+  return !domain.empty() && right_side(id) == domain && opaque_id_left_part(left_side(id));
+}
+
 // Rewrites `name` (In-Reply-To, References) entry by entry; true if changed.
 bool map_references(GMimeMessage* msg, const char* name, const std::string& own_right,
-                    const std::string& sender, const ScrubContext& ctx) {
+                    const std::string& domain, const ScrubContext& ctx) {
   GMimeObject* obj = GMIME_OBJECT(msg);
   const char* value = g_mime_object_get_header(obj, name);
   if (!value) return false;
@@ -166,8 +204,9 @@ bool map_references(GMimeMessage* msg, const char* name, const std::string& own_
   for (int i = 0; i < n; ++i) {
     const std::string id = g_mime_references_get_message_id(refs, i);
     const std::string rhs = right_side(id);
-    const bool ours = rhs != sender && rhs != lower(ctx.relay_hostname) &&
-                      ((!own_right.empty() && rhs == own_right) || internal_looking_host(rhs));
+    const bool ours = rhs != lower(ctx.relay_hostname) && !keep_id_as_is(id, domain) &&
+                      (on_domain(rhs, domain) || (!own_right.empty() && rhs == own_right) ||
+                       internal_looking_host(rhs));
     out += (out.empty() ? "<" : " <") + (ours ? mapped_message_id(id, ctx) : id) + ">";
     changed = changed || ours;
   }
@@ -178,15 +217,22 @@ bool map_references(GMimeMessage* msg, const char* name, const std::string& own_
 
 }  // namespace
 
-void scrub_message_id(GMimeMessage* msg, const ScrubContext& ctx, ScrubReport& report) {
+std::string message_sender_domain(GMimeMessage* msg) {
+  return sender_domain(msg);
+}
+
+void scrub_message_id(GMimeMessage* msg, const ScrubContext& ctx, ScrubReport& report,
+                      std::string_view practice_domain) {
   const char* id = g_mime_message_get_message_id(msg);  // without angle brackets
-  const std::string domain = sender_domain(msg);
+  const std::string domain = practice_domain.empty() ? sender_domain(msg) : lower(practice_domain);
   const std::string original = id ? id : "";
-  // Keep an id whose right side is exactly the sender's mail domain: that
-  // names nothing the world does not know. Anything else (a workstation
-  // FQDN, an IP literal, an Exchange server) is replaced.
+  // Keep only an id on exactly the sender's mail domain whose left part is an
+  // opaque token (Thunderbird/Apple UUIDs, Outlook's hex): it names nothing the
+  // world does not know, and the staff's own client keeps threading replies.
+  // Anything else (a workstation FQDN, a subdomain, an IP literal, an Exchange
+  // server, a dotted left part like "20261126.GA1@ws-017...") is replaced.
   const std::string own_right = right_side(original);
-  const bool keep = !original.empty() && !domain.empty() && own_right == domain;
+  const bool keep = !original.empty() && keep_id_as_is(original, domain);
   if (!keep) {
     g_mime_message_set_message_id(msg, mapped_message_id(original, ctx).c_str());
     ++report.message_id_rewritten;

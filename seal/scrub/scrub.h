@@ -14,16 +14,17 @@
 namespace sealpost::scrub {
 
 struct ScrubContext {
-  std::string relay_hostname;  // right side of rewritten Message-IDs
+  std::string relay_hostname{};  // right side of rewritten Message-IDs
   // HMAC key for rewritten Message-IDs: the same original id always maps to
   // the same new one, so a staff follow-up's In-Reply-To/References can be
   // mapped too and the patient's client still threads. Empty: random ids.
-  std::string message_id_key;
+  std::string message_id_key{};
   std::size_t max_attachment_bytes = 32u << 20;  // larger attachments are not parsed
 };
 
 struct ScrubReport {
   int headers_removed = 0;
+  int attached_headers_removed = 0;  // headers of attached message/rfc822 parts
   int message_id_rewritten = 0;
   int boundaries_regenerated = 0;
   int images_cleaned = 0;

@@ -17,7 +17,10 @@ Hook make_scrub_hook(std::map<std::string, ScrubProfile> profiles, ScrubContext 
                                   {{"queue_id", queue_id},
                                    {"recipients", recipients},
                                    {"profile", profile.name},
-                                   {"summary", report.summary()}}});
+                                   {"summary", report.summary()},
+                                   // Issue 6: a client-signed/encrypted part went out
+                                   // as the client made it, said in its own field.
+                                   {"inner_untouched", report.inner_untouched ? "yes" : "no"}}});
     if (report.held.empty()) return {};
     // Held reasons carry category and MIME type only: safe for the log.
     std::string reason = "scrub: " + report.held.front();

@@ -1,6 +1,9 @@
-// Walks the MIME tree: headers and Message-ID on the top-level message,
-// boundaries of multiparts we re-serialise, metadata of image/PDF attachments.
-// Signed or encrypted subtrees are not entered (changing a byte breaks them).
+// Walks the MIME tree: headers and Message-ID on the top-level message and on
+// attached messages, boundaries of multiparts we re-serialise, metadata of
+// image/PDF/Office attachments, remote content in HTML. Signed or encrypted
+// subtrees are not entered (changing a byte breaks them) when, and only when,
+// their structure shows a real signature or ciphertext.
+#include <cctype>
 #include <sstream>
 #include <string_view>
 
@@ -10,6 +13,7 @@
 #include "seal/scrub/content_sniff.h"
 #include "seal/scrub/header_scrub.h"
 #include "seal/scrub/html_scrub.h"
+#include "seal/scrub/protected_parts.h"
 #include "seal/scrub/scrub.h"
 
 namespace sealpost::scrub {
@@ -17,10 +21,19 @@ namespace {
 
 using seal::GPtr;
 
-enum class Kind { Other, Image, Pdf, Html, Office };
+enum class Kind { Other, Image, Pdf, Html, Office, Tnef };
 
-Kind attachment_kind(GMimeObject* part) {
-  GMimeContentType* ct = g_mime_object_get_content_type(part);
+bool iends_with(std::string_view s, std::string_view suffix) {
+  if (s.size() < suffix.size()) return false;
+  s.remove_prefix(s.size() - suffix.size());
+  for (std::size_t i = 0; i < suffix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != suffix[i]) return false;
+  return true;
+}
+
+// What the label (Content-Type, file name) says the part is.
+Kind labelled_kind(GMimePart* part) {
+  GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
   if (!ct) return Kind::Other;
   if (g_mime_content_type_is_type(ct, "image", "jpeg") ||
       g_mime_content_type_is_type(ct, "image", "jpg") ||
@@ -29,12 +42,37 @@ Kind attachment_kind(GMimeObject* part) {
       g_mime_content_type_is_type(ct, "image", "webp"))
     return Kind::Image;
   if (g_mime_content_type_is_type(ct, "application", "pdf")) return Kind::Pdf;
-  if (g_mime_content_type_is_type(ct, "text", "html")) return Kind::Html;
+  if (g_mime_content_type_is_type(ct, "text", "html") ||
+      g_mime_content_type_is_type(ct, "application", "xhtml+xml") ||
+      g_mime_content_type_is_type(ct, "image", "svg+xml"))
+    return Kind::Html;
+  if (g_mime_content_type_is_type(ct, "application", "ms-tnef") ||
+      g_mime_content_type_is_type(ct, "application", "vnd.ms-tnef"))
+    return Kind::Tnef;
   const char* sub = g_mime_content_type_get_media_subtype(ct);
   if (g_mime_content_type_is_type(ct, "application", "*") && sub &&
       std::string_view(sub).starts_with("vnd.openxmlformats-officedocument."))
     return Kind::Office;
+  // A browser opens these by name whatever the Content-Type says.
+  if (const char* name = g_mime_part_get_filename(part))
+    for (std::string_view ext : {".htm", ".html", ".xhtml", ".shtml", ".svg"})
+      if (iends_with(name, ext)) return Kind::Html;
   return Kind::Other;
+}
+
+// A text/plain or text/html body a mail client shows inline: no file name,
+// not an attachment. Everything else is a file and is sniffed as one.
+bool is_body_text(GMimePart* part) {
+  GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+  if (!ct || !(g_mime_content_type_is_type(ct, "text", "plain") ||
+               g_mime_content_type_is_type(ct, "text", "html")))
+    return false;
+  return !g_mime_part_get_filename(part) && !g_mime_part_is_attachment(part);
+}
+
+bool is_text_plain(GMimePart* part) {
+  GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+  return ct && g_mime_content_type_is_type(ct, "text", "plain");
 }
 
 void replace_content(GMimePart* part, const std::string& bytes,
@@ -55,8 +93,7 @@ std::string_view trim(std::string_view s) {
 // Only a text/plain body that *is* one armored block is left alone: a quoted
 // "-----BEGIN PGP MESSAGE-----" line must not switch scrubbing off.
 bool is_inline_pgp(GMimePart* part, std::size_t cap) {
-  GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
-  if (!ct || !g_mime_content_type_is_type(ct, "text", "plain")) return false;
+  if (!is_text_plain(part)) return false;
   std::string text;
   if (!seal::read_decoded(part, cap, text)) return false;
   const std::string_view t = trim(text);
@@ -66,15 +103,14 @@ bool is_inline_pgp(GMimePart* part, std::size_t cap) {
           t.ends_with("-----END PGP SIGNATURE-----"));
 }
 
-bool is_text(GMimePart* part) {
-  GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
-  return ct && g_mime_content_type_is_type(ct, "text", "*");
-}
-
 class Walker {
  public:
-  Walker(const ScrubProfile& profile, const ScrubContext& ctx, ScrubReport& report)
-      : profile_(profile), ctx_(ctx), report_(report) {}
+  Walker(const ScrubProfile& profile, const ScrubContext& ctx, ScrubReport& report,
+         std::string practice_domain)
+      : profile_(profile),
+        ctx_(ctx),
+        report_(report),
+        practice_domain_(std::move(practice_domain)) {}
 
   void walk(GMimeObject* obj, int depth) {
     if (!obj) return;
@@ -82,8 +118,10 @@ class Walker {
       hold_or_pass("mime: nesting too deep");
       return;
     }
-    if (GMIME_IS_MULTIPART_SIGNED(obj) || GMIME_IS_MULTIPART_ENCRYPTED(obj) ||
-        GMIME_IS_APPLICATION_PKCS7_MIME(obj)) {
+    // Left alone only when a real signature / ciphertext is there; a label
+    // without one is scrubbed like any other multipart or part.
+    if ((GMIME_IS_MULTIPART_SIGNED(obj) && is_intact_signed(obj, ctx_.max_attachment_bytes)) ||
+        is_real_ciphertext(obj, ctx_.max_attachment_bytes)) {
       report_.inner_untouched = true;
       return;
     }
@@ -99,7 +137,13 @@ class Walker {
     }
     if (GMIME_IS_MESSAGE_PART(obj)) {
       GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-      if (inner) walk(g_mime_message_get_mime_part(inner), depth + 1);
+      if (!inner) return;
+      // A forwarded internal mail carries the same Received lines, client
+      // names and workstation ids as the outer one. From/To/Date/Subject stay:
+      // they are what the sender forwards on purpose.
+      report_.attached_headers_removed += remove_headers(GMIME_OBJECT(inner), profile_);
+      if (profile_.rewrite_message_id) scrub_message_id(inner, ctx_, report_, practice_domain_);
+      walk(g_mime_message_get_mime_part(inner), depth + 1);
       return;
     }
     if (GMIME_IS_PART(obj)) leaf(GMIME_PART(obj));
@@ -109,17 +153,26 @@ class Walker {
   static constexpr int kMaxDepth = 32;
 
   void leaf(GMimePart* part) {
-    Kind kind = attachment_kind(GMIME_OBJECT(part));
-    if (kind == Kind::Html) {
-      if (profile_.html_remote_content) html(part);
-      return;
-    }
-    if (is_text(part)) {
-      if (is_inline_pgp(part, ctx_.max_attachment_bytes)) report_.inner_untouched = true;
-      return;
-    }
+    Kind kind = labelled_kind(part);
     if (!refine_by_content(part, kind)) return;
-    if (kind == Kind::Other) return;
+    switch (kind) {
+      case Kind::Html:
+        if (profile_.html_remote_content) html(part);
+        return;
+      case Kind::Tnef:
+        // winmail.dat holds the Outlook sender's properties and the real
+        // attachments, none of which can be cleaned here.
+        if (profile_.image_metadata || profile_.pdf_metadata || profile_.office_metadata)
+          hold_or_pass("tnef: Outlook winmail.dat cannot be cleaned");
+        return;
+      case Kind::Other:
+        if (is_inline_pgp(part, ctx_.max_attachment_bytes)) report_.inner_untouched = true;
+        return;
+      case Kind::Image:
+      case Kind::Pdf:
+      case Kind::Office:
+        break;
+    }
     if ((kind == Kind::Image && !profile_.image_metadata) ||
         (kind == Kind::Pdf && !profile_.pdf_metadata) ||
         (kind == Kind::Office && !profile_.office_metadata))
@@ -143,8 +196,10 @@ class Walker {
                            : report_.office_cleaned);
   }
 
-  // The declared type can lie or be generic: the first bytes decide. Returns
-  // false when the part was dealt with here (held or passed as unscrubbable).
+  // The declared type can lie or be generic: the first bytes decide, for
+  // every leaf, text/* included (a photo sent as "text/plain; name=x.jpg"
+  // still carries its GPS). Returns false when the part was dealt with here
+  // (held or passed as unscrubbable).
   bool refine_by_content(GMimePart* part, Kind& kind) {
     std::string head;
     if (!seal::read_decoded_head(part, 4096, head)) return true;
@@ -160,6 +215,14 @@ class Walker {
         break;
       case Sniffed::Ooxml:
         kind = Kind::Office;
+        break;
+      case Sniffed::Tnef:
+        kind = Kind::Tnef;
+        break;
+      case Sniffed::Html:
+        // A text/plain body that starts with "<p>" is shown as text; any
+        // file that is markup opens in a browser and fetches.
+        if (!(is_body_text(part) && is_text_plain(part))) kind = Kind::Html;
         break;
       case Sniffed::Zip: {
         if (kind == Kind::Office) break;
@@ -209,13 +272,16 @@ class Walker {
   const ScrubProfile& profile_;
   const ScrubContext& ctx_;
   ScrubReport& report_;
+  const std::string practice_domain_;
 };
 
 }  // namespace
 
 std::string ScrubReport::summary() const {
   std::ostringstream out;
-  out << "headers_removed=" << headers_removed << " message_id_rewritten=" << message_id_rewritten
+  out << "headers_removed=" << headers_removed
+      << " attached_headers_removed=" << attached_headers_removed
+      << " message_id_rewritten=" << message_id_rewritten
       << " boundaries_regenerated=" << boundaries_regenerated
       << " images_cleaned=" << images_cleaned << " pdfs_cleaned=" << pdfs_cleaned
       << " office_cleaned=" << office_cleaned << " html_remote_removed=" << html_remote_removed
@@ -230,9 +296,10 @@ ScrubReport scrub_message(GMimeMessage* msg, const ScrubProfile& profile, const 
     report.held.emplace_back("mime: no message");
     return report;
   }
+  const std::string practice_domain = message_sender_domain(msg);
   scrub_headers(msg, profile, report);
   if (profile.rewrite_message_id) scrub_message_id(msg, ctx, report);
-  Walker(profile, ctx, report).walk(g_mime_message_get_mime_part(msg), 0);
+  Walker(profile, ctx, report, practice_domain).walk(g_mime_message_get_mime_part(msg), 0);
   return report;
 }
 

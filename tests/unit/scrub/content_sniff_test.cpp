@@ -33,3 +33,18 @@ TEST_CASE("attachments are recognised by their first bytes, not their label") {
   truncated[26] = '\xff';
   CHECK(sniff_content(truncated + "[Content") == Sniffed::Zip);
 }
+
+TEST_CASE("markup and Outlook's winmail.dat are recognised") {
+  CHECK(sniff_content("<!DOCTYPE html><html>") == Sniffed::Html);
+  CHECK(sniff_content("\xEF\xBB\xBF  \r\n<HTML lang=de>"s) == Sniffed::Html);
+  CHECK(sniff_content("<p>Befund</p>") == Sniffed::Html);
+  CHECK(sniff_content("<img src=x>") == Sniffed::Html);
+  CHECK(sniff_content("<!-- x -->") == Sniffed::Html);
+  CHECK(sniff_content("<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\">") ==
+        Sniffed::Html);
+  CHECK(sniff_content("<?xml version=\"1.0\"?><invoice/>") == Sniffed::Unknown);
+  CHECK(sniff_content("<pre>") == Sniffed::Unknown);  // "<p" must end the tag name
+  CHECK(sniff_content("<abc>") == Sniffed::Unknown);
+  CHECK(sniff_content("Hallo <b>Welt</b>") == Sniffed::Unknown);
+  CHECK(sniff_content("\x78\x9F\x3E\x22\x01\x00"s) == Sniffed::Tnef);
+}

@@ -74,12 +74,19 @@ TEST_CASE("rewritten Message-IDs are stable, so a staff follow-up still threads"
       "From: anna@praxis.example\r\nMessage-ID: <124.ABC@WS-042.praxis.local>\r\n"
       "In-Reply-To: <CAF=xyz@mail.gmail.com>\r\n"
       "References: <123.ABC@WS-042.praxis.local>\r\n <CAF=xyz@mail.gmail.com>\r\n"
-      " <9@fileserver>\r\n <1@praxis.example>\r\n\r\nx\r\n");
+      " <9@fileserver>\r\n <1@praxis.example>\r\n <x@ws-017.praxis.example>\r\n"
+      " <8a0b3e2c-1234-4cde-9f00-123456789abc@praxis.example>\r\n\r\nx\r\n");
   scrub_message_id(follow.get(), ctx, report);
   const std::string refs = header(follow.get(), "References");
   CHECK(refs.find("<" + sent_id + ">") != std::string::npos);  // the patient's client threads
   CHECK(refs.find("<CAF=xyz@mail.gmail.com>") != std::string::npos);  // theirs stays
-  CHECK(refs.find("<1@praxis.example>") != std::string::npos);        // names only the mail domain
+  // An opaque id on exactly the mail domain names nothing: kept, as the
+  // Message-ID rule would keep it. Anything else on the domain or below is ours.
+  CHECK(refs.find("<8a0b3e2c-1234-4cde-9f00-123456789abc@praxis.example>") != std::string::npos);
+  CHECK(refs.find("<" + mapped_message_id("1@praxis.example", ctx) + ">") != std::string::npos);
+  CHECK(refs.find("<" + mapped_message_id("x@ws-017.praxis.example", ctx) + ">") !=
+        std::string::npos);
+  CHECK(refs.find("ws-017") == std::string::npos);
   CHECK(refs.find("WS-042") == std::string::npos);
   CHECK(refs.find("fileserver") == std::string::npos);
   CHECK(header(follow.get(), "In-Reply-To") == "<CAF=xyz@mail.gmail.com>");
@@ -98,4 +105,39 @@ TEST_CASE("internal-looking hosts") {
     CHECK(internal_looking_host(h));
   for (const char* h : {"mail.gmail.com", "praxis.example", "eurprd01.prod.exchangelabs.com"})
     CHECK_FALSE(internal_looking_host(h));
+}
+
+TEST_CASE("a Message-ID on the mail domain is kept only with an opaque left part") {
+  using namespace sealpost::scrub;
+  g_mime_init();
+  ScrubContext ctx{"relay.praxis.example", std::string(32, 'k')};
+  struct Case {
+    const char* id;
+    bool kept;
+  };
+  for (const Case& c : {Case{"8a0b3e2c-1234-4cde-9f00-123456789abc@praxis.example", true},
+                        Case{"000001d9a1b2$c3d4e5f6$f7a8b9c0$@praxis.example", true},
+                        Case{"20261126100000.GA1234@praxis.example", false},  // dotted (mutt)
+                        Case{"1234.5678.JavaMail.anna@praxis.example", false},
+                        Case{"anna-mueller-privat@praxis.example", false},  // no digit: a name
+                        Case{"8a0b3e2c-1234-4cde-9f00-123456789abc@ws-017.praxis.example", false},
+                        Case{"8a0b3e2c-1234-4cde-9f00-123456789abc@mail.gmail.com", false}}) {
+    INFO(c.id);
+    ScrubReport report;
+    auto m =
+        parse(std::string("From: anna@praxis.example\r\nMessage-ID: <") + c.id + ">\r\n\r\nx\r\n");
+    scrub_message_id(m.get(), ctx, report);
+    const std::string now = g_mime_message_get_message_id(m.get());
+    CHECK((now == c.id) == c.kept);
+    if (!c.kept) CHECK(now == mapped_message_id(c.id, ctx));
+  }
+}
+
+TEST_CASE("Bcc and Resent-Bcc always go") {
+  sealpost::ScrubProfile p;
+  p.header_mode = sealpost::ScrubProfile::HeaderMode::Allow;
+  p.keep_headers = {"*"};
+  CHECK(header_must_go("Resent-Bcc", p));
+  CHECK(header_must_go("bcc", p));
+  CHECK_FALSE(header_must_go("Resent-To", p));
 }

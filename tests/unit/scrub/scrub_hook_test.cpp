@@ -62,3 +62,25 @@ TEST_CASE("hook passes when the named profile allows unscrubbable attachments") 
   REQUIRE(sink.events.size() == 1);
   CHECK(sink.events[0].fields[2] == std::pair<std::string, std::string>{"profile", "lenient"});
 }
+
+TEST_CASE("the audit says when a signed part was left as the client made it") {
+  RecordingSink sink;
+  auto hook = sealpost::scrub::make_scrub_hook({}, {.relay_hostname = "relay.example.eu"}, sink);
+  // A label without a real signature is no reason to leave anything alone.
+  auto fake = parse(
+      "From: anna@praxis.example\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=s\r\n\r\n"
+      "--s\r\nContent-Type: text/plain\r\n\r\nhi\r\n--s\r\n"
+      "Content-Type: application/pgp-signature\r\n\r\n-----BEGIN PGP SIGNATURE-----\r\n\r\n"
+      "xx\r\n-----END PGP SIGNATURE-----\r\n--s--\r\n");
+  REQUIRE(fake);
+  CHECK(hook(fake.get(), "standard", "q2", "pat@example.org").ok());
+  REQUIRE(sink.events.size() == 1);
+  const auto& f = sink.events[0].fields;
+  CHECK(std::find(f.begin(), f.end(),
+                  std::pair<std::string, std::string>{"inner_untouched", "no"}) != f.end());
+  const auto summary =
+      std::find_if(f.begin(), f.end(), [](auto& kv) { return kv.first == "summary"; });
+  REQUIRE(summary != f.end());
+  CHECK(summary->second.find("boundaries_regenerated=1") != std::string::npos);
+}
