@@ -12,6 +12,9 @@ Error malformed(std::string reason) {
   return Error::make(554, "5.6.0", "message structure refused by the relay", std::move(reason));
 }
 
+constexpr int kMaxParams = 64;
+constexpr std::size_t kMaxParamNameBytes = 128;
+
 // The checks made on the raw bytes before GMime parses them, fed in pieces.
 // Lines starting with "Content-Type:" bound the number of entities GMime can
 // create (and its recursion depth) before we let it loose on the bytes.
@@ -113,11 +116,50 @@ struct ParserOptionsFree {
   void operator()(GMimeParserOptions* o) const { g_mime_parser_options_free(o); }
 };
 
+// RFC 2045 §5.1: a parameter name is a token (RFC 2231 adds '*' sections).
+bool is_token(const char* s) {
+  if (!s || !*s) return false;
+  for (const char* p = s; *p; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c <= 0x20 || c >= 0x7f || std::strchr("()<>@,;:\\\"/[]?=", c) != nullptr) return false;
+  }
+  return true;
+}
+
+// GMime 3.2.13 loops forever re-encoding a parameter list that holds a
+// parameter name with non-ASCII bytes (jstedfast/gmime#165): any later change
+// to that header (a new boundary, hp="cipher") would hang the delivery worker.
+// Such names are not MIME anyway, so the message is refused before that.
+Result<void> check_params(GMimeParamList* list, const char* header) {
+  if (!list) return {};
+  const int n = g_mime_param_list_length(list);
+  if (n > kMaxParams) return malformed(std::string("too many parameters in ") + header);
+  for (int i = 0; i < n; ++i) {
+    GMimeParam* param = g_mime_param_list_get_parameter_at(list, i);
+    const char* name = g_mime_param_get_name(param);
+    if (!is_token(name) || std::strlen(name) > kMaxParamNameBytes)
+      return malformed(std::string("invalid parameter name in ") + header);
+  }
+  return {};
+}
+
+Result<void> check_params(GMimeObject* obj) {
+  if (GMimeContentType* ct = g_mime_object_get_content_type(obj))
+    if (auto r = check_params(g_mime_content_type_get_parameters(ct), "Content-Type"); !r) return r;
+  if (GMimeContentDisposition* cd = g_mime_object_get_content_disposition(obj))
+    if (auto r = check_params(g_mime_content_disposition_get_parameters(cd),
+                              "Content-Disposition");
+        !r)
+      return r;
+  return {};
+}
+
 Result<void> walk(GMimeObject* obj, const MimeLimits& limits, unsigned depth, unsigned& parts) {
   if (++parts > limits.max_parts)
     return malformed("more than " + std::to_string(limits.max_parts) + " MIME parts");
   if (depth > limits.max_depth)
     return malformed("MIME nesting deeper than " + std::to_string(limits.max_depth));
+  if (auto r = check_params(obj); !r) return r;
   if (GMIME_IS_MULTIPART(obj)) {
     auto* mp = GMIME_MULTIPART(obj);
     const int n = g_mime_multipart_get_count(mp);

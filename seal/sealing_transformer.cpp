@@ -276,14 +276,22 @@ void Run::pickup(const Group& g, const ParsedMessage& parsed) {
     std::string notice_mail;
     if (opt_.compose_notice) {
       auto composed = opt_.compose_notice(req, *dep);
-      if (composed)
-        notice_mail = std::move(composed.value());
-      else
-        log::error("seal.notice_template", {{"queue_id", env_.id},
-                                            {"error", composed.error().what()},
-                                            {"using", "built-in notice"}});
-    }
-    if (notice_mail.empty()) {
+      if (!composed) {
+        // The admin's templates are broken (or refused a value): a notice of
+        // our own would say what they chose not to (the sender's name) and
+        // leave out what they say (how to authenticate). The deposit goes; the
+        // recipient waits for the templates to be fixed.
+        log::error("seal.notice_template",
+                   {{"queue_id", env_.id}, {"error", composed.error().what()}});
+        if (auto w = opt_.pickup->withdraw(dep->pickup_id); !w)
+          log::warn("seal.pickup_withdraw", {{"queue_id", env_.id}, {"error", w.error().what()}});
+        hold(p->address, Error::temp("4.3.5", "pickup notice could not be composed",
+                                     "notice template: " + composed.error().what()));
+        continue;
+      }
+      notice_mail = std::move(composed.value());
+    } else {
+      // No templates configured (tools, tests): the built-in bilingual notice.
       PickupNoticeInput notice{from, p->address, dep->url, dep->expires_at, opt_.hostname};
       notice_mail = compose_pickup_notice(notice);
     }

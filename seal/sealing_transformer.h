@@ -38,8 +38,9 @@ struct SealingOptions {
   // Fills in how the recipient authenticates (SMS number, passphrase hash)
   // from the consent registry before a deposit; empty: nothing to add.
   std::function<void(PickupRequest&)> complete_pickup;
-  // Writes the notice mail from the admin's templates; empty, or an error
-  // (logged), falls back to the built-in bilingual notice.
+  // Writes the notice mail from the admin's templates. An error holds the
+  // recipient (temporary, the deposit withdrawn) until the templates are
+  // fixed; empty (tools, tests): the built-in bilingual notice.
   std::function<Result<std::string>(const PickupRequest&, const PickupDeposit&)> compose_notice;
   AuditSink* audit = nullptr;  // null: no audit events
   MimeLimits limits;

@@ -177,9 +177,11 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
 
     std::vector<FailedRecipient> failed;
     std::vector<std::size_t> failed_index;
+    std::vector<std::size_t> touched;  // the recipients this attempt has news of
     for (std::size_t i = 0; i < env->rcpts.size(); ++i) {
       auto& r = env->rcpts[i];
       if (r.status != RcptStatus::Pending || !(force || r.next_attempt <= now)) continue;
+      touched.push_back(i);
       const auto it = outcomes.find(r.address);
       // Neither sent nor held: the transformer forgot it. Never guess: defer.
       Outcome o =
@@ -245,7 +247,27 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
       }
       // Could not remove: record the outcomes instead, so nothing is sent twice.
     }
-    if (auto u = ctx.spool.update(*env); !u) {
+    // Recorded on the envelope as it is *now*, under the message's lock: an
+    // admin may have released, held or flushed meanwhile (`sealpost queue`),
+    // and our older copy must not undo that. Only recipients this attempt
+    // tried, and that are still pending there, take our outcome.
+    auto u = ctx.spool.modify(id, [&](SpoolEnvelope& current) {
+      for (std::size_t i : touched) {
+        if (i >= current.rcpts.size() || current.rcpts[i].address != env->rcpts[i].address ||
+            current.rcpts[i].status != RcptStatus::Pending)
+          continue;
+        current.rcpts[i] = env->rcpts[i];
+      }
+      *env = current;
+      return true;
+    });
+    if (u && env->done()) {  // the admin's change finished it
+      if (auto r = ctx.spool.remove(id); !r && ctx.spool.data_path(id))
+        log::error("delivery.remove_failed", {{"id", id}, {"error", r.error().what()}});
+      result.next = AttemptResult::Next::Done;
+      return result;
+    }
+    if (!u) {
       if (!ctx.spool.data_path(id)) {  // removed meanwhile (queue delete)
         result.next = AttemptResult::Next::Gone;
         return result;

@@ -57,7 +57,8 @@ class FileSpool final : public Spool {
 
   // Locked read-modify-write of one envelope (the CLI's `queue flush`).
   // `change` returns false when nothing needs writing.
-  Result<void> modify(const std::string& id, const std::function<bool(SpoolEnvelope&)>& change);
+  Result<void> modify(const std::string& id,
+                      const std::function<bool(SpoolEnvelope&)>& change) override;
 
   // Streams a message's data record by record (bounded memory for big messages).
   Result<SealedReader> open_data(const std::string& id);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -88,6 +89,16 @@ class Spool {
   }
   // Durably replaces the envelope (recipient state); the data never changes.
   virtual Result<void> update(const SpoolEnvelope& envelope) = 0;
+  // Read-modify-write of the current envelope: `change` returns false when
+  // nothing needs writing. FileSpool holds the message's lock throughout, so
+  // a change made by another process meanwhile is seen, never overwritten.
+  virtual Result<void> modify(const std::string& id,
+                              const std::function<bool(SpoolEnvelope&)>& change) {
+    auto env = load_envelope(id);
+    if (!env) return env.error();
+    if (!change(*env)) return {};
+    return update(*env);
+  }
   virtual Result<void> remove(const std::string& id) = 0;
   // Ids of all committed messages; corrupt entries are moved aside and logged.
   virtual std::vector<std::string> list() = 0;

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "common/secure_random.h"
 #include "seal/gmime_ptr.h"
 #include "seal/part_content.h"
 #include "seal/scrub/attachment_cleaners.h"
@@ -127,9 +128,9 @@ class Walker {
     }
     if (GMIME_IS_MULTIPART(obj)) {
       GMimeMultipart* mp = GMIME_MULTIPART(obj);
-      // Client boundaries sometimes embed the workstation's hostname; NULL
-      // asks GMime for a fresh random one.
-      g_mime_multipart_set_boundary(mp, nullptr);
+      // Client boundaries sometimes embed the workstation's hostname. Ours
+      // come from libsodium: GMime's own opens /dev/urandom for every one.
+      g_mime_multipart_set_boundary(mp, ("=-sealpost-" + random_token(12)).c_str());
       ++report_.boundaries_regenerated;
       const int n = g_mime_multipart_get_count(mp);
       for (int i = 0; i < n; ++i) walk(g_mime_multipart_get_part(mp, i), depth + 1);

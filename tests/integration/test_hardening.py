@@ -573,6 +573,16 @@ def qp_nul(sender):
                  extra="Content-Transfer-Encoding: quoted-printable\r\n")
 
 
+def non_ascii_param_name(sender):
+    # jstedfast/gmime#165: GMime 3.2.13 re-encodes this Content-Type (a new
+    # boundary, hp="cipher") in an endless loop; the parser must refuse it.
+    raw = _mime(sender, "param-loop", "multipart/mixed; boundary=BB",
+                "--BB\r\nContent-Type: text/plain\r\n\r\nhello\r\n--BB--\r\n")
+    name = ("\u045c" * 36).encode()
+    return raw.replace(b"multipart/mixed; boundary=BB",
+                       b"multipart/mixed;\r\n " + name + b"=\"\xd1\x9c\"; boundary=BB")
+
+
 CASES = {
     "deep": deep_nesting,
     "parts": lambda s: many_parts(s, 5000, headers=True),
@@ -583,13 +593,14 @@ CASES = {
     "noboundary": boundary_never_used,
     "nul": nul_bytes,
     "qpnul": qp_nul,
+    "paramloop": non_ascii_param_name,
 }
 
 
 # Text each case carries that must survive if the relay seals (rather than refuses) it.
 MARKERS = {"deep": b"innermost", "parts": b"x", "bareparts": b"x", "hugehdr": b"body",
            "b64": b"see attachment", "noparam": b"hello", "noboundary": b"hello", "nul": b"after",
-           "qpnul": b"after"}
+           "qpnul": b"after", "paramloop": b"hello"}
 
 
 @pytest.fixture
@@ -676,7 +687,7 @@ def test_pathological_mime_is_bounded_and_never_lost(sealing_relay):
             assert reasons and all(reasons), (name, entry)
             assert not delivered and not bounced, name
             report[name] = "held: " + reasons[0]
-            if name in ("deep", "parts", "bareparts", "hugehdr", "noparam"):
+            if name in ("deep", "parts", "bareparts", "hugehdr", "noparam", "paramloop"):
                 assert entry["recipients"][0]["status"] == "held", (name, entry)
                 assert "5.6.0" in reasons[0], (name, reasons)
             continue

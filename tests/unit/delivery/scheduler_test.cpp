@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "relay/delivery/delivery_scheduler.h"
+#include "relay/delivery/message_attempt.h"
 #include "relay/delivery/pass_through_transformer.h"
 #include "relay/spool/file_spool.h"
 #include "tests/unit/delivery/fakes.h"
@@ -279,4 +280,50 @@ TEST_CASE("a DSN quoting raw 8-bit headers is sent as 8BITMIME") {
     eight_bit += d.eight_bit ? 1 : 0;
   }
   CHECK(eight_bit == 1);
+}
+
+namespace {
+
+// Plays the admin: while the attempt is busy with the message, `sealpost
+// queue release` makes the held recipient pending again (a modify() of its
+// own, as the CLI does), then passes the message through.
+class AdminActsMidAttempt final : public Transformer {
+ public:
+  explicit AdminActsMidAttempt(Spool& spool) : spool_(spool) {}
+  TransformResult prepare(const SpoolEnvelope& env, const std::vector<SpoolRecipient>& pending,
+                          const Body& data) override {
+    auto r = spool_.modify(env.id, [](SpoolEnvelope& current) {
+      for (auto& rc : current.rcpts)
+        if (rc.status == RcptStatus::Held) rc.status = RcptStatus::Pending;
+      return true;
+    });
+    REQUIRE(r.ok());
+    return inner_.prepare(env, pending, data);
+  }
+
+ private:
+  Spool& spool_;
+  delivery::PassThroughTransformer inner_;
+};
+
+}  // namespace
+
+TEST_CASE("an admin's change made during an attempt is not overwritten by it") {
+  Fixture f;
+  f.transport.reply_for("later@x.example", {451, "4.2.0", "mailbox busy"});
+  auto held = rcpt("held@x.example");
+  held.status = RcptStatus::Held;
+  const auto id = spool_message(*f.spool, {rcpt("later@x.example"), held});
+  AdminActsMidAttempt admin(*f.spool);
+  delivery::AttemptContext ctx{f.cfg.queue, "relay.test", "smarthost.test", *f.spool,
+                               admin,       f.transport,  f.audit};
+  const auto result = delivery::attempt_message(ctx, id, false, std::time(nullptr));
+  CHECK(result.next == delivery::AttemptResult::Next::RetryAt);
+  auto env = f.spool->load_envelope(id);
+  REQUIRE(env.ok());
+  // The attempt's own news is recorded ...
+  CHECK(find(*env, "later@x.example").attempts == 1);
+  CHECK(find(*env, "later@x.example").last_reply == "451 4.2.0 mailbox busy");
+  // ... and the release it did not know about stands.
+  CHECK(find(*env, "held@x.example").status == RcptStatus::Pending);
 }

@@ -160,6 +160,26 @@ TEST_CASE("plain, reject and pickup follow the plan") {
   CHECK(pickup.withdrawn == std::vector<std::string>{"p1"});
 }
 
+TEST_CASE("a broken notice template holds the recipient and withdraws the deposit") {
+  Fixture f;
+  auto o = f.options({{"pat@example.org", policy::Method::Pickup},
+                      {"doc@praxis.example", policy::Method::Plain}});
+  FakePickup pickup;
+  o.pickup = &pickup;
+  o.compose_notice = [](const PickupRequest&, const PickupDeposit&) -> Result<std::string> {
+    return Error::plain("notice.de.txt:3: unknown placeholder {sender}");
+  };
+  seal::SealingTransformer t(o);
+  const auto r = t.prepare(f.env, f.pending, kMessage);
+  REQUIRE(r.outgoing.size() == 1);
+  CHECK(r.outgoing[0].method == "plain");  // the other recipient is not held up
+  REQUIRE(r.held.size() == 1);
+  CHECK(r.held[0].address == "pat@example.org");
+  CHECK(r.held[0].error.temporary());
+  CHECK(r.held[0].error.reason.find("notice.de.txt:3") != std::string::npos);
+  CHECK(pickup.withdrawn == std::vector<std::string>{"p1"});
+}
+
 TEST_CASE("pickup without a portal and reject are held with the right kind of error") {
   Fixture f;
   auto o = f.options({{"pat@example.org", policy::Method::Pickup},
