@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "config/host_port.h"
+#include "portal/http_parsing.h"
 
 namespace sealpost::portal {
 
@@ -108,7 +109,12 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     in.cookie = std::string(req[http::field::cookie]);
     in.content_type = std::string(req[http::field::content_type]);
     in.accept_language = std::string(req[http::field::accept_language]);
-    in.forwarded_for = std::string(req["X-Forwarded-For"]);
+    // Every X-Forwarded-For line, in order: req[] alone would return the
+    // first one, which the client wrote, not the one the proxy appended.
+    std::vector<std::string_view> xff;
+    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
+      xff.emplace_back(it->value().data(), it->value().size());
+    in.forwarded_for = join_header_lines(xff);
     in.body = std::move(req.body());
     HttpResponse out = server_.app.handle(in);
     auto res = std::make_shared<http::response<http::string_body>>();

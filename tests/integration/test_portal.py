@@ -534,3 +534,28 @@ def test_sighup_reloads_the_tls_certificate_and_keeps_serving(tmp_path):
         assert env.proc.poll() is None
     finally:
         env.stop()
+
+
+def test_forwarded_for_lines_are_joined_so_a_client_line_cannot_win(env):
+    """Behind HAProxy-style proxies that add their own X-Forwarded-For line
+    instead of appending to the client's, the client's line comes first; the
+    portal must read all lines in order and take the right-most untrusted hop
+    (the proxy's), not the first line."""
+    conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=10)
+    conn.putrequest("GET", "/p/%s/%s" % ("c" * 26, "D" * 43))
+    conn.putheader("X-Forwarded-For", "198.51.100.66")  # written by the client
+    conn.putheader("X-Forwarded-For", "203.0.113.77")   # appended by the proxy
+    conn.endheaders()
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    assert r.status == 404
+    deadline = time.time() + 5
+    chain = ""
+    while time.time() < deadline and "pickup.link_invalid" not in chain:
+        chain = "".join(p.read_text() for p in (env.state / "portal-audit").glob("*.jsonl"))
+        time.sleep(0.05)
+    events = [json.loads(l) for l in chain.splitlines() if "pickup.link_invalid" in l]
+    assert len(events) == 1, chain
+    assert "203.0.113.77" in json.dumps(events[0])
+    assert "198.51.100.66" not in chain
