@@ -73,9 +73,49 @@ std::int64_t PortalApp::now() const {
       .count();
 }
 
-std::size_t PortalApp::body_limit(std::string_view method, std::string_view target) const {
-  if (method != "POST") return 0;
-  return route(target).kind == RouteKind::Reply ? s_.max_reply_bytes : kSmallForm;
+PortalApp::BodyPermit PortalApp::body_permit(std::string_view method, std::string_view target,
+                                             std::string_view cookie_header) {
+  BodyPermit p;
+  if (method != "POST") return p;
+  p.limit = kSmallForm;
+  if (route(target).kind != RouteKind::Reply) return p;
+  // Unauthenticated posts to /reply get the small limit (and then a 403):
+  // 20 MiB of memory is only for someone who passed the second factor.
+  auto tok = cookie_value(cookie_header, kCookie);
+  if (!tok || tok->size() > 64) return p;
+  auto session = sessions_.get(*tok);
+  if (!session || !session->authenticated) return p;
+  std::lock_guard lock(uploads_mu_);
+  if (uploading_.size() >= kMaxUploads || uploading_.count(*tok)) {
+    p.busy = true;
+    return p;
+  }
+  uploading_.insert(*tok);
+  p.limit = s_.max_reply_bytes;
+  p.ticket = std::shared_ptr<void>(nullptr, [this, token = *tok](void*) {
+    std::lock_guard release(uploads_mu_);
+    uploading_.erase(token);
+  });
+  return p;
+}
+
+bool PortalApp::blocking(std::string_view method, std::string_view target) {
+  if (method != "POST") return false;
+  const RouteKind k = route(target).kind;
+  return k == RouteKind::SendCode || k == RouteKind::Verify || k == RouteKind::Reply;
+}
+
+std::string PortalApp::client_of(const HttpRequest& req) const {
+  return client_address(req.peer, req.forwarded_for, s_.trusted_proxies);
+}
+
+HttpResponse PortalApp::busy(const HttpRequest& req) {
+  Ctx c = context(req);
+  audit("portal.busy", c, {{"status", "503"}});
+  HttpResponse r = notice(c, 503, "busy.title", "busy.body");
+  r.headers.emplace_back("Retry-After", "30");
+  finish(c, r);
+  return r;
 }
 
 void PortalApp::audit(const char* type, Ctx& c,
@@ -111,19 +151,24 @@ bool PortalApp::csrf_ok(Ctx& c, const std::string& token) {
   return c.session && !token.empty() && constant_time_equal(token, c.session->csrf);
 }
 
-HttpResponse PortalApp::handle(const HttpRequest& req) {
-  Ctx c{req,
-        choose_language(req.accept_language),
-        client_address(req.peer, req.forwarded_for, s_.trusted_proxies),
-        {},
-        {},
-        {},
-        {}};
+PortalApp::Ctx PortalApp::context(const HttpRequest& req) {
+  Ctx c{req, choose_language(req.accept_language), client_of(req), {}, {}, {}, {}};
   if (auto tok = cookie_value(req.cookie, kCookie); tok && tok->size() <= 64) {
     c.token = *tok;
     c.session = sessions_.get(c.token);
     if (c.session) c.pickup_id = c.session->pickup_id;
   }
+  return c;
+}
+
+void PortalApp::finish(Ctx& c, HttpResponse& r) {
+  r.headers.emplace_back("Content-Language", c.lang);
+  r.headers.emplace_back("Vary", "Accept-Language, Cookie");
+  security_headers(r);
+}
+
+HttpResponse PortalApp::handle(const HttpRequest& req) {
+  Ctx c = context(req);
   const Route rt = route(req.target);
   const bool get = req.method == "GET";  // no HEAD: a body-less reply is not worth the framing risk
   const bool post = req.method == "POST";
@@ -159,9 +204,7 @@ HttpResponse PortalApp::handle(const HttpRequest& req) {
     r = notice(c, 405, "notfound.title", "notfound.body");
     r.headers.emplace_back("Allow", "GET, POST");
   }
-  r.headers.emplace_back("Content-Language", c.lang);
-  r.headers.emplace_back("Vary", "Accept-Language, Cookie");
-  security_headers(r);
+  finish(c, r);
   return r;
 }
 

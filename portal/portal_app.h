@@ -6,6 +6,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,9 +51,26 @@ class PortalApp {
             SmsSender sms);
 
   HttpResponse handle(const HttpRequest& req);
-  // Largest body accepted for this method and target (the server enforces it
-  // before reading the body).
-  std::size_t body_limit(std::string_view method, std::string_view target) const;
+
+  // What the server may read of a request body, decided from the request line
+  // and the cookie before any body byte is read: the large reply limit only
+  // for a live, authenticated session, one such upload per session and
+  // kMaxUploads at once (each may hold max_reply_bytes in memory).
+  struct BodyPermit {
+    std::size_t limit = 0;
+    bool busy = false;             // no upload slot free: answer 503 without reading
+    std::shared_ptr<void> ticket;  // holds the upload slot until released
+  };
+  BodyPermit body_permit(std::string_view method, std::string_view target,
+                         std::string_view cookie_header);
+  // Requests whose handling can block for seconds (SMS command, SMTP submit,
+  // argon2id): the server runs them on its worker pool, not its I/O threads.
+  static bool blocking(std::string_view method, std::string_view target);
+  // The client as the rate limits see it (X-Forwarded-For from trusted proxies).
+  std::string client_of(const HttpRequest& req) const;
+  // The page for a request the server could not schedule (worker pool full).
+  HttpResponse busy(const HttpRequest& req);
+  static constexpr std::size_t kMaxUploads = 8;
 
   static constexpr const char* kCookie = "sp_session";
 
@@ -64,6 +84,8 @@ class PortalApp {
   HttpResponse on_attachment(Ctx& c, std::size_t index);
   HttpResponse on_reply(Ctx& c);
   HttpResponse on_logout(Ctx& c);
+  Ctx context(const HttpRequest& req);
+  void finish(Ctx& c, HttpResponse& r);
 
   HttpResponse page(Ctx& c, int status, std::string body);
   HttpResponse notice(Ctx& c, int status, const char* title_key, const char* body_key);
@@ -88,6 +110,8 @@ class PortalApp {
   // not be flooded by whoever holds (or guessed into) a session.
   SlidingWindow codes_per_pickup_{kCodesPerPickupPerHour, std::chrono::hours(1), 100000};
   static constexpr unsigned kCodesPerPickupPerHour = 5;
+  std::mutex uploads_mu_;
+  std::set<std::string> uploading_;  // session tokens with a large body in flight
 };
 
 }  // namespace sealpost::portal

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
   portal::PortalApp app(settings, **store, audit, mail, sms);
   portal::ServerLimits limits;
   limits.max_connections = settings.max_connections;
+  limits.max_connections_per_client = settings.max_connections_per_client;
   portal::HttpServer server(app, settings, limits);
   if (auto l = server.listen(); !l) {
     std::fprintf(stderr, "sealpost-portal: %s\n", l.error().what().c_str());

@@ -10,6 +10,7 @@ PortalSettings settings_from_config(const Config& c) {
   PortalSettings s;
   s.state_dir = c.state_dir;
   s.max_connections = c.limits.max_connections;
+  s.max_connections_per_client = c.limits.max_connections_per_client;
   s.mail_from = "portal@" + (c.hostname.empty() ? std::string("localhost") : c.hostname);
   s.submit.helo = c.hostname.empty() ? "sealpost-portal" : c.hostname;
   for (const auto& l : c.listen) {

@@ -35,6 +35,7 @@ struct PortalSettings {
   std::chrono::seconds session_idle{900};
   int client_failures_per_hour = 20;  // failed codes / bad links per client address
   unsigned max_connections = 200;
+  unsigned max_connections_per_client = 20;  // limits.max_connections_per_client
 };
 
 PortalSettings settings_from_config(const Config& c);

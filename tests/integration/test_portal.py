@@ -51,15 +51,21 @@ def message_bytes():
 class PortalEnv:
     """A portal process on a free port with its own state dir, SMS capture and sink."""
 
-    def __init__(self, tmp_path, max_attempts=3, tls=None):
+    def __init__(self, tmp_path, max_attempts=3, tls=None, sms_delay=0, extra_config="",
+                 portal_config=""):
         self.dir = Path(tmp_path)
         self.state = self.dir / "state"
         self.state.mkdir(parents=True, exist_ok=True)
         self.sms_dir = self.dir / "sms"
         self.sms_dir.mkdir(exist_ok=True)
         self.sms_script = self.dir / "send-sms"
-        self.sms_script.write_text("#!/bin/sh\n# test SMS gateway: the code arrives on stdin\n"
-                                   "cat > \"%s/$1.txt\"\n" % self.sms_dir)
+        # Test SMS gateway: the code arrives on stdin; every send is also
+        # counted in sends.log (the per-number file keeps only the last code).
+        self.sms_script.write_text("#!/bin/sh\n%s"
+                                   "code=$(cat)\necho \"$1\" >> \"%s/sends.log\"\n"
+                                   "echo \"$code\" > \"%s/$1.txt\"\n"
+                                   % ("sleep %s\n" % sms_delay if sms_delay else "",
+                                      self.dir, self.sms_dir))
         self.sms_script.chmod(0o755)
         self.sink = Sink(str(self.dir / "sink")).start()
         self.port = free_port()
@@ -75,7 +81,8 @@ class PortalEnv:
             "  trusted_proxies: [\"127.0.0.1/32\"]\n  sms_command: \"%s {number}\"\n"
             % (self.state, self.dir / "policy.yaml", self.dir / "users.yaml", self.sink.port, self.base,
                self.port, self.sms_script)
-            + ("  tls: {cert: %s, key: %s}\n" % tuple(tls) if tls else ""))
+            + ("  tls: {cert: %s, key: %s}\n" % tuple(tls) if tls else "") + portal_config
+            + extra_config)
         self.log_path = self.dir / "portal.log"
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
@@ -397,7 +404,8 @@ def test_sms_code_requests_are_capped_per_pickup(env):
                                   "X-Forwarded-For": "2001:db8:%x::1" % (i + 1)})
         statuses.append(status)
     assert statuses == [303] * 5 + [429], statuses
-    assert len(list(env.sms_dir.glob("*.txt"))) <= 1  # codes overwrite one file per number
+    sends = (env.dir / "sends.log").read_text().split()
+    assert sends == ["+4915112345678"] * 5, sends
 
 
 def test_code_to_sender_mails_the_code_to_staff(env):
@@ -559,3 +567,131 @@ def test_forwarded_for_lines_are_joined_so_a_client_line_cannot_win(env):
     assert len(events) == 1, chain
     assert "203.0.113.77" in json.dumps(events[0])
     assert "198.51.100.66" not in chain
+
+
+def test_the_large_reply_limit_needs_an_authenticated_session(env):
+    """20 MiB of memory only for a session past the second factor: without one
+    (or before the factor) /reply gets the small form limit and 413 at once."""
+    def post_reply_headers(cookie):
+        conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=10)
+        conn.putrequest("POST", "/reply")
+        conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+        conn.putheader("Content-Length", str(5 * 1024 * 1024))
+        if cookie:
+            conn.putheader("Cookie", "sp_session=" + cookie)
+        conn.endheaders()  # no body sent: the answer must come from the headers alone
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        return r.status
+
+    assert post_reply_headers(None) == 413
+    assert post_reply_headers("f" * 43) == 413
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    assert post_reply_headers(b.cookie) == 413  # a session, but not past the second factor
+    open_and_authenticate(env, b, env.deposit())
+    # Authenticated: the server waits for the body instead of refusing.
+    conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=3)
+    conn.putrequest("POST", "/reply")
+    conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+    conn.putheader("Content-Length", str(5 * 1024 * 1024))
+    conn.putheader("Cookie", "sp_session=" + b.cookie)
+    conn.endheaders()
+    with pytest.raises(socket.timeout):
+        conn.getresponse()
+    conn.close()
+
+
+def test_one_client_cannot_hold_every_connection(tmp_path):
+    """limits.max_connections_per_client caps one address (IPv6: one /64);
+    others are still served. 127.0.0.2 is not a trusted proxy here."""
+    env = PortalEnv(tmp_path, extra_config="limits: {max_connections_per_client: 3}\n")
+    try:
+        held = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", env.port), source_address=("127.0.0.2", 0))
+            held.append(s)
+        time.sleep(0.2)
+        extra = socket.create_connection(("127.0.0.1", env.port), source_address=("127.0.0.2", 0))
+        extra.settimeout(5)
+        extra.sendall(b"GET /portal.css HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            assert extra.recv(100) == b""  # closed without an answer
+        except ConnectionResetError:
+            pass
+        extra.close()
+        # Another client is served meanwhile, and the capped one again once it lets go.
+        other = http.client.HTTPConnection("127.0.0.1", env.port, timeout=5,
+                                           source_address=("127.0.0.3", 0))
+        other.request("GET", "/portal.css")
+        assert other.getresponse().status == 200
+        other.close()
+        held.pop().close()
+        time.sleep(0.2)
+        again = http.client.HTTPConnection("127.0.0.1", env.port, timeout=5,
+                                           source_address=("127.0.0.2", 0))
+        again.request("GET", "/portal.css")
+        assert again.getresponse().status == 200
+        again.close()
+        for s in held:
+            s.close()
+    finally:
+        env.stop()
+
+
+def test_slow_sms_sends_do_not_stall_page_serving(tmp_path):
+    """SMS commands (up to 20 s), SMTP submits and argon2id run on a worker
+    pool: while several slow sends are in progress the portal keeps serving
+    pages, and one client gets at most two slow requests at a time."""
+    import threading
+    from urllib.parse import urlencode
+    env = PortalEnv(tmp_path, sms_delay=4)
+    try:
+        sessions = []
+        for i in range(6):
+            b = Browserish(env.base)
+            b.get(path_of(env.deposit()["url"]))
+            _, _, page = b.get("/auth")
+            sessions.append((b, b.csrf(page)))
+        results = {}
+
+        def send(i, b, csrf, client):
+            results[i] = b.request("POST", "/auth/send", urlencode({"csrf": csrf}),
+                                   {"Content-Type": "application/x-www-form-urlencoded",
+                                    "X-Forwarded-For": client})[0]
+        # Five different clients (more than the I/O threads) start slow sends ...
+        threads = [threading.Thread(target=send, args=(i, b, c, "198.51.100.%d" % (i + 1)))
+                   for i, (b, c) in enumerate(sessions[:5])]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        # ... and pages are still served at once.
+        start = time.time()
+        assert Browserish(env.base).get("/portal.css")[0] == 200
+        dep = env.deposit()
+        assert Browserish(env.base).get(path_of(dep["url"]))[0] == 303
+        assert time.time() - start < 2, time.time() - start
+        for t in threads:
+            t.join(30)
+        assert sorted(results.values()) == [303] * 5, results
+
+        # One client with three slow requests at once: the third is turned away.
+        b, csrf = sessions[5]
+        others = [Browserish(env.base) for _ in range(2)]
+        for o in others:
+            o.get(path_of(env.deposit()["url"]))
+        trio = [(b, csrf)] + [(o, o.csrf(o.get("/auth")[2])) for o in others]
+        results.clear()
+        threads = [threading.Thread(target=send, args=(i, bb, cc, "203.0.113.9"))
+                   for i, (bb, cc) in enumerate(trio)]
+        for t in threads:
+            t.start()
+            time.sleep(0.3)
+        for t in threads:
+            t.join(30)
+        assert sorted(results.values()) == [303, 303, 503], results
+        assert "portal.busy" in env.log()
+    finally:
+        env.stop()
