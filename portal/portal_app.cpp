@@ -29,21 +29,13 @@ namespace {
 constexpr std::size_t kSmallForm = 16 * 1024;
 constexpr std::size_t kMaxReplyText = 100000;
 
-std::string session_cookie(const std::string& token) {
-  return std::string(PortalApp::kCookie) + "=" + token +
-         "; Path=/; Secure; HttpOnly; SameSite=Strict";
-}
-
-std::string expired_cookie() {
-  return std::string(PortalApp::kCookie) +
-         "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict";
-}
-
 void security_headers(HttpResponse& r) {
   r.headers.emplace_back("Content-Security-Policy",
                          "default-src 'self'; img-src 'self'; style-src 'self'; "
                          "script-src 'none'; object-src 'none'; base-uri 'none'; "
                          "form-action 'self'; frame-ancestors 'none'");
+  // No includeSubDomains: it would bind names below the portal's host that
+  // this service does not serve (docs/portal.md, "HSTS").
   r.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   r.headers.emplace_back("X-Frame-Options", "DENY");
@@ -59,6 +51,7 @@ void security_headers(HttpResponse& r) {
 PortalApp::PortalApp(PortalSettings settings, pickup::PickupStore& store, AuditSink& audit,
                      MailSender mail, SmsSender sms)
     : s_(std::move(settings)),
+      cookie_name_(s_.public_url.rfind("https://", 0) == 0 ? "__Host-sp_session" : "sp_session"),
       store_(store),
       audit_(audit),
       mail_(std::move(mail)),
@@ -66,6 +59,15 @@ PortalApp::PortalApp(PortalSettings settings, pickup::PickupStore& store, AuditS
       factor_(store.index(), pickup::FactorSettings{s_.max_attempts, s_.code_ttl, 8}),
       sessions_(s_.session_idle, 10000),
       limiter_(s_.client_failures_per_hour) {}
+
+std::string PortalApp::session_cookie(const std::string& token) const {
+  // __Host- requires exactly this: Secure, Path=/ and no Domain attribute.
+  return cookie_name_ + "=" + token + "; Path=/; Secure; HttpOnly; SameSite=Strict";
+}
+
+std::string PortalApp::expired_cookie() const {
+  return cookie_name_ + "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict";
+}
 
 std::int64_t PortalApp::now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -81,7 +83,7 @@ PortalApp::BodyPermit PortalApp::body_permit(std::string_view method, std::strin
   if (route(target).kind != RouteKind::Reply) return p;
   // Unauthenticated posts to /reply get the small limit (and then a 403):
   // 20 MiB of memory is only for someone who passed the second factor.
-  auto tok = cookie_value(cookie_header, kCookie);
+  auto tok = cookie_value(cookie_header, cookie_name_);
   if (!tok || tok->size() > 64) return p;
   auto session = sessions_.get(*tok);
   if (!session || !session->authenticated) return p;
@@ -153,7 +155,7 @@ bool PortalApp::csrf_ok(Ctx& c, const std::string& token) {
 
 PortalApp::Ctx PortalApp::context(const HttpRequest& req) {
   Ctx c{req, choose_language(req.accept_language), client_of(req), {}, {}, {}, {}};
-  if (auto tok = cookie_value(req.cookie, kCookie); tok && tok->size() <= 64) {
+  if (auto tok = cookie_value(req.cookie, cookie_name_); tok && tok->size() <= 64) {
     c.token = *tok;
     c.session = sessions_.get(c.token);
     if (c.session) c.pickup_id = c.session->pickup_id;
@@ -354,12 +356,17 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
     return notice(c, 503, "error.title", "error.body");
   }
   switch (check->verdict) {
-    case Verdict::Ok:
-      c.session->authenticated = true;
-      sessions_.update(c.token, *c.session);
+    case Verdict::Ok: {
+      // A fresh token and CSRF token once the second factor passed: a cookie
+      // planted or seen before authentication is worth nothing afterwards.
+      auto token = sessions_.rotate(c.token, true);
+      if (!token) return notice(c, 403, "session.title", "session.body");
       (void)store_.index().mark_picked_up(u.record.id, now());
       audit("pickup.auth_ok", c, {{"method", u.record.auth_method}});
-      return redirect("/read");
+      HttpResponse r = redirect("/read");
+      r.headers.emplace_back("Set-Cookie", session_cookie(*token));
+      return r;
+    }
     case Verdict::Expired:
       return on_auth(c, "auth.expired");
     case Verdict::Wrong:

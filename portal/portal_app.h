@@ -72,7 +72,11 @@ class PortalApp {
   HttpResponse busy(const HttpRequest& req);
   static constexpr std::size_t kMaxUploads = 8;
 
-  static constexpr const char* kCookie = "sp_session";
+  // The session cookie's name: "__Host-sp_session" when patients reach the
+  // portal over HTTPS (public_url https://), so no sibling host or plain-HTTP
+  // page can set or shadow it; plain "sp_session" for the http:// loopback
+  // demo, where browsers do not accept the prefix.
+  const std::string& cookie_name() const { return cookie_name_; }
 
  private:
   struct Ctx;
@@ -98,7 +102,11 @@ class PortalApp {
   void notify_locked(const pickup::PickupRecord& r);
   std::int64_t now() const;
 
+  std::string session_cookie(const std::string& token) const;
+  std::string expired_cookie() const;
+
   PortalSettings s_;
+  std::string cookie_name_;
   pickup::PickupStore& store_;
   AuditSink& audit_;
   MailSender mail_;

@@ -34,6 +34,9 @@ class SessionTable {
   // A copy of the session if the token is live (and touches it).
   std::optional<Session> get(const std::string& token);
   void update(const std::string& token, const Session& s);
+  // Moves the session to a new token with a new CSRF token (after the second
+  // factor: no session fixation); the old token is dead. nullopt if it was.
+  std::optional<std::string> rotate(const std::string& token, bool authenticated);
   void erase(const std::string& token);
 
  private:

@@ -146,22 +146,24 @@ class Browserish:
     def __init__(self, base):
         self.host, self.port = base.split("//")[1].split(":")
         self.cookie = None
+        self.cookie_name = "sp_session"  # "__Host-sp_session" when the portal is on https
         self.lang = "de-DE,de;q=0.9,en;q=0.5"
 
     def request(self, method, path, body=None, headers=None):
         conn = http.client.HTTPConnection(self.host, int(self.port), timeout=20)
         h = {"Accept-Language": self.lang}
         if self.cookie:
-            h["Cookie"] = "sp_session=" + self.cookie
+            h["Cookie"] = self.cookie_name + "=" + self.cookie
         h.update(headers or {})
         conn.request(method, path, body=body, headers=h)
         r = conn.getresponse()
         data = r.read()
         for k, v in r.getheaders():
             if k.lower() == "set-cookie":
-                m = re.match(r"sp_session=([^;]*)", v)
+                m = re.match(r"((?:__Host-)?sp_session)=([^;]*)", v)
                 if m:
-                    self.cookie = m.group(1) or None
+                    self.cookie_name = m.group(1)
+                    self.cookie = m.group(2) or None
         conn.close()
         return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
 
@@ -215,7 +217,6 @@ def open_and_authenticate(env, b, dep):
     code = env.sms_code()
     status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": code})
     assert status == 303 and headers["location"] == "/read"
-    return csrf
 
 
 def test_full_pickup_flow_read_download_reply(env):
@@ -277,6 +278,31 @@ def test_full_pickup_flow_read_download_reply(env):
     chain = "".join(p.read_text() for p in (env.state / "portal-audit").glob("*.jsonl"))
     assert '"pickup.downloaded"' in chain and dep["id"] in chain and PATIENT in chain
     assert "Laborbefund" not in chain and dep["url"].rsplit("/", 1)[1] not in chain
+
+
+def test_the_session_token_and_csrf_token_change_when_the_second_factor_passes(env):
+    """No session fixation: a cookie (and CSRF token) planted or seen before the
+    second factor is dead afterwards; only the freshly issued one reads."""
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    before = b.cookie
+    _, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    b.post_form("/auth/send", {"csrf": csrf})
+    status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": env.sms_code()})
+    assert status == 303 and headers["location"] == "/read"
+    assert "Secure" in headers["set-cookie"] and "HttpOnly" in headers["set-cookie"]
+    assert b.cookie and b.cookie != before
+    assert b.get("/read")[0] == 200
+    _, _, page = b.get("/reply")
+    assert b.csrf(page) != csrf
+    fixated = Browserish(env.base)
+    fixated.cookie = before
+    status, _, body = fixated.get("/read")
+    assert status == 403 and b"Laborbefund" not in body
+    # The old CSRF token no longer works with the new session either.
+    assert b.post_form("/logout", {"csrf": csrf})[0] == 403
 
 
 def test_wrong_codes_lock_the_pickup_and_tell_the_sender(env):
@@ -484,7 +510,20 @@ def test_https_with_portal_tls(tmp_path):
         r = conn.getresponse()
         r.read()
         assert r.status == 303
-        assert "Secure" in r.getheader("Set-Cookie")
+        # Served over https: the __Host- prefix (Secure, Path=/, no Domain).
+        cookie = r.getheader("Set-Cookie")
+        assert cookie.startswith("__Host-sp_session=")
+        assert "; Secure" in cookie and "; Path=/" in cookie and "Domain" not in cookie
+        token = cookie.split(";")[0].split("=", 1)[1]
+        r.close()
+        conn.request("GET", "/auth", headers={"Cookie": "__Host-sp_session=" + token})
+        r = conn.getresponse()
+        body = r.read()
+        assert r.status == 200 and b"Request code" in body
+        conn.request("GET", "/auth", headers={"Cookie": "sp_session=" + token})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 403  # the unprefixed name is not the session cookie here
         assert r.getheader("Strict-Transport-Security").startswith("max-age=")
         conn.close()
         # Plain HTTP on the TLS port gets nothing.
