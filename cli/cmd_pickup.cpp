@@ -70,6 +70,11 @@ int cmd_pickup(const Context& ctx) {
   auto n = (*store)->purge_expired(unix_now());
   if (!n) return fail(n.error().what());
   std::printf("purged %d expired pickup(s)\n", *n);
+  const auto retention =
+      config->portal ? config->portal->index_retention : PortalConfig{}.index_retention;
+  auto old = (*store)->forget_old(unix_now(), retention);
+  if (!old) return fail(old.error().what());
+  if (*old > 0) std::printf("deleted %d index row(s) past portal.index_retention\n", *old);
   if (*n == 0) return kOk;
   return finish_with_audit(ctx.config_path, "pickup.purged", {{"count", std::to_string(*n)}});
 }

@@ -47,10 +47,14 @@ class PickupIndex {
   // Adds one failure and returns the new count (atomically).
   virtual Result<int> add_failure(const std::string& id) = 0;
   virtual Result<void> mark_picked_up(const std::string& id, std::int64_t when) = 0;
-  // Forgets the wrapped key and any pending code (crypto-shredding). The
-  // verifier stays so a real link holder learns "expired", a guesser does not.
+  // Forgets the wrapped key and any pending code (crypto-shredding), also
+  // from the store's logs and journals before it returns. The verifier stays
+  // so a real link holder learns "expired", a guesser does not.
   virtual Result<void> shred(const std::string& id, State final_state) = 0;
   virtual Result<std::vector<std::string>> expired_ids(std::int64_t now) = 0;
+  // Deletes the rows of shredded pickups that expired before `expired_before`
+  // (index retention); returns how many.
+  virtual Result<int> forget_shredded(std::int64_t expired_before) = 0;
   virtual Result<void> put_code(const std::string& id, const PendingCode& code) = 0;
   virtual Result<std::optional<PendingCode>> find_code(const std::string& id) = 0;
   // Codes are single use: deleted after a success or when a new one is issued.

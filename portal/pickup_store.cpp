@@ -215,6 +215,10 @@ Result<int> PickupStore::purge_expired(std::int64_t now,
   return n;
 }
 
+Result<int> PickupStore::forget_old(std::int64_t now, std::chrono::seconds retention) {
+  return index_->forget_shredded(now - retention.count());
+}
+
 Result<PickupDeposit> StorePickupService::deposit(const PickupRequest& req, std::string_view mime) {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())

@@ -152,6 +152,12 @@ int main(int argc, char** argv) {
         log::error("portal.purge", {{"reason", n.error().what()}});
       else if (*n > 0)
         log::info("portal.purge", {{"shredded", *n}});
+      // Shredded rows leave the index portal.index_retention after expiry.
+      auto old = (*store)->forget_old(unix_now(), settings.index_retention);
+      if (!old)
+        log::error("portal.purge", {{"reason", old.error().what()}});
+      else if (*old > 0)
+        log::info("portal.purge", {{"forgotten", *old}});
     } while (!cv.wait_for(lock, std::chrono::minutes(5), [&] { return stopping; }));
   });
   std::thread waiter([&] {

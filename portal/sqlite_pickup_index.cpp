@@ -5,6 +5,8 @@
 #include <initializer_list>
 #include <variant>
 
+#include "common/log.h"
+
 namespace sealpost::pickup {
 namespace {
 
@@ -204,8 +206,36 @@ Result<void> SqlitePickupIndex::mark_picked_up(const std::string& id, std::int64
 Result<void> SqlitePickupIndex::shred(const std::string& id, State final_state) {
   std::lock_guard lock(mu_);
   if (auto r = run(db_.get(), "DELETE FROM codes WHERE id = ?", {id}); !r) return r;
-  return run(db_.get(), "UPDATE pickups SET wrapped_key = NULL, state = ? WHERE id = ?",
-             {std::string(to_string(final_state)), id});
+  if (auto r = run(db_.get(), "UPDATE pickups SET wrapped_key = NULL, state = ? WHERE id = ?",
+                   {std::string(to_string(final_state)), id});
+      !r)
+    return r;
+  checkpoint_locked();
+  return {};
+}
+
+Result<int> SqlitePickupIndex::forget_shredded(std::int64_t expired_before) {
+  std::lock_guard lock(mu_);
+  if (auto r = run(db_.get(), "DELETE FROM pickups WHERE wrapped_key IS NULL AND expires < ?",
+                   {expired_before});
+      !r)
+    return r.error();
+  const int n = sqlite3_changes(db_.get());
+  if (auto r = run(db_.get(), "DELETE FROM codes WHERE id NOT IN (SELECT id FROM pickups)", {});
+      !r)
+    return r.error();
+  if (n > 0) checkpoint_locked();
+  return n;
+}
+
+void SqlitePickupIndex::checkpoint_locked() {
+  int log_frames = 0, done = 0;
+  // Waits (busy timeout) for readers of older snapshots; if one still holds
+  // on, the next shred or purge (every 5 minutes in the portal) tries again.
+  const int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                           &log_frames, &done);
+  if (rc != SQLITE_OK)
+    log::warn("pickup.checkpoint", {{"result", "incomplete"}, {"reason", sqlite3_errmsg(db_.get())}});
 }
 
 Result<std::vector<std::string>> SqlitePickupIndex::expired_ids(std::int64_t now) {

@@ -1,5 +1,7 @@
 // PickupIndex on SQLite (<state_dir>/pickup/index.db), WAL mode, one
 // connection per process guarded by a mutex (the portal serves few requests).
+// secure_delete zeroes freed content in the database file, and every shred
+// ends with a TRUNCATE checkpoint so the WAL keeps no copy either.
 #pragma once
 
 #include <sqlite3.h>
@@ -27,6 +29,7 @@ class SqlitePickupIndex final : public PickupIndex {
   Result<void> mark_picked_up(const std::string& id, std::int64_t when) override;
   Result<void> shred(const std::string& id, State final_state) override;
   Result<std::vector<std::string>> expired_ids(std::int64_t now) override;
+  Result<int> forget_shredded(std::int64_t expired_before) override;
   Result<void> put_code(const std::string& id, const PendingCode& code) override;
   Result<std::optional<PendingCode>> find_code(const std::string& id) override;
   Result<void> delete_code(const std::string& id) override;
@@ -37,6 +40,9 @@ class SqlitePickupIndex final : public PickupIndex {
   };
   explicit SqlitePickupIndex(sqlite3* db) : db_(db) {}
   Result<void> exec(const char* sql);
+  // Copies the WAL into the database and truncates it to zero bytes: old
+  // page images (a shredded wrapped key) must not live on in index.db-wal.
+  void checkpoint_locked();
 
   std::unique_ptr<sqlite3, DbCloser> db_;
   std::mutex mu_;
