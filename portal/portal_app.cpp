@@ -287,6 +287,15 @@ HttpResponse PortalApp::on_send_code(Ctx& c) {
   HttpResponse fail;
   if (!unlock_session(c, u, fail)) return fail;
   if (u.record.auth_method == "passphrase") return redirect("/auth");
+  // No code for a pickup whose attempts are used up (max_attempts lowered).
+  auto spent = factor_.exhausted(u.record);
+  if (!spent) return notice(c, 503, "error.title", "error.body");
+  if (*spent) {
+    audit("pickup.locked", c, {{"newly", (*spent)->newly_locked ? "yes" : "no"}});
+    if ((*spent)->newly_locked) notify_locked(u.record);
+    sessions_.erase(c.token);
+    return notice(c, 423, "locked.title", "locked.body");
+  }
   if (limiter_.blocked(c.client)) return notice(c, 429, "slow.title", "slow.body");
   if (!codes_per_pickup_.allowed(u.record.id)) {
     audit("pickup.code_rate_limited", c, {{"method", u.record.auth_method}});
@@ -373,12 +382,15 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
       limiter_.failure(c.client);
       audit("pickup.failed", c, {{"attempts_left", std::to_string(check->attempts_left)}});
       return on_auth(c, "auth.wrong", check->attempts_left);
-    case Verdict::Locked:
+    case Verdict::Locked: {
       limiter_.failure(c.client);
-      audit("pickup.locked", c);
-      notify_locked(u.record);
+      audit("pickup.locked", c, {{"newly", check->newly_locked ? "yes" : "no"}});
+      if (check->newly_locked) notify_locked(u.record);  // once, by whoever locked it
       sessions_.erase(c.token);
-      return notice(c, 423, "locked.title", "locked.body");
+      HttpResponse r = notice(c, 423, "locked.title", "locked.body");
+      r.headers.emplace_back("Set-Cookie", expired_cookie());
+      return r;
+    }
   }
   return notice(c, 503, "error.title", "error.body");
 }

@@ -1,12 +1,11 @@
 #include "portal/second_factor.h"
 
-#include <argon2.h>
 #include <sodium.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "common/secure_random.h"
+#include "relay/auth/password_hash.h"
 
 namespace sealpost::pickup {
 namespace {
@@ -40,46 +39,69 @@ Result<std::string> SecondFactor::issue_code(const PickupRecord& r, const Secret
   return code;
 }
 
-Result<Check> SecondFactor::count_failure(const PickupRecord& r) {
-  auto n = index_.add_failure(r.id);
-  if (!n) return n.error();
-  if (*n >= s_.max_attempts) {
-    if (auto d = index_.delete_code(r.id); !d) return d.error();
-    if (auto st = index_.set_state(r.id, State::Locked); !st) return st.error();
-    return Check{Verdict::Locked, 0};
+Result<std::optional<Check>> SecondFactor::exhausted(const PickupRecord& r) {
+  if (r.state == State::Locked) return std::optional<Check>(Check{Verdict::Locked, 0, false});
+  if (r.attempts < s_.max_attempts) return std::optional<Check>();
+  auto locked = index_.lock(r.id);
+  if (!locked) return locked.error();
+  return std::optional<Check>(Check{Verdict::Locked, 0, *locked});
+}
+
+Result<Check> SecondFactor::failed(const PickupRecord& r, int attempts) {
+  if (attempts >= s_.max_attempts) {
+    auto locked = index_.lock(r.id);
+    if (!locked) return locked.error();
+    return Check{Verdict::Locked, 0, *locked};
   }
-  return Check{Verdict::Wrong, s_.max_attempts - *n};
+  return Check{Verdict::Wrong, s_.max_attempts - attempts, false};
 }
 
 Result<Check> SecondFactor::verify_code(const PickupRecord& r, const SecretBytes& secret,
                                         std::string_view code, std::int64_t now) {
-  if (r.state == State::Locked || r.attempts >= s_.max_attempts) return Check{Verdict::Locked, 0};
+  auto spent = exhausted(r);
+  if (!spent) return spent.error();
+  if (*spent) return **spent;
   auto pending = index_.find_code(r.id);
   if (!pending) return pending.error();
   if (!*pending || (**pending).expires <= now) {
     if (*pending) (void)index_.delete_code(r.id);
-    return Check{Verdict::Expired, s_.max_attempts - r.attempts};
+    return Check{Verdict::Expired, s_.max_attempts - r.attempts, false};  // not counted
   }
+  auto slot = index_.begin_attempt(r.id, s_.max_attempts);
+  if (!slot) return slot.error();
+  if (!slot->granted) return Check{Verdict::Locked, 0, slot->newly_locked};
   const std::string digits = normalise_code(code, static_cast<std::size_t>(s_.code_digits));
   // Hash even malformed input so timing does not tell "malformed" from "wrong".
   const std::string candidate = keyed_hash(derive_code_key(secret, r.id), digits);
   if (digits.size() == static_cast<std::size_t>(s_.code_digits) &&
       constant_time_equal(candidate, (**pending).hash)) {
-    if (auto d = index_.delete_code(r.id); !d) return d.error();  // single use
-    return Check{Verdict::Ok, s_.max_attempts - r.attempts};
+    auto consumed = index_.consume_code(r.id, (**pending).hash);  // single use
+    if (!consumed) return consumed.error();
+    if (*consumed) {
+      if (auto g = index_.refund_attempt(r.id); !g) return g.error();
+      return Check{Verdict::Ok, s_.max_attempts - slot->attempts + 1, false};
+    }
+    // A parallel request used it first; this one counts like a wrong answer.
   }
-  return count_failure(r);
+  return failed(r, slot->attempts);
 }
 
 Result<Check> SecondFactor::verify_passphrase(const PickupRecord& r,
                                               const std::string& encoded_hash,
                                               std::string_view passphrase) {
-  if (r.state == State::Locked || r.attempts >= s_.max_attempts) return Check{Verdict::Locked, 0};
   if (encoded_hash.rfind("$argon2id$", 0) != 0) return Error::plain("pickup: no passphrase hash");
+  auto spent = exhausted(r);
+  if (!spent) return spent.error();
+  if (*spent) return **spent;
+  auto slot = index_.begin_attempt(r.id, s_.max_attempts);
+  if (!slot) return slot.error();
+  if (!slot->granted) return Check{Verdict::Locked, 0, slot->newly_locked};
   if (!passphrase.empty() && passphrase.size() <= kMaxPassphraseBytes &&
-      argon2id_verify(encoded_hash.c_str(), passphrase.data(), passphrase.size()) == ARGON2_OK)
-    return Check{Verdict::Ok, s_.max_attempts - r.attempts};
-  return count_failure(r);
+      auth::verify_password(encoded_hash, passphrase)) {
+    if (auto g = index_.refund_attempt(r.id); !g) return g.error();
+    return Check{Verdict::Ok, s_.max_attempts - slot->attempts + 1, false};
+  }
+  return failed(r, slot->attempts);
 }
 
 bool valid_phone_number(std::string_view n) {
@@ -93,14 +115,7 @@ bool valid_phone_number(std::string_view n) {
 Result<std::string> hash_passphrase(std::string_view passphrase) {
   if (passphrase.empty() || passphrase.size() > kMaxPassphraseBytes)
     return Error::plain("passphrase length out of range");
-  const std::string salt = random_bytes(16);
-  constexpr uint32_t t = 3, m = 64 * 1024, p = 1, len = 32;
-  std::string out(argon2_encodedlen(t, m, p, salt.size(), len, Argon2_id), '\0');
-  if (argon2id_hash_encoded(t, m, p, passphrase.data(), passphrase.size(), salt.data(), salt.size(),
-                            len, out.data(), out.size()) != ARGON2_OK)
-    return Error::plain("argon2id hashing failed");
-  out.resize(std::strlen(out.c_str()));
-  return out;
+  return auth::hash_password(passphrase);  // the staff passwords' Argon2id, one implementation
 }
 
 }  // namespace sealpost::pickup

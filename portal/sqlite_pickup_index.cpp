@@ -187,14 +187,64 @@ Result<void> SqlitePickupIndex::set_state(const std::string& id, State s) {
              {std::string(to_string(s)), id});
 }
 
-Result<int> SqlitePickupIndex::add_failure(const std::string& id) {
+Result<AttemptSlot> SqlitePickupIndex::begin_attempt(const std::string& id, int max_attempts) {
   std::lock_guard lock(mu_);
-  auto stmt =
-      prepare(db_.get(),
-              "UPDATE pickups SET attempts = attempts + 1 WHERE id = ? RETURNING attempts", {id});
-  if (!stmt) return stmt.error();
-  if (sqlite3_step(stmt->get()) != SQLITE_ROW) return db_error(db_.get(), "add_failure");
-  return sqlite3_column_int(stmt->get(), 0);
+  // IMMEDIATE: the write lock is taken before the read, so no other process
+  // (relay, CLI) can slip an update between the check and the count.
+  if (auto r = exec("BEGIN IMMEDIATE"); !r) return r.error();
+  auto result = [&]() -> Result<AttemptSlot> {
+    auto stmt = prepare(db_.get(), "SELECT attempts, state FROM pickups WHERE id = ?", {id});
+    if (!stmt) return stmt.error();
+    const int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_DONE) return AttemptSlot{};
+    if (rc != SQLITE_ROW) return db_error(db_.get(), "begin_attempt");
+    AttemptSlot slot;
+    slot.attempts = sqlite3_column_int(stmt->get(), 0);
+    const auto state = state_from_string(column_string(stmt->get(), 1)).value_or(State::Locked);
+    stmt->reset();
+    if (state != State::Active) return slot;
+    if (slot.attempts >= max_attempts) {
+      auto locked = lock_locked(id);
+      if (!locked) return locked.error();
+      slot.newly_locked = *locked;
+      return slot;
+    }
+    if (auto r = run(db_.get(), "UPDATE pickups SET attempts = attempts + 1 WHERE id = ?", {id});
+        !r)
+      return r.error();
+    slot.granted = true;
+    ++slot.attempts;
+    return slot;
+  }();
+  if (!result) {
+    (void)exec("ROLLBACK");
+    return result;
+  }
+  if (auto r = exec("COMMIT"); !r) {
+    (void)exec("ROLLBACK");
+    return r.error();
+  }
+  return result;
+}
+
+Result<void> SqlitePickupIndex::refund_attempt(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "UPDATE pickups SET attempts = attempts - 1 WHERE id = ? AND attempts > 0",
+             {id});
+}
+
+Result<bool> SqlitePickupIndex::lock(const std::string& id) {
+  std::lock_guard guard(mu_);
+  return lock_locked(id);
+}
+
+Result<bool> SqlitePickupIndex::lock_locked(const std::string& id) {
+  if (auto r = run(db_.get(), "DELETE FROM codes WHERE id = ?", {id}); !r) return r.error();
+  if (auto r = run(db_.get(), "UPDATE pickups SET state = 'locked' WHERE id = ? AND state = 'active'",
+                   {id});
+      !r)
+    return r.error();
+  return sqlite3_changes(db_.get()) == 1;
 }
 
 Result<void> SqlitePickupIndex::mark_picked_up(const std::string& id, std::int64_t when) {
@@ -274,6 +324,13 @@ Result<std::optional<PendingCode>> SqlitePickupIndex::find_code(const std::strin
 Result<void> SqlitePickupIndex::delete_code(const std::string& id) {
   std::lock_guard lock(mu_);
   return run(db_.get(), "DELETE FROM codes WHERE id = ?", {id});
+}
+
+Result<bool> SqlitePickupIndex::consume_code(const std::string& id, const std::string& hash) {
+  std::lock_guard lock(mu_);
+  if (auto r = run(db_.get(), "DELETE FROM codes WHERE id = ? AND hash = ?", {id, Blob{hash}}); !r)
+    return r.error();
+  return sqlite3_changes(db_.get()) == 1;
 }
 
 }  // namespace sealpost::pickup

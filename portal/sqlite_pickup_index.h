@@ -25,7 +25,9 @@ class SqlitePickupIndex final : public PickupIndex {
   Result<std::optional<PickupRecord>> find(const std::string& id) override;
   Result<std::vector<PickupRecord>> list() override;
   Result<void> set_state(const std::string& id, State s) override;
-  Result<int> add_failure(const std::string& id) override;
+  Result<AttemptSlot> begin_attempt(const std::string& id, int max_attempts) override;
+  Result<void> refund_attempt(const std::string& id) override;
+  Result<bool> lock(const std::string& id) override;
   Result<void> mark_picked_up(const std::string& id, std::int64_t when) override;
   Result<void> shred(const std::string& id, State final_state) override;
   Result<std::vector<std::string>> expired_ids(std::int64_t now) override;
@@ -33,6 +35,7 @@ class SqlitePickupIndex final : public PickupIndex {
   Result<void> put_code(const std::string& id, const PendingCode& code) override;
   Result<std::optional<PendingCode>> find_code(const std::string& id) override;
   Result<void> delete_code(const std::string& id) override;
+  Result<bool> consume_code(const std::string& id, const std::string& hash) override;
 
  private:
   struct DbCloser {
@@ -43,6 +46,7 @@ class SqlitePickupIndex final : public PickupIndex {
   // Copies the WAL into the database and truncates it to zero bytes: old
   // page images (a shredded wrapped key) must not live on in index.db-wal.
   void checkpoint_locked();
+  Result<bool> lock_locked(const std::string& id);
 
   std::unique_ptr<sqlite3, DbCloser> db_;
   std::mutex mu_;
