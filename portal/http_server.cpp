@@ -131,7 +131,12 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   void on_header(beast::error_code ec) {
-    if (ec == http::error::header_limit) return reject(431);
+    if (ec == http::error::header_limit) {
+      HttpRequest bare;  // the headers were not read: only the peer is known
+      bare.peer = peer_;
+      server_.app.rejected(bare, 431, "header_too_large");
+      return reject(431);
+    }
     if (ec) return close();
     const auto& req = parser_->get();
     const auto method = req.method_string();
@@ -142,9 +147,15 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     permit_ = server_.app.body_permit(std::string_view(method.data(), method.size()),
                                       std::string_view(target.data(), target.size()),
                                       std::string_view(cookie.data(), cookie.size()));
-    if (permit_.busy) return reject(503);
+    if (permit_.busy) {
+      server_.app.rejected(header_only(req), 503, "uploads_busy");
+      return reject(503);
+    }
     const std::size_t limit = permit_.limit;
-    if (auto len = parser_->content_length(); len && *len > limit) return reject(413);
+    if (auto len = parser_->content_length(); len && *len > limit) {
+      server_.app.rejected(header_only(req), 413, "body_too_large");
+      return reject(413);
+    }
     parser_->body_limit(limit);
     beast::get_lowest_layer(stream_).expires_after(server_.limits.body_timeout);
     http::async_read(
@@ -152,10 +163,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
   }
 
-  void on_body(beast::error_code ec) {
-    if (ec == http::error::body_limit) return reject(413);
-    if (ec) return close();
-    auto req = parser_->release();
+  // The request line and headers as PortalApp sees them, without the body.
+  template <class Request>
+  HttpRequest header_only(const Request& req) const {
     HttpRequest in;
     in.method = std::string(req.method_string());
     in.target = std::string(req.target());
@@ -169,6 +179,17 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
       xff.emplace_back(it->value().data(), it->value().size());
     in.forwarded_for = join_header_lines(xff);
+    return in;
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      server_.app.rejected(header_only(parser_->get()), 413, "body_too_large");
+      return reject(413);
+    }
+    if (ec) return close();
+    auto req = parser_->release();
+    HttpRequest in = header_only(req);
     in.body = std::move(req.body());
     const bool keep_alive = req.keep_alive();
     if (!PortalApp::blocking(in.method, in.target)) {

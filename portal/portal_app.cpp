@@ -75,6 +75,11 @@ std::int64_t PortalApp::now() const {
       .count();
 }
 
+void PortalApp::rejected(const HttpRequest& req, int status, const char* reason) {
+  Ctx c = context(req);
+  audit("portal.rejected", c, {{"status", std::to_string(status)}, {"reason", reason}});
+}
+
 PortalApp::BodyPermit PortalApp::body_permit(std::string_view method, std::string_view target,
                                              std::string_view cookie_header) {
   BodyPermit p;
@@ -142,6 +147,21 @@ HttpResponse PortalApp::notice(Ctx& c, int status, const char* title_key, const 
   return page(c, status, render_notice(c.lang, title_key, body_key));
 }
 
+HttpResponse PortalApp::failure(Ctx& c, const char* stage) {
+  audit("pickup.error", c, {{"stage", stage}, {"status", "503"}});
+  return notice(c, 503, "error.title", "error.body");
+}
+
+HttpResponse PortalApp::csrf_rejected(Ctx& c, const char* path) {
+  audit("pickup.csrf_rejected", c, {{"path", path}});
+  return notice(c, 403, "session.title", "session.body");
+}
+
+HttpResponse PortalApp::rate_limited(Ctx& c, const char* what) {
+  audit("pickup.rate_limited", c, {{"limit", what}});
+  return notice(c, 429, "slow.title", "slow.body");
+}
+
 HttpResponse PortalApp::redirect(const std::string& location) {
   HttpResponse r;
   r.status = 303;
@@ -203,6 +223,7 @@ HttpResponse PortalApp::handle(const HttpRequest& req) {
   } else if (rt.kind == RouteKind::Logout && post) {
     r = on_logout(c);
   } else {
+    audit("pickup.bad_method", c, {{"method", req.method.substr(0, 16)}});
     r = notice(c, 405, "notfound.title", "notfound.body");
     r.headers.emplace_back("Allow", "GET, POST");
   }
@@ -211,16 +232,13 @@ HttpResponse PortalApp::handle(const HttpRequest& req) {
 }
 
 HttpResponse PortalApp::on_link(Ctx& c, const std::string& id, const std::string& secret_text) {
-  if (limiter_.blocked(c.client)) {
-    audit("pickup.rate_limited", c);
-    return notice(c, 429, "slow.title", "slow.body");
-  }
+  if (limiter_.blocked(c.client)) return rate_limited(c, "client");
   auto secret = pickup::decode_link_secret(secret_text);
   Result<pickup::Unlocked> u = pickup::Unlocked{};
   if (secret) u = store_.unlock(id, *secret, now());
   if (!u) {
     log::error("portal.store", {{"reason", u.error().what()}});
-    return notice(c, 503, "error.title", "error.body");
+    return failure(c, "link");
   }
   switch (u->status) {
     case LinkStatus::Invalid:
@@ -255,10 +273,13 @@ bool PortalApp::unlock_session(Ctx& c, pickup::Unlocked& out, HttpResponse& fail
   auto u = store_.unlock(c.session->pickup_id, c.session->secret, now());
   if (!u) {
     log::error("portal.store", {{"reason", u.error().what()}});
-    fail = notice(c, 503, "error.title", "error.body");
+    fail = failure(c, "unlock");
     return false;
   }
   if (u->status != LinkStatus::Ok) {
+    // Revoked, expired or locked while the session was open.
+    c.recipient = u->record.recipient;
+    audit(u->status == LinkStatus::Locked ? "pickup.session_locked" : "pickup.session_gone", c);
     sessions_.erase(c.token);
     fail = u->status == LinkStatus::Locked ? notice(c, 423, "locked.title", "locked.body")
                                            : notice(c, 410, "gone.title", "gone.body");
@@ -282,28 +303,28 @@ HttpResponse PortalApp::on_auth(Ctx& c, std::string error_key, int attempts_left
 
 HttpResponse PortalApp::on_send_code(Ctx& c) {
   auto form = parse_form(c.req.body);
-  if (!form || !csrf_ok(c, (*form)["csrf"])) return notice(c, 403, "session.title", "session.body");
+  if (!form || !csrf_ok(c, (*form)["csrf"])) return csrf_rejected(c, "/auth/send");
   pickup::Unlocked u;
   HttpResponse fail;
   if (!unlock_session(c, u, fail)) return fail;
   if (u.record.auth_method == "passphrase") return redirect("/auth");
   // No code for a pickup whose attempts are used up (max_attempts lowered).
   auto spent = factor_.exhausted(u.record);
-  if (!spent) return notice(c, 503, "error.title", "error.body");
+  if (!spent) return failure(c, "send_code");
   if (*spent) {
     audit("pickup.locked", c, {{"newly", (*spent)->newly_locked ? "yes" : "no"}});
     if ((*spent)->newly_locked) notify_locked(u.record);
     sessions_.erase(c.token);
     return notice(c, 423, "locked.title", "locked.body");
   }
-  if (limiter_.blocked(c.client)) return notice(c, 429, "slow.title", "slow.body");
+  if (limiter_.blocked(c.client)) return rate_limited(c, "client");
   if (!codes_per_pickup_.allowed(u.record.id)) {
     audit("pickup.code_rate_limited", c, {{"method", u.record.auth_method}});
     return notice(c, 429, "slow.title", "slow.body");
   }
   codes_per_pickup_.add(u.record.id);
   auto code = factor_.issue_code(u.record, c.session->secret, now());
-  if (!code) return notice(c, 503, "error.title", "error.body");
+  if (!code) return failure(c, "issue_code");
   Result<void> sent;
   if (u.record.auth_method == "sms") {
     sent = sms_(u.keys.sms_number, *code);
@@ -348,11 +369,8 @@ void PortalApp::notify_locked(const pickup::PickupRecord& r) {
 
 HttpResponse PortalApp::on_verify(Ctx& c) {
   auto form = parse_form(c.req.body);
-  if (!form || !csrf_ok(c, (*form)["csrf"])) return notice(c, 403, "session.title", "session.body");
-  if (limiter_.blocked(c.client)) {
-    audit("pickup.rate_limited", c);
-    return notice(c, 429, "slow.title", "slow.body");
-  }
+  if (!form || !csrf_ok(c, (*form)["csrf"])) return csrf_rejected(c, "/auth/verify");
+  if (limiter_.blocked(c.client)) return rate_limited(c, "client");
   pickup::Unlocked u;
   HttpResponse fail;
   if (!unlock_session(c, u, fail)) return fail;
@@ -362,14 +380,14 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
           : factor_.verify_code(u.record, c.session->secret, (*form)["code"], now());
   if (!check) {
     log::error("portal.verify", {{"pickup", u.record.id}, {"reason", check.error().what()}});
-    return notice(c, 503, "error.title", "error.body");
+    return failure(c, "verify");
   }
   switch (check->verdict) {
     case Verdict::Ok: {
       // A fresh token and CSRF token once the second factor passed: a cookie
       // planted or seen before authentication is worth nothing afterwards.
       auto token = sessions_.rotate(c.token, true);
-      if (!token) return notice(c, 403, "session.title", "session.body");
+      if (!token) return failure(c, "rotate_session");
       (void)store_.index().mark_picked_up(u.record.id, now());
       audit("pickup.auth_ok", c, {{"method", u.record.auth_method}});
       HttpResponse r = redirect("/read");
@@ -377,6 +395,7 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
       return r;
     }
     case Verdict::Expired:
+      audit("pickup.code_expired", c, {{"method", u.record.auth_method}});
       return on_auth(c, "auth.expired");
     case Verdict::Wrong:
       limiter_.failure(c.client);
@@ -392,7 +411,7 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
       return r;
     }
   }
-  return notice(c, 503, "error.title", "error.body");
+  return failure(c, "verify");
 }
 
 HttpResponse PortalApp::on_read(Ctx& c) {
@@ -401,23 +420,29 @@ HttpResponse PortalApp::on_read(Ctx& c) {
   HttpResponse fail;
   if (!unlock_session(c, u, fail)) return fail;
   auto mime = store_.read_message(u);
-  if (!mime) return notice(c, 503, "error.title", "error.body");
+  if (!mime) return failure(c, "read_blob");
   auto view = parse_message(*mime);
-  if (!view) return notice(c, 503, "error.title", "error.body");
+  if (!view) return failure(c, "parse_message");
   audit("pickup.read", c, {{"attachments", std::to_string(view->attachments.size())}});
   return page(c, 200, render_read(c.lang, *view, c.session->csrf));
 }
 
 HttpResponse PortalApp::on_attachment(Ctx& c, std::size_t index) {
-  if (!c.session->authenticated) return notice(c, 403, "session.title", "session.body");
+  if (!c.session->authenticated) {
+    audit("pickup.not_authenticated", c, {{"path", "/att"}});
+    return notice(c, 403, "session.title", "session.body");
+  }
   pickup::Unlocked u;
   HttpResponse fail;
   if (!unlock_session(c, u, fail)) return fail;
   auto mime = store_.read_message(u);
-  if (!mime) return notice(c, 503, "error.title", "error.body");
+  if (!mime) return failure(c, "read_blob");
   auto view = parse_message(*mime);
-  if (!view) return notice(c, 503, "error.title", "error.body");
-  if (index >= view->attachments.size()) return notice(c, 404, "notfound.title", "notfound.body");
+  if (!view) return failure(c, "parse_message");
+  if (index >= view->attachments.size()) {
+    audit("pickup.no_such_attachment", c, {{"index", std::to_string(index)}});
+    return notice(c, 404, "notfound.title", "notfound.body");
+  }
   Attachment& a = view->attachments[index];
   audit("pickup.downloaded", c,
         {{"index", std::to_string(index)}, {"bytes", std::to_string(a.data.size())}});
@@ -437,7 +462,10 @@ HttpResponse PortalApp::on_reply(Ctx& c) {
   if (c.req.method != "POST") return page(c, 200, render_reply(c.lang, c.session->csrf, ""));
   auto parts = parse_multipart(c.req.content_type, c.req.body,
                                MultipartLimits{s_.max_reply_files + 3, 2048});
-  if (!parts) return page(c, 400, render_reply(c.lang, c.session->csrf, "reply.too_large"));
+  if (!parts) {
+    audit("pickup.reply_rejected", c, {{"reason", "malformed"}});
+    return page(c, 400, render_reply(c.lang, c.session->csrf, "reply.too_large"));
+  }
   std::string csrf, text;
   std::vector<FormPart> files;
   for (auto& p : *parts) {
@@ -448,11 +476,15 @@ HttpResponse PortalApp::on_reply(Ctx& c) {
     else if (p.name == "files" && !(p.filename.empty() && p.data.empty()))
       files.push_back(std::move(p));
   }
-  if (!csrf_ok(c, csrf)) return notice(c, 403, "session.title", "session.body");
-  if (text.find_first_not_of(" \r\n\t") == std::string::npos)
+  if (!csrf_ok(c, csrf)) return csrf_rejected(c, "/reply");
+  if (text.find_first_not_of(" \r\n\t") == std::string::npos) {
+    audit("pickup.reply_rejected", c, {{"reason", "empty"}});
     return page(c, 400, render_reply(c.lang, c.session->csrf, "reply.empty"));
-  if (text.size() > kMaxReplyText || files.size() > s_.max_reply_files)
+  }
+  if (text.size() > kMaxReplyText || files.size() > s_.max_reply_files) {
+    audit("pickup.reply_rejected", c, {{"reason", "too_large"}});
     return page(c, 400, render_reply(c.lang, c.session->csrf, "reply.too_large"));
+  }
 
   pickup::Unlocked u;
   HttpResponse fail;
@@ -481,7 +513,7 @@ HttpResponse PortalApp::on_reply(Ctx& c) {
 
 HttpResponse PortalApp::on_logout(Ctx& c) {
   auto form = parse_form(c.req.body);
-  if (!form || !csrf_ok(c, (*form)["csrf"])) return notice(c, 403, "session.title", "session.body");
+  if (!form || !csrf_ok(c, (*form)["csrf"])) return csrf_rejected(c, "/logout");
   sessions_.erase(c.token);
   audit("pickup.logout", c);
   HttpResponse r = notice(c, 200, "bye.title", "bye.body");

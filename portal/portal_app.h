@@ -70,6 +70,9 @@ class PortalApp {
   std::string client_of(const HttpRequest& req) const;
   // The page for a request the server could not schedule (worker pool full).
   HttpResponse busy(const HttpRequest& req);
+  // Audits a request the server refused before it reached handle() (413,
+  // 431, 503 for a busy upload slot); `req` has no body.
+  void rejected(const HttpRequest& req, int status, const char* reason);
   static constexpr std::size_t kMaxUploads = 8;
 
   // The session cookie's name: "__Host-sp_session" when patients reach the
@@ -94,6 +97,10 @@ class PortalApp {
   HttpResponse page(Ctx& c, int status, std::string body);
   HttpResponse notice(Ctx& c, int status, const char* title_key, const char* body_key);
   HttpResponse redirect(const std::string& location);
+  // Audited answers for the failure paths (every access is an audit event).
+  HttpResponse failure(Ctx& c, const char* stage);                   // 503
+  HttpResponse csrf_rejected(Ctx& c, const char* path);              // 403
+  HttpResponse rate_limited(Ctx& c, const char* what);               // 429
   bool csrf_ok(Ctx& c, const std::string& token);
   // Re-checks the pickup on every request: revocation, expiry and locks apply at once.
   bool unlock_session(Ctx& c, pickup::Unlocked& out, HttpResponse& fail);

@@ -198,6 +198,17 @@ def path_of(url):
     return "/" + url.split("/", 3)[3]
 
 
+def audit_events(env, want=None, timeout=5):
+    """The portal's hash-chained audit events (dicts), once `want` shows up."""
+    deadline = time.time() + timeout
+    while True:
+        text = "".join(p.read_text() for p in sorted((env.state / "portal-audit").glob("*.jsonl")))
+        events = [json.loads(l) for l in text.splitlines() if l.strip()]
+        if want is None or any(e["type"] == want for e in events) or time.time() > deadline:
+            return events
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def env(tmp_path):
     e = PortalEnv(tmp_path)
@@ -734,3 +745,55 @@ def test_slow_sms_sends_do_not_stall_page_serving(tmp_path):
         assert "portal.busy" in env.log()
     finally:
         env.stop()
+
+
+def test_refusals_and_errors_are_audited_too(env):
+    """Every access is an audit event, not only the successes: CSRF refusals,
+    rate limits, expired codes, pickups revoked under an open session, 503s
+    and requests refused before their body."""
+    def types():
+        return [e["type"] for e in audit_events(env)]
+
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    _, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    assert b.post_form("/auth/send", {"csrf": "forged"})[0] == 403
+    assert "pickup.csrf_rejected" in [e["type"] for e in audit_events(env, "pickup.csrf_rejected")]
+    # No code was requested: the answer finds no pending code (not counted).
+    status, _, page = b.post_form("/auth/verify", {"csrf": csrf, "code": "12345678"})
+    assert status == 200 and "Kein gültiger Code".encode() in page
+    assert "pickup.code_expired" in [e["type"] for e in audit_events(env, "pickup.code_expired")]
+
+    # A pickup revoked while its session is open.
+    env.cli("pickup", "revoke", dep["id"])
+    assert b.get("/auth")[0] == 410
+    gone = [e for e in audit_events(env, "pickup.session_gone") if e["type"] == "pickup.session_gone"]
+    assert gone and dep["id"] in json.dumps(gone[0])
+
+    # A blob that cannot be read: 503, audited with the stage that failed.
+    dep2 = env.deposit()
+    b2 = Browserish(env.base)
+    open_and_authenticate(env, b2, dep2)
+    (env.state / "pickup" / "blobs" / (dep2["id"] + ".sealed")).write_bytes(b"SPPK1\nbroken")
+    assert b2.get("/read")[0] == 503
+    errors = [e for e in audit_events(env, "pickup.error") if e["type"] == "pickup.error"]
+    assert errors and "read_blob" in json.dumps(errors[0])
+
+    # Refused before the body is read.
+    conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=10)
+    conn.putrequest("POST", "/auth/verify")
+    conn.putheader("Content-Length", str(1024 * 1024))
+    conn.endheaders()
+    assert conn.getresponse().status == 413
+    conn.close()
+    rejected = [e for e in audit_events(env, "portal.rejected") if e["type"] == "portal.rejected"]
+    assert rejected and "413" in json.dumps(rejected[0])
+
+    # Rate limits: a client guessing links is stopped and that is recorded.
+    for _ in range(21):
+        Browserish(env.base).get("/p/%s/%s" % ("a" * 26, "B" * 43))
+    assert "pickup.rate_limited" in [e["type"] for e in audit_events(env, "pickup.rate_limited")]
+    text = json.dumps(audit_events(env))
+    assert "Laborbefund" not in text and dep["url"].rsplit("/", 1)[1] not in text
