@@ -61,7 +61,8 @@ class PickupIndex {
   // Sets an active pickup Locked and drops its pending code; true if this
   // call locked it (so the sender is told once, not on every attempt).
   virtual Result<bool> lock(const std::string& id) = 0;
-  virtual Result<void> mark_picked_up(const std::string& id, std::int64_t when) = 0;
+  // Records the first successful authentication; true if this was it.
+  virtual Result<bool> mark_picked_up(const std::string& id, std::int64_t when) = 0;
   // Forgets the wrapped key and any pending code (crypto-shredding), also
   // from the store's logs and journals before it returns. The verifier stays
   // so a real link holder learns "expired", a guesser does not.

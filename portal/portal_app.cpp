@@ -7,6 +7,7 @@
 #include "portal/http_parsing.h"
 #include "portal/message_view.h"
 #include "portal/pages.h"
+#include "portal/pickup_receipt.h"
 #include "portal/reply_mail.h"
 
 namespace sealpost::portal {
@@ -353,6 +354,26 @@ HttpResponse PortalApp::on_send_code(Ctx& c) {
   return redirect("/auth");
 }
 
+void PortalApp::picked_up(Ctx& c, const pickup::PickupRecord& r) {
+  const std::int64_t t = now();
+  auto first = store_.index().mark_picked_up(r.id, t);
+  if (!first) {
+    log::error("portal.picked_up", {{"pickup", r.id}, {"reason", first.error().what()}});
+    return;
+  }
+  if (!*first || !s_.pickup_receipt) return;
+  // The sender learns that (and when) the patient got the message; never what it was.
+  auto mail = compose_pickup_receipt(
+      PickupReceipt{s_.mail_from, r.sender, r.recipient, r.id, s_.practice_name, t}, t);
+  Result<void> sent = mail ? mail_(s_.mail_from, r.sender, *mail) : Result<void>(mail.error());
+  if (!sent) {
+    log::error("portal.receipt", {{"pickup", r.id}, {"reason", sent.error().what()}});
+    audit("pickup.receipt_failed", c);
+    return;
+  }
+  audit("pickup.receipt_sent", c);
+}
+
 void PortalApp::notify_locked(const pickup::PickupRecord& r) {
   const std::string body =
       "The secure message " + r.id + " for " + r.recipient + " was locked after " +
@@ -388,8 +409,8 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
       // planted or seen before authentication is worth nothing afterwards.
       auto token = sessions_.rotate(c.token, true);
       if (!token) return failure(c, "rotate_session");
-      (void)store_.index().mark_picked_up(u.record.id, now());
       audit("pickup.auth_ok", c, {{"method", u.record.auth_method}});
+      picked_up(c, u.record);
       HttpResponse r = redirect("/read");
       r.headers.emplace_back("Set-Cookie", session_cookie(*token));
       return r;

@@ -107,6 +107,8 @@ class PortalApp {
   void audit(const char* type, Ctx& c,
              std::initializer_list<std::pair<const char*, std::string>> extra = {});
   void notify_locked(const pickup::PickupRecord& r);
+  // First successful authentication: records it, sends the pickup receipt.
+  void picked_up(Ctx& c, const pickup::PickupRecord& r);
   std::int64_t now() const;
 
   std::string session_cookie(const std::string& token) const;

@@ -247,10 +247,13 @@ Result<bool> SqlitePickupIndex::lock_locked(const std::string& id) {
   return sqlite3_changes(db_.get()) == 1;
 }
 
-Result<void> SqlitePickupIndex::mark_picked_up(const std::string& id, std::int64_t when) {
+Result<bool> SqlitePickupIndex::mark_picked_up(const std::string& id, std::int64_t when) {
   std::lock_guard lock(mu_);
-  return run(db_.get(), "UPDATE pickups SET picked_up = ? WHERE id = ? AND picked_up = 0",
-             {when, id});
+  if (auto r = run(db_.get(), "UPDATE pickups SET picked_up = ? WHERE id = ? AND picked_up = 0",
+                   {when, id});
+      !r)
+    return r.error();
+  return sqlite3_changes(db_.get()) == 1;
 }
 
 Result<void> SqlitePickupIndex::shred(const std::string& id, State final_state) {

@@ -28,7 +28,7 @@ class SqlitePickupIndex final : public PickupIndex {
   Result<AttemptSlot> begin_attempt(const std::string& id, int max_attempts) override;
   Result<void> refund_attempt(const std::string& id) override;
   Result<bool> lock(const std::string& id) override;
-  Result<void> mark_picked_up(const std::string& id, std::int64_t when) override;
+  Result<bool> mark_picked_up(const std::string& id, std::int64_t when) override;
   Result<void> shred(const std::string& id, State final_state) override;
   Result<std::vector<std::string>> expired_ids(std::int64_t now) override;
   Result<int> forget_shredded(std::int64_t expired_before) override;

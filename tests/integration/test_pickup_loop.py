@@ -14,7 +14,7 @@ import pytest
 
 from recording_sink import Sink
 from sealpost_harness import SOURCE_DIR, Relay, fake_sms_gateway, free_port, submit, wait_port
-from test_portal import PORTAL, Browserish, path_of
+from test_portal import PORTAL, Browserish, decoded_body, path_of
 from test_scrub import pdf_with_author
 
 USER, PASSWORD, ADDR = "anna", "correct horse battery", "anna@praxis.example"
@@ -132,9 +132,15 @@ def test_notice_pickup_download_and_reply_through_the_relay(loop):
     assert status == 303 and headers["location"] == "/done"
 
     # The reply went into sealpostd (filter listener), through policy (internal:
-    # plain) and out to the smarthost, addressed to the staff sender.
-    msgs = sink.wait_for(2, timeout=30)
-    meta, raw = msgs[1]
+    # plain) and out to the smarthost, addressed to the staff sender; so did
+    # the pickup receipt ("abgeholt am ...") the portal wrote at the second factor.
+    msgs = sink.wait_for(3, timeout=30)
+    (meta, raw), = [m for m in msgs if m[0]["mail_from"] == PATIENT]
+    (receipt_meta, receipt), = [m for m in msgs if m[0]["mail_from"] == "portal@praxis.example"]
+    assert receipt_meta["rcpt_tos"] == [ADDR]
+    text = decoded_body(receipt)
+    assert b"abgeholt" in text and PATIENT.encode() in text
+    assert b"Laborbefund" not in text and b"befund.pdf" not in text
     assert meta["rcpt_tos"] == [ADDR]
     reply = email.message_from_bytes(raw, policy=email.policy.default)
     assert PATIENT in str(reply["From"]) and str(reply["To"]) == ADDR

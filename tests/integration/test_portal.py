@@ -198,6 +198,14 @@ def path_of(url):
     return "/" + url.split("/", 3)[3]
 
 
+def decoded_body(raw):
+    """The text of a mail with its transfer encoding undone (the portal's and
+    relay's mails are base64), so content checks look at what a reader sees."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    parts = [p for p in msg.walk() if not p.is_multipart()]
+    return b"".join(p.get_payload(decode=True) or b"" for p in parts)
+
+
 def audit_events(env, want=None, timeout=5):
     """The portal's hash-chained audit events (dicts), once `want` shows up."""
     deadline = time.time() + timeout
@@ -258,8 +266,9 @@ def test_full_pickup_flow_read_download_reply(env):
         "/reply", {"csrf": csrf, "text": "Danke, Frau Doktor!\nViele Gruesse"},
         [("files", ("Versichertenkarte.png", "image/png", reply_file))])
     assert status == 303 and headers["location"] == "/done"
-    (meta, raw), = env.sink.wait_for(1)
-    assert meta["rcpt_tos"] == [SENDER] if "rcpt_tos" in meta else True
+    receipt, (meta, raw) = env.sink.wait_for(2)  # the pickup receipt came first
+    assert b"abgeholt" in decoded_body(receipt[1])
+    assert meta["rcpt_tos"] == [SENDER] and meta["mail_from"] == PATIENT
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert str(msg["To"]) == SENDER
     assert PATIENT in msg["From"]
@@ -797,3 +806,39 @@ def test_refusals_and_errors_are_audited_too(env):
     assert "pickup.rate_limited" in [e["type"] for e in audit_events(env, "pickup.rate_limited")]
     text = json.dumps(audit_events(env))
     assert "Laborbefund" not in text and dep["url"].rsplit("/", 1)[1] not in text
+
+
+def test_the_sender_gets_a_pickup_receipt_once_without_content(env):
+    """portal.pickup_receipt (default on): when the patient first passes the
+    second factor the staff sender learns "abgeholt am ..." in German and
+    English: recipient, pickup id, time; never subject, filenames or text."""
+    dep = env.deposit()
+    b = Browserish(env.base)
+    open_and_authenticate(env, b, dep)
+    (meta, raw), = env.sink.wait_for(1)
+    assert meta["rcpt_tos"] == [SENDER]
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(msg["To"]) == SENDER and msg["Auto-Submitted"] == "auto-generated"
+    assert msg["Subject"] == "Abgeholt / Picked up: " + PATIENT
+    body = decoded_body(raw).decode()
+    assert "wurde am" in body and "abgeholt" in body and "was picked up on" in body
+    assert dep["id"] in body and PATIENT in body
+    assert re.search(r"\d\d\.\d\d\.\d{4} um \d\d:\d\d UTC", body)
+    for leak in ("Befund", "Laborbefund", "unauffaellig", ".pdf"):
+        assert leak not in body and leak not in str(msg["Subject"])
+    # Opening the same pickup again (new session) sends no second receipt.
+    b2 = Browserish(env.base)
+    open_and_authenticate(env, b2, dep)
+    time.sleep(1)
+    assert len(env.sink.messages()) == 1
+    assert [e["type"] for e in audit_events(env)].count("pickup.receipt_sent") == 1
+
+
+def test_pickup_receipts_can_be_switched_off(tmp_path):
+    env = PortalEnv(tmp_path, portal_config="  pickup_receipt: false\n")
+    try:
+        open_and_authenticate(env, Browserish(env.base), env.deposit())
+        time.sleep(1)
+        assert env.sink.messages() == []
+    finally:
+        env.stop()

@@ -162,8 +162,9 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
         assert (shots / name).stat().st_size > 1000, name
 
     # The reply reached the sink through sealpostd, addressed to the staff
-    # sender, attachment intact; the lock notice went to the sender too.
-    msgs = sink.wait_for(3, timeout=30)
+    # sender, attachment intact; the lock notice and the pickup receipts (the
+    # main and the hostile message were opened) went to the sender too.
+    msgs = sink.wait_for(5, timeout=30)
     replies = [email.message_from_bytes(raw, policy=email.policy.default)
                for meta, raw in msgs if meta["mail_from"] == PATIENT]
     assert len(replies) == 1
@@ -173,5 +174,7 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
     (att,) = list(reply.iter_attachments())
     assert att.get_filename() == "Überweisung.pdf"
     assert att.get_payload(decode=True) == reply_bytes
-    locks = [raw for meta, raw in msgs if meta["mail_from"] != PATIENT]
-    assert any(b"locked" in raw.lower() for raw in locks)
+    staff = [email.message_from_bytes(raw, policy=email.policy.default)
+             for meta, raw in msgs if meta["mail_from"] != PATIENT]
+    assert sum("locked" in str(m["Subject"]).lower() for m in staff) == 1
+    assert sum(str(m["Subject"]).startswith("Abgeholt") for m in staff) == 2
