@@ -1,6 +1,7 @@
 // sealpost-portal: the HTTPS pickup portal, its own process. It needs only the
 // config and <state_dir>/pickup/ (never the spool or signing keys); replies and
 // staff notices go to sealpostd over SMTP.
+#include <curl/curl.h>
 #include <signal.h>
 
 #include <condition_variable>
@@ -20,6 +21,7 @@
 #include "portal/pickup_store.h"
 #include "portal/portal_settings.h"
 #include "portal/sms_command.h"
+#include "portal/sms_webhook.h"
 #include "portal/smtp_submit.h"
 
 using namespace sealpost;
@@ -55,6 +57,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // Before any thread exists (libcurl's global init is not thread-safe everywhere).
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   auto config = load_config(config_path);
   if (!config) {
     std::fprintf(stderr, "sealpost-portal: %s\n", config.error().what().c_str());
@@ -74,6 +78,20 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The webhook's auth header is read now, before anything else is touched.
+  std::optional<portal::SmsWebhook> webhook;
+  if (settings.sms_webhook) {
+    const auto& w = *settings.sms_webhook;
+    webhook = portal::SmsWebhook{w.url, {}, w.ca_file, w.timeout};
+    if (!w.auth_header_file.empty()) {
+      auto header = portal::load_auth_header(w.auth_header_file);
+      if (!header) {
+        std::fprintf(stderr, "sealpost-portal: %s\n", header.error().what().c_str());
+        return 1;
+      }
+      webhook->auth_header = std::move(*header);
+    }
+  }
   auto store = pickup::PickupStore::open(std::filesystem::path(settings.state_dir) / "pickup");
   if (!store) {
     std::fprintf(stderr, "sealpost-portal: %s\n", store.error().what().c_str());
@@ -117,10 +135,13 @@ int main(int argc, char** argv) {
   };
   const std::string sms_command = settings.sms_command;
   const std::string practice = settings.practice_name;
-  auto sms = [sms_command, practice](const std::string& number,
-                                     const std::string& code) -> Result<void> {
-    if (sms_command.empty()) return Error::plain("sms: portal.sms_command is not configured");
-    return portal::run_sms_command(sms_command, number, "Code: " + code + " (" + practice + ")");
+  auto sms = [sms_command, practice, webhook](const std::string& number,
+                                              const std::string& code) -> Result<void> {
+    const std::string text = "Code: " + code + " (" + practice + ")";
+    if (webhook) return portal::send_sms_webhook(*webhook, number, code, text);
+    if (sms_command.empty())
+      return Error::plain("sms: neither portal.sms_command nor portal.sms_webhook is configured");
+    return portal::run_sms_command(sms_command, number, text);
   };
   portal::PortalApp app(settings, **store, audit, mail, sms);
   portal::ServerLimits limits;
