@@ -109,6 +109,10 @@ Route route(std::string_view target) {
     r.kind = RouteKind::SendCode;
   } else if (is({"auth", "verify"})) {
     r.kind = RouteKind::Verify;
+  } else if (is({"auth", "password"})) {
+    r.kind = RouteKind::AuthPassword;
+  } else if (is({"password"})) {
+    r.kind = RouteKind::SetPassword;
   } else if (is({"read"})) {
     r.kind = RouteKind::Read;
   } else if (seg.size() == 2 && seg[0] == "att" && !seg[1].empty() && seg[1].size() <= 4) {

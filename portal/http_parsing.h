@@ -19,6 +19,8 @@ enum class RouteKind {
   Auth,        // GET  /auth
   SendCode,    // POST /auth/send
   Verify,      // POST /auth/verify
+  AuthPassword,  // POST /auth/password (portal password instead of the code)
+  SetPassword,   // GET|POST /password (set a portal password after a pickup)
   Read,        // GET  /read
   Attachment,  // GET  /att/<n>
   Reply,       // GET|POST /reply

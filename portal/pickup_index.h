@@ -37,6 +37,14 @@ struct PendingCode {
   std::int64_t expires = 0;
 };
 
+// A patient's portal password (portal.portal_passwords): argon2id, per
+// recipient address, usable for any of their pickups instead of the code.
+struct PortalPassword {
+  std::string hash;
+  int failures = 0;  // wrong passwords in a row
+  std::int64_t set_at = 0;
+};
+
 struct AttemptSlot {
   bool granted = false;
   int attempts = 0;  // the count after this call
@@ -69,8 +77,20 @@ class PickupIndex {
   virtual Result<void> shred(const std::string& id, State final_state) = 0;
   virtual Result<std::vector<std::string>> expired_ids(std::int64_t now) = 0;
   // Deletes the rows of shredded pickups that expired before `expired_before`
-  // (index retention); returns how many.
+  // (index retention), and portal passwords of recipients left without any
+  // row; returns how many pickup rows.
   virtual Result<int> forget_shredded(std::int64_t expired_before) = 0;
+  // Portal passwords, keyed by the lower-cased recipient address.
+  virtual Result<std::optional<PortalPassword>> find_password(const std::string& recipient) = 0;
+  virtual Result<void> set_password(const std::string& recipient, const std::string& hash,
+                                    std::int64_t now) = 0;
+  // Like begin_attempt, per recipient: counts a password attempt before it is
+  // checked; at `max_failures` failures in a row the password is deleted
+  // (not granted, `newly_locked` set) and the patient is back to the code.
+  virtual Result<AttemptSlot> begin_password_attempt(const std::string& recipient,
+                                                     int max_failures) = 0;
+  virtual Result<void> reset_password_failures(const std::string& recipient) = 0;
+  virtual Result<void> delete_password(const std::string& recipient) = 0;
   virtual Result<void> put_code(const std::string& id, const PendingCode& code) = 0;
   virtual Result<std::optional<PendingCode>> find_code(const std::string& id) = 0;
   // Codes are single use: deleted after a success or when a new one is issued.

@@ -110,7 +110,8 @@ PortalApp::BodyPermit PortalApp::body_permit(std::string_view method, std::strin
 bool PortalApp::blocking(std::string_view method, std::string_view target) {
   if (method != "POST") return false;
   const RouteKind k = route(target).kind;
-  return k == RouteKind::SendCode || k == RouteKind::Verify || k == RouteKind::Reply;
+  return k == RouteKind::SendCode || k == RouteKind::Verify || k == RouteKind::Reply ||
+         k == RouteKind::AuthPassword || k == RouteKind::SetPassword;  // argon2id
 }
 
 std::string PortalApp::client_of(const HttpRequest& req) const {
@@ -213,6 +214,10 @@ HttpResponse PortalApp::handle(const HttpRequest& req) {
     r = on_send_code(c);
   } else if (rt.kind == RouteKind::Verify && post) {
     r = on_verify(c);
+  } else if (rt.kind == RouteKind::AuthPassword && post) {
+    r = on_auth_password(c);
+  } else if (rt.kind == RouteKind::SetPassword && (get || post)) {
+    r = on_set_password(c);
   } else if (rt.kind == RouteKind::Read && get) {
     r = on_read(c);
   } else if (rt.kind == RouteKind::Attachment && get) {
@@ -299,6 +304,12 @@ HttpResponse PortalApp::on_auth(Ctx& c, std::string error_key, int attempts_left
   if (c.session->authenticated && error_key.empty()) return redirect("/read");
   AuthPageModel m{u.record.auth_method, c.session->csrf, c.session->code_sent, std::move(error_key),
                   attempts_left};
+  m.code_minutes = static_cast<int>((s_.code_ttl.count() + 59) / 60);
+  if (s_.portal_passwords) {
+    auto has = factor_.has_portal_password(u.record.recipient);
+    if (!has) log::error("portal.password", {{"pickup", u.record.id}, {"reason", has.error().what()}});
+    m.portal_password = has && *has;
+  }
   return page(c, 200, render_auth(c.lang, m));
 }
 
@@ -399,6 +410,25 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
       u.record.auth_method == "passphrase"
           ? factor_.verify_passphrase(u.record, u.keys.passphrase_hash, (*form)["secret"])
           : factor_.verify_code(u.record, c.session->secret, (*form)["code"], now());
+  return after_check(c, u, check, u.record.auth_method);
+}
+
+HttpResponse PortalApp::on_auth_password(Ctx& c) {
+  auto form = parse_form(c.req.body);
+  if (!form || !csrf_ok(c, (*form)["csrf"])) return csrf_rejected(c, "/auth/password");
+  if (!s_.portal_passwords) return notice(c, 404, "notfound.title", "notfound.body");
+  if (limiter_.blocked(c.client)) return rate_limited(c, "client");
+  pickup::Unlocked u;
+  HttpResponse fail;
+  if (!unlock_session(c, u, fail)) return fail;
+  bool deleted = false;
+  auto check = factor_.verify_portal_password(u.record, (*form)["password"], deleted);
+  if (deleted) audit("pickup.portal_password_deleted", c, {{"reason", "failures"}});
+  return after_check(c, u, check, "portal_password");
+}
+
+HttpResponse PortalApp::after_check(Ctx& c, const pickup::Unlocked& u,
+                                    const Result<pickup::Check>& check, const std::string& method) {
   if (!check) {
     log::error("portal.verify", {{"pickup", u.record.id}, {"reason", check.error().what()}});
     return failure(c, "verify");
@@ -407,20 +437,22 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
     case Verdict::Ok: {
       // A fresh token and CSRF token once the second factor passed: a cookie
       // planted or seen before authentication is worth nothing afterwards.
-      auto token = sessions_.rotate(c.token, true);
+      const bool own_factor = method != "portal_password";
+      auto token = sessions_.rotate(c.token, true, own_factor);
       if (!token) return failure(c, "rotate_session");
-      audit("pickup.auth_ok", c, {{"method", u.record.auth_method}});
+      audit("pickup.auth_ok", c, {{"method", method}});
       picked_up(c, u.record);
       HttpResponse r = redirect("/read");
       r.headers.emplace_back("Set-Cookie", session_cookie(*token));
       return r;
     }
     case Verdict::Expired:
-      audit("pickup.code_expired", c, {{"method", u.record.auth_method}});
+      audit("pickup.code_expired", c, {{"method", method}});
       return on_auth(c, "auth.expired");
     case Verdict::Wrong:
       limiter_.failure(c.client);
-      audit("pickup.failed", c, {{"attempts_left", std::to_string(check->attempts_left)}});
+      audit("pickup.failed", c,
+            {{"method", method}, {"attempts_left", std::to_string(check->attempts_left)}});
       return on_auth(c, "auth.wrong", check->attempts_left);
     case Verdict::Locked: {
       limiter_.failure(c.client);
@@ -435,6 +467,34 @@ HttpResponse PortalApp::on_verify(Ctx& c) {
   return failure(c, "verify");
 }
 
+HttpResponse PortalApp::on_set_password(Ctx& c) {
+  // Only after the pickup's own second factor: a portal password must not
+  // renew itself, and a session opened with it cannot replace it.
+  if (!s_.portal_passwords) return notice(c, 404, "notfound.title", "notfound.body");
+  if (!c.session->authenticated || !c.session->second_factor) {
+    audit("pickup.not_authenticated", c, {{"path", "/password"}});
+    return notice(c, 403, "session.title", "session.body");
+  }
+  pickup::Unlocked u;
+  HttpResponse fail;
+  if (!unlock_session(c, u, fail)) return fail;
+  if (c.req.method != "POST") return page(c, 200, render_password(c.lang, c.session->csrf, ""));
+  auto form = parse_form(c.req.body);
+  if (!form || !csrf_ok(c, (*form)["csrf"])) return csrf_rejected(c, "/password");
+  const std::string& pw = (*form)["password"];
+  if (pw.size() < pickup::kMinPortalPassword || pw.size() > 1024)
+    return page(c, 400, render_password(c.lang, c.session->csrf, "password.too_short"));
+  if (!constant_time_equal(pw, (*form)["confirm"]))
+    return page(c, 400, render_password(c.lang, c.session->csrf, "password.mismatch"));
+  if (auto r = factor_.set_portal_password(u.record.recipient, pw, now()); !r) {
+    log::error("portal.password", {{"pickup", u.record.id}, {"reason", r.error().what()}});
+    audit("pickup.error", c, {{"stage", "set_portal_password"}, {"status", "503"}});
+    return page(c, 503, render_password(c.lang, c.session->csrf, "password.failed"));
+  }
+  audit("pickup.portal_password_set", c);
+  return page(c, 200, render_password(c.lang, c.session->csrf, "", true));
+}
+
 HttpResponse PortalApp::on_read(Ctx& c) {
   if (!c.session->authenticated) return redirect("/auth");
   pickup::Unlocked u;
@@ -445,7 +505,8 @@ HttpResponse PortalApp::on_read(Ctx& c) {
   auto view = parse_message(*mime);
   if (!view) return failure(c, "parse_message");
   audit("pickup.read", c, {{"attachments", std::to_string(view->attachments.size())}});
-  return page(c, 200, render_read(c.lang, *view, c.session->csrf));
+  return page(c, 200, render_read(c.lang, *view, c.session->csrf,
+                                  s_.portal_passwords && c.session->second_factor));
 }
 
 HttpResponse PortalApp::on_attachment(Ctx& c, std::size_t index) {

@@ -87,6 +87,11 @@ class PortalApp {
   HttpResponse on_auth(Ctx& c, std::string error_key = {}, int attempts_left = -1);
   HttpResponse on_send_code(Ctx& c);
   HttpResponse on_verify(Ctx& c);
+  HttpResponse on_auth_password(Ctx& c);
+  HttpResponse on_set_password(Ctx& c);
+  // The answer to a checked code, passphrase or portal password.
+  HttpResponse after_check(Ctx& c, const pickup::Unlocked& u, const Result<pickup::Check>& check,
+                           const std::string& method);
   HttpResponse on_read(Ctx& c);
   HttpResponse on_attachment(Ctx& c, std::size_t index);
   HttpResponse on_reply(Ctx& c);

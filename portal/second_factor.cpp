@@ -104,6 +104,59 @@ Result<Check> SecondFactor::verify_passphrase(const PickupRecord& r,
   return failed(r, slot->attempts);
 }
 
+Result<bool> SecondFactor::has_portal_password(const std::string& recipient) {
+  auto pw = index_.find_password(password_key(recipient));
+  if (!pw) return pw.error();
+  return pw->has_value();
+}
+
+Result<void> SecondFactor::set_portal_password(const std::string& recipient,
+                                               std::string_view password, std::int64_t now) {
+  if (password.size() < kMinPortalPassword || password.size() > kMaxPassphraseBytes)
+    return Error::plain("portal password length out of range");
+  auto hash = hash_passphrase(password);
+  if (!hash) return hash.error();
+  return index_.set_password(password_key(recipient), *hash, now);
+}
+
+Result<Check> SecondFactor::verify_portal_password(const PickupRecord& r,
+                                                   std::string_view password,
+                                                   bool& password_deleted) {
+  password_deleted = false;
+  auto spent = exhausted(r);
+  if (!spent) return spent.error();
+  if (*spent) return **spent;
+  auto slot = index_.begin_attempt(r.id, s_.max_attempts);
+  if (!slot) return slot.error();
+  if (!slot->granted) return Check{Verdict::Locked, 0, slot->newly_locked};
+  const std::string key = password_key(r.recipient);
+  auto pw_slot = index_.begin_password_attempt(key, s_.max_attempts);
+  if (!pw_slot) return pw_slot.error();
+  password_deleted = pw_slot->newly_locked;
+  auto pw = pw_slot->granted ? index_.find_password(key)
+                             : Result<std::optional<PortalPassword>>(std::optional<PortalPassword>());
+  if (!pw) return pw.error();
+  if (*pw && !password.empty() && password.size() <= kMaxPassphraseBytes &&
+      auth::verify_password((**pw).hash, password)) {
+    if (auto g = index_.refund_attempt(r.id); !g) return g.error();
+    if (auto g = index_.reset_password_failures(key); !g) return g.error();
+    return Check{Verdict::Ok, s_.max_attempts - slot->attempts + 1, false};
+  }
+  // The failure that reaches the limit ends the password at once, not one later.
+  if (pw_slot->granted && pw_slot->attempts >= s_.max_attempts) {
+    if (auto d = index_.delete_password(key); !d) return d.error();
+    password_deleted = true;
+  }
+  return failed(r, slot->attempts);
+}
+
+std::string password_key(std::string_view recipient) {
+  std::string out(recipient);
+  for (char& ch : out)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  return out;
+}
+
 bool valid_phone_number(std::string_view n) {
   if (!n.empty() && n[0] == '+') n.remove_prefix(1);
   if (n.size() < 6 || n.size() > 20) return false;

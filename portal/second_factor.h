@@ -48,6 +48,16 @@ class SecondFactor {
                             std::int64_t now);
   Result<Check> verify_passphrase(const PickupRecord& r, const std::string& encoded_hash,
                                   std::string_view passphrase);
+  // Portal passwords (portal.portal_passwords): set by a patient who passed
+  // the pickup's own second factor, accepted instead of it later for any
+  // pickup to the same address. A password answer is counted like a code
+  // against the pickup and, in a row, against the password, which is
+  // deleted at max_attempts (`newly_locked` then says so for the password).
+  Result<bool> has_portal_password(const std::string& recipient);
+  Result<void> set_portal_password(const std::string& recipient, std::string_view password,
+                                   std::int64_t now);
+  Result<Check> verify_portal_password(const PickupRecord& r, std::string_view password,
+                                       bool& password_deleted);
   // Locks a pickup whose failures already reach max_attempts (e.g. after the
   // limit was lowered) before anything else is done for it. nullopt: usable.
   Result<std::optional<Check>> exhausted(const PickupRecord& r);
@@ -62,6 +72,12 @@ class SecondFactor {
 
 // "+" and 6..20 digits: what an SMS number may look like before it reaches argv.
 bool valid_phone_number(std::string_view number);
+
+// Portal passwords: at least this many characters (bytes of UTF-8), at most 1024.
+inline constexpr std::size_t kMinPortalPassword = 10;
+
+// The key portal passwords are stored under: the address, ASCII lower-cased.
+std::string password_key(std::string_view recipient);
 
 // argon2id encoded hash via relay/auth/password_hash (consent passphrases, portal
 // passwords, tools and tests), with the portal's length bound.

@@ -46,7 +46,8 @@ void SessionTable::update(const std::string& token, const Session& s) {
   if (it != sessions_.end()) it->second = s;
 }
 
-std::optional<std::string> SessionTable::rotate(const std::string& token, bool authenticated) {
+std::optional<std::string> SessionTable::rotate(const std::string& token, bool authenticated,
+                                                bool second_factor) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
   auto it = sessions_.find(key_of(token));
@@ -55,6 +56,7 @@ std::optional<std::string> SessionTable::rotate(const std::string& token, bool a
   sessions_.erase(it);
   s.csrf = random_token(24);
   s.authenticated = authenticated;
+  s.second_factor = second_factor;
   s.last_seen = now;
   std::string fresh = random_token(32);
   sessions_.emplace(key_of(fresh), std::move(s));

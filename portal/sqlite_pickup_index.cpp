@@ -132,6 +132,8 @@ Result<std::unique_ptr<SqlitePickupIndex>> SqlitePickupIndex::open(const std::st
            "picked_up INTEGER NOT NULL DEFAULT 0, verifier BLOB, wrapped_key BLOB)",
            "CREATE TABLE IF NOT EXISTS codes (id TEXT PRIMARY KEY, hash BLOB NOT NULL, "
            "expires INTEGER NOT NULL)",
+           "CREATE TABLE IF NOT EXISTS portal_passwords (recipient TEXT PRIMARY KEY, "
+           "hash TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0, set_at INTEGER NOT NULL)",
        }) {
     if (auto r = idx->exec(sql); !r) return r.error();
   }
@@ -187,12 +189,26 @@ Result<void> SqlitePickupIndex::set_state(const std::string& id, State s) {
              {std::string(to_string(s)), id});
 }
 
+template <class T, class F>
+Result<T> SqlitePickupIndex::transaction(F&& body) {
+  // IMMEDIATE: the write lock is taken before the first read, so no other
+  // process (relay, CLI) can slip an update between a check and its count.
+  if (auto r = exec("BEGIN IMMEDIATE"); !r) return r.error();
+  Result<T> result = body();
+  if (!result) {
+    (void)exec("ROLLBACK");
+    return result;
+  }
+  if (auto r = exec("COMMIT"); !r) {
+    (void)exec("ROLLBACK");
+    return r.error();
+  }
+  return result;
+}
+
 Result<AttemptSlot> SqlitePickupIndex::begin_attempt(const std::string& id, int max_attempts) {
   std::lock_guard lock(mu_);
-  // IMMEDIATE: the write lock is taken before the read, so no other process
-  // (relay, CLI) can slip an update between the check and the count.
-  if (auto r = exec("BEGIN IMMEDIATE"); !r) return r.error();
-  auto result = [&]() -> Result<AttemptSlot> {
+  return transaction<AttemptSlot>([&]() -> Result<AttemptSlot> {
     auto stmt = prepare(db_.get(), "SELECT attempts, state FROM pickups WHERE id = ?", {id});
     if (!stmt) return stmt.error();
     const int rc = sqlite3_step(stmt->get());
@@ -215,16 +231,7 @@ Result<AttemptSlot> SqlitePickupIndex::begin_attempt(const std::string& id, int 
     slot.granted = true;
     ++slot.attempts;
     return slot;
-  }();
-  if (!result) {
-    (void)exec("ROLLBACK");
-    return result;
-  }
-  if (auto r = exec("COMMIT"); !r) {
-    (void)exec("ROLLBACK");
-    return r.error();
-  }
-  return result;
+  });
 }
 
 Result<void> SqlitePickupIndex::refund_attempt(const std::string& id) {
@@ -277,7 +284,14 @@ Result<int> SqlitePickupIndex::forget_shredded(std::int64_t expired_before) {
   if (auto r = run(db_.get(), "DELETE FROM codes WHERE id NOT IN (SELECT id FROM pickups)", {});
       !r)
     return r.error();
-  if (n > 0) checkpoint_locked();
+  // A portal password lives as long as its recipient has any pickup row.
+  if (auto r = run(db_.get(),
+                   "DELETE FROM portal_passwords WHERE recipient NOT IN "
+                   "(SELECT lower(recipient) FROM pickups)",
+                   {});
+      !r)
+    return r.error();
+  if (n > 0 || sqlite3_changes(db_.get()) > 0) checkpoint_locked();
   return n;
 }
 
@@ -305,6 +319,72 @@ Result<std::vector<std::string>> SqlitePickupIndex::expired_ids(std::int64_t now
     out.push_back(column_string(stmt->get(), 0));
   if (rc != SQLITE_DONE) return db_error(db_.get(), "expired_ids");
   return out;
+}
+
+Result<std::optional<PortalPassword>> SqlitePickupIndex::find_password(
+    const std::string& recipient) {
+  std::lock_guard lock(mu_);
+  auto stmt = prepare(db_.get(),
+                      "SELECT hash, failures, set_at FROM portal_passwords WHERE recipient = ?",
+                      {recipient});
+  if (!stmt) return stmt.error();
+  const int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_DONE) return std::optional<PortalPassword>();
+  if (rc != SQLITE_ROW) return db_error(db_.get(), "find_password");
+  return std::optional<PortalPassword>(PortalPassword{column_string(stmt->get(), 0),
+                                                      sqlite3_column_int(stmt->get(), 1),
+                                                      sqlite3_column_int64(stmt->get(), 2)});
+}
+
+Result<void> SqlitePickupIndex::set_password(const std::string& recipient, const std::string& hash,
+                                             std::int64_t now) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(),
+             "INSERT OR REPLACE INTO portal_passwords (recipient, hash, failures, set_at) "
+             "VALUES (?,?,0,?)",
+             {recipient, hash, now});
+}
+
+Result<AttemptSlot> SqlitePickupIndex::begin_password_attempt(const std::string& recipient,
+                                                              int max_failures) {
+  std::lock_guard lock(mu_);
+  return transaction<AttemptSlot>([&]() -> Result<AttemptSlot> {
+    auto stmt = prepare(db_.get(), "SELECT failures FROM portal_passwords WHERE recipient = ?",
+                        {recipient});
+    if (!stmt) return stmt.error();
+    const int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_DONE) return AttemptSlot{};
+    if (rc != SQLITE_ROW) return db_error(db_.get(), "begin_password_attempt");
+    AttemptSlot slot;
+    slot.attempts = sqlite3_column_int(stmt->get(), 0);
+    stmt->reset();
+    if (slot.attempts >= max_failures) {
+      if (auto r = run(db_.get(), "DELETE FROM portal_passwords WHERE recipient = ?", {recipient});
+          !r)
+        return r.error();
+      slot.newly_locked = true;
+      return slot;
+    }
+    if (auto r = run(db_.get(),
+                     "UPDATE portal_passwords SET failures = failures + 1 WHERE recipient = ?",
+                     {recipient});
+        !r)
+      return r.error();
+    slot.granted = true;
+    ++slot.attempts;
+    return slot;
+  });
+}
+
+Result<void> SqlitePickupIndex::reset_password_failures(const std::string& recipient) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "UPDATE portal_passwords SET failures = 0 WHERE recipient = ?",
+             {recipient});
+}
+
+Result<void> SqlitePickupIndex::delete_password(const std::string& recipient) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "DELETE FROM portal_passwords WHERE recipient = ?", {recipient});
 }
 
 Result<void> SqlitePickupIndex::put_code(const std::string& id, const PendingCode& code) {

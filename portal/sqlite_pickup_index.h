@@ -32,6 +32,13 @@ class SqlitePickupIndex final : public PickupIndex {
   Result<void> shred(const std::string& id, State final_state) override;
   Result<std::vector<std::string>> expired_ids(std::int64_t now) override;
   Result<int> forget_shredded(std::int64_t expired_before) override;
+  Result<std::optional<PortalPassword>> find_password(const std::string& recipient) override;
+  Result<void> set_password(const std::string& recipient, const std::string& hash,
+                            std::int64_t now) override;
+  Result<AttemptSlot> begin_password_attempt(const std::string& recipient,
+                                             int max_failures) override;
+  Result<void> reset_password_failures(const std::string& recipient) override;
+  Result<void> delete_password(const std::string& recipient) override;
   Result<void> put_code(const std::string& id, const PendingCode& code) override;
   Result<std::optional<PendingCode>> find_code(const std::string& id) override;
   Result<void> delete_code(const std::string& id) override;
@@ -43,6 +50,9 @@ class SqlitePickupIndex final : public PickupIndex {
   };
   explicit SqlitePickupIndex(sqlite3* db) : db_(db) {}
   Result<void> exec(const char* sql);
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error).
+  template <class T, class F>
+  Result<T> transaction(F&& body);
   // Copies the WAL into the database and truncates it to zero bytes: old
   // page images (a shredded wrapped key) must not live on in index.db-wal.
   void checkpoint_locked();

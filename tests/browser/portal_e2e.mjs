@@ -96,6 +96,16 @@ try {
   await page.screenshot({ path: join(shots, '04-done.png'), fullPage: true });
   expect((await page.textContent('main')).includes('übermittelt'), 'done page confirms the reply');
 
+  // 1b. The optional portal password, offered after a pickup with the code.
+  await page.goto(origin + '/read');
+  await page.getByRole('link', { name: 'Portal-Kennwort festlegen' }).click();
+  await page.waitForURL(origin + '/password');
+  await page.getByLabel('Neues Portal-Kennwort').fill(scenario.portal_password);
+  await page.getByLabel('Kennwort wiederholen').fill(scenario.portal_password);
+  await page.screenshot({ path: join(shots, '09-password.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Kennwort speichern' }).click();
+  expect((await page.getByRole('status').textContent()).includes('gespeichert'), 'portal password saved');
+
   // 2. Hostile HTML is shown inert.
   await authenticate(page, scenario.hostile_link, null);
   await page.screenshot({ path: join(shots, '05-hostile.png'), fullPage: true });
@@ -140,6 +150,16 @@ try {
   await page.goto(origin + parts.join('/'));
   expect(tamperedTitle.includes('Link ungültig') && (await page.textContent('h1')) === tamperedTitle,
          'tampered secret and tampered id give the same page');
+
+  // 6. A later pickup opens with the portal password instead of a code.
+  await page.goto(scenario.password_link);
+  expect(new URL(page.url()).pathname === '/auth', 'password pickup link redirects to /auth');
+  await page.getByLabel('Portal-Kennwort').fill(scenario.portal_password);
+  await page.screenshot({ path: join(shots, '10-password-login.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Mit Kennwort anmelden' }).click();
+  await page.waitForURL(origin + '/read');
+  expect((await page.textContent('main')).includes(scenario.expect_text), 'portal password opens a later pickup');
+  expect((await page.locator('a[href="/password"]').count()) === 0, 'no password offer to a password session');
 
   expect(result.offsite_requests.length === 0, 'no request left 127.0.0.1: ' + result.offsite_requests.join(' '));
   expect(result.dialogs.length === 0, 'no dialogs were opened');

@@ -1002,3 +1002,72 @@ def test_webhook_config_is_checked(tmp_path):
         assert "just-a-token" not in r.stderr
         if i < 2:
             assert "sealpost-%d.yaml:" % i in r.stderr
+
+
+def test_portal_password_instead_of_the_code_for_later_pickups(env):
+    """After a pickup passed with its own second factor the patient may set a
+    portal password (or skip it); later pickups for the same address accept
+    it instead of the code. Wrong ones count like wrong codes; a session opened
+    with the password cannot replace it."""
+    first = env.deposit()
+    b = Browserish(env.base)
+    open_and_authenticate(env, b, first)
+    status, _, page = b.get("/read")
+    assert status == 200 and b'href="/password"' in page  # the (optional) offer
+    status, _, page = b.get("/password")
+    assert status == 200 and b'href="/read"' in page and "Überspringen".encode() in page
+    csrf = b.csrf(page)
+    status, _, page = b.post_form("/password", {"csrf": csrf, "password": "Lindenallee 12",
+                                                "confirm": "Lindenallee 13"})
+    assert status == 400 and "stimmen nicht überein".encode() in page
+    status, _, page = b.post_form("/password", {"csrf": csrf, "password": "kurz", "confirm": "kurz"})
+    assert status == 400
+    assert b.post_form("/password", {"csrf": "forged", "password": "Lindenallee 12",
+                                     "confirm": "Lindenallee 12"})[0] == 403
+    status, _, page = b.post_form("/password", {"csrf": csrf, "password": "Lindenallee 12",
+                                                "confirm": "Lindenallee 12"})
+    assert status == 200 and "Portal-Kennwort ist gespeichert".encode() in page
+    assert "Lindenallee" not in env.log()
+
+    second = env.deposit()
+    b2 = Browserish(env.base)
+    b2.get(path_of(second["url"]))
+    status, _, page = b2.get("/auth")
+    assert b'action="/auth/password"' in page and "Portal-Kennwort".encode() in page
+    csrf = b2.csrf(page)
+    status, _, page = b2.post_form("/auth/password", {"csrf": csrf, "password": "Lindenallee 11"})
+    assert status == 200 and "Verbleibende Versuche: 2".encode() in page
+    status, headers, _ = b2.post_form("/auth/password", {"csrf": csrf, "password": "Lindenallee 12"})
+    assert status == 303 and headers["location"] == "/read"
+    status, _, page = b2.get("/read")
+    assert status == 200 and b"Laborbefund" in page
+    assert b'href="/password"' not in page  # no offer to a password session
+    assert b2.get("/password")[0] == 403
+    assert (env.dir / "sends.log").read_text().split() == ["+4915112345678"]  # the first pickup's
+    types = [e["type"] for e in audit_events(env, "pickup.portal_password_set")]
+    assert "pickup.portal_password_set" in types and "pickup.auth_ok" in types
+
+    # Wrong passwords lock like codes and end the password.
+    third = env.deposit()
+    b3 = Browserish(env.base)
+    b3.get(path_of(third["url"]))
+    csrf = b3.csrf(b3.get("/auth")[2])
+    statuses = [b3.post_form("/auth/password", {"csrf": csrf, "password": "falsch %d" % i})[0]
+                for i in range(3)]
+    assert statuses == [200, 200, 423], statuses
+    fourth = env.deposit()
+    b4 = Browserish(env.base)
+    b4.get(path_of(fourth["url"]))
+    assert b'action="/auth/password"' not in b4.get("/auth")[2]
+    assert "pickup.portal_password_deleted" in [e["type"] for e in audit_events(env, "pickup.portal_password_deleted")]
+
+
+def test_portal_passwords_can_be_switched_off(tmp_path):
+    env = PortalEnv(tmp_path, portal_config="  portal_passwords: false\n")
+    try:
+        b = Browserish(env.base)
+        open_and_authenticate(env, b, env.deposit())
+        assert b'href="/password"' not in b.get("/read")[2]
+        assert b.get("/password")[0] == 404
+    finally:
+        env.stop()

@@ -121,6 +121,7 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
     revoked = deposit(relay, base, number)
     relay.cli("pickup", "revoke", revoked["id"])
     expired = deposit(relay, base, number, expires=1)
+    password_pickup = deposit(relay, base, number)
     time.sleep(1.2)
     shots = tmp_path / "shots"
     shots.mkdir()
@@ -143,6 +144,8 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
         "reply_file": str(reply_file),
         "hostile_text": "Bitte Termin vereinbaren",
         "max_attempts": 3,
+        "password_link": password_pickup["url"],
+        "portal_password": "Lindenallee 12, Hund Bello",
     }
     scenario_path = tmp_path / "scenario.json"
     scenario_path.write_text(json.dumps(scenario))
@@ -158,13 +161,14 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
     assert result["offsite_requests"] == []
     assert result["dialogs"] == []
     for name in ("01-auth.png", "02-read.png", "03-reply.png", "04-done.png", "05-hostile.png",
-                 "06-locked.png", "07-revoked.png", "08-tampered.png"):
+                 "06-locked.png", "07-revoked.png", "08-tampered.png", "09-password.png",
+                 "10-password-login.png"):
         assert (shots / name).stat().st_size > 1000, name
 
     # The reply reached the sink through sealpostd, addressed to the staff
     # sender, attachment intact; the lock notice and the pickup receipts (the
     # main and the hostile message were opened) went to the sender too.
-    msgs = sink.wait_for(5, timeout=30)
+    msgs = sink.wait_for(6, timeout=30)
     replies = [email.message_from_bytes(raw, policy=email.policy.default)
                for meta, raw in msgs if meta["mail_from"] == PATIENT]
     assert len(replies) == 1
@@ -177,4 +181,4 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
     staff = [email.message_from_bytes(raw, policy=email.policy.default)
              for meta, raw in msgs if meta["mail_from"] != PATIENT]
     assert sum("locked" in str(m["Subject"]).lower() for m in staff) == 1
-    assert sum(str(m["Subject"]).startswith("Abgeholt") for m in staff) == 2
+    assert sum(str(m["Subject"]).startswith("Abgeholt") for m in staff) == 3  # main, hostile, password

@@ -196,3 +196,76 @@ TEST_CASE("a success gives its attempt back; only real failures stay counted") {
   CHECK(good->verdict == Verdict::Ok);
   CHECK(f.record().attempts == 1);
 }
+
+TEST_CASE("a portal password opens later pickups of the same address, case aside") {
+  Fixture f;
+  SecondFactor sf(f.store->index(), FactorSettings{3, std::chrono::seconds(600), 8});
+  auto has = sf.has_portal_password("P@Example.org");
+  REQUIRE(has);
+  CHECK_FALSE(*has);
+  CHECK_FALSE(sf.set_portal_password("p@example.org", "kurz", kNow));  // too short
+  REQUIRE(sf.set_portal_password("p@example.org", "Lindenallee zwoelf", kNow));
+  has = sf.has_portal_password("P@EXAMPLE.ORG");
+  REQUIRE(has);
+  CHECK(*has);
+  // The stored form is an argon2id hash, never the password.
+  auto stored = f.store->index().find_password("p@example.org");
+  REQUIRE(stored);
+  REQUIRE(*stored);
+  CHECK((**stored).hash.rfind("$argon2id$", 0) == 0);
+  CHECK((**stored).hash.find("Lindenallee") == std::string::npos);
+
+  PickupRequest later;
+  later.recipient = "P@example.ORG";
+  later.sender = "dr@praxis.example";
+  later.auth_method = "sms";
+  later.sms_number = "+491511234567";
+  auto d2 = f.store->deposit(later, "second", kNow);
+  REQUIRE(d2);
+  auto rec = [&] { return std::move(f.store->unlock(d2->id, d2->secret, kNow)).value().record; };
+  bool deleted = false;
+  auto bad = sf.verify_portal_password(rec(), "Lindenallee elf", deleted);
+  REQUIRE(bad);
+  CHECK(bad->verdict == Verdict::Wrong);
+  CHECK(bad->attempts_left == 2);  // counted against the pickup like a code
+  CHECK_FALSE(deleted);
+  auto good = sf.verify_portal_password(rec(), "Lindenallee zwoelf", deleted);
+  REQUIRE(good);
+  CHECK(good->verdict == Verdict::Ok);
+  CHECK(rec().attempts == 1);  // the success gave its own attempt back
+  stored = f.store->index().find_password("p@example.org");
+  REQUIRE(stored);
+  REQUIRE(*stored);
+  CHECK((**stored).failures == 0);  // failures count in a row only
+}
+
+TEST_CASE("max_attempts wrong portal passwords in a row delete it and lock that pickup") {
+  Fixture f;
+  SecondFactor sf(f.store->index(), FactorSettings{3, std::chrono::seconds(600), 8});
+  REQUIRE(sf.set_portal_password("p@example.org", "Lindenallee zwoelf", kNow));
+  bool deleted = false;
+  Result<Check> last = Check{};
+  for (int i = 0; i < 3; ++i) {
+    last = sf.verify_portal_password(f.record(), "falsch falsch", deleted);
+    REQUIRE(last);
+  }
+  CHECK(last->verdict == Verdict::Locked);
+  CHECK(last->newly_locked);
+  CHECK(deleted);
+  auto has = sf.has_portal_password("p@example.org");
+  REQUIRE(has);
+  CHECK_FALSE(*has);  // back to the code (for a new pickup) and a new password after it
+}
+
+TEST_CASE("a portal password goes with the last index row of its recipient") {
+  Fixture f;
+  SecondFactor sf(f.store->index(), FactorSettings{});
+  REQUIRE(sf.set_portal_password("p@example.org", "Lindenallee zwoelf", kNow));
+  REQUIRE(f.store->purge_expired(kNow + 400 * 24 * 3600));
+  auto n = f.store->forget_old(kNow + 400 * 24 * 3600, std::chrono::hours(24));
+  REQUIRE(n);
+  CHECK(*n == 1);
+  auto has = sf.has_portal_password("p@example.org");
+  REQUIRE(has);
+  CHECK_FALSE(*has);
+}
