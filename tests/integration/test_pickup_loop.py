@@ -6,6 +6,7 @@ reaches the staff sender."""
 import base64
 import email
 import email.policy
+import json
 import re
 import subprocess
 import time
@@ -13,7 +14,8 @@ import time
 import pytest
 
 from recording_sink import Sink
-from sealpost_harness import SOURCE_DIR, Relay, fake_sms_gateway, free_port, submit, wait_port
+from sealpost_harness import (BUILD_DIR, SOURCE_DIR, Relay, fake_sms_gateway, free_port, submit,
+                              wait_port)
 from test_portal import PORTAL, Browserish, decoded_body, path_of
 from test_scrub import pdf_with_author
 
@@ -190,3 +192,47 @@ def test_passphrase_pickup_with_the_passphrase_agreed_at_the_desk(loop, tmp_path
     assert status == 303 and headers["location"] == "/read", headers
     status, _, page = b.get("/read")
     assert status == 200 and b"Ihre Werte sind unauffaellig" in page
+
+
+SCAN = BUILD_DIR / "tests" / "unit" / "portal" / "pickup_key_scan"
+
+
+def test_the_state_dir_alone_cannot_decrypt_a_pickup(loop):
+    """A pickup deposited by the real sealpostd: every 16- and 32-byte window of
+    every file under state_dir (index.db and its -wal, blobs, spool and its
+    key, keyrings, audit chains, everything) is tried as content key, KEK and
+    link secret. Nothing opens it; the link's secret does (positive control)."""
+    import sqlite3
+    relay, sink, base, sms_dir = loop
+    code, text = submit(relay.port("submission"), ADDR, [PATIENT], staff_message(),
+                        auth=(USER, PASSWORD), cafile=relay.ca.cert)
+    assert code == 250, text
+    (meta, raw), = sink.wait_for(1, timeout=30)
+    notice = email.message_from_bytes(raw, policy=email.policy.default)
+    link = re.search(re.escape(base) + r"/p/\S+", notice.get_body(("plain",)).get_content()).group(0)
+    pickup_id, secret = link.rsplit("/", 2)[1:]
+    # A code is pending too (its hash is in the index), as on a live system.
+    b = Browserish(base)
+    b.get(path_of(link))
+    assert b.post_form("/auth/send", {"csrf": b.csrf(b.get("/auth")[2])})[0] == 303
+    sms_code(sms_dir)
+
+    state = relay.state_dir
+    db = sqlite3.connect("file:%s?mode=ro" % (state / "pickup" / "index.db"), uri=True)
+    (wrapped,), = db.execute("SELECT wrapped_key FROM pickups WHERE id = ?", (pickup_id,))
+    db.close()
+    names = [str(p.relative_to(state)) for p in state.rglob("*") if p.is_file()]
+    for expected in ("pickup/index.db", "pickup/index.db-wal", "pickup/blobs/%s.sealed" % pickup_id):
+        assert expected in names, names
+    assert "spool.key" in names and any(n.startswith("audit/") for n in names), names
+    assert any(n.startswith("portal-audit/") for n in names), names
+    r = subprocess.run([str(SCAN), "--state-dir", str(state), "--id", pickup_id,
+                        "--wrapped-hex", wrapped.hex(), "--secret", secret],
+                       capture_output=True, text=True, timeout=600)
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    print("scan:", result)
+    assert result["control"] is True, result      # the checks do open it with the link's secret
+    assert result["opened"] == 0, result          # nothing on disk does
+    # (-shm files and the like may come and go while it runs)
+    assert result["files"] >= len(names) - 3, (result, names)
+    assert result["bytes"] > 10000 and r.returncode == 0, (result, r.stderr[-2000:])
