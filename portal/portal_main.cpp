@@ -29,8 +29,9 @@ using namespace sealpost;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: sealpost-portal [-c FILE] [--submit IP:PORT] [--practice-name NAME]\n"
-    "                       [--mail-from ADDR] [--templates DIR] [--max-attempts N]\n";
+    "usage: sealpost-portal [-c FILE] [--log-format text|json] [--submit IP:PORT]\n"
+    "                       [--practice-name NAME] [--mail-from ADDR] [--templates DIR]\n"
+    "                       [--max-attempts N]\n";
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -43,10 +44,18 @@ std::int64_t unix_now() {
 int main(int argc, char** argv) {
   std::string config_path = "/etc/sealpost/sealpost.yaml";
   std::vector<std::pair<std::string, std::string>> overrides;
+  std::string log_format;  // empty: log.format from the config
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if ((a == "-c" || a == "--config") && i + 1 < argc) {
       config_path = argv[++i];
+    } else if (a == "--log-format" && i + 1 < argc) {
+      // Like sealpostd: overrides log.format from the config file.
+      log_format = argv[++i];
+      if (log_format != "text" && log_format != "json") {
+        std::fputs("sealpost-portal: --log-format: expected text or json\n", stderr);
+        return 2;
+      }
     } else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -64,8 +73,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sealpost-portal: %s\n", config.error().what().c_str());
     return 1;
   }
+  const std::string& format = log_format.empty() ? config->log.format : log_format;
   log::configure(log::parse_level(config->log.level, log::Level::Info),
-                 config->log.format == "json" ? log::Format::Json : log::Format::Text);
+                 format == "json" ? log::Format::Json : log::Format::Text);
   if (!config->portal) {
     std::fprintf(stderr, "sealpost-portal: no 'portal' section in %s\n", config_path.c_str());
     return 1;

@@ -52,7 +52,7 @@ class PortalEnv:
     """A portal process on a free port with its own state dir, SMS capture and sink."""
 
     def __init__(self, tmp_path, max_attempts=3, tls=None, sms_delay=0, extra_config="",
-                 portal_config="", sms_command=True):
+                 portal_config="", sms_command=True, args=()):
         self.dir = Path(tmp_path)
         self.state = self.dir / "state"
         self.state.mkdir(parents=True, exist_ok=True)
@@ -89,7 +89,7 @@ class PortalEnv:
             [str(PORTAL), "-c", str(self.config), "--submit", "127.0.0.1:%d" % self.sink.port,
              "--practice-name", "Praxis Dr. Mueller", "--mail-from", "portal@praxis.example",
              "--templates", str(SOURCE_DIR / "conf" / "templates"),
-             "--max-attempts", str(max_attempts)],
+             "--max-attempts", str(max_attempts), *args],
             stdout=self.log_file, stderr=self.log_file)
         try:
             wait_port(self.port, proc=self.proc)
@@ -1071,3 +1071,87 @@ def test_portal_passwords_can_be_switched_off(tmp_path):
         assert b.get("/password")[0] == 404
     finally:
         env.stop()
+
+
+def test_log_format_flag_like_sealpostd(tmp_path):
+    """--log-format json|text overrides log.format, as sealpostd's flag does."""
+    env = PortalEnv(tmp_path, args=("--log-format", "json"))
+    try:
+        Browserish(env.base).get("/p/%s/%s" % ("a" * 26, "B" * 43))
+        time.sleep(0.3)
+        lines = [l for l in env.log().splitlines() if l.strip()]
+        events = [json.loads(l) for l in lines]  # every line is one JSON object
+        assert any("portal.start" in json.dumps(e) for e in events)
+    finally:
+        env.stop()
+    bad = subprocess.run([str(PORTAL), "-c", str(env.config), "--log-format", "xml"],
+                         capture_output=True, text=True, timeout=20)
+    assert bad.returncode == 2 and "--log-format" in bad.stderr
+
+
+def test_the_auth_page_names_the_configured_code_lifetime(tmp_path):
+    env = PortalEnv(tmp_path, portal_config="  code_ttl: 5m\n")
+    try:
+        b = Browserish(env.base)
+        b.get(path_of(env.deposit()["url"]))
+        csrf = b.csrf(b.get("/auth")[2])
+        assert b.post_form("/auth/send", {"csrf": csrf})[0] == 303
+        page = b.get("/auth")[2]
+        assert "Er ist 5 Minuten gültig".encode() in page and b"10 Minuten" not in page
+    finally:
+        env.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_sealpost_pickup_as_root_leaves_the_store_to_its_owner(tmp_path):
+    """Run as root, `sealpost pickup` creates no store (which would come out
+    root-owned 0700 and lock the service users out) and, on an existing one,
+    leaves every file with the store's owner."""
+    import tempfile
+    import shutil
+    work = Path(tempfile.mkdtemp(prefix="sealpost-root-pickup-"))  # "nobody" can enter this
+    try:
+        state = work / "state"
+        state.mkdir()
+        os.chmod(work, 0o755)
+        nobody = 65534
+        os.chown(state, nobody, nobody)
+        (work / "policy.yaml").write_text("defaults:\n  methods: [pickup]\n")
+        (work / "users.yaml").write_text("users: []\n")
+        config = work / "sealpost.yaml"
+        config.write_text(
+            "state_dir: %s\nhostname: relay.praxis.example\npolicy: %s\nusers: %s\n"
+            "listen:\n  - {address: \"127.0.0.1:10025\", mode: filter, trusted_networks: [127.0.0.0/8]}\n"
+            "smarthost: {host: 127.0.0.1, port: 9, tls: none, insecure: true}\n"
+            "portal:\n  public_url: http://127.0.0.1:8443\n"
+            % (state, work / "policy.yaml", work / "users.yaml"))
+
+        def cli(*args):
+            return subprocess.run([str(SEALPOST), "-c", str(config), *args], capture_output=True,
+                                  text=True)
+        r = cli("pickup", "list")
+        assert r.returncode == 0 and "no pickup store" in r.stderr
+        assert json.loads(cli("--json", "pickup", "list").stdout) == {"pickups": []}
+        assert cli("pickup", "purge").returncode == 0
+        assert cli("pickup", "revoke", "a" * 26).returncode == 1
+        assert not (state / "pickup").exists()
+
+        # The store made by its owner ("nobody" here, the service user in real life) ...
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = dict(os.environ, ASAN_OPTIONS=(asan + ":" if asan else "") + "detect_leaks=0")
+        out = subprocess.run(["setpriv", "--reuid=%d" % nobody, "--regid=%d" % nobody,
+                              "--clear-groups", str(DEPOSIT), "--state-dir", str(state),
+                              "--public-url", "http://127.0.0.1:8443", "--recipient", PATIENT,
+                              "--sender", SENDER, "--auth", "sms", "--sms-number", "+4915112345678"],
+                             input=message_bytes(), capture_output=True, env=env, check=True)
+        dep = json.loads(out.stdout)
+        # ... is listed, revoked and purged by root without changing any owner.
+        listed = json.loads(cli("--json", "pickup", "list").stdout)["pickups"]
+        assert [p["id"] for p in listed] == [dep["id"]]
+        assert cli("pickup", "revoke", dep["id"]).returncode == 0
+        assert cli("pickup", "purge").returncode == 0
+        owners = {str(p.relative_to(state)): p.stat().st_uid for p in (state / "pickup").rglob("*")}
+        owners["pickup"] = (state / "pickup").stat().st_uid
+        assert set(owners.values()) == {nobody}, owners
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
