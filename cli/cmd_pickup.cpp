@@ -62,7 +62,8 @@ Result<void> check_store_owner(const std::filesystem::path& dir) {
   if (::stat(dir.c_str(), &st) != 0 || st.st_uid == 0) return {};
   if (::stat((dir / "blobs").c_str(), &st) == 0) return {};
   return Error::plain(dir.string() + "/blobs is missing and root would create it root-owned; run " +
-                      "this as the owner of " + dir.string() + " (e.g. sudo -u sealpost sealpost pickup ...)");
+                      "this as the owner of " + dir.string() +
+                      " (e.g. sudo -u sealpost sealpost pickup ...)");
 }
 
 }  // namespace
@@ -86,7 +87,7 @@ int cmd_pickup(const Context& ctx) {
       std::printf("{\"pickups\": [\n]}\n");
       return kOk;
     }
-    if (verb == "list") std::fprintf(stderr, "no pickup store at %s yet\n", dir.c_str());
+    if (verb == "list") (void)std::fprintf(stderr, "no pickup store at %s yet\n", dir.c_str());
     if (verb == "purge") std::printf("purged 0 expired pickup(s)\n");
     return kOk;
   }

@@ -197,8 +197,7 @@ class ConfigLoader {
       p.max_attempts = static_cast<unsigned>(r_.integer(v, "portal.max_attempts", 1, 100));
     if (auto v = n["code_ttl"]) p.code_ttl = r_.duration(v, "portal.code_ttl");
     if (auto v = n["max_reply_size"]) p.max_reply_size = r_.size(v, "portal.max_reply_size");
-    if (auto v = n["index_retention"])
-      p.index_retention = r_.duration(v, "portal.index_retention");
+    if (auto v = n["index_retention"]) p.index_retention = r_.duration(v, "portal.index_retention");
     if (auto v = n["pickup_receipt"]) p.pickup_receipt = r_.boolean(v, "portal.pickup_receipt");
     if (auto v = n["portal_passwords"])
       p.portal_passwords = r_.boolean(v, "portal.portal_passwords");
@@ -354,7 +353,7 @@ class ConfigLoader {
   // A spool key file (format in relay/spool/spool_key.h): checked here so a
   // wrong path or a world-readable key is a config error with file:line.
   std::string key_file(const YAML::Node& v, const std::string& what) {
-    const std::string p = r_.path(v, what);
+    std::string p = r_.path(v, what);
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0) r_.fail(v, what + ": " + p + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) r_.fail(v, what + ": " + p + " is not a file");

@@ -15,18 +15,18 @@
 namespace sealpost::portal {
 
 enum class RouteKind {
-  Link,        // GET  /p/<id>/<secret>
-  Auth,        // GET  /auth
-  SendCode,    // POST /auth/send
-  Verify,      // POST /auth/verify
+  Link,          // GET  /p/<id>/<secret>
+  Auth,          // GET  /auth
+  SendCode,      // POST /auth/send
+  Verify,        // POST /auth/verify
   AuthPassword,  // POST /auth/password (portal password instead of the code)
   SetPassword,   // GET|POST /password (set a portal password after a pickup)
-  Read,        // GET  /read
-  Attachment,  // GET  /att/<n>
-  Reply,       // GET|POST /reply
-  Done,        // GET  /done
-  Logout,      // POST /logout
-  Stylesheet,  // GET  /portal.css
+  Read,          // GET  /read
+  Attachment,    // GET  /att/<n>
+  Reply,         // GET|POST /reply
+  Done,          // GET  /done
+  Logout,        // POST /logout
+  Stylesheet,    // GET  /portal.css
   NotFound,
 };
 

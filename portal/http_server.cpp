@@ -46,10 +46,7 @@ struct HttpServer::Impl {
   WorkerPool pool;
 
   Impl(PortalApp& a, const PortalSettings& s, ServerLimits l)
-      : app(a),
-        settings(s),
-        limits(l),
-        pool(l.workers, l.max_queued_jobs, l.jobs_per_client) {}
+      : app(a), settings(s), limits(l), pool(l.workers, l.max_queued_jobs, l.jobs_per_client) {}
   void accept();
   bool trusted_proxy(const std::string& peer) const {
     auto ip = IpAddress::parse(peer);
@@ -203,11 +200,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     auto shared_in = std::make_shared<HttpRequest>(std::move(in));  // the body is not copied
     auto job = [self = this->shared_from_this(), shared_in, keep_alive]() {
       HttpResponse out = self->server_.app.handle(*shared_in);
-      net::post(self->stream_.get_executor(),
-                [self, out = std::move(out), keep_alive]() mutable {
-                  self->permit_ = {};
-                  self->respond(std::move(out), keep_alive);
-                });
+      net::post(self->stream_.get_executor(), [self, out = std::move(out), keep_alive]() mutable {
+        self->permit_ = {};
+        self->respond(std::move(out), keep_alive);
+      });
     };
     if (server_.pool.submit(client, std::move(job)) != WorkerPool::Submit::Ok) {
       permit_ = {};
@@ -270,11 +266,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   HttpServer::Impl& server_;
   std::string peer_;
-  std::string client_key_;           // "" for a trusted proxy
-  PortalApp::BodyPermit permit_;     // holds a reply upload slot while the body is read
+  std::string client_key_;             // "" for a trusted proxy
+  PortalApp::BodyPermit permit_;       // holds a reply upload slot while the body is read
   std::shared_ptr<ssl::context> tls_;  // declared before stream_: outlives it
   Stream stream_;
-  beast::flat_buffer buffer_{16 * 1024};
+  beast::flat_buffer buffer_{std::size_t{16} * 1024};
   std::optional<http::request_parser<http::string_body>> parser_;
 };
 

@@ -172,7 +172,7 @@ std::string logout_form(std::string_view lang, std::string_view csrf) {
 
 std::string human_size(std::size_t n) {
   if (n < 1024) return std::to_string(n) + " B";
-  if (n < 1024 * 1024) return std::to_string((n + 1023) / 1024) + " KB";
+  if (n < std::size_t{1024} * 1024) return std::to_string((n + 1023) / 1024) + " KB";
   return std::to_string((n + (1 << 20) - 1) >> 20) + " MB";
 }
 

@@ -13,8 +13,9 @@ std::string when(std::int64_t t, bool german) {
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[64];
-  std::strftime(buf, sizeof buf, german ? "%d.%m.%Y um %H:%M UTC" : "%Y-%m-%d at %H:%M UTC", &tm);
-  return buf;
+  const std::size_t n = std::strftime(
+      buf, sizeof buf, german ? "%d.%m.%Y um %H:%M UTC" : "%Y-%m-%d at %H:%M UTC", &tm);
+  return std::string(buf, n);
 }
 
 }  // namespace
@@ -29,8 +30,7 @@ Result<std::string> compose_pickup_receipt(const PickupReceipt& r, std::int64_t 
       when(r.picked_up, true) +
       " abgeholt.\n\n"
       "The secure message " +
-      r.pickup_id + " to " + r.recipient + " was picked up on " +
-      when(r.picked_up, false) +
+      r.pickup_id + " to " + r.recipient + " was picked up on " + when(r.picked_up, false) +
       ".\n\n"
       "-- \n" +
       r.practice_name +

@@ -27,7 +27,7 @@ struct PortalApp::Ctx {
 
 namespace {
 
-constexpr std::size_t kSmallForm = 16 * 1024;
+constexpr std::size_t kSmallForm = std::size_t{16} * 1024;
 constexpr std::size_t kMaxReplyText = 100000;
 
 void security_headers(HttpResponse& r) {
@@ -307,7 +307,8 @@ HttpResponse PortalApp::on_auth(Ctx& c, std::string error_key, int attempts_left
   m.code_minutes = static_cast<int>((s_.code_ttl.count() + 59) / 60);
   if (s_.portal_passwords) {
     auto has = factor_.has_portal_password(u.record.recipient);
-    if (!has) log::error("portal.password", {{"pickup", u.record.id}, {"reason", has.error().what()}});
+    if (!has)
+      log::error("portal.password", {{"pickup", u.record.id}, {"reason", has.error().what()}});
     m.portal_password = has && *has;
   }
   return page(c, 200, render_auth(c.lang, m));
@@ -505,8 +506,9 @@ HttpResponse PortalApp::on_read(Ctx& c) {
   auto view = parse_message(*mime);
   if (!view) return failure(c, "parse_message");
   audit("pickup.read", c, {{"attachments", std::to_string(view->attachments.size())}});
-  return page(c, 200, render_read(c.lang, *view, c.session->csrf,
-                                  s_.portal_passwords && c.session->second_factor));
+  return page(
+      c, 200,
+      render_read(c.lang, *view, c.session->csrf, s_.portal_passwords && c.session->second_factor));
 }
 
 HttpResponse PortalApp::on_attachment(Ctx& c, std::size_t index) {

@@ -103,9 +103,9 @@ class PortalApp {
   HttpResponse notice(Ctx& c, int status, const char* title_key, const char* body_key);
   HttpResponse redirect(const std::string& location);
   // Audited answers for the failure paths (every access is an audit event).
-  HttpResponse failure(Ctx& c, const char* stage);                   // 503
-  HttpResponse csrf_rejected(Ctx& c, const char* path);              // 403
-  HttpResponse rate_limited(Ctx& c, const char* what);               // 429
+  HttpResponse failure(Ctx& c, const char* stage);       // 503
+  HttpResponse csrf_rejected(Ctx& c, const char* path);  // 403
+  HttpResponse rate_limited(Ctx& c, const char* what);   // 429
   bool csrf_ok(Ctx& c, const std::string& token);
   // Re-checks the pickup on every request: revocation, expiry and locks apply at once.
   bool unlock_session(Ctx& c, pickup::Unlocked& out, HttpResponse& fail);

@@ -53,37 +53,40 @@ int main(int argc, char** argv) {
       // Like sealpostd: overrides log.format from the config file.
       log_format = argv[++i];
       if (log_format != "text" && log_format != "json") {
-        std::fputs("sealpost-portal: --log-format: expected text or json\n", stderr);
+        (void)std::fputs("sealpost-portal: --log-format: expected text or json\n", stderr);
         return 2;
       }
     } else if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
+      (void)std::fputs(kUsage, stdout);
       return 0;
     } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
       overrides.emplace_back(std::string(a.substr(2)), argv[++i]);
     } else {
-      std::fputs(kUsage, stderr);
+      (void)std::fputs(kUsage, stderr);
       return 2;
     }
   }
   // Before any thread exists (libcurl's global init is not thread-safe everywhere).
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    (void)std::fputs("sealpost-portal: libcurl failed to initialise\n", stderr);
+    return 1;
+  }
   auto config = load_config(config_path);
   if (!config) {
-    std::fprintf(stderr, "sealpost-portal: %s\n", config.error().what().c_str());
+    (void)std::fprintf(stderr, "sealpost-portal: %s\n", config.error().what().c_str());
     return 1;
   }
   const std::string& format = log_format.empty() ? config->log.format : log_format;
   log::configure(log::parse_level(config->log.level, log::Level::Info),
                  format == "json" ? log::Format::Json : log::Format::Text);
   if (!config->portal) {
-    std::fprintf(stderr, "sealpost-portal: no 'portal' section in %s\n", config_path.c_str());
+    (void)std::fprintf(stderr, "sealpost-portal: no 'portal' section in %s\n", config_path.c_str());
     return 1;
   }
   portal::PortalSettings settings = portal::settings_from_config(*config);
   for (const auto& [k, v] : overrides) {
     if (auto r = portal::apply_override(settings, k, v); !r) {
-      std::fprintf(stderr, "sealpost-portal: %s\n", r.error().what().c_str());
+      (void)std::fprintf(stderr, "sealpost-portal: %s\n", r.error().what().c_str());
       return 2;
     }
   }
@@ -96,7 +99,7 @@ int main(int argc, char** argv) {
     if (!w.auth_header_file.empty()) {
       auto header = portal::load_auth_header(w.auth_header_file);
       if (!header) {
-        std::fprintf(stderr, "sealpost-portal: %s\n", header.error().what().c_str());
+        (void)std::fprintf(stderr, "sealpost-portal: %s\n", header.error().what().c_str());
         return 1;
       }
       webhook->auth_header = std::move(*header);
@@ -104,7 +107,7 @@ int main(int argc, char** argv) {
   }
   auto store = pickup::PickupStore::open(std::filesystem::path(settings.state_dir) / "pickup");
   if (!store) {
-    std::fprintf(stderr, "sealpost-portal: %s\n", store.error().what().c_str());
+    (void)std::fprintf(stderr, "sealpost-portal: %s\n", store.error().what().c_str());
     return 1;
   }
 
@@ -115,7 +118,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  (void)::signal(SIGPIPE, SIG_IGN);
 
   // The portal keeps its own chain in <state_dir>/portal-audit (it must not touch
   // the relay's files, and a chain has one writer), group-readable so `sealpost
@@ -124,7 +127,7 @@ int main(int argc, char** argv) {
   // addresses and client IPs in it must not be kept longer than documented.
   auto audit_settings = audit::load_audit_settings(config_path);
   if (!audit_settings) {
-    std::fprintf(stderr, "sealpost-portal: %s\n", audit_settings.error().what().c_str());
+    (void)std::fprintf(stderr, "sealpost-portal: %s\n", audit_settings.error().what().c_str());
     return 1;
   }
   audit::AuditLogOptions audit_options;
@@ -134,7 +137,8 @@ int main(int argc, char** argv) {
   auto audit_log = audit::AuditLog::open(std::filesystem::path(settings.state_dir) / "portal-audit",
                                          audit_options);
   if (!audit_log) {
-    std::fprintf(stderr, "sealpost-portal: audit log: %s\n", audit_log.error().what().c_str());
+    (void)std::fprintf(stderr, "sealpost-portal: audit log: %s\n",
+                       audit_log.error().what().c_str());
     return 1;
   }
   portal::LoggingAuditSink journal;
@@ -159,7 +163,7 @@ int main(int argc, char** argv) {
   limits.max_connections_per_client = settings.max_connections_per_client;
   portal::HttpServer server(app, settings, limits);
   if (auto l = server.listen(); !l) {
-    std::fprintf(stderr, "sealpost-portal: %s\n", l.error().what().c_str());
+    (void)std::fprintf(stderr, "sealpost-portal: %s\n", l.error().what().c_str());
     return 1;
   }
   log::info(
@@ -217,7 +221,9 @@ int main(int argc, char** argv) {
   cv.notify_all();
   purger.join();
   if (waiter.joinable()) {
-    pthread_kill(waiter.native_handle(), SIGTERM);  // unblock sigwait if run() ended on its own
+    // Unblocks sigwait if run() ended on its own: the waiter takes SIGTERM
+    // from its own wait (it is blocked everywhere), nothing is terminated.
+    pthread_kill(waiter.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread)
     waiter.join();
   }
   return 0;

@@ -119,8 +119,7 @@ Result<void> SecondFactor::set_portal_password(const std::string& recipient,
   return index_.set_password(password_key(recipient), *hash, now);
 }
 
-Result<Check> SecondFactor::verify_portal_password(const PickupRecord& r,
-                                                   std::string_view password,
+Result<Check> SecondFactor::verify_portal_password(const PickupRecord& r, std::string_view password,
                                                    bool& password_deleted) {
   password_deleted = false;
   auto spent = exhausted(r);
@@ -133,8 +132,9 @@ Result<Check> SecondFactor::verify_portal_password(const PickupRecord& r,
   auto pw_slot = index_.begin_password_attempt(key, s_.max_attempts);
   if (!pw_slot) return pw_slot.error();
   password_deleted = pw_slot->newly_locked;
-  auto pw = pw_slot->granted ? index_.find_password(key)
-                             : Result<std::optional<PortalPassword>>(std::optional<PortalPassword>());
+  auto pw = pw_slot->granted
+                ? index_.find_password(key)
+                : Result<std::optional<PortalPassword>>(std::optional<PortalPassword>());
   if (!pw) return pw.error();
   if (*pw && !password.empty() && password.size() <= kMaxPassphraseBytes &&
       auth::verify_password((**pw).hash, password)) {

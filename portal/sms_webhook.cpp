@@ -12,8 +12,8 @@
 namespace sealpost::portal {
 namespace {
 
-constexpr std::size_t kMaxAnswer = 64 * 1024;
-constexpr std::size_t kMaxHeaderFile = 8 * 1024;
+constexpr std::size_t kMaxAnswer = std::size_t{64} * 1024;
+constexpr std::size_t kMaxHeaderFile = std::size_t{8} * 1024;
 
 struct EasyCleanup {
   void operator()(CURL* c) const { curl_easy_cleanup(c); }
@@ -87,33 +87,33 @@ Result<void> send_sms_webhook(const SmsWebhook& hook, std::string_view number,
   // curl_slist_append returns the list's head, or NULL leaving the list as it was.
   std::unique_ptr<curl_slist, ListCleanup> headers(
       curl_slist_append(nullptr, "Content-Type: application/json"));
-  if (!headers || (!hook.auth_header.empty() &&
-                   !curl_slist_append(headers.get(), hook.auth_header.c_str())))
+  if (!headers ||
+      (!hook.auth_header.empty() && !curl_slist_append(headers.get(), hook.auth_header.c_str())))
     return Error::plain("sms webhook: out of memory");
 
   Answer answer;
   char errbuf[CURL_ERROR_SIZE] = {};
   CURL* c = curl.get();
   const long timeout_ms = static_cast<long>(hook.timeout.count()) * 1000;
-  bool set = curl_easy_setopt(c, CURLOPT_URL, hook.url.c_str()) == CURLE_OK &&
-             // HTTPS only, also after a redirect (which is not followed anyway).
-             curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&  // threads, no SIGALRM
-             curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get()) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str()) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size())) ==
-                 CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_USERAGENT, "sealpost-portal") == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_answer) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer) == CURLE_OK &&
-             curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
+  bool set =
+      curl_easy_setopt(c, CURLOPT_URL, hook.url.c_str()) == CURLE_OK &&
+      // HTTPS only, also after a redirect (which is not followed anyway).
+      curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&  // threads, no SIGALRM
+      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get()) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str()) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size())) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_USERAGENT, "sealpost-portal") == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_answer) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
   if (set && !hook.ca_file.empty())
     set = curl_easy_setopt(c, CURLOPT_CAINFO, hook.ca_file.c_str()) == CURLE_OK;
   if (!set) return Error::plain("sms webhook: libcurl refused an option");

@@ -247,8 +247,8 @@ Result<bool> SqlitePickupIndex::lock(const std::string& id) {
 
 Result<bool> SqlitePickupIndex::lock_locked(const std::string& id) {
   if (auto r = run(db_.get(), "DELETE FROM codes WHERE id = ?", {id}); !r) return r.error();
-  if (auto r = run(db_.get(), "UPDATE pickups SET state = 'locked' WHERE id = ? AND state = 'active'",
-                   {id});
+  if (auto r = run(db_.get(),
+                   "UPDATE pickups SET state = 'locked' WHERE id = ? AND state = 'active'", {id});
       !r)
     return r.error();
   return sqlite3_changes(db_.get()) == 1;
@@ -281,8 +281,7 @@ Result<int> SqlitePickupIndex::forget_shredded(std::int64_t expired_before) {
       !r)
     return r.error();
   const int n = sqlite3_changes(db_.get());
-  if (auto r = run(db_.get(), "DELETE FROM codes WHERE id NOT IN (SELECT id FROM pickups)", {});
-      !r)
+  if (auto r = run(db_.get(), "DELETE FROM codes WHERE id NOT IN (SELECT id FROM pickups)", {}); !r)
     return r.error();
   // A portal password lives as long as its recipient has any pickup row.
   if (auto r = run(db_.get(),
@@ -299,10 +298,11 @@ void SqlitePickupIndex::checkpoint_locked() {
   int log_frames = 0, done = 0;
   // Waits (busy timeout) for readers of older snapshots; if one still holds
   // on, the next shred or purge (every 5 minutes in the portal) tries again.
-  const int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
-                                           &log_frames, &done);
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &done);
   if (rc != SQLITE_OK)
-    log::warn("pickup.checkpoint", {{"result", "incomplete"}, {"reason", sqlite3_errmsg(db_.get())}});
+    log::warn("pickup.checkpoint",
+              {{"result", "incomplete"}, {"reason", sqlite3_errmsg(db_.get())}});
 }
 
 Result<std::vector<std::string>> SqlitePickupIndex::expired_ids(std::int64_t now) {
@@ -324,9 +324,9 @@ Result<std::vector<std::string>> SqlitePickupIndex::expired_ids(std::int64_t now
 Result<std::optional<PortalPassword>> SqlitePickupIndex::find_password(
     const std::string& recipient) {
   std::lock_guard lock(mu_);
-  auto stmt = prepare(db_.get(),
-                      "SELECT hash, failures, set_at FROM portal_passwords WHERE recipient = ?",
-                      {recipient});
+  auto stmt =
+      prepare(db_.get(), "SELECT hash, failures, set_at FROM portal_passwords WHERE recipient = ?",
+              {recipient});
   if (!stmt) return stmt.error();
   const int rc = sqlite3_step(stmt->get());
   if (rc == SQLITE_DONE) return std::optional<PortalPassword>();

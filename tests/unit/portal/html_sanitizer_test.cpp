@@ -104,7 +104,9 @@ TEST_CASE("markup is kept to kMaxHtmlDepth levels, the text at any depth") {
   const auto out = sanitize_html(deep + "tief unten");
   CHECK(has(out, "tief unten"));
   const auto open = count(out, "<div>");
-  CHECK(open < static_cast<std::size_t>(sealpost::portal::kMaxHtmlDepth));      // nothing kept below the limit
-  CHECK(open > static_cast<std::size_t>(sealpost::portal::kMaxHtmlDepth - 8));  // html/body wrappers aside
+  CHECK(open <
+        static_cast<std::size_t>(sealpost::portal::kMaxHtmlDepth));  // nothing kept below the limit
+  CHECK(open >
+        static_cast<std::size_t>(sealpost::portal::kMaxHtmlDepth - 8));  // html/body wrappers aside
   CHECK(count(out, "</div>") == open);
 }

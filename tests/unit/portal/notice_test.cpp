@@ -142,13 +142,11 @@ TEST_CASE("every word of the notice comes from the templates or the given values
     REQUIRE(m);
     std::set<std::string> allowed;
     for (const char* lang : {"de", "en"})
-      for (const auto& w :
-           words(slurp_file(std::filesystem::path(SEALPOST_TEMPLATES_DIR) /
-                            (std::string("notice.") + lang + ".txt"))))
+      for (const auto& w : words(slurp_file(std::filesystem::path(SEALPOST_TEMPLATES_DIR) /
+                                            (std::string("notice.") + lang + ".txt"))))
         allowed.insert(w);
-    for (const std::string& value :
-         {p.practice_name, p.link, std::string("14.11.2023, 22:13 UTC"),
-          std::string("2023-11-14 22:13 UTC")})
+    for (const std::string& value : {p.practice_name, p.link, std::string("14.11.2023, 22:13 UTC"),
+                                     std::string("2023-11-14 22:13 UTC")})
       for (const auto& w : words(value)) allowed.insert(w);
     const std::string body = decoded_body(*m);
     REQUIRE(body.find(p.link) != std::string::npos);  // the check reads the real text

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) opt[argv[i]] = argv[i + 1];
   if (sodium_init() < 0 || !opt.count("--state-dir") || !opt.count("--id") ||
       !opt.count("--wrapped-hex") || !opt.count("--secret")) {
-    std::fprintf(stderr, "usage: pickup_key_scan --state-dir D --id ID --wrapped-hex H --secret S\n");
+    (void)std::fprintf(stderr,
+                       "usage: pickup_key_scan --state-dir D --id ID --wrapped-hex H --secret S\n");
     return 2;
   }
   const std::filesystem::path dir = opt["--state-dir"];
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
   const std::string keys_ctx = "sealpost-pickup-keys|" + id;
   const std::string blob = slurp(dir / "pickup" / "blobs" / (id + ".sealed"));
   if (blob.size() < 64 || wrapped.size() < 64) {
-    std::fprintf(stderr, "blob or wrapped key missing\n");
+    (void)std::fprintf(stderr, "blob or wrapped key missing\n");
     return 2;
   }
   const std::string sealed = blob.substr(6);  // after "SPPK1\n"
@@ -84,8 +85,9 @@ int main(int argc, char** argv) {
     auto material = open(derive_kek(*secret, id), wrapped, keys_ctx);
     if (material && material->size() >= kKeyBytes) {
       SecretBytes key(material->substr(0, kKeyBytes));
-      control = open(key, sealed, blob_ctx).ok() &&
-                header_like_prefix(sealed, reinterpret_cast<const unsigned char*>(key.bytes().data()));
+      control =
+          open(key, sealed, blob_ctx).ok() &&
+          header_like_prefix(sealed, reinterpret_cast<const unsigned char*>(key.bytes().data()));
     }
   }
 
@@ -115,8 +117,7 @@ int main(int argc, char** argv) {
       }
       if (hit) {
         ++opened;
-        if (opened_at.empty())
-          opened_at = e.path().string() + "@" + std::to_string(off);
+        if (opened_at.empty()) opened_at = e.path().string() + "@" + std::to_string(off);
       }
     }
   }

@@ -7,7 +7,7 @@ using namespace sealpost::portal;
 namespace {
 
 PickupReceipt receipt() {
-  return PickupReceipt{"portal@praxis.example", "dr@praxis.example", "patient@example.org",
+  return PickupReceipt{"portal@praxis.example",      "dr@praxis.example", "patient@example.org",
                        "abcdefghijklmnopqrstuvwxyz", "Praxis Dr. Müller", 1'700'000'000};
 }
 

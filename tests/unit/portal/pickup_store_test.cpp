@@ -15,6 +15,8 @@ using namespace sealpost::pickup;
 namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000;
+constexpr std::int64_t kHour = 3600;
+constexpr std::int64_t kDay = 24 * kHour;
 
 const std::string kMime =
     "From: dr@praxis.example\r\nTo: patient@example.org\r\n"
@@ -51,7 +53,7 @@ TEST_CASE("deposit and unlock round-trips the exact message") {
   auto d = (*store)->deposit(request(), kMime, kNow);
   REQUIRE(d);
   CHECK(valid_pickup_id(d->id));
-  CHECK(d->expires == kNow + 24 * 3600);
+  CHECK(d->expires == kNow + kDay);
 
   auto u = (*store)->unlock(d->id, d->secret, kNow + 10);
   REQUIRE(u);
@@ -175,7 +177,7 @@ TEST_CASE("a shred leaves the wrapped key in neither index.db nor its -wal or -s
 
   // Shredded while the store stays open, as in the running portal (WAL mode).
   REQUIRE((*store)->revoke(deps[0].id));
-  auto n = (*store)->purge_expired(kNow + 48 * 3600);  // the other two expire
+  auto n = (*store)->purge_expired(kNow + 2 * kDay);  // the other two expire
   REQUIRE(n);
   CHECK(*n == 2);
   CHECK(std::filesystem::exists(t.path / "pickup" / "index.db-wal"));  // still in WAL mode
@@ -192,15 +194,15 @@ TEST_CASE("index rows of shredded pickups go after the retention; live ones stay
   REQUIRE(store);
   auto old = (*store)->deposit(request(), kMime, kNow);  // expires kNow + 1d
   REQUIRE(old);
-  auto live = (*store)->deposit(request(), kMime, kNow + 100 * 24 * 3600);
+  auto live = (*store)->deposit(request(), kMime, kNow + 100 * kDay);
   REQUIRE(live);
-  const std::int64_t later = kNow + 1 * 24 * 3600 + 90 * 24 * 3600 + 60;
-  REQUIRE((*store)->purge_expired(kNow + 2 * 24 * 3600));
+  const std::int64_t later = kNow + kDay + 90 * kDay + 60;
+  REQUIRE((*store)->purge_expired(kNow + 2 * kDay));
   // Within the retention the row stays and the holder is told "gone".
-  auto kept = (*store)->forget_old(kNow + 30 * 24 * 3600, std::chrono::hours(24 * 90));
+  auto kept = (*store)->forget_old(kNow + 30 * kDay, std::chrono::hours(24 * 90));
   REQUIRE(kept);
   CHECK(*kept == 0);
-  auto gone = (*store)->unlock(old->id, old->secret, kNow + 30 * 24 * 3600);
+  auto gone = (*store)->unlock(old->id, old->secret, kNow + 30 * kDay);
   REQUIRE(gone);
   CHECK(gone->status == LinkStatus::Gone);
   auto n = (*store)->forget_old(later, std::chrono::hours(24 * 90));
@@ -221,13 +223,12 @@ TEST_CASE("expiry shreds blob and key material; the holder sees Gone") {
   REQUIRE(store);
   auto d = (*store)->deposit(request(), kMime, kNow);
   REQUIRE(d);
-  auto keep = (*store)->deposit(request(), kMime, kNow + 3600 * 23);
+  auto keep = (*store)->deposit(request(), kMime, kNow + 23 * kHour);
   REQUIRE(keep);
 
   std::vector<std::string> told;  // what the portal audits as pickup.expired
-  auto n = (*store)->purge_expired(kNow + 24 * 3600, [&told](const PickupRecord& r) {
-    told.push_back(r.id + " " + r.recipient);
-  });
+  auto n = (*store)->purge_expired(
+      kNow + kDay, [&told](const PickupRecord& r) { told.push_back(r.id + " " + r.recipient); });
   REQUIRE(n);
   CHECK(*n == 1);
   CHECK(told == std::vector<std::string>{d->id + " patient@example.org"});
@@ -242,7 +243,7 @@ TEST_CASE("expiry shreds blob and key material; the holder sees Gone") {
   auto u = (*store)->unlock(d->id, d->secret, kNow);  // even with a clock set back
   REQUIRE(u);
   CHECK(u->status == LinkStatus::Gone);
-  auto again = (*store)->purge_expired(kNow + 24 * 3600);
+  auto again = (*store)->purge_expired(kNow + kDay);
   REQUIRE(again);
   CHECK(*again == 0);
 }

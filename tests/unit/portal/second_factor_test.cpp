@@ -14,6 +14,7 @@ using namespace sealpost::pickup;
 namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000;
+constexpr std::int64_t kDay = std::int64_t{24} * 3600;
 
 struct Fixture {
   TempDir t;
@@ -126,6 +127,7 @@ TEST_CASE("parallel guesses cannot evaluate more answers than max_attempts") {
   std::vector<std::thread> threads;
   std::mutex mu;
   std::vector<Check> checks;
+  threads.reserve(16);
   for (int i = 0; i < 16; ++i)
     threads.emplace_back([&, i] {
       // One of them even has the right code: it must not get in after the limit.
@@ -261,8 +263,8 @@ TEST_CASE("a portal password goes with the last index row of its recipient") {
   Fixture f;
   SecondFactor sf(f.store->index(), FactorSettings{});
   REQUIRE(sf.set_portal_password("p@example.org", "Lindenallee zwoelf", kNow));
-  REQUIRE(f.store->purge_expired(kNow + 400 * 24 * 3600));
-  auto n = f.store->forget_old(kNow + 400 * 24 * 3600, std::chrono::hours(24));
+  REQUIRE(f.store->purge_expired(kNow + 400 * kDay));
+  auto n = f.store->forget_old(kNow + 400 * kDay, std::chrono::hours(24));
   REQUIRE(n);
   CHECK(*n == 1);
   auto has = sf.has_portal_password("p@example.org");
