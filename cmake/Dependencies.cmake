@@ -26,6 +26,8 @@ pkg_check_modules(EXIV2 REQUIRED IMPORTED_TARGET exiv2)
 pkg_check_modules(QPDF REQUIRED IMPORTED_TARGET libqpdf)
 pkg_check_modules(GUMBO REQUIRED IMPORTED_TARGET gumbo)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+# libcurl (GnuTLS flavour, like libetpan): the portal's HTTPS SMS webhook.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 
 if(SEALPOST_TESTS)
   find_package(Catch2 2 REQUIRED)

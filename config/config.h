@@ -63,6 +63,14 @@ struct KeystoreConfig {
   std::string crl_dir;                     // optional
 };
 
+// Sends pickup SMS codes by an HTTPS POST (portal.sms_webhook).
+struct SmsWebhookConfig {
+  std::string url;               // https:// only
+  std::string auth_header_file;  // optional: one "Name: value" header line, a secret
+  std::string ca_file;           // optional: roots to trust instead of the system's
+  std::chrono::seconds timeout{10};
+};
+
 struct PortalConfig {
   std::string public_url;
   std::string listen = "127.0.0.1:8443";
@@ -76,10 +84,16 @@ struct PortalConfig {
   std::string submit;
   std::string practice_name;
   std::string mail_from;
-  std::string templates;  // directory with notice-*.txt; empty: built-in
+  std::string templates;  // directory with notice.<lang>.txt; empty: /etc/sealpost/templates
   unsigned max_attempts = 5;
   std::chrono::seconds code_ttl{600};
   std::uint64_t max_reply_size = 20u << 20;
+  // Index rows of shredded pickups (recipient, sender, times) are deleted
+  // this long after their expiry.
+  std::chrono::seconds index_retention{90 * 24 * 3600};
+  bool pickup_receipt = true;    // mail the staff sender when a pickup is first opened
+  bool portal_passwords = true;  // patients may set a password for later pickups
+  std::optional<SmsWebhookConfig> sms_webhook;  // alternative to sms_command
 };
 
 // What the IMAP side may learn from incoming mail (Autocrypt keys, S/MIME

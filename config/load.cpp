@@ -197,7 +197,34 @@ class ConfigLoader {
       p.max_attempts = static_cast<unsigned>(r_.integer(v, "portal.max_attempts", 1, 100));
     if (auto v = n["code_ttl"]) p.code_ttl = r_.duration(v, "portal.code_ttl");
     if (auto v = n["max_reply_size"]) p.max_reply_size = r_.size(v, "portal.max_reply_size");
+    if (auto v = n["index_retention"]) p.index_retention = r_.duration(v, "portal.index_retention");
+    if (auto v = n["pickup_receipt"]) p.pickup_receipt = r_.boolean(v, "portal.pickup_receipt");
+    if (auto v = n["portal_passwords"])
+      p.portal_passwords = r_.boolean(v, "portal.portal_passwords");
+    if (auto v = n["sms_webhook"]) {
+      p.sms_webhook = sms_webhook(v);
+      if (!p.sms_command.empty())
+        r_.fail(v, "portal: 'sms_command' and 'sms_webhook' exclude each other; choose one");
+    }
     return p;
+  }
+
+  SmsWebhookConfig sms_webhook(const YAML::Node& n) {
+    check(n, "portal.sms_webhook");
+    if (!n["url"]) r_.fail(n, "portal.sms_webhook: missing 'url'");
+    SmsWebhookConfig w;
+    w.url = r_.string(n["url"], "portal.sms_webhook.url");
+    // The code is a second factor: it never travels without verified TLS.
+    if (w.url.rfind("https://", 0) != 0 || w.url.size() <= 8 || w.url.size() > 2048 ||
+        w.url.find_first_of(" \t\r\n") != std::string::npos)
+      r_.fail(n["url"], "portal.sms_webhook.url: must be an https:// URL");
+    if (auto v = n["auth_header_file"])
+      w.auth_header_file = r_.path(v, "portal.sms_webhook.auth_header_file");
+    if (auto v = n["ca_file"]) w.ca_file = r_.path(v, "portal.sms_webhook.ca_file");
+    if (auto v = n["timeout"]) w.timeout = timeout(v, "portal.sms_webhook.timeout");
+    if (w.timeout > std::chrono::seconds(60))
+      r_.fail(n["timeout"], "portal.sms_webhook.timeout: at most 60s");
+    return w;
   }
 
   // Values that end up in mail headers: no control characters, bounded length.

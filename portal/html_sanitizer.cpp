@@ -9,7 +9,7 @@
 namespace sealpost::portal {
 namespace {
 
-constexpr int kMaxDepth = 64;  // deeper nesting is flattened: bounded recursion
+constexpr int kMaxDepth = kMaxHtmlDepth;  // deeper nesting is flattened: bounded recursion
 constexpr long kMaxTags = 20000;
 
 struct OutputDeleter {

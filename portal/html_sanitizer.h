@@ -11,6 +11,10 @@
 namespace sealpost::portal {
 
 inline constexpr std::size_t kMaxHtmlInput = 4u << 20;
+// Elements nested deeper than this (counted from the document root) lose
+// their markup, their text stays; from twice this depth on the rest of a
+// subtree is collected as text without recursion (docs/portal.md).
+inline constexpr int kMaxHtmlDepth = 64;
 
 std::string sanitize_html(std::string_view html);
 std::string html_escape(std::string_view text);

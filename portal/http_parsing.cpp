@@ -109,6 +109,10 @@ Route route(std::string_view target) {
     r.kind = RouteKind::SendCode;
   } else if (is({"auth", "verify"})) {
     r.kind = RouteKind::Verify;
+  } else if (is({"auth", "password"})) {
+    r.kind = RouteKind::AuthPassword;
+  } else if (is({"password"})) {
+    r.kind = RouteKind::SetPassword;
   } else if (is({"read"})) {
     r.kind = RouteKind::Read;
   } else if (seg.size() == 2 && seg[0] == "att" && !seg[1].empty() && seg[1].size() <= 4) {
@@ -244,14 +248,28 @@ std::string client_address(const std::string& peer, std::string_view forwarded_f
                        [&](const Cidr& c) { return c.contains(*ip); });
   };
   if (forwarded_for.empty() || !trusted(peer)) return peer;
-  // Walk from the right: each hop was appended by the proxy before it.
-  auto hops = split(forwarded_for.substr(0, 2048), ',', 32);
-  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
-    std::string_view hop = trim(*it);
-    if (!IpAddress::parse(hop)) return peer;  // garbage: do not trust any of it
+  // Walk from the right: each hop was appended by the proxy before it. Only
+  // the right end is trustworthy, so nothing is cut off there: a client
+  // cannot push the proxy's entry out by sending a long header of its own.
+  std::string_view rest = forwarded_for;
+  for (int hops = 0; hops < 32 && !rest.empty(); ++hops) {
+    const std::size_t comma = rest.rfind(',');
+    const std::string_view hop =
+        trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+    if (hop.size() > 64 || !IpAddress::parse(hop)) return peer;  // garbage: trust none of it
     if (!trusted(hop)) return std::string(hop);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
   }
   return peer;
+}
+
+std::string join_header_lines(const std::vector<std::string_view>& lines) {
+  std::string out;
+  for (std::string_view l : lines) {
+    if (!out.empty()) out += ", ";
+    out += l;
+  }
+  return out;
 }
 
 std::string attachment_disposition(std::string_view filename) {

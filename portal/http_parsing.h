@@ -15,16 +15,18 @@
 namespace sealpost::portal {
 
 enum class RouteKind {
-  Link,        // GET  /p/<id>/<secret>
-  Auth,        // GET  /auth
-  SendCode,    // POST /auth/send
-  Verify,      // POST /auth/verify
-  Read,        // GET  /read
-  Attachment,  // GET  /att/<n>
-  Reply,       // GET|POST /reply
-  Done,        // GET  /done
-  Logout,      // POST /logout
-  Stylesheet,  // GET  /portal.css
+  Link,          // GET  /p/<id>/<secret>
+  Auth,          // GET  /auth
+  SendCode,      // POST /auth/send
+  Verify,        // POST /auth/verify
+  AuthPassword,  // POST /auth/password (portal password instead of the code)
+  SetPassword,   // GET|POST /password (set a portal password after a pickup)
+  Read,          // GET  /read
+  Attachment,    // GET  /att/<n>
+  Reply,         // GET|POST /reply
+  Done,          // GET  /done
+  Logout,        // POST /logout
+  Stylesheet,    // GET  /portal.css
   NotFound,
 };
 
@@ -65,9 +67,13 @@ std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_ty
 std::string choose_language(std::string_view accept_language);
 
 // The client's address: the peer, unless the peer is a trusted proxy, then the
-// right-most untrusted X-Forwarded-For entry.
+// right-most untrusted X-Forwarded-For entry (at most 32 hops from the right).
 std::string client_address(const std::string& peer, std::string_view forwarded_for,
                            const std::vector<Cidr>& trusted_proxies);
+
+// Several header lines of one list-valued field (X-Forwarded-For) as the one
+// comma-separated value RFC 9110 §5.3 says they mean, in their order.
+std::string join_header_lines(const std::vector<std::string_view>& lines);
 
 // attachment; filename="ascii-fallback"; filename*=UTF-8''percent-encoded
 std::string attachment_disposition(std::string_view filename_utf8);

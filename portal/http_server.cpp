@@ -6,13 +6,18 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <type_traits>
 #include <vector>
 
 #include "common/log.h"
+#include "common/sliding_window.h"
 #include "config/host_port.h"
+#include "portal/http_parsing.h"
+#include "portal/worker_pool.h"
 
 namespace sealpost::portal {
 
@@ -26,17 +31,52 @@ struct HttpServer::Impl {
   PortalApp& app;
   PortalSettings settings;
   ServerLimits limits;
+  // Declared before the io_context: handlers it destroys last may still
+  // release connections, which count themselves out here.
+  std::atomic<unsigned> connections{0};
+  std::mutex clients_mu;
+  std::map<std::string, unsigned> per_client;  // client_key(peer) -> open connections
   net::io_context ioc;
   // Swapped whole on reload (SIGHUP after a certificate renewal); each
   // connection keeps the context it started with alive.
   std::mutex tls_mu;
   std::shared_ptr<ssl::context> tls;
   tcp::acceptor acceptor{ioc};
-  std::atomic<unsigned> connections{0};
+  // Last member: stopped and joined first, while everything above still lives.
+  WorkerPool pool;
 
-  Impl(PortalApp& a, const PortalSettings& s, ServerLimits l) : app(a), settings(s), limits(l) {}
+  Impl(PortalApp& a, const PortalSettings& s, ServerLimits l)
+      : app(a), settings(s), limits(l), pool(l.workers, l.max_queued_jobs, l.jobs_per_client) {}
   void accept();
+  bool trusted_proxy(const std::string& peer) const {
+    auto ip = IpAddress::parse(peer);
+    for (const auto& c : settings.trusted_proxies)
+      if (ip && c.contains(*ip)) return true;
+    return false;
+  }
+  // Counts a connection from `peer`; false when that client is at its cap.
+  bool admit(const std::string& key);
+  void release(const std::string& key);
 };
+
+bool HttpServer::Impl::admit(const std::string& key) {
+  if (key.empty()) return true;  // a trusted proxy: not capped per client
+  std::lock_guard lock(clients_mu);
+  unsigned& n = per_client[key];
+  if (n >= limits.max_connections_per_client) {
+    if (n == 0) per_client.erase(key);
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void HttpServer::Impl::release(const std::string& key) {
+  if (key.empty()) return;
+  std::lock_guard lock(clients_mu);
+  if (auto it = per_client.find(key); it != per_client.end() && --it->second == 0)
+    per_client.erase(it);
+}
 
 namespace {
 
@@ -45,12 +85,19 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
+  // `client_key` is already admitted (Impl::admit); released on destruction.
   template <class... Args>
-  Connection(HttpServer::Impl& server, std::string peer, Args&&... args)
-      : server_(server), peer_(std::move(peer)), stream_(std::forward<Args>(args)...) {
+  Connection(HttpServer::Impl& server, std::string peer, std::string client_key, Args&&... args)
+      : server_(server),
+        peer_(std::move(peer)),
+        client_key_(std::move(client_key)),
+        stream_(std::forward<Args>(args)...) {
     ++server_.connections;
   }
-  ~Connection() { --server_.connections; }
+  ~Connection() {
+    server_.release(client_key_);
+    --server_.connections;
+  }
   void keep_alive(std::shared_ptr<ssl::context> ctx) { tls_ = std::move(ctx); }
 
   void start() {
@@ -81,15 +128,31 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   void on_header(beast::error_code ec) {
-    if (ec == http::error::header_limit) return reject(431);
+    if (ec == http::error::header_limit) {
+      HttpRequest bare;  // the headers were not read: only the peer is known
+      bare.peer = peer_;
+      server_.app.rejected(bare, 431, "header_too_large");
+      return reject(431);
+    }
     if (ec) return close();
     const auto& req = parser_->get();
     const auto method = req.method_string();
     const auto target = req.target();
-    const std::size_t limit =
-        server_.app.body_limit(std::string_view(method.data(), method.size()),
-                               std::string_view(target.data(), target.size()));
-    if (auto len = parser_->content_length(); len && *len > limit) return reject(413);
+    const auto cookie = req[http::field::cookie];
+    // Decided before any body byte is read: the session in the cookie, not
+    // the route alone, earns the large reply limit.
+    permit_ = server_.app.body_permit(std::string_view(method.data(), method.size()),
+                                      std::string_view(target.data(), target.size()),
+                                      std::string_view(cookie.data(), cookie.size()));
+    if (permit_.busy) {
+      server_.app.rejected(header_only(req), 503, "uploads_busy");
+      return reject(503);
+    }
+    const std::size_t limit = permit_.limit;
+    if (auto len = parser_->content_length(); len && *len > limit) {
+      server_.app.rejected(header_only(req), 413, "body_too_large");
+      return reject(413);
+    }
     parser_->body_limit(limit);
     beast::get_lowest_layer(stream_).expires_after(server_.limits.body_timeout);
     http::async_read(
@@ -97,10 +160,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
   }
 
-  void on_body(beast::error_code ec) {
-    if (ec == http::error::body_limit) return reject(413);
-    if (ec) return close();
-    auto req = parser_->release();
+  // The request line and headers as PortalApp sees them, without the body.
+  template <class Request>
+  HttpRequest header_only(const Request& req) const {
     HttpRequest in;
     in.method = std::string(req.method_string());
     in.target = std::string(req.target());
@@ -108,9 +170,48 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     in.cookie = std::string(req[http::field::cookie]);
     in.content_type = std::string(req[http::field::content_type]);
     in.accept_language = std::string(req[http::field::accept_language]);
-    in.forwarded_for = std::string(req["X-Forwarded-For"]);
+    // Every X-Forwarded-For line, in order: req[] alone would return the
+    // first one, which the client wrote, not the one the proxy appended.
+    std::vector<std::string_view> xff;
+    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
+      xff.emplace_back(it->value().data(), it->value().size());
+    in.forwarded_for = join_header_lines(xff);
+    return in;
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      server_.app.rejected(header_only(parser_->get()), 413, "body_too_large");
+      return reject(413);
+    }
+    if (ec) return close();
+    auto req = parser_->release();
+    HttpRequest in = header_only(req);
     in.body = std::move(req.body());
-    HttpResponse out = server_.app.handle(in);
+    const bool keep_alive = req.keep_alive();
+    if (!PortalApp::blocking(in.method, in.target)) {
+      HttpResponse out = server_.app.handle(in);
+      permit_ = {};
+      return respond(std::move(out), keep_alive);
+    }
+    // Slow work goes to the worker pool; the answer comes back on this
+    // connection's strand. Meanwhile the I/O threads serve everyone else.
+    const std::string client = client_key(server_.app.client_of(in));
+    auto shared_in = std::make_shared<HttpRequest>(std::move(in));  // the body is not copied
+    auto job = [self = this->shared_from_this(), shared_in, keep_alive]() {
+      HttpResponse out = self->server_.app.handle(*shared_in);
+      net::post(self->stream_.get_executor(), [self, out = std::move(out), keep_alive]() mutable {
+        self->permit_ = {};
+        self->respond(std::move(out), keep_alive);
+      });
+    };
+    if (server_.pool.submit(client, std::move(job)) != WorkerPool::Submit::Ok) {
+      permit_ = {};
+      respond(server_.app.busy(*shared_in), keep_alive);
+    }
+  }
+
+  void respond(HttpResponse out, bool keep_alive) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<http::status>(out.status));
@@ -118,7 +219,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     res->set(http::field::content_type, out.content_type);
     for (const auto& [k, v] : out.headers) res->insert(k, v);
     res->body() = std::move(out.body);
-    res->keep_alive(req.keep_alive());
+    res->keep_alive(keep_alive);
     res->prepare_payload();
     write(res);
   }
@@ -129,8 +230,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     res->result(static_cast<http::status>(status));
     res->set(http::field::content_type, "text/plain; charset=utf-8");
     res->set(http::field::cache_control, "no-store");
+    if (status == 503) res->set(http::field::retry_after, "30");
     res->body() = status == 413   ? "Request too large\n"
                   : status == 431 ? "Request headers too large\n"
+                  : status == 503 ? "Busy, please try again shortly\n"
                                   : "Bad request\n";
     res->keep_alive(false);
     res->prepare_payload();
@@ -163,9 +266,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   HttpServer::Impl& server_;
   std::string peer_;
+  std::string client_key_;             // "" for a trusted proxy
+  PortalApp::BodyPermit permit_;       // holds a reply upload slot while the body is read
   std::shared_ptr<ssl::context> tls_;  // declared before stream_: outlives it
   Stream stream_;
-  beast::flat_buffer buffer_{16 * 1024};
+  beast::flat_buffer buffer_{std::size_t{16} * 1024};
   std::optional<http::request_parser<http::string_body>> parser_;
 };
 
@@ -179,16 +284,18 @@ void HttpServer::Impl::accept() {
     }
     beast::error_code pe;
     auto ep = sock.remote_endpoint(pe);
-    if (pe || connections >= limits.max_connections) {
-      // Over the cap: close at once rather than queue (slowloris protection).
+    std::string peer;
+    if (!pe)
+      peer = ep.address().is_v6() && ep.address().to_v6().is_v4_mapped()
+                 ? net::ip::make_address_v4(net::ip::v4_mapped, ep.address().to_v6()).to_string()
+                 : ep.address().to_string();
+    const std::string key = trusted_proxy(peer) ? std::string() : client_key(peer);
+    if (pe || connections >= limits.max_connections || !admit(key)) {
+      // Over a cap: close at once rather than queue (slowloris protection).
       sock.close(pe);
       accept();
       return;
     }
-    std::string peer =
-        ep.address().is_v6() && ep.address().to_v6().is_v4_mapped()
-            ? net::ip::make_address_v4(net::ip::v4_mapped, ep.address().to_v6()).to_string()
-            : ep.address().to_string();
     std::shared_ptr<ssl::context> ctx;
     {
       std::lock_guard lock(tls_mu);
@@ -196,11 +303,11 @@ void HttpServer::Impl::accept() {
     }
     if (ctx) {
       auto c = std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
-          *this, peer, std::move(sock), *ctx);
+          *this, peer, key, std::move(sock), *ctx);
       c->keep_alive(std::move(ctx));
       c->start();
     } else {
-      std::make_shared<Connection<beast::tcp_stream>>(*this, peer, std::move(sock))->start();
+      std::make_shared<Connection<beast::tcp_stream>>(*this, peer, key, std::move(sock))->start();
     }
     accept();
   });
@@ -269,6 +376,7 @@ void HttpServer::run() {
     threads.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : threads) t.join();
+  impl_->pool.stop();  // running jobs finish; their answers go nowhere now
 }
 
 void HttpServer::stop() {

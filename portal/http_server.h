@@ -1,7 +1,7 @@
 // The portal's network side: Boost.Beast HTTP/1.1 over plain TCP (behind a
 // reverse proxy) or TLS (portal.tls). Bounded header size, per-route body
-// limits, read/write timeouts and a connection cap; every request goes to
-// PortalApp::handle.
+// limits, read/write timeouts, a connection cap overall and per client; every
+// request goes to PortalApp::handle, slow ones on a bounded worker pool.
 #pragma once
 
 #include <atomic>
@@ -18,7 +18,14 @@ struct ServerLimits {
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds body_timeout{120};  // uploads on slow phone networks
   unsigned max_connections = 200;
-  unsigned threads = 4;
+  // Per client address (IPv6: per /64); trusted proxies are exempt, since
+  // every client behind them shares their address.
+  unsigned max_connections_per_client = 20;
+  unsigned threads = 4;  // Asio I/O threads: pages, downloads
+  // The worker pool for slow requests (SMS, SMTP, argon2id).
+  unsigned workers = 4;
+  std::size_t max_queued_jobs = 64;
+  unsigned jobs_per_client = 2;
 };
 
 class HttpServer {

@@ -27,9 +27,44 @@ const std::map<std::string, Pair, std::less<>>& table() {
         "Please enter the password you agreed with the practice."}},
       {"auth.send", {"Code anfordern", "Request code"}},
       {"auth.resend", {"Neuen Code anfordern", "Request a new code"}},
+      // {minutes}: portal.code_ttl
       {"auth.sent",
-       {"Der Code wurde versandt. Er ist 10 Minuten gültig.",
-        "The code has been sent. It is valid for 10 minutes."}},
+       {"Der Code wurde versandt. Er ist {minutes} Minuten gültig.",
+        "The code has been sent. It is valid for {minutes} minutes."}},
+      {"auth.portal_password",
+       {"Sie haben ein Portal-Kennwort festgelegt. Sie können sich damit statt mit einem Code "
+        "anmelden.",
+        "You have set a portal password. You can sign in with it instead of a code."}},
+      {"auth.portal_password_label", {"Portal-Kennwort", "Portal password"}},
+      {"auth.portal_password_submit", {"Mit Kennwort anmelden", "Sign in with password"}},
+      {"auth.or_code", {"Oder wie bisher:", "Or as before:"}},
+      {"read.offer_password",
+       {"Möchten Sie für künftige Nachrichten der Praxis ein Portal-Kennwort festlegen? Dann "
+        "brauchen Sie dafür keinen Code mehr. Das ist freiwillig.",
+        "Would you like to set a portal password for future messages from the practice? Then you "
+        "will not need a code for them. This is optional."}},
+      {"read.offer_password_link", {"Portal-Kennwort festlegen", "Set a portal password"}},
+      {"password.title", {"Portal-Kennwort festlegen", "Set a portal password"}},
+      {"password.intro",
+       {"Mit diesem Kennwort öffnen Sie künftige Nachrichten an Ihre E-Mail-Adresse ohne Code. "
+        "Mindestens 10 Zeichen. Ein früheres Portal-Kennwort wird ersetzt.",
+        "With this password you open future messages to your email address without a code. At "
+        "least 10 characters. It replaces any earlier portal password."}},
+      {"password.new", {"Neues Portal-Kennwort", "New portal password"}},
+      {"password.confirm", {"Kennwort wiederholen", "Repeat the password"}},
+      {"password.save", {"Kennwort speichern", "Save password"}},
+      {"password.skip", {"Überspringen", "Skip"}},
+      {"password.mismatch",
+       {"Die beiden Eingaben stimmen nicht überein.", "The two entries do not match."}},
+      {"password.too_short",
+       {"Das Kennwort muss 10 bis 1024 Zeichen lang sein.",
+        "The password must be 10 to 1024 characters long."}},
+      {"password.saved",
+       {"Ihr Portal-Kennwort ist gespeichert.", "Your portal password has been saved."}},
+      {"password.failed",
+       {"Das Kennwort konnte gerade nicht gespeichert werden. Bitte versuchen Sie es später "
+        "erneut.",
+        "The password could not be saved right now. Please try again later."}},
       {"auth.code", {"Bestätigungscode", "Confirmation code"}},
       {"auth.passphrase_label", {"Kennwort", "Password"}},
       {"auth.submit", {"Bestätigen", "Confirm"}},
@@ -92,6 +127,9 @@ const std::map<std::string, Pair, std::less<>>& table() {
        {"Bitte warten Sie eine Stunde und versuchen Sie es dann erneut.",
         "Please wait an hour and try again."}},
       {"error.title", {"Vorübergehender Fehler", "Temporary error"}},
+      {"busy.title", {"Gerade viel Betrieb", "Busy right now"}},
+      {"busy.body",
+       {"Bitte versuchen Sie es in einer Minute erneut.", "Please try again in a minute."}},
       {"error.body", {"Bitte versuchen Sie es später erneut.", "Please try again later."}},
       {"notfound.title", {"Seite nicht gefunden", "Page not found"}},
       {"notfound.body", {"Diese Seite gibt es nicht.", "This page does not exist."}},
@@ -134,7 +172,7 @@ std::string logout_form(std::string_view lang, std::string_view csrf) {
 
 std::string human_size(std::size_t n) {
   if (n < 1024) return std::to_string(n) + " B";
-  if (n < 1024 * 1024) return std::to_string((n + 1023) / 1024) + " KB";
+  if (n < std::size_t{1024} * 1024) return std::to_string((n + 1023) / 1024) + " KB";
   return std::to_string((n + (1 << 20) - 1) >> 20) + " MB";
 }
 
@@ -149,13 +187,24 @@ const std::string& text(std::string_view lang, std::string_view key) {
 
 std::string render_auth(std::string_view lang, const AuthPageModel& m) {
   std::string b;
-  b += "<p>" + esc(text(lang, "auth." + m.method)) + "</p>\n";
   if (!m.error_key.empty()) {
     b += "<p class=\"error\" role=\"alert\">" + esc(text(lang, m.error_key));
     if (m.attempts_left >= 0)
       b += " " + esc(text(lang, "auth.left")) + " " + std::to_string(m.attempts_left);
     b += "</p>\n";
   }
+  if (m.portal_password) {
+    b += "<p>" + esc(text(lang, "auth.portal_password")) + "</p>\n";
+    b += "<form method=\"post\" action=\"/auth/password\">" + csrf_field(m.csrf) +
+         "<label for=\"portal_password\">" + esc(text(lang, "auth.portal_password_label")) +
+         "</label>"
+         "<input id=\"portal_password\" name=\"password\" type=\"password\" "
+         "autocomplete=\"current-password\" required maxlength=\"1024\">"
+         "<button type=\"submit\">" +
+         esc(text(lang, "auth.portal_password_submit")) + "</button></form>\n";
+    b += "<h2>" + esc(text(lang, "auth.or_code")) + "</h2>\n";
+  }
+  b += "<p>" + esc(text(lang, "auth." + m.method)) + "</p>\n";
   if (m.method == "passphrase") {
     b += "<form method=\"post\" action=\"/auth/verify\">" + csrf_field(m.csrf) +
          "<label for=\"secret\">" + esc(text(lang, "auth.passphrase_label")) +
@@ -166,8 +215,12 @@ std::string render_auth(std::string_view lang, const AuthPageModel& m) {
          esc(text(lang, "auth.submit")) + "</button></form>\n";
     return layout(lang, "auth.title", b);
   }
-  if (m.code_sent)
-    b += "<p class=\"ok\" role=\"status\">" + esc(text(lang, "auth.sent")) + "</p>\n";
+  if (m.code_sent) {
+    std::string sent = text(lang, "auth.sent");
+    if (auto at = sent.find("{minutes}"); at != std::string::npos)
+      sent.replace(at, 9, std::to_string(m.code_minutes));
+    b += "<p class=\"ok\" role=\"status\">" + esc(sent) + "</p>\n";
+  }
   b += "<form method=\"post\" action=\"/auth/send\">" + csrf_field(m.csrf) +
        "<button type=\"submit\" class=\"" + std::string(m.code_sent ? "secondary" : "") + "\">" +
        esc(text(lang, m.code_sent ? "auth.resend" : "auth.send")) + "</button></form>\n";
@@ -181,7 +234,8 @@ std::string render_auth(std::string_view lang, const AuthPageModel& m) {
   return layout(lang, "auth.title", b);
 }
 
-std::string render_read(std::string_view lang, const MessageView& v, std::string_view csrf) {
+std::string render_read(std::string_view lang, const MessageView& v, std::string_view csrf,
+                        bool offer_password) {
   std::string b;
   b += "<dl class=\"meta\">";
   b += "<dt>" + esc(text(lang, "read.from")) + "</dt><dd>" + esc(v.from) + "</dd>";
@@ -205,8 +259,39 @@ std::string render_read(std::string_view lang, const MessageView& v, std::string
     b += "</ul>\n";
   }
   b += "<p><a class=\"button\" href=\"/reply\">" + esc(text(lang, "read.reply")) + "</a></p>\n";
+  if (offer_password)
+    b += "<aside class=\"offer\"><p>" + esc(text(lang, "read.offer_password")) +
+         "</p><p><a href=\"/password\">" + esc(text(lang, "read.offer_password_link")) +
+         "</a></p></aside>\n";
   b += logout_form(lang, csrf);
   return layout(lang, "read.title", b);
+}
+
+std::string render_password(std::string_view lang, std::string_view csrf,
+                            std::string_view error_key, bool saved) {
+  std::string b;
+  if (saved) {
+    b += "<p class=\"ok\" role=\"status\">" + esc(text(lang, "password.saved")) + "</p>\n";
+    b += "<p><a href=\"/read\">" + esc(text(lang, "reply.back")) + "</a></p>\n";
+    return layout(lang, "password.title", b);
+  }
+  b += "<p>" + esc(text(lang, "password.intro")) + "</p>\n";
+  if (!error_key.empty())
+    b += "<p class=\"error\" role=\"alert\">" + esc(text(lang, error_key)) + "</p>\n";
+  b += "<form method=\"post\" action=\"/password\">" + csrf_field(csrf) +
+       "<label for=\"new_password\">" + esc(text(lang, "password.new")) +
+       "</label>"
+       "<input id=\"new_password\" name=\"password\" type=\"password\" "
+       "autocomplete=\"new-password\" required minlength=\"10\" maxlength=\"1024\">"
+       "<label for=\"confirm_password\">" +
+       esc(text(lang, "password.confirm")) +
+       "</label>"
+       "<input id=\"confirm_password\" name=\"confirm\" type=\"password\" "
+       "autocomplete=\"new-password\" required minlength=\"10\" maxlength=\"1024\">"
+       "<button type=\"submit\">" +
+       esc(text(lang, "password.save")) + "</button></form>\n";
+  b += "<p><a href=\"/read\">" + esc(text(lang, "password.skip")) + "</a></p>\n";
+  return layout(lang, "password.title", b);
 }
 
 std::string render_reply(std::string_view lang, std::string_view csrf, std::string_view error_key) {
@@ -267,6 +352,7 @@ button:focus,a:focus,input:focus,textarea:focus{outline:3px solid #f2b632;outlin
 .attachments li{margin:.4rem 0;overflow-wrap:anywhere}
 .size{color:#4a5562}
 .logout{margin-top:2rem}
+.offer{margin-top:1.5rem;padding:.75rem 1rem;background:#eef3f8;border-radius:4px}
 )CSS";
   return css;
 }

@@ -20,10 +20,17 @@ struct AuthPageModel {
   bool code_sent = false;
   std::string error_key;  // "" or a text() key
   int attempts_left = -1;
+  int code_minutes = 10;         // portal.code_ttl
+  bool portal_password = false;  // the patient has one: offer it instead of the code
 };
 
 std::string render_auth(std::string_view lang, const AuthPageModel& m);
-std::string render_read(std::string_view lang, const MessageView& v, std::string_view csrf);
+// `offer_password`: invite the patient to set a portal password (optional).
+std::string render_read(std::string_view lang, const MessageView& v, std::string_view csrf,
+                        bool offer_password = false);
+// Set a portal password; `error_key` "" or a text() key; `saved` shows the confirmation.
+std::string render_password(std::string_view lang, std::string_view csrf,
+                            std::string_view error_key, bool saved = false);
 std::string render_reply(std::string_view lang, std::string_view csrf, std::string_view error_key);
 std::string render_done(std::string_view lang);
 // Full-page notice for link problems, locks, logouts and errors.

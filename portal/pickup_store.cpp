@@ -142,12 +142,14 @@ Result<Unlocked> PickupStore::unlock(std::string_view id, const SecretBytes& sec
   if (!valid_pickup_id(id) || secret.bytes().size() != kSecretBytes) return u;
   auto found = index_->find(std::string(id));
   if (!found) return found.error();
-  if (!*found) return u;
+  // An unknown id costs the same derivation and comparison as a known one
+  // with a wrong secret, so timing does not tell which ids exist.
+  static const std::string dummy_verifier = random_bytes(32);
+  const std::string candidate = derive_verifier(secret, id);
+  const bool match =
+      constant_time_equal(candidate, *found ? (**found).verifier : dummy_verifier) && *found;
+  if (!match) return u;  // nothing about a row leaves with a wrong secret
   u.record = std::move(**found);
-  if (!constant_time_equal(derive_verifier(secret, id), u.record.verifier)) {
-    u.record = PickupRecord{};  // nothing about a row leaves with a wrong secret
-    return u;
-  }
   if (u.record.state == State::Revoked || u.record.state == State::Expired ||
       u.record.expires <= now || u.record.wrapped_key.empty()) {
     u.status = LinkStatus::Gone;
@@ -213,6 +215,10 @@ Result<int> PickupStore::purge_expired(std::int64_t now,
     ++n;
   }
   return n;
+}
+
+Result<int> PickupStore::forget_old(std::int64_t now, std::chrono::seconds retention) {
+  return index_->forget_shredded(now - retention.count());
 }
 
 Result<PickupDeposit> StorePickupService::deposit(const PickupRequest& req, std::string_view mime) {

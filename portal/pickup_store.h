@@ -4,6 +4,7 @@
 // delete the blob and the wrapped key (crypto-shredding).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -64,6 +65,9 @@ class PickupStore {
   // earlier), after its key material is gone: the portal audits it.
   Result<int> purge_expired(std::int64_t now,
                             const std::function<void(const PickupRecord&)>& on_expired = {});
+  // Deletes index rows of shredded pickups whose expiry is more than
+  // `retention` ago (portal.index_retention); returns how many.
+  Result<int> forget_old(std::int64_t now, std::chrono::seconds retention);
   PickupIndex& index() { return *index_; }
 
  private:

@@ -10,6 +10,7 @@ PortalSettings settings_from_config(const Config& c) {
   PortalSettings s;
   s.state_dir = c.state_dir;
   s.max_connections = c.limits.max_connections;
+  s.max_connections_per_client = c.limits.max_connections_per_client;
   s.mail_from = "portal@" + (c.hostname.empty() ? std::string("localhost") : c.hostname);
   s.submit.helo = c.hostname.empty() ? "sealpost-portal" : c.hostname;
   for (const auto& l : c.listen) {
@@ -38,6 +39,10 @@ PortalSettings settings_from_config(const Config& c) {
     s.max_attempts = static_cast<int>(c.portal->max_attempts);
     s.code_ttl = c.portal->code_ttl;
     s.max_reply_bytes = c.portal->max_reply_size;
+    s.index_retention = c.portal->index_retention;
+    s.pickup_receipt = c.portal->pickup_receipt;
+    s.portal_passwords = c.portal->portal_passwords;
+    s.sms_webhook = c.portal->sms_webhook;
   }
   return s;
 }

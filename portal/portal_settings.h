@@ -23,6 +23,7 @@ struct PortalSettings {
   std::optional<TlsFiles> tls;
   std::vector<Cidr> trusted_proxies;
   std::string sms_command;  // empty: sms pickups cannot send codes (fail closed)
+  std::optional<SmsWebhookConfig> sms_webhook;  // portal.sms_webhook, instead of the command
 
   SubmitTarget submit;                     // portal.submit: "127.0.0.1:10025"
   std::string practice_name = "Sealpost";  // portal.practice_name
@@ -33,8 +34,12 @@ struct PortalSettings {
   std::size_t max_reply_bytes = 20u << 20;  // portal.max_reply_size (whole form post)
   std::size_t max_reply_files = 5;
   std::chrono::seconds session_idle{900};
+  std::chrono::seconds index_retention{90 * 24 * 3600};  // portal.index_retention
+  bool pickup_receipt = true;                            // portal.pickup_receipt
+  bool portal_passwords = true;                          // portal.portal_passwords
   int client_failures_per_hour = 20;  // failed codes / bad links per client address
   unsigned max_connections = 200;
+  unsigned max_connections_per_client = 20;  // limits.max_connections_per_client
 };
 
 PortalSettings settings_from_config(const Config& c);

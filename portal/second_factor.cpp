@@ -1,12 +1,11 @@
 #include "portal/second_factor.h"
 
-#include <argon2.h>
 #include <sodium.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "common/secure_random.h"
+#include "relay/auth/password_hash.h"
 
 namespace sealpost::pickup {
 namespace {
@@ -40,46 +39,122 @@ Result<std::string> SecondFactor::issue_code(const PickupRecord& r, const Secret
   return code;
 }
 
-Result<Check> SecondFactor::count_failure(const PickupRecord& r) {
-  auto n = index_.add_failure(r.id);
-  if (!n) return n.error();
-  if (*n >= s_.max_attempts) {
-    if (auto d = index_.delete_code(r.id); !d) return d.error();
-    if (auto st = index_.set_state(r.id, State::Locked); !st) return st.error();
-    return Check{Verdict::Locked, 0};
+Result<std::optional<Check>> SecondFactor::exhausted(const PickupRecord& r) {
+  if (r.state == State::Locked) return std::optional<Check>(Check{Verdict::Locked, 0, false});
+  if (r.attempts < s_.max_attempts) return std::optional<Check>();
+  auto locked = index_.lock(r.id);
+  if (!locked) return locked.error();
+  return std::optional<Check>(Check{Verdict::Locked, 0, *locked});
+}
+
+Result<Check> SecondFactor::failed(const PickupRecord& r, int attempts) {
+  if (attempts >= s_.max_attempts) {
+    auto locked = index_.lock(r.id);
+    if (!locked) return locked.error();
+    return Check{Verdict::Locked, 0, *locked};
   }
-  return Check{Verdict::Wrong, s_.max_attempts - *n};
+  return Check{Verdict::Wrong, s_.max_attempts - attempts, false};
 }
 
 Result<Check> SecondFactor::verify_code(const PickupRecord& r, const SecretBytes& secret,
                                         std::string_view code, std::int64_t now) {
-  if (r.state == State::Locked || r.attempts >= s_.max_attempts) return Check{Verdict::Locked, 0};
+  auto spent = exhausted(r);
+  if (!spent) return spent.error();
+  if (*spent) return **spent;
   auto pending = index_.find_code(r.id);
   if (!pending) return pending.error();
   if (!*pending || (**pending).expires <= now) {
     if (*pending) (void)index_.delete_code(r.id);
-    return Check{Verdict::Expired, s_.max_attempts - r.attempts};
+    return Check{Verdict::Expired, s_.max_attempts - r.attempts, false};  // not counted
   }
+  auto slot = index_.begin_attempt(r.id, s_.max_attempts);
+  if (!slot) return slot.error();
+  if (!slot->granted) return Check{Verdict::Locked, 0, slot->newly_locked};
   const std::string digits = normalise_code(code, static_cast<std::size_t>(s_.code_digits));
   // Hash even malformed input so timing does not tell "malformed" from "wrong".
   const std::string candidate = keyed_hash(derive_code_key(secret, r.id), digits);
   if (digits.size() == static_cast<std::size_t>(s_.code_digits) &&
       constant_time_equal(candidate, (**pending).hash)) {
-    if (auto d = index_.delete_code(r.id); !d) return d.error();  // single use
-    return Check{Verdict::Ok, s_.max_attempts - r.attempts};
+    auto consumed = index_.consume_code(r.id, (**pending).hash);  // single use
+    if (!consumed) return consumed.error();
+    if (*consumed) {
+      if (auto g = index_.refund_attempt(r.id); !g) return g.error();
+      return Check{Verdict::Ok, s_.max_attempts - slot->attempts + 1, false};
+    }
+    // A parallel request used it first; this one counts like a wrong answer.
   }
-  return count_failure(r);
+  return failed(r, slot->attempts);
 }
 
 Result<Check> SecondFactor::verify_passphrase(const PickupRecord& r,
                                               const std::string& encoded_hash,
                                               std::string_view passphrase) {
-  if (r.state == State::Locked || r.attempts >= s_.max_attempts) return Check{Verdict::Locked, 0};
   if (encoded_hash.rfind("$argon2id$", 0) != 0) return Error::plain("pickup: no passphrase hash");
+  auto spent = exhausted(r);
+  if (!spent) return spent.error();
+  if (*spent) return **spent;
+  auto slot = index_.begin_attempt(r.id, s_.max_attempts);
+  if (!slot) return slot.error();
+  if (!slot->granted) return Check{Verdict::Locked, 0, slot->newly_locked};
   if (!passphrase.empty() && passphrase.size() <= kMaxPassphraseBytes &&
-      argon2id_verify(encoded_hash.c_str(), passphrase.data(), passphrase.size()) == ARGON2_OK)
-    return Check{Verdict::Ok, s_.max_attempts - r.attempts};
-  return count_failure(r);
+      auth::verify_password(encoded_hash, passphrase)) {
+    if (auto g = index_.refund_attempt(r.id); !g) return g.error();
+    return Check{Verdict::Ok, s_.max_attempts - slot->attempts + 1, false};
+  }
+  return failed(r, slot->attempts);
+}
+
+Result<bool> SecondFactor::has_portal_password(const std::string& recipient) {
+  auto pw = index_.find_password(password_key(recipient));
+  if (!pw) return pw.error();
+  return pw->has_value();
+}
+
+Result<void> SecondFactor::set_portal_password(const std::string& recipient,
+                                               std::string_view password, std::int64_t now) {
+  if (password.size() < kMinPortalPassword || password.size() > kMaxPassphraseBytes)
+    return Error::plain("portal password length out of range");
+  auto hash = hash_passphrase(password);
+  if (!hash) return hash.error();
+  return index_.set_password(password_key(recipient), *hash, now);
+}
+
+Result<Check> SecondFactor::verify_portal_password(const PickupRecord& r, std::string_view password,
+                                                   bool& password_deleted) {
+  password_deleted = false;
+  auto spent = exhausted(r);
+  if (!spent) return spent.error();
+  if (*spent) return **spent;
+  auto slot = index_.begin_attempt(r.id, s_.max_attempts);
+  if (!slot) return slot.error();
+  if (!slot->granted) return Check{Verdict::Locked, 0, slot->newly_locked};
+  const std::string key = password_key(r.recipient);
+  auto pw_slot = index_.begin_password_attempt(key, s_.max_attempts);
+  if (!pw_slot) return pw_slot.error();
+  password_deleted = pw_slot->newly_locked;
+  auto pw = pw_slot->granted
+                ? index_.find_password(key)
+                : Result<std::optional<PortalPassword>>(std::optional<PortalPassword>());
+  if (!pw) return pw.error();
+  if (*pw && !password.empty() && password.size() <= kMaxPassphraseBytes &&
+      auth::verify_password((**pw).hash, password)) {
+    if (auto g = index_.refund_attempt(r.id); !g) return g.error();
+    if (auto g = index_.reset_password_failures(key); !g) return g.error();
+    return Check{Verdict::Ok, s_.max_attempts - slot->attempts + 1, false};
+  }
+  // The failure that reaches the limit ends the password at once, not one later.
+  if (pw_slot->granted && pw_slot->attempts >= s_.max_attempts) {
+    if (auto d = index_.delete_password(key); !d) return d.error();
+    password_deleted = true;
+  }
+  return failed(r, slot->attempts);
+}
+
+std::string password_key(std::string_view recipient) {
+  std::string out(recipient);
+  for (char& ch : out)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  return out;
 }
 
 bool valid_phone_number(std::string_view n) {
@@ -93,14 +168,7 @@ bool valid_phone_number(std::string_view n) {
 Result<std::string> hash_passphrase(std::string_view passphrase) {
   if (passphrase.empty() || passphrase.size() > kMaxPassphraseBytes)
     return Error::plain("passphrase length out of range");
-  const std::string salt = random_bytes(16);
-  constexpr uint32_t t = 3, m = 64 * 1024, p = 1, len = 32;
-  std::string out(argon2_encodedlen(t, m, p, salt.size(), len, Argon2_id), '\0');
-  if (argon2id_hash_encoded(t, m, p, passphrase.data(), passphrase.size(), salt.data(), salt.size(),
-                            len, out.data(), out.size()) != ARGON2_OK)
-    return Error::plain("argon2id hashing failed");
-  out.resize(std::strlen(out.c_str()));
-  return out;
+  return auth::hash_password(passphrase);  // the staff passwords' Argon2id, one implementation
 }
 
 }  // namespace sealpost::pickup

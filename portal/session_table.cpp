@@ -46,6 +46,23 @@ void SessionTable::update(const std::string& token, const Session& s) {
   if (it != sessions_.end()) it->second = s;
 }
 
+std::optional<std::string> SessionTable::rotate(const std::string& token, bool authenticated,
+                                                bool second_factor) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(key_of(token));
+  if (it == sessions_.end() || now - it->second.last_seen > idle_) return std::nullopt;
+  Session s = std::move(it->second);
+  sessions_.erase(it);
+  s.csrf = random_token(24);
+  s.authenticated = authenticated;
+  s.second_factor = second_factor;
+  s.last_seen = now;
+  std::string fresh = random_token(32);
+  sessions_.emplace(key_of(fresh), std::move(s));
+  return fresh;
+}
+
 void SessionTable::erase(const std::string& token) {
   std::lock_guard lock(mu_);
   sessions_.erase(key_of(token));

@@ -20,6 +20,9 @@ struct Session {
   pickup::SecretBytes secret;
   std::string csrf;
   bool authenticated = false;
+  // Passed the pickup's own second factor (not a portal password): only
+  // such a session may set the portal password.
+  bool second_factor = false;
   bool code_sent = false;
   std::chrono::steady_clock::time_point last_seen;
 };
@@ -34,6 +37,10 @@ class SessionTable {
   // A copy of the session if the token is live (and touches it).
   std::optional<Session> get(const std::string& token);
   void update(const std::string& token, const Session& s);
+  // Moves the session to a new token with a new CSRF token (after the second
+  // factor: no session fixation); the old token is dead. nullopt if it was.
+  std::optional<std::string> rotate(const std::string& token, bool authenticated,
+                                    bool second_factor);
   void erase(const std::string& token);
 
  private:

@@ -5,6 +5,8 @@
 #include <initializer_list>
 #include <variant>
 
+#include "common/log.h"
+
 namespace sealpost::pickup {
 namespace {
 
@@ -130,6 +132,8 @@ Result<std::unique_ptr<SqlitePickupIndex>> SqlitePickupIndex::open(const std::st
            "picked_up INTEGER NOT NULL DEFAULT 0, verifier BLOB, wrapped_key BLOB)",
            "CREATE TABLE IF NOT EXISTS codes (id TEXT PRIMARY KEY, hash BLOB NOT NULL, "
            "expires INTEGER NOT NULL)",
+           "CREATE TABLE IF NOT EXISTS portal_passwords (recipient TEXT PRIMARY KEY, "
+           "hash TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0, set_at INTEGER NOT NULL)",
        }) {
     if (auto r = idx->exec(sql); !r) return r.error();
   }
@@ -185,27 +189,120 @@ Result<void> SqlitePickupIndex::set_state(const std::string& id, State s) {
              {std::string(to_string(s)), id});
 }
 
-Result<int> SqlitePickupIndex::add_failure(const std::string& id) {
-  std::lock_guard lock(mu_);
-  auto stmt =
-      prepare(db_.get(),
-              "UPDATE pickups SET attempts = attempts + 1 WHERE id = ? RETURNING attempts", {id});
-  if (!stmt) return stmt.error();
-  if (sqlite3_step(stmt->get()) != SQLITE_ROW) return db_error(db_.get(), "add_failure");
-  return sqlite3_column_int(stmt->get(), 0);
+template <class T, class F>
+Result<T> SqlitePickupIndex::transaction(F&& body) {
+  // IMMEDIATE: the write lock is taken before the first read, so no other
+  // process (relay, CLI) can slip an update between a check and its count.
+  if (auto r = exec("BEGIN IMMEDIATE"); !r) return r.error();
+  Result<T> result = body();
+  if (!result) {
+    (void)exec("ROLLBACK");
+    return result;
+  }
+  if (auto r = exec("COMMIT"); !r) {
+    (void)exec("ROLLBACK");
+    return r.error();
+  }
+  return result;
 }
 
-Result<void> SqlitePickupIndex::mark_picked_up(const std::string& id, std::int64_t when) {
+Result<AttemptSlot> SqlitePickupIndex::begin_attempt(const std::string& id, int max_attempts) {
   std::lock_guard lock(mu_);
-  return run(db_.get(), "UPDATE pickups SET picked_up = ? WHERE id = ? AND picked_up = 0",
-             {when, id});
+  return transaction<AttemptSlot>([&]() -> Result<AttemptSlot> {
+    auto stmt = prepare(db_.get(), "SELECT attempts, state FROM pickups WHERE id = ?", {id});
+    if (!stmt) return stmt.error();
+    const int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_DONE) return AttemptSlot{};
+    if (rc != SQLITE_ROW) return db_error(db_.get(), "begin_attempt");
+    AttemptSlot slot;
+    slot.attempts = sqlite3_column_int(stmt->get(), 0);
+    const auto state = state_from_string(column_string(stmt->get(), 1)).value_or(State::Locked);
+    stmt->reset();
+    if (state != State::Active) return slot;
+    if (slot.attempts >= max_attempts) {
+      auto locked = lock_locked(id);
+      if (!locked) return locked.error();
+      slot.newly_locked = *locked;
+      return slot;
+    }
+    if (auto r = run(db_.get(), "UPDATE pickups SET attempts = attempts + 1 WHERE id = ?", {id});
+        !r)
+      return r.error();
+    slot.granted = true;
+    ++slot.attempts;
+    return slot;
+  });
+}
+
+Result<void> SqlitePickupIndex::refund_attempt(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "UPDATE pickups SET attempts = attempts - 1 WHERE id = ? AND attempts > 0",
+             {id});
+}
+
+Result<bool> SqlitePickupIndex::lock(const std::string& id) {
+  std::lock_guard guard(mu_);
+  return lock_locked(id);
+}
+
+Result<bool> SqlitePickupIndex::lock_locked(const std::string& id) {
+  if (auto r = run(db_.get(), "DELETE FROM codes WHERE id = ?", {id}); !r) return r.error();
+  if (auto r = run(db_.get(),
+                   "UPDATE pickups SET state = 'locked' WHERE id = ? AND state = 'active'", {id});
+      !r)
+    return r.error();
+  return sqlite3_changes(db_.get()) == 1;
+}
+
+Result<bool> SqlitePickupIndex::mark_picked_up(const std::string& id, std::int64_t when) {
+  std::lock_guard lock(mu_);
+  if (auto r = run(db_.get(), "UPDATE pickups SET picked_up = ? WHERE id = ? AND picked_up = 0",
+                   {when, id});
+      !r)
+    return r.error();
+  return sqlite3_changes(db_.get()) == 1;
 }
 
 Result<void> SqlitePickupIndex::shred(const std::string& id, State final_state) {
   std::lock_guard lock(mu_);
   if (auto r = run(db_.get(), "DELETE FROM codes WHERE id = ?", {id}); !r) return r;
-  return run(db_.get(), "UPDATE pickups SET wrapped_key = NULL, state = ? WHERE id = ?",
-             {std::string(to_string(final_state)), id});
+  if (auto r = run(db_.get(), "UPDATE pickups SET wrapped_key = NULL, state = ? WHERE id = ?",
+                   {std::string(to_string(final_state)), id});
+      !r)
+    return r;
+  checkpoint_locked();
+  return {};
+}
+
+Result<int> SqlitePickupIndex::forget_shredded(std::int64_t expired_before) {
+  std::lock_guard lock(mu_);
+  if (auto r = run(db_.get(), "DELETE FROM pickups WHERE wrapped_key IS NULL AND expires < ?",
+                   {expired_before});
+      !r)
+    return r.error();
+  const int n = sqlite3_changes(db_.get());
+  if (auto r = run(db_.get(), "DELETE FROM codes WHERE id NOT IN (SELECT id FROM pickups)", {}); !r)
+    return r.error();
+  // A portal password lives as long as its recipient has any pickup row.
+  if (auto r = run(db_.get(),
+                   "DELETE FROM portal_passwords WHERE recipient NOT IN "
+                   "(SELECT lower(recipient) FROM pickups)",
+                   {});
+      !r)
+    return r.error();
+  if (n > 0 || sqlite3_changes(db_.get()) > 0) checkpoint_locked();
+  return n;
+}
+
+void SqlitePickupIndex::checkpoint_locked() {
+  int log_frames = 0, done = 0;
+  // Waits (busy timeout) for readers of older snapshots; if one still holds
+  // on, the next shred or purge (every 5 minutes in the portal) tries again.
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &done);
+  if (rc != SQLITE_OK)
+    log::warn("pickup.checkpoint",
+              {{"result", "incomplete"}, {"reason", sqlite3_errmsg(db_.get())}});
 }
 
 Result<std::vector<std::string>> SqlitePickupIndex::expired_ids(std::int64_t now) {
@@ -222,6 +319,72 @@ Result<std::vector<std::string>> SqlitePickupIndex::expired_ids(std::int64_t now
     out.push_back(column_string(stmt->get(), 0));
   if (rc != SQLITE_DONE) return db_error(db_.get(), "expired_ids");
   return out;
+}
+
+Result<std::optional<PortalPassword>> SqlitePickupIndex::find_password(
+    const std::string& recipient) {
+  std::lock_guard lock(mu_);
+  auto stmt =
+      prepare(db_.get(), "SELECT hash, failures, set_at FROM portal_passwords WHERE recipient = ?",
+              {recipient});
+  if (!stmt) return stmt.error();
+  const int rc = sqlite3_step(stmt->get());
+  if (rc == SQLITE_DONE) return std::optional<PortalPassword>();
+  if (rc != SQLITE_ROW) return db_error(db_.get(), "find_password");
+  return std::optional<PortalPassword>(PortalPassword{column_string(stmt->get(), 0),
+                                                      sqlite3_column_int(stmt->get(), 1),
+                                                      sqlite3_column_int64(stmt->get(), 2)});
+}
+
+Result<void> SqlitePickupIndex::set_password(const std::string& recipient, const std::string& hash,
+                                             std::int64_t now) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(),
+             "INSERT OR REPLACE INTO portal_passwords (recipient, hash, failures, set_at) "
+             "VALUES (?,?,0,?)",
+             {recipient, hash, now});
+}
+
+Result<AttemptSlot> SqlitePickupIndex::begin_password_attempt(const std::string& recipient,
+                                                              int max_failures) {
+  std::lock_guard lock(mu_);
+  return transaction<AttemptSlot>([&]() -> Result<AttemptSlot> {
+    auto stmt = prepare(db_.get(), "SELECT failures FROM portal_passwords WHERE recipient = ?",
+                        {recipient});
+    if (!stmt) return stmt.error();
+    const int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_DONE) return AttemptSlot{};
+    if (rc != SQLITE_ROW) return db_error(db_.get(), "begin_password_attempt");
+    AttemptSlot slot;
+    slot.attempts = sqlite3_column_int(stmt->get(), 0);
+    stmt->reset();
+    if (slot.attempts >= max_failures) {
+      if (auto r = run(db_.get(), "DELETE FROM portal_passwords WHERE recipient = ?", {recipient});
+          !r)
+        return r.error();
+      slot.newly_locked = true;
+      return slot;
+    }
+    if (auto r = run(db_.get(),
+                     "UPDATE portal_passwords SET failures = failures + 1 WHERE recipient = ?",
+                     {recipient});
+        !r)
+      return r.error();
+    slot.granted = true;
+    ++slot.attempts;
+    return slot;
+  });
+}
+
+Result<void> SqlitePickupIndex::reset_password_failures(const std::string& recipient) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "UPDATE portal_passwords SET failures = 0 WHERE recipient = ?",
+             {recipient});
+}
+
+Result<void> SqlitePickupIndex::delete_password(const std::string& recipient) {
+  std::lock_guard lock(mu_);
+  return run(db_.get(), "DELETE FROM portal_passwords WHERE recipient = ?", {recipient});
 }
 
 Result<void> SqlitePickupIndex::put_code(const std::string& id, const PendingCode& code) {
@@ -244,6 +407,13 @@ Result<std::optional<PendingCode>> SqlitePickupIndex::find_code(const std::strin
 Result<void> SqlitePickupIndex::delete_code(const std::string& id) {
   std::lock_guard lock(mu_);
   return run(db_.get(), "DELETE FROM codes WHERE id = ?", {id});
+}
+
+Result<bool> SqlitePickupIndex::consume_code(const std::string& id, const std::string& hash) {
+  std::lock_guard lock(mu_);
+  if (auto r = run(db_.get(), "DELETE FROM codes WHERE id = ? AND hash = ?", {id, Blob{hash}}); !r)
+    return r.error();
+  return sqlite3_changes(db_.get()) == 1;
 }
 
 }  // namespace sealpost::pickup

@@ -1,5 +1,7 @@
 // PickupIndex on SQLite (<state_dir>/pickup/index.db), WAL mode, one
 // connection per process guarded by a mutex (the portal serves few requests).
+// secure_delete zeroes freed content in the database file, and every shred
+// ends with a TRUNCATE checkpoint so the WAL keeps no copy either.
 #pragma once
 
 #include <sqlite3.h>
@@ -23,13 +25,24 @@ class SqlitePickupIndex final : public PickupIndex {
   Result<std::optional<PickupRecord>> find(const std::string& id) override;
   Result<std::vector<PickupRecord>> list() override;
   Result<void> set_state(const std::string& id, State s) override;
-  Result<int> add_failure(const std::string& id) override;
-  Result<void> mark_picked_up(const std::string& id, std::int64_t when) override;
+  Result<AttemptSlot> begin_attempt(const std::string& id, int max_attempts) override;
+  Result<void> refund_attempt(const std::string& id) override;
+  Result<bool> lock(const std::string& id) override;
+  Result<bool> mark_picked_up(const std::string& id, std::int64_t when) override;
   Result<void> shred(const std::string& id, State final_state) override;
   Result<std::vector<std::string>> expired_ids(std::int64_t now) override;
+  Result<int> forget_shredded(std::int64_t expired_before) override;
+  Result<std::optional<PortalPassword>> find_password(const std::string& recipient) override;
+  Result<void> set_password(const std::string& recipient, const std::string& hash,
+                            std::int64_t now) override;
+  Result<AttemptSlot> begin_password_attempt(const std::string& recipient,
+                                             int max_failures) override;
+  Result<void> reset_password_failures(const std::string& recipient) override;
+  Result<void> delete_password(const std::string& recipient) override;
   Result<void> put_code(const std::string& id, const PendingCode& code) override;
   Result<std::optional<PendingCode>> find_code(const std::string& id) override;
   Result<void> delete_code(const std::string& id) override;
+  Result<bool> consume_code(const std::string& id, const std::string& hash) override;
 
  private:
   struct DbCloser {
@@ -37,6 +50,13 @@ class SqlitePickupIndex final : public PickupIndex {
   };
   explicit SqlitePickupIndex(sqlite3* db) : db_(db) {}
   Result<void> exec(const char* sql);
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error).
+  template <class T, class F>
+  Result<T> transaction(F&& body);
+  // Copies the WAL into the database and truncates it to zero bytes: old
+  // page images (a shredded wrapped key) must not live on in index.db-wal.
+  void checkpoint_locked();
+  Result<bool> lock_locked(const std::string& id);
 
   std::unique_ptr<sqlite3, DbCloser> db_;
   std::mutex mu_;

@@ -71,7 +71,9 @@ struct AppFixture {
                        "",
                        "",
                        "csrf=" + csrf + "&secret=fuzz"};
-    app->handle(verify);
+    r = app->handle(verify);
+    for (const auto& [k, v] : r.headers)  // the session moves to a new token here
+      if (k == "Set-Cookie") session = v.substr(0, v.find(';'));
     HttpRequest read{"GET", "/read", "127.0.0.1", session, "", "", "", ""};
     if (app->handle(read).status != 200) __builtin_trap();  // the fixture must be authenticated
   }

@@ -6,6 +6,7 @@ reaches the staff sender."""
 import base64
 import email
 import email.policy
+import json
 import re
 import subprocess
 import time
@@ -13,8 +14,9 @@ import time
 import pytest
 
 from recording_sink import Sink
-from sealpost_harness import SOURCE_DIR, Relay, fake_sms_gateway, free_port, submit, wait_port
-from test_portal import PORTAL, Browserish, path_of
+from sealpost_harness import (BUILD_DIR, SOURCE_DIR, Relay, fake_sms_gateway, free_port, submit,
+                              wait_port)
+from test_portal import PORTAL, Browserish, decoded_body, path_of
 from test_scrub import pdf_with_author
 
 USER, PASSWORD, ADDR = "anna", "correct horse battery", "anna@praxis.example"
@@ -97,7 +99,11 @@ def test_notice_pickup_download_and_reply_through_the_relay(loop):
     (meta, raw), = sink.wait_for(1, timeout=30)
     assert meta["rcpt_tos"] == [PATIENT]
     notice = email.message_from_bytes(raw, policy=email.policy.default)
-    assert b"Laborbefund" not in raw and b"befund.pdf" not in raw and b"unauffaellig" not in raw
+    # Decoded first: the body is base64, where a raw search would find nothing anyway.
+    subject = str(email.message_from_bytes(raw, policy=email.policy.default)["Subject"])
+    seen = decoded_body(raw) + raw.split(b"\r\n\r\n", 1)[0] + subject.encode()
+    assert b"Praxis Arzt" in seen  # the check reads the real text
+    assert b"Laborbefund" not in seen and b"befund.pdf" not in seen and b"unauffaellig" not in seen
     # Written from conf/templates with the configured practice name and sender.
     assert "portal@praxis.example" in str(notice["From"])
     assert "Praxis Arzt" in notice.get_body(("plain",)).get_content()
@@ -132,9 +138,15 @@ def test_notice_pickup_download_and_reply_through_the_relay(loop):
     assert status == 303 and headers["location"] == "/done"
 
     # The reply went into sealpostd (filter listener), through policy (internal:
-    # plain) and out to the smarthost, addressed to the staff sender.
-    msgs = sink.wait_for(2, timeout=30)
-    meta, raw = msgs[1]
+    # plain) and out to the smarthost, addressed to the staff sender; so did
+    # the pickup receipt ("abgeholt am ...") the portal wrote at the second factor.
+    msgs = sink.wait_for(3, timeout=30)
+    (meta, raw), = [m for m in msgs if m[0]["mail_from"] == PATIENT]
+    (receipt_meta, receipt), = [m for m in msgs if m[0]["mail_from"] == "portal@praxis.example"]
+    assert receipt_meta["rcpt_tos"] == [ADDR]
+    text = decoded_body(receipt)
+    assert b"abgeholt" in text and PATIENT.encode() in text
+    assert b"Laborbefund" not in text and b"befund.pdf" not in text
     assert meta["rcpt_tos"] == [ADDR]
     reply = email.message_from_bytes(raw, policy=email.policy.default)
     assert PATIENT in str(reply["From"]) and str(reply["To"]) == ADDR
@@ -180,3 +192,47 @@ def test_passphrase_pickup_with_the_passphrase_agreed_at_the_desk(loop, tmp_path
     assert status == 303 and headers["location"] == "/read", headers
     status, _, page = b.get("/read")
     assert status == 200 and b"Ihre Werte sind unauffaellig" in page
+
+
+SCAN = BUILD_DIR / "tests" / "unit" / "portal" / "pickup_key_scan"
+
+
+def test_the_state_dir_alone_cannot_decrypt_a_pickup(loop):
+    """A pickup deposited by the real sealpostd: every 16- and 32-byte window of
+    every file under state_dir (index.db and its -wal, blobs, spool and its
+    key, keyrings, audit chains, everything) is tried as content key, KEK and
+    link secret. Nothing opens it; the link's secret does (positive control)."""
+    import sqlite3
+    relay, sink, base, sms_dir = loop
+    code, text = submit(relay.port("submission"), ADDR, [PATIENT], staff_message(),
+                        auth=(USER, PASSWORD), cafile=relay.ca.cert)
+    assert code == 250, text
+    (meta, raw), = sink.wait_for(1, timeout=30)
+    notice = email.message_from_bytes(raw, policy=email.policy.default)
+    link = re.search(re.escape(base) + r"/p/\S+", notice.get_body(("plain",)).get_content()).group(0)
+    pickup_id, secret = link.rsplit("/", 2)[1:]
+    # A code is pending too (its hash is in the index), as on a live system.
+    b = Browserish(base)
+    b.get(path_of(link))
+    assert b.post_form("/auth/send", {"csrf": b.csrf(b.get("/auth")[2])})[0] == 303
+    sms_code(sms_dir)
+
+    state = relay.state_dir
+    db = sqlite3.connect("file:%s?mode=ro" % (state / "pickup" / "index.db"), uri=True)
+    (wrapped,), = db.execute("SELECT wrapped_key FROM pickups WHERE id = ?", (pickup_id,))
+    db.close()
+    names = [str(p.relative_to(state)) for p in state.rglob("*") if p.is_file()]
+    for expected in ("pickup/index.db", "pickup/index.db-wal", "pickup/blobs/%s.sealed" % pickup_id):
+        assert expected in names, names
+    assert "spool.key" in names and any(n.startswith("audit/") for n in names), names
+    assert any(n.startswith("portal-audit/") for n in names), names
+    r = subprocess.run([str(SCAN), "--state-dir", str(state), "--id", pickup_id,
+                        "--wrapped-hex", wrapped.hex(), "--secret", secret],
+                       capture_output=True, text=True, timeout=600)
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    print("scan:", result)
+    assert result["control"] is True, result      # the checks do open it with the link's secret
+    assert result["opened"] == 0, result          # nothing on disk does
+    # (-shm files and the like may come and go while it runs)
+    assert result["files"] >= len(names) - 3, (result, names)
+    assert result["bytes"] > 10000 and r.returncode == 0, (result, r.stderr[-2000:])

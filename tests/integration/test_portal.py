@@ -51,15 +51,21 @@ def message_bytes():
 class PortalEnv:
     """A portal process on a free port with its own state dir, SMS capture and sink."""
 
-    def __init__(self, tmp_path, max_attempts=3, tls=None):
+    def __init__(self, tmp_path, max_attempts=3, tls=None, sms_delay=0, extra_config="",
+                 portal_config="", sms_command=True, args=()):
         self.dir = Path(tmp_path)
         self.state = self.dir / "state"
         self.state.mkdir(parents=True, exist_ok=True)
         self.sms_dir = self.dir / "sms"
         self.sms_dir.mkdir(exist_ok=True)
         self.sms_script = self.dir / "send-sms"
-        self.sms_script.write_text("#!/bin/sh\n# test SMS gateway: the code arrives on stdin\n"
-                                   "cat > \"%s/$1.txt\"\n" % self.sms_dir)
+        # Test SMS gateway: the code arrives on stdin; every send is also
+        # counted in sends.log (the per-number file keeps only the last code).
+        self.sms_script.write_text("#!/bin/sh\n%s"
+                                   "code=$(cat)\necho \"$1\" >> \"%s/sends.log\"\n"
+                                   "echo \"$code\" > \"%s/$1.txt\"\n"
+                                   % ("sleep %s\n" % sms_delay if sms_delay else "",
+                                      self.dir, self.sms_dir))
         self.sms_script.chmod(0o755)
         self.sink = Sink(str(self.dir / "sink")).start()
         self.port = free_port()
@@ -72,17 +78,18 @@ class PortalEnv:
             "listen:\n  - {address: \"127.0.0.1:%d\", mode: filter, trusted_networks: [127.0.0.0/8]}\n"
             "smarthost: {host: 127.0.0.1, port: 9, tls: none, insecure: true}\n"
             "portal:\n  public_url: %s\n  listen: \"127.0.0.1:%d\"\n"
-            "  trusted_proxies: [\"127.0.0.1/32\"]\n  sms_command: \"%s {number}\"\n"
+            "  trusted_proxies: [\"127.0.0.1/32\"]\n%s"
             % (self.state, self.dir / "policy.yaml", self.dir / "users.yaml", self.sink.port, self.base,
-               self.port, self.sms_script)
-            + ("  tls: {cert: %s, key: %s}\n" % tuple(tls) if tls else ""))
+               self.port, "  sms_command: \"%s {number}\"\n" % self.sms_script if sms_command else "")
+            + ("  tls: {cert: %s, key: %s}\n" % tuple(tls) if tls else "") + portal_config
+            + extra_config)
         self.log_path = self.dir / "portal.log"
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [str(PORTAL), "-c", str(self.config), "--submit", "127.0.0.1:%d" % self.sink.port,
              "--practice-name", "Praxis Dr. Mueller", "--mail-from", "portal@praxis.example",
              "--templates", str(SOURCE_DIR / "conf" / "templates"),
-             "--max-attempts", str(max_attempts)],
+             "--max-attempts", str(max_attempts), *args],
             stdout=self.log_file, stderr=self.log_file)
         try:
             wait_port(self.port, proc=self.proc)
@@ -139,22 +146,24 @@ class Browserish:
     def __init__(self, base):
         self.host, self.port = base.split("//")[1].split(":")
         self.cookie = None
+        self.cookie_name = "sp_session"  # "__Host-sp_session" when the portal is on https
         self.lang = "de-DE,de;q=0.9,en;q=0.5"
 
     def request(self, method, path, body=None, headers=None):
         conn = http.client.HTTPConnection(self.host, int(self.port), timeout=20)
         h = {"Accept-Language": self.lang}
         if self.cookie:
-            h["Cookie"] = "sp_session=" + self.cookie
+            h["Cookie"] = self.cookie_name + "=" + self.cookie
         h.update(headers or {})
         conn.request(method, path, body=body, headers=h)
         r = conn.getresponse()
         data = r.read()
         for k, v in r.getheaders():
             if k.lower() == "set-cookie":
-                m = re.match(r"sp_session=([^;]*)", v)
+                m = re.match(r"((?:__Host-)?sp_session)=([^;]*)", v)
                 if m:
-                    self.cookie = m.group(1) or None
+                    self.cookie_name = m.group(1)
+                    self.cookie = m.group(2) or None
         conn.close()
         return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
 
@@ -189,6 +198,25 @@ def path_of(url):
     return "/" + url.split("/", 3)[3]
 
 
+def decoded_body(raw):
+    """The text of a mail with its transfer encoding undone (the portal's and
+    relay's mails are base64), so content checks look at what a reader sees."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    parts = [p for p in msg.walk() if not p.is_multipart()]
+    return b"".join(p.get_payload(decode=True) or b"" for p in parts)
+
+
+def audit_events(env, want=None, timeout=5):
+    """The portal's hash-chained audit events (dicts), once `want` shows up."""
+    deadline = time.time() + timeout
+    while True:
+        text = "".join(p.read_text() for p in sorted((env.state / "portal-audit").glob("*.jsonl")))
+        events = [json.loads(l) for l in text.splitlines() if l.strip()]
+        if want is None or any(e["type"] == want for e in events) or time.time() > deadline:
+            return events
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def env(tmp_path):
     e = PortalEnv(tmp_path)
@@ -208,7 +236,6 @@ def open_and_authenticate(env, b, dep):
     code = env.sms_code()
     status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": code})
     assert status == 303 and headers["location"] == "/read"
-    return csrf
 
 
 def test_full_pickup_flow_read_download_reply(env):
@@ -239,8 +266,9 @@ def test_full_pickup_flow_read_download_reply(env):
         "/reply", {"csrf": csrf, "text": "Danke, Frau Doktor!\nViele Gruesse"},
         [("files", ("Versichertenkarte.png", "image/png", reply_file))])
     assert status == 303 and headers["location"] == "/done"
-    (meta, raw), = env.sink.wait_for(1)
-    assert meta["rcpt_tos"] == [SENDER] if "rcpt_tos" in meta else True
+    receipt, (meta, raw) = env.sink.wait_for(2)  # the pickup receipt came first
+    assert b"abgeholt" in decoded_body(receipt[1])
+    assert meta["rcpt_tos"] == [SENDER] and meta["mail_from"] == PATIENT
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert str(msg["To"]) == SENDER
     assert PATIENT in msg["From"]
@@ -270,6 +298,31 @@ def test_full_pickup_flow_read_download_reply(env):
     chain = "".join(p.read_text() for p in (env.state / "portal-audit").glob("*.jsonl"))
     assert '"pickup.downloaded"' in chain and dep["id"] in chain and PATIENT in chain
     assert "Laborbefund" not in chain and dep["url"].rsplit("/", 1)[1] not in chain
+
+
+def test_the_session_token_and_csrf_token_change_when_the_second_factor_passes(env):
+    """No session fixation: a cookie (and CSRF token) planted or seen before the
+    second factor is dead afterwards; only the freshly issued one reads."""
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    before = b.cookie
+    _, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    b.post_form("/auth/send", {"csrf": csrf})
+    status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": env.sms_code()})
+    assert status == 303 and headers["location"] == "/read"
+    assert "Secure" in headers["set-cookie"] and "HttpOnly" in headers["set-cookie"]
+    assert b.cookie and b.cookie != before
+    assert b.get("/read")[0] == 200
+    _, _, page = b.get("/reply")
+    assert b.csrf(page) != csrf
+    fixated = Browserish(env.base)
+    fixated.cookie = before
+    status, _, body = fixated.get("/read")
+    assert status == 403 and b"Laborbefund" not in body
+    # The old CSRF token no longer works with the new session either.
+    assert b.post_form("/logout", {"csrf": csrf})[0] == 403
 
 
 def test_wrong_codes_lock_the_pickup_and_tell_the_sender(env):
@@ -397,7 +450,8 @@ def test_sms_code_requests_are_capped_per_pickup(env):
                                   "X-Forwarded-For": "2001:db8:%x::1" % (i + 1)})
         statuses.append(status)
     assert statuses == [303] * 5 + [429], statuses
-    assert len(list(env.sms_dir.glob("*.txt"))) <= 1  # codes overwrite one file per number
+    sends = (env.dir / "sends.log").read_text().split()
+    assert sends == ["+4915112345678"] * 5, sends
 
 
 def test_code_to_sender_mails_the_code_to_staff(env):
@@ -476,7 +530,20 @@ def test_https_with_portal_tls(tmp_path):
         r = conn.getresponse()
         r.read()
         assert r.status == 303
-        assert "Secure" in r.getheader("Set-Cookie")
+        # Served over https: the __Host- prefix (Secure, Path=/, no Domain).
+        cookie = r.getheader("Set-Cookie")
+        assert cookie.startswith("__Host-sp_session=")
+        assert "; Secure" in cookie and "; Path=/" in cookie and "Domain" not in cookie
+        token = cookie.split(";")[0].split("=", 1)[1]
+        r.close()
+        conn.request("GET", "/auth", headers={"Cookie": "__Host-sp_session=" + token})
+        r = conn.getresponse()
+        body = r.read()
+        assert r.status == 200 and b"Request code" in body
+        conn.request("GET", "/auth", headers={"Cookie": "sp_session=" + token})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 403  # the unprefixed name is not the session cookie here
         assert r.getheader("Strict-Transport-Security").startswith("max-age=")
         conn.close()
         # Plain HTTP on the TLS port gets nothing.
@@ -534,3 +601,557 @@ def test_sighup_reloads_the_tls_certificate_and_keeps_serving(tmp_path):
         assert env.proc.poll() is None
     finally:
         env.stop()
+
+
+def test_forwarded_for_lines_are_joined_so_a_client_line_cannot_win(env):
+    """Behind HAProxy-style proxies that add their own X-Forwarded-For line
+    instead of appending to the client's, the client's line comes first; the
+    portal must read all lines in order and take the right-most untrusted hop
+    (the proxy's), not the first line."""
+    conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=10)
+    conn.putrequest("GET", "/p/%s/%s" % ("c" * 26, "D" * 43))
+    conn.putheader("X-Forwarded-For", "198.51.100.66")  # written by the client
+    conn.putheader("X-Forwarded-For", "203.0.113.77")   # appended by the proxy
+    conn.endheaders()
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    assert r.status == 404
+    deadline = time.time() + 5
+    chain = ""
+    while time.time() < deadline and "pickup.link_invalid" not in chain:
+        chain = "".join(p.read_text() for p in (env.state / "portal-audit").glob("*.jsonl"))
+        time.sleep(0.05)
+    events = [json.loads(l) for l in chain.splitlines() if "pickup.link_invalid" in l]
+    assert len(events) == 1, chain
+    assert "203.0.113.77" in json.dumps(events[0])
+    assert "198.51.100.66" not in chain
+
+
+def test_the_large_reply_limit_needs_an_authenticated_session(env):
+    """20 MiB of memory only for a session past the second factor: without one
+    (or before the factor) /reply gets the small form limit and 413 at once."""
+    def post_reply_headers(cookie):
+        conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=10)
+        conn.putrequest("POST", "/reply")
+        conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+        conn.putheader("Content-Length", str(5 * 1024 * 1024))
+        if cookie:
+            conn.putheader("Cookie", "sp_session=" + cookie)
+        conn.endheaders()  # no body sent: the answer must come from the headers alone
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        return r.status
+
+    assert post_reply_headers(None) == 413
+    assert post_reply_headers("f" * 43) == 413
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    assert post_reply_headers(b.cookie) == 413  # a session, but not past the second factor
+    open_and_authenticate(env, b, env.deposit())
+    # Authenticated: the server waits for the body instead of refusing.
+    conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=3)
+    conn.putrequest("POST", "/reply")
+    conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+    conn.putheader("Content-Length", str(5 * 1024 * 1024))
+    conn.putheader("Cookie", "sp_session=" + b.cookie)
+    conn.endheaders()
+    with pytest.raises(socket.timeout):
+        conn.getresponse()
+    conn.close()
+
+
+def test_one_client_cannot_hold_every_connection(tmp_path):
+    """limits.max_connections_per_client caps one address (IPv6: one /64);
+    others are still served. 127.0.0.2 is not a trusted proxy here."""
+    env = PortalEnv(tmp_path, extra_config="limits: {max_connections_per_client: 3}\n")
+    try:
+        held = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", env.port), source_address=("127.0.0.2", 0))
+            held.append(s)
+        time.sleep(0.2)
+        extra = socket.create_connection(("127.0.0.1", env.port), source_address=("127.0.0.2", 0))
+        extra.settimeout(5)
+        extra.sendall(b"GET /portal.css HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            assert extra.recv(100) == b""  # closed without an answer
+        except ConnectionResetError:
+            pass
+        extra.close()
+        # Another client is served meanwhile, and the capped one again once it lets go.
+        other = http.client.HTTPConnection("127.0.0.1", env.port, timeout=5,
+                                           source_address=("127.0.0.3", 0))
+        other.request("GET", "/portal.css")
+        assert other.getresponse().status == 200
+        other.close()
+        held.pop().close()
+        time.sleep(0.2)
+        again = http.client.HTTPConnection("127.0.0.1", env.port, timeout=5,
+                                           source_address=("127.0.0.2", 0))
+        again.request("GET", "/portal.css")
+        assert again.getresponse().status == 200
+        again.close()
+        for s in held:
+            s.close()
+    finally:
+        env.stop()
+
+
+def test_slow_sms_sends_do_not_stall_page_serving(tmp_path):
+    """SMS commands (up to 20 s), SMTP submits and argon2id run on a worker
+    pool: while several slow sends are in progress the portal keeps serving
+    pages, and one client gets at most two slow requests at a time."""
+    import threading
+    from urllib.parse import urlencode
+    env = PortalEnv(tmp_path, sms_delay=4)
+    try:
+        sessions = []
+        for i in range(6):
+            b = Browserish(env.base)
+            b.get(path_of(env.deposit()["url"]))
+            _, _, page = b.get("/auth")
+            sessions.append((b, b.csrf(page)))
+        results = {}
+        spare = env.deposit()  # opened while the sends run
+
+        def send(i, b, csrf, client):
+            results[i] = b.request("POST", "/auth/send", urlencode({"csrf": csrf}),
+                                   {"Content-Type": "application/x-www-form-urlencoded",
+                                    "X-Forwarded-For": client})[0]
+        # Five different clients (more than the I/O threads) start slow sends ...
+        threads = [threading.Thread(target=send, args=(i, b, c, "198.51.100.%d" % (i + 1)))
+                   for i, (b, c) in enumerate(sessions[:5])]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        # ... and pages are still served at once.
+        start = time.time()
+        assert Browserish(env.base).get("/portal.css")[0] == 200
+        assert Browserish(env.base).get(path_of(spare["url"]))[0] == 303
+        assert time.time() - start < 2, time.time() - start  # the sends take 4 s each
+        for t in threads:
+            t.join(30)
+        assert sorted(results.values()) == [303] * 5, results
+
+        # One client with three slow requests at once: the third is turned away.
+        b, csrf = sessions[5]
+        others = [Browserish(env.base) for _ in range(2)]
+        for o in others:
+            o.get(path_of(env.deposit()["url"]))
+        trio = [(b, csrf)] + [(o, o.csrf(o.get("/auth")[2])) for o in others]
+        results.clear()
+        threads = [threading.Thread(target=send, args=(i, bb, cc, "203.0.113.9"))
+                   for i, (bb, cc) in enumerate(trio)]
+        for t in threads:
+            t.start()
+            time.sleep(0.3)
+        for t in threads:
+            t.join(30)
+        assert sorted(results.values()) == [303, 303, 503], results
+        assert "portal.busy" in env.log()
+    finally:
+        env.stop()
+
+
+def test_refusals_and_errors_are_audited_too(env):
+    """Every access is an audit event, not only the successes: CSRF refusals,
+    rate limits, expired codes, pickups revoked under an open session, 503s
+    and requests refused before their body."""
+    def types():
+        return [e["type"] for e in audit_events(env)]
+
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    _, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    assert b.post_form("/auth/send", {"csrf": "forged"})[0] == 403
+    assert "pickup.csrf_rejected" in [e["type"] for e in audit_events(env, "pickup.csrf_rejected")]
+    # No code was requested: the answer finds no pending code (not counted).
+    status, _, page = b.post_form("/auth/verify", {"csrf": csrf, "code": "12345678"})
+    assert status == 200 and "Kein gültiger Code".encode() in page
+    assert "pickup.code_expired" in [e["type"] for e in audit_events(env, "pickup.code_expired")]
+
+    # A pickup revoked while its session is open.
+    env.cli("pickup", "revoke", dep["id"])
+    assert b.get("/auth")[0] == 410
+    gone = [e for e in audit_events(env, "pickup.session_gone") if e["type"] == "pickup.session_gone"]
+    assert gone and dep["id"] in json.dumps(gone[0])
+
+    # A blob that cannot be read: 503, audited with the stage that failed.
+    dep2 = env.deposit()
+    b2 = Browserish(env.base)
+    open_and_authenticate(env, b2, dep2)
+    (env.state / "pickup" / "blobs" / (dep2["id"] + ".sealed")).write_bytes(b"SPPK1\nbroken")
+    assert b2.get("/read")[0] == 503
+    errors = [e for e in audit_events(env, "pickup.error") if e["type"] == "pickup.error"]
+    assert errors and "read_blob" in json.dumps(errors[0])
+
+    # Refused before the body is read.
+    conn = http.client.HTTPConnection("127.0.0.1", env.port, timeout=10)
+    conn.putrequest("POST", "/auth/verify")
+    conn.putheader("Content-Length", str(1024 * 1024))
+    conn.endheaders()
+    assert conn.getresponse().status == 413
+    conn.close()
+    rejected = [e for e in audit_events(env, "portal.rejected") if e["type"] == "portal.rejected"]
+    assert rejected and "413" in json.dumps(rejected[0])
+
+    # Rate limits: a client guessing links is stopped and that is recorded.
+    for _ in range(21):
+        Browserish(env.base).get("/p/%s/%s" % ("a" * 26, "B" * 43))
+    assert "pickup.rate_limited" in [e["type"] for e in audit_events(env, "pickup.rate_limited")]
+    text = json.dumps(audit_events(env))
+    assert "Laborbefund" not in text and dep["url"].rsplit("/", 1)[1] not in text
+
+
+def test_the_sender_gets_a_pickup_receipt_once_without_content(env):
+    """portal.pickup_receipt (default on): when the patient first passes the
+    second factor the staff sender learns "abgeholt am ..." in German and
+    English: recipient, pickup id, time; never subject, filenames or text."""
+    dep = env.deposit()
+    b = Browserish(env.base)
+    open_and_authenticate(env, b, dep)
+    (meta, raw), = env.sink.wait_for(1)
+    assert meta["rcpt_tos"] == [SENDER]
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(msg["To"]) == SENDER and msg["Auto-Submitted"] == "auto-generated"
+    assert msg["Subject"] == "Abgeholt / Picked up: " + PATIENT
+    body = decoded_body(raw).decode()
+    assert "wurde am" in body and "abgeholt" in body and "was picked up on" in body
+    assert dep["id"] in body and PATIENT in body
+    assert re.search(r"\d\d\.\d\d\.\d{4} um \d\d:\d\d UTC", body)
+    for leak in ("Befund", "Laborbefund", "unauffaellig", ".pdf"):
+        assert leak not in body and leak not in str(msg["Subject"])
+    # Opening the same pickup again (new session) sends no second receipt.
+    b2 = Browserish(env.base)
+    open_and_authenticate(env, b2, dep)
+    time.sleep(1)
+    assert len(env.sink.messages()) == 1
+    assert [e["type"] for e in audit_events(env)].count("pickup.receipt_sent") == 1
+
+
+def test_pickup_receipts_can_be_switched_off(tmp_path):
+    env = PortalEnv(tmp_path, portal_config="  pickup_receipt: false\n")
+    try:
+        open_and_authenticate(env, Browserish(env.base), env.deposit())
+        time.sleep(1)
+        assert env.sink.messages() == []
+    finally:
+        env.stop()
+
+
+class SmsGateway:
+    """A local HTTPS SMS gateway (Python ssl + http.server) with a test CA:
+    records each request (path, headers, JSON body) and answers `status`
+    with `answer` bytes."""
+
+    def __init__(self, directory, status=200, answer=b'{"ok": true}'):
+        import ssl
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from sealpost_harness import TestCA
+        self.ca = TestCA(Path(directory) / "gateway-ca")
+        cert, key = self.ca.server_cert("localhost", stem="gateway")
+        self.requests = []
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                gateway.requests.append({"path": self.path, "headers": dict(self.headers),
+                                         "body": json.loads(body)})
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert), str(key))
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.url = "https://localhost:%d/send" % self.port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def webhook_env(tmp_path, gateway, ca_file=True, header=True):
+    auth = tmp_path / "sms-webhook.header"
+    auth.write_text("Authorization: Bearer s3cr3t-token-4711\n")
+    cfg = "  sms_webhook:\n    url: %s\n    timeout: 5s\n" % gateway.url
+    if header:
+        cfg += "    auth_header_file: %s\n" % auth
+    if ca_file:
+        cfg += "    ca_file: %s\n" % gateway.ca.cert
+    return PortalEnv(tmp_path / "portal", portal_config=cfg, sms_command=False)
+
+
+def request_code(env, dep):
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    _, _, page = b.get("/auth")
+    csrf = b.csrf(page)
+    status, headers, page = b.post_form("/auth/send", {"csrf": csrf})
+    return b, csrf, status, page
+
+
+def test_sms_codes_through_an_https_webhook(tmp_path):
+    """portal.sms_webhook: the number and code go to the gateway in a JSON
+    POST with the admin's auth header, over verified TLS; the code works;
+    neither the header's secret nor the code shows up in the portal's log."""
+    gateway = SmsGateway(tmp_path)
+    env = webhook_env(tmp_path, gateway)
+    try:
+        dep = env.deposit()
+        b, csrf, status, _ = request_code(env, dep)
+        assert status == 303
+        (req,) = gateway.requests
+        assert req["path"] == "/send"
+        assert req["headers"]["Authorization"] == "Bearer s3cr3t-token-4711"
+        assert req["headers"]["Content-Type"] == "application/json"
+        assert req["body"]["to"] == "+4915112345678"
+        code = req["body"]["code"]
+        assert re.fullmatch(r"\d{8}", code)
+        assert req["body"]["text"] == "Code: %s (Praxis Dr. Mueller)" % code
+        status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": code})
+        assert status == 303 and headers["location"] == "/read"
+        log = env.log()
+        assert "s3cr3t-token-4711" not in log and code not in log
+        assert "pickup.code_sent" in log
+    finally:
+        env.stop()
+        gateway.stop()
+
+
+def test_the_webhook_verifies_tls_and_needs_a_2xx(tmp_path):
+    """Without the gateway's CA the certificate does not verify and nothing
+    is sent; a gateway that answers 500 is a failure too; an oversized 2xx
+    answer is cut off unread and counts as sent."""
+    untrusted = SmsGateway(tmp_path / "a")
+    env = webhook_env(tmp_path / "a", untrusted, ca_file=False)
+    try:
+        _, _, status, page = request_code(env, env.deposit())
+        assert status == 200 and "konnte gerade nicht versandt werden".encode() in page
+        assert untrusted.requests == []
+        assert "pickup.code_send_failed" in env.log()
+        assert "s3cr3t-token-4711" not in env.log()
+    finally:
+        env.stop()
+        untrusted.stop()
+
+    failing = SmsGateway(tmp_path / "b", status=500)
+    env = webhook_env(tmp_path / "b", failing)
+    try:
+        _, _, status, page = request_code(env, env.deposit())
+        assert status == 200 and "konnte gerade nicht versandt werden".encode() in page
+        assert len(failing.requests) == 1
+        assert "HTTP 500" in env.log()
+    finally:
+        env.stop()
+        failing.stop()
+
+    chatty = SmsGateway(tmp_path / "c", answer=b"x" * (2 * 1024 * 1024))
+    env = webhook_env(tmp_path / "c", chatty, header=False)
+    try:
+        _, _, status, _ = request_code(env, env.deposit())
+        assert status == 303
+        assert "Authorization" not in chatty.requests[0]["headers"]
+    finally:
+        env.stop()
+        chatty.stop()
+
+
+def test_webhook_config_is_checked(tmp_path):
+    """http:// URLs and sms_command together with sms_webhook are refused with
+    file:line; an auth header file that is not one header line stops the start."""
+    env_dir = tmp_path / "cfg"
+    env_dir.mkdir()
+    bad = env_dir / "header"
+    bad.write_text("just-a-token-without-a-name\n")
+    (env_dir / "policy.yaml").write_text("defaults:\n  methods: [pickup]\n")
+    (env_dir / "users.yaml").write_text("users: []\n")
+    base = ("state_dir: %s\nhostname: relay.praxis.example\npolicy: %s\nusers: %s\n"
+            "listen:\n  - {address: \"127.0.0.1:10025\", mode: filter, trusted_networks: [127.0.0.0/8]}\n"
+            "smarthost: {host: 127.0.0.1, port: 9, tls: none, insecure: true}\n"
+            "portal:\n  public_url: https://pickup.example\n"
+            % (env_dir / "state", env_dir / "policy.yaml", env_dir / "users.yaml"))
+    cases = [
+        (base + "  sms_webhook: {url: http://sms.example/send}\n", "must be an https:// URL"),
+        (base + "  sms_command: /bin/true\n  sms_webhook: {url: https://sms.example/send}\n",
+         "exclude each other"),
+        (base + "  sms_webhook: {url: https://sms.example/send, auth_header_file: %s}\n" % bad,
+         "is not one 'Name: value' header"),
+    ]
+    for i, (text, message) in enumerate(cases):
+        cfg = env_dir / ("sealpost-%d.yaml" % i)
+        cfg.write_text(text)
+        r = subprocess.run([str(PORTAL), "-c", str(cfg)], capture_output=True, text=True, timeout=20)
+        assert r.returncode == 1 and message in r.stderr, r.stderr
+        assert "just-a-token" not in r.stderr
+        if i < 2:
+            assert "sealpost-%d.yaml:" % i in r.stderr
+
+
+def test_portal_password_instead_of_the_code_for_later_pickups(env):
+    """After a pickup passed with its own second factor the patient may set a
+    portal password (or skip it); later pickups for the same address accept
+    it instead of the code. Wrong ones count like wrong codes; a session opened
+    with the password cannot replace it."""
+    first = env.deposit()
+    b = Browserish(env.base)
+    open_and_authenticate(env, b, first)
+    status, _, page = b.get("/read")
+    assert status == 200 and b'href="/password"' in page  # the (optional) offer
+    status, _, page = b.get("/password")
+    assert status == 200 and b'href="/read"' in page and "Überspringen".encode() in page
+    csrf = b.csrf(page)
+    status, _, page = b.post_form("/password", {"csrf": csrf, "password": "Lindenallee 12",
+                                                "confirm": "Lindenallee 13"})
+    assert status == 400 and "stimmen nicht überein".encode() in page
+    status, _, page = b.post_form("/password", {"csrf": csrf, "password": "kurz", "confirm": "kurz"})
+    assert status == 400
+    assert b.post_form("/password", {"csrf": "forged", "password": "Lindenallee 12",
+                                     "confirm": "Lindenallee 12"})[0] == 403
+    status, _, page = b.post_form("/password", {"csrf": csrf, "password": "Lindenallee 12",
+                                                "confirm": "Lindenallee 12"})
+    assert status == 200 and "Portal-Kennwort ist gespeichert".encode() in page
+    assert "Lindenallee" not in env.log()
+
+    second = env.deposit()
+    b2 = Browserish(env.base)
+    b2.get(path_of(second["url"]))
+    status, _, page = b2.get("/auth")
+    assert b'action="/auth/password"' in page and "Portal-Kennwort".encode() in page
+    csrf = b2.csrf(page)
+    status, _, page = b2.post_form("/auth/password", {"csrf": csrf, "password": "Lindenallee 11"})
+    assert status == 200 and "Verbleibende Versuche: 2".encode() in page
+    status, headers, _ = b2.post_form("/auth/password", {"csrf": csrf, "password": "Lindenallee 12"})
+    assert status == 303 and headers["location"] == "/read"
+    status, _, page = b2.get("/read")
+    assert status == 200 and b"Laborbefund" in page
+    assert b'href="/password"' not in page  # no offer to a password session
+    assert b2.get("/password")[0] == 403
+    assert (env.dir / "sends.log").read_text().split() == ["+4915112345678"]  # the first pickup's
+    types = [e["type"] for e in audit_events(env, "pickup.portal_password_set")]
+    assert "pickup.portal_password_set" in types and "pickup.auth_ok" in types
+
+    # Wrong passwords lock like codes and end the password.
+    third = env.deposit()
+    b3 = Browserish(env.base)
+    b3.get(path_of(third["url"]))
+    csrf = b3.csrf(b3.get("/auth")[2])
+    statuses = [b3.post_form("/auth/password", {"csrf": csrf, "password": "falsch %d" % i})[0]
+                for i in range(3)]
+    assert statuses == [200, 200, 423], statuses
+    fourth = env.deposit()
+    b4 = Browserish(env.base)
+    b4.get(path_of(fourth["url"]))
+    assert b'action="/auth/password"' not in b4.get("/auth")[2]
+    assert "pickup.portal_password_deleted" in [e["type"] for e in audit_events(env, "pickup.portal_password_deleted")]
+
+
+def test_portal_passwords_can_be_switched_off(tmp_path):
+    env = PortalEnv(tmp_path, portal_config="  portal_passwords: false\n")
+    try:
+        b = Browserish(env.base)
+        open_and_authenticate(env, b, env.deposit())
+        assert b'href="/password"' not in b.get("/read")[2]
+        assert b.get("/password")[0] == 404
+    finally:
+        env.stop()
+
+
+def test_log_format_flag_like_sealpostd(tmp_path):
+    """--log-format json|text overrides log.format, as sealpostd's flag does."""
+    env = PortalEnv(tmp_path, args=("--log-format", "json"))
+    try:
+        Browserish(env.base).get("/p/%s/%s" % ("a" * 26, "B" * 43))
+        time.sleep(0.3)
+        lines = [l for l in env.log().splitlines() if l.strip()]
+        events = [json.loads(l) for l in lines]  # every line is one JSON object
+        assert any("portal.start" in json.dumps(e) for e in events)
+    finally:
+        env.stop()
+    bad = subprocess.run([str(PORTAL), "-c", str(env.config), "--log-format", "xml"],
+                         capture_output=True, text=True, timeout=20)
+    assert bad.returncode == 2 and "--log-format" in bad.stderr
+
+
+def test_the_auth_page_names_the_configured_code_lifetime(tmp_path):
+    env = PortalEnv(tmp_path, portal_config="  code_ttl: 5m\n")
+    try:
+        b = Browserish(env.base)
+        b.get(path_of(env.deposit()["url"]))
+        csrf = b.csrf(b.get("/auth")[2])
+        assert b.post_form("/auth/send", {"csrf": csrf})[0] == 303
+        page = b.get("/auth")[2]
+        assert "Er ist 5 Minuten gültig".encode() in page and b"10 Minuten" not in page
+    finally:
+        env.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_sealpost_pickup_as_root_leaves_the_store_to_its_owner(tmp_path):
+    """Run as root, `sealpost pickup` creates no store (which would come out
+    root-owned 0700 and lock the service users out) and, on an existing one,
+    leaves every file with the store's owner."""
+    import tempfile
+    import shutil
+    work = Path(tempfile.mkdtemp(prefix="sealpost-root-pickup-"))  # "nobody" can enter this
+    try:
+        state = work / "state"
+        state.mkdir()
+        os.chmod(work, 0o755)
+        nobody = 65534
+        os.chown(state, nobody, nobody)
+        (work / "policy.yaml").write_text("defaults:\n  methods: [pickup]\n")
+        (work / "users.yaml").write_text("users: []\n")
+        config = work / "sealpost.yaml"
+        config.write_text(
+            "state_dir: %s\nhostname: relay.praxis.example\npolicy: %s\nusers: %s\n"
+            "listen:\n  - {address: \"127.0.0.1:10025\", mode: filter, trusted_networks: [127.0.0.0/8]}\n"
+            "smarthost: {host: 127.0.0.1, port: 9, tls: none, insecure: true}\n"
+            "portal:\n  public_url: http://127.0.0.1:8443\n"
+            % (state, work / "policy.yaml", work / "users.yaml"))
+
+        def cli(*args):
+            return subprocess.run([str(SEALPOST), "-c", str(config), *args], capture_output=True,
+                                  text=True)
+        r = cli("pickup", "list")
+        assert r.returncode == 0 and "no pickup store" in r.stderr
+        assert json.loads(cli("--json", "pickup", "list").stdout) == {"pickups": []}
+        assert cli("pickup", "purge").returncode == 0
+        assert cli("pickup", "revoke", "a" * 26).returncode == 1
+        assert not (state / "pickup").exists()
+
+        # The store made by its owner ("nobody" here, the service user in real life) ...
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = dict(os.environ, ASAN_OPTIONS=(asan + ":" if asan else "") + "detect_leaks=0")
+        out = subprocess.run(["setpriv", "--reuid=%d" % nobody, "--regid=%d" % nobody,
+                              "--clear-groups", str(DEPOSIT), "--state-dir", str(state),
+                              "--public-url", "http://127.0.0.1:8443", "--recipient", PATIENT,
+                              "--sender", SENDER, "--auth", "sms", "--sms-number", "+4915112345678"],
+                             input=message_bytes(), capture_output=True, env=env, check=True)
+        dep = json.loads(out.stdout)
+        # ... is listed, revoked and purged by root without changing any owner.
+        listed = json.loads(cli("--json", "pickup", "list").stdout)["pickups"]
+        assert [p["id"] for p in listed] == [dep["id"]]
+        assert cli("pickup", "revoke", dep["id"]).returncode == 0
+        assert cli("pickup", "purge").returncode == 0
+        owners = {str(p.relative_to(state)): p.stat().st_uid for p in (state / "pickup").rglob("*")}
+        owners["pickup"] = (state / "pickup").stat().st_uid
+        assert set(owners.values()) == {nobody}, owners
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -25,7 +25,7 @@ import pytest
 from recording_sink import Sink
 from sealpost_harness import (BUILD_DIR, SOURCE_DIR, Relay, fake_sms_gateway, free_port, submit,
                               wait_port)
-from test_portal import PATIENT, PDF_BYTES, message_bytes
+from test_portal import PATIENT, PDF_BYTES, decoded_body, message_bytes
 
 PORTAL = BUILD_DIR / "portal" / "sealpost-portal"
 DEPOSIT = BUILD_DIR / "tests" / "unit" / "portal" / "pickup_deposit_tool"
@@ -111,7 +111,13 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
                         auth=(USER, PASSWORD), cafile=relay.ca.cert)
     assert code == 250, text
     (meta, raw), = sink.wait_for(1, timeout=30)
-    assert meta["rcpt_tos"] == [PATIENT] and b"Laborbefund" not in raw
+    assert meta["rcpt_tos"] == [PATIENT]
+    # Decoded first (the body is base64): headers and text carry no content.
+    subject = str(email.message_from_bytes(raw, policy=email.policy.default)["Subject"])
+    seen = decoded_body(raw) + raw.split(b"\r\n\r\n", 1)[0] + subject.encode()
+    assert b"/p/" in seen  # the check reads the real text, link included
+    for leak in (b"Laborbefund", b"Befund", b"unauffaellig", b".pdf"):
+        assert leak not in seen
     notice = email.message_from_bytes(raw, policy=email.policy.default)
     link = re.search(re.escape(base) + r"/p/\S+",
                      notice.get_body(("plain",)).get_content()).group(0)
@@ -121,6 +127,7 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
     revoked = deposit(relay, base, number)
     relay.cli("pickup", "revoke", revoked["id"])
     expired = deposit(relay, base, number, expires=1)
+    password_pickup = deposit(relay, base, number)
     time.sleep(1.2)
     shots = tmp_path / "shots"
     shots.mkdir()
@@ -143,6 +150,8 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
         "reply_file": str(reply_file),
         "hostile_text": "Bitte Termin vereinbaren",
         "max_attempts": 3,
+        "password_link": password_pickup["url"],
+        "portal_password": "Lindenallee 12, Hund Bello",
     }
     scenario_path = tmp_path / "scenario.json"
     scenario_path.write_text(json.dumps(scenario))
@@ -158,12 +167,14 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
     assert result["offsite_requests"] == []
     assert result["dialogs"] == []
     for name in ("01-auth.png", "02-read.png", "03-reply.png", "04-done.png", "05-hostile.png",
-                 "06-locked.png", "07-revoked.png", "08-tampered.png"):
+                 "06-locked.png", "07-revoked.png", "08-tampered.png", "09-password.png",
+                 "10-password-login.png"):
         assert (shots / name).stat().st_size > 1000, name
 
     # The reply reached the sink through sealpostd, addressed to the staff
-    # sender, attachment intact; the lock notice went to the sender too.
-    msgs = sink.wait_for(3, timeout=30)
+    # sender, attachment intact; the lock notice and the pickup receipts (the
+    # main and the hostile message were opened) went to the sender too.
+    msgs = sink.wait_for(6, timeout=30)
     replies = [email.message_from_bytes(raw, policy=email.policy.default)
                for meta, raw in msgs if meta["mail_from"] == PATIENT]
     assert len(replies) == 1
@@ -173,5 +184,7 @@ def run_browser(tmp_path, relay, sink, base, sms_dir, number, log_path):
     (att,) = list(reply.iter_attachments())
     assert att.get_filename() == "Überweisung.pdf"
     assert att.get_payload(decode=True) == reply_bytes
-    locks = [raw for meta, raw in msgs if meta["mail_from"] != PATIENT]
-    assert any(b"locked" in raw.lower() for raw in locks)
+    staff = [email.message_from_bytes(raw, policy=email.policy.default)
+             for meta, raw in msgs if meta["mail_from"] != PATIENT]
+    assert sum("locked" in str(m["Subject"]).lower() for m in staff) == 1
+    assert sum(str(m["Subject"]).startswith("Abgeholt") for m in staff) == 3  # main, hostile, password

@@ -92,3 +92,21 @@ TEST_CASE("pathological nesting is bounded") {
   auto out2 = sanitize_html(wide + "y");
   CHECK(has(out2, "y"));
 }
+
+TEST_CASE("markup is kept to kMaxHtmlDepth levels, the text at any depth") {
+  auto count = [](const std::string& s, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+    return n;
+  };
+  std::string deep;
+  for (int i = 0; i < 300; ++i) deep += "<div>";
+  const auto out = sanitize_html(deep + "tief unten");
+  CHECK(has(out, "tief unten"));
+  const auto open = count(out, "<div>");
+  CHECK(open <
+        static_cast<std::size_t>(sealpost::portal::kMaxHtmlDepth));  // nothing kept below the limit
+  CHECK(open >
+        static_cast<std::size_t>(sealpost::portal::kMaxHtmlDepth - 8));  // html/body wrappers aside
+  CHECK(count(out, "</div>") == open);
+}

@@ -73,6 +73,25 @@ TEST_CASE("X-Forwarded-For is believed only from trusted proxies") {
   CHECK(client_address("10.1.1.1", "", proxies) == "10.1.1.1");
 }
 
+TEST_CASE("a long client-written X-Forwarded-For cannot push the proxy's entry out") {
+  std::vector<Cidr> proxies{*Cidr::parse("10.0.0.0/8")};
+  std::string spoofed;
+  for (int i = 0; i < 200; ++i) spoofed += "198.51.100." + std::to_string(i % 250) + ", ";
+  CHECK(client_address("10.1.1.1", spoofed + "203.0.113.5", proxies) == "203.0.113.5");
+  // More than 32 trusted hops: nobody can be named, the peer stands.
+  std::string trusted_chain = "203.0.113.5";
+  for (int i = 0; i < 40; ++i) trusted_chain += ", 10.0.0." + std::to_string(i + 1);
+  CHECK(client_address("10.1.1.1", trusted_chain, proxies) == "10.1.1.1");
+}
+
+TEST_CASE("X-Forwarded-For lines join in order, so the proxy's line is the right end") {
+  std::vector<Cidr> proxies{*Cidr::parse("127.0.0.0/8")};
+  const std::string joined = join_header_lines({"198.51.100.7", "203.0.113.5"});
+  CHECK(joined == "198.51.100.7, 203.0.113.5");
+  CHECK(client_address("127.0.0.1", joined, proxies) == "203.0.113.5");
+  CHECK(join_header_lines({}).empty());
+}
+
 TEST_CASE("attachment dispositions are safe for any filename") {
   CHECK(attachment_disposition("Befund Müller.pdf") ==
         "attachment; filename=\"Befund_M__ller.pdf\"; filename*=UTF-8''Befund%20M%C3%BCller.pdf");

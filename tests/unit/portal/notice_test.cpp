@@ -3,6 +3,14 @@
 #include <sodium.h>
 
 #include <catch2/catch.hpp>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "tests/unit/portal/temp_dir.h"
 
 using namespace sealpost::pickup;
 
@@ -80,13 +88,74 @@ TEST_CASE("header injection through any substituted value is refused") {
   }
 }
 
-TEST_CASE("the notice never mentions what the caller did not give it") {
-  // compose_notice has no subject or filename input at all; check that the
-  // output only grows with the practice name and link it was given.
-  auto a = compose_notice(params());
-  REQUIRE(a);
-  CHECK(headers(*a).find("Befund") == std::string::npos);
-  CHECK(decoded_body(*a).find(".pdf") == std::string::npos);
+TEST_CASE("a template cannot pull message data into the notice") {
+  // The only placeholders are practice_name, link and expires: an admin's
+  // template asking for the subject, a filename or the sender is refused,
+  // not filled or silently dropped.
+  for (const char* placeholder : {"{{subject}}", "{{filename}}", "{{sender}}", "{{body}}"}) {
+    TempDir t;
+    for (const char* lang : {"de", "en"}) {
+      std::ofstream(t.path / (std::string("notice.") + lang + ".txt"))
+          << "Subject: Nachricht\n\nBetreff: " << placeholder << "\n{{link}}\n";
+    }
+    NoticeParams p = params();
+    p.templates_dir = t.path.string();
+    auto m = compose_notice(p);
+    CHECK_FALSE(m);
+    if (!m) CHECK(m.error().what().find("unknown placeholder") != std::string::npos);
+  }
+}
+
+namespace {
+
+// Words (runs of letters and digits, UTF-8 bytes kept together) of a text.
+std::set<std::string> words(std::string_view text) {
+  std::set<std::string> out;
+  std::string w;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c >= 0x80) {
+      w += ch;
+    } else if (!w.empty()) {
+      out.insert(w);
+      w.clear();
+    }
+  }
+  if (!w.empty()) out.insert(w);
+  return out;
+}
+
+std::string slurp_file(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("every word of the notice comes from the templates or the given values") {
+  for (const char* method : {"sms", "passphrase", "code-to-sender"}) {
+    NoticeParams p = params();
+    p.auth_method = method;
+    auto m = compose_notice(p);
+    REQUIRE(m);
+    std::set<std::string> allowed;
+    for (const char* lang : {"de", "en"})
+      for (const auto& w : words(slurp_file(std::filesystem::path(SEALPOST_TEMPLATES_DIR) /
+                                            (std::string("notice.") + lang + ".txt"))))
+        allowed.insert(w);
+    for (const std::string& value : {p.practice_name, p.link, std::string("14.11.2023, 22:13 UTC"),
+                                     std::string("2023-11-14 22:13 UTC")})
+      for (const auto& w : words(value)) allowed.insert(w);
+    const std::string body = decoded_body(*m);
+    REQUIRE(body.find(p.link) != std::string::npos);  // the check reads the real text
+    std::vector<std::string> foreign;
+    for (const auto& w : words(body))
+      if (!allowed.count(w)) foreign.push_back(w);
+    INFO(method);
+    CHECK(foreign.empty());
+  }
 }
 
 TEST_CASE("encoded words stay short and split on character boundaries") {

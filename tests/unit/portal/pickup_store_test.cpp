@@ -15,6 +15,8 @@ using namespace sealpost::pickup;
 namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000;
+constexpr std::int64_t kHour = 3600;
+constexpr std::int64_t kDay = 24 * kHour;
 
 const std::string kMime =
     "From: dr@praxis.example\r\nTo: patient@example.org\r\n"
@@ -51,7 +53,7 @@ TEST_CASE("deposit and unlock round-trips the exact message") {
   auto d = (*store)->deposit(request(), kMime, kNow);
   REQUIRE(d);
   CHECK(valid_pickup_id(d->id));
-  CHECK(d->expires == kNow + 24 * 3600);
+  CHECK(d->expires == kNow + kDay);
 
   auto u = (*store)->unlock(d->id, d->secret, kNow + 10);
   REQUIRE(u);
@@ -107,6 +109,16 @@ TEST_CASE("disk and database without the link reveal no content, subject or file
   store->reset();  // flush and close the database
 
   const std::string secret_text = encode_link_secret(d->secret);
+  const std::string sealed = slurp(t.path / "pickup" / "blobs" / (d->id + ".sealed")).substr(6);
+  std::string wrapped;
+  {
+    auto reopened = PickupStore::open(t.path / "pickup");
+    REQUIRE(reopened);
+    auto rec = (*reopened)->index().find(d->id);
+    REQUIRE(rec);
+    REQUIRE(*rec);
+    wrapped = (**rec).wrapped_key;
+  }
   int files = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(t.path)) {
     if (!e.is_regular_file()) continue;
@@ -118,14 +130,91 @@ TEST_CASE("disk and database without the link reveal no content, subject or file
       CHECK(data.find(needle) == std::string::npos);
     CHECK(data.find(d->secret.bytes()) == std::string::npos);
     CHECK(data.find(secret_text) == std::string::npos);
-    // Every file is also tried as a key, the way an attacker with the disk would.
-    for (std::size_t off = 0; off + kKeyBytes <= data.size() && off < 4096; ++off) {
+    // Every window of every file is tried as the content key, as the KEK and
+    // as the link secret, the way an attacker with the disk would.
+    std::size_t opened = 0;
+    for (std::size_t off = 0; off + kKeyBytes <= data.size(); ++off) {
       SecretBytes guess(data.substr(off, kKeyBytes));
-      auto blob = slurp(t.path / "pickup" / "blobs" / (d->id + ".sealed"));
-      CHECK_FALSE(open(guess, std::string_view(blob).substr(6), "sealpost-pickup-blob|" + d->id));
+      opened += open(guess, sealed, "sealpost-pickup-blob|" + d->id).ok();
+      opened += open(guess, wrapped, "sealpost-pickup-keys|" + d->id).ok();
+      opened += open(derive_kek(guess, d->id), wrapped, "sealpost-pickup-keys|" + d->id).ok();
     }
+    CHECK(opened == 0);
   }
   CHECK(files >= 2);
+}
+
+namespace {
+
+// Every file the index consists of, WAL and shared memory included.
+std::string index_files(const std::filesystem::path& dir) {
+  std::string all;
+  for (const char* name : {"index.db", "index.db-wal", "index.db-shm"})
+    if (std::filesystem::exists(dir / name)) all += slurp(dir / name);
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("a shred leaves the wrapped key in neither index.db nor its -wal or -shm") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  std::vector<Deposited> deps;
+  std::vector<std::string> wrapped;
+  for (int i = 0; i < 3; ++i) {
+    auto d = (*store)->deposit(request(), kMime, kNow);
+    REQUIRE(d);
+    auto rec = (*store)->index().find(d->id);
+    REQUIRE(rec);
+    REQUIRE(*rec);
+    REQUIRE((**rec).wrapped_key.size() > 32);
+    wrapped.push_back((**rec).wrapped_key);
+    deps.push_back(std::move(*d));
+  }
+  // The scan finds live keys (here, before any shred: in the WAL or the database).
+  for (const auto& w : wrapped) CHECK(index_files(t.path / "pickup").find(w) != std::string::npos);
+
+  // Shredded while the store stays open, as in the running portal (WAL mode).
+  REQUIRE((*store)->revoke(deps[0].id));
+  auto n = (*store)->purge_expired(kNow + 2 * kDay);  // the other two expire
+  REQUIRE(n);
+  CHECK(*n == 2);
+  CHECK(std::filesystem::exists(t.path / "pickup" / "index.db-wal"));  // still in WAL mode
+  const std::string after = index_files(t.path / "pickup");
+  for (const auto& w : wrapped) {
+    CHECK(after.find(w) == std::string::npos);
+    CHECK(after.find(w.substr(w.size() - 16)) == std::string::npos);  // not even the tag
+  }
+}
+
+TEST_CASE("index rows of shredded pickups go after the retention; live ones stay") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  auto old = (*store)->deposit(request(), kMime, kNow);  // expires kNow + 1d
+  REQUIRE(old);
+  auto live = (*store)->deposit(request(), kMime, kNow + 100 * kDay);
+  REQUIRE(live);
+  const std::int64_t later = kNow + kDay + 90 * kDay + 60;
+  REQUIRE((*store)->purge_expired(kNow + 2 * kDay));
+  // Within the retention the row stays and the holder is told "gone".
+  auto kept = (*store)->forget_old(kNow + 30 * kDay, std::chrono::hours(24 * 90));
+  REQUIRE(kept);
+  CHECK(*kept == 0);
+  auto gone = (*store)->unlock(old->id, old->secret, kNow + 30 * kDay);
+  REQUIRE(gone);
+  CHECK(gone->status == LinkStatus::Gone);
+  auto n = (*store)->forget_old(later, std::chrono::hours(24 * 90));
+  REQUIRE(n);
+  CHECK(*n == 1);
+  auto row = (*store)->index().find(old->id);
+  REQUIRE(row);
+  CHECK_FALSE(*row);
+  CHECK(index_files(t.path / "pickup").find(old->id) == std::string::npos);
+  auto u = (*store)->unlock(live->id, live->secret, later);
+  REQUIRE(u);
+  CHECK(u->status == LinkStatus::Ok);  // not shredded: never forgotten
 }
 
 TEST_CASE("expiry shreds blob and key material; the holder sees Gone") {
@@ -134,13 +223,12 @@ TEST_CASE("expiry shreds blob and key material; the holder sees Gone") {
   REQUIRE(store);
   auto d = (*store)->deposit(request(), kMime, kNow);
   REQUIRE(d);
-  auto keep = (*store)->deposit(request(), kMime, kNow + 3600 * 23);
+  auto keep = (*store)->deposit(request(), kMime, kNow + 23 * kHour);
   REQUIRE(keep);
 
   std::vector<std::string> told;  // what the portal audits as pickup.expired
-  auto n = (*store)->purge_expired(kNow + 24 * 3600, [&told](const PickupRecord& r) {
-    told.push_back(r.id + " " + r.recipient);
-  });
+  auto n = (*store)->purge_expired(
+      kNow + kDay, [&told](const PickupRecord& r) { told.push_back(r.id + " " + r.recipient); });
   REQUIRE(n);
   CHECK(*n == 1);
   CHECK(told == std::vector<std::string>{d->id + " patient@example.org"});
@@ -155,7 +243,7 @@ TEST_CASE("expiry shreds blob and key material; the holder sees Gone") {
   auto u = (*store)->unlock(d->id, d->secret, kNow);  // even with a clock set back
   REQUIRE(u);
   CHECK(u->status == LinkStatus::Gone);
-  auto again = (*store)->purge_expired(kNow + 24 * 3600);
+  auto again = (*store)->purge_expired(kNow + kDay);
   REQUIRE(again);
   CHECK(*again == 0);
 }
