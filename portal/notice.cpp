@@ -8,6 +8,7 @@
 
 #include "common/durable_file.h"
 #include "common/secure_random.h"
+#include "portal/notice_defaults.h"
 
 namespace sealpost::pickup {
 namespace {
@@ -193,8 +194,14 @@ Result<std::string> compose_notice(const NoticeParams& p) {
   std::vector<Section> sections;
   for (const auto& lang : p.languages) {
     if (lang != "de" && lang != "en") return Error::plain("notice: unsupported language " + lang);
-    auto text = read_file(std::filesystem::path(p.templates_dir) / ("notice." + lang + ".txt"),
-                          kMaxTemplateBytes);
+    // A template the admin removed (or never installed) falls back to the one
+    // shipped in conf/templates/, compiled in; any other error is an error.
+    const auto path = std::filesystem::path(p.templates_dir) / ("notice." + lang + ".txt");
+    std::error_code ec;
+    auto text = std::filesystem::exists(path, ec) || ec
+                    ? read_file(path, kMaxTemplateBytes)
+                    : Result<std::string>(
+                          std::string(lang == "de" ? defaults::kNoticeDe : defaults::kNoticeEn));
     if (!text) return text.error();
     auto s = render(*text, p, lang);
     if (!s) return s.error();

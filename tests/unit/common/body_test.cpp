@@ -104,10 +104,13 @@ TEST_CASE("spill file content on disk is not the plaintext, and tampering is det
     if (target.find(dir.path.string()) != 0) continue;
     std::ifstream in(e.path(), std::ios::binary);
     on_disk.assign(std::istreambuf_iterator<char>(in), {});
-    // Flip one byte of the second record.
+    // Flip one byte of the second record (xor: a byte is never left as it was).
     std::fstream io(e.path(), std::ios::binary | std::ios::in | std::ios::out);
-    io.seekp(SpillFile::kRecordBytes + 16 + 10);
-    io.put('\x55');
+    const auto at = static_cast<std::streamoff>(SpillFile::kRecordBytes + 16 + 10);
+    io.seekg(at);
+    const char was = static_cast<char>(io.get());
+    io.seekp(at);
+    io.put(static_cast<char>(was ^ 0x5a));
   }
   REQUIRE(on_disk.size() > secret.size());
   CHECK(on_disk.find("Diabetes") == std::string::npos);
