@@ -86,6 +86,9 @@ struct PortalConfig {
 // certificates of valid signatures): use at once, store until an admin runs
 // `sealpost keys approve`, or nothing.
 enum class HarvestPolicy { Auto, Approve, Never };
+// A harvested key for an address that already has a harvested one: wait for
+// `sealpost keys approve` (then the earlier one retires), or switch at once.
+enum class KeyChangePolicy { Approve, Auto };
 
 struct ImapAccountConfig {
   std::string host;
@@ -95,7 +98,10 @@ struct ImapAccountConfig {
   std::string username;
   std::string password_file;
   std::vector<std::string> folders{"INBOX"};
-  HarvestPolicy harvest = HarvestPolicy::Auto;
+  // Approve by default: anybody can send mail under any From, so a key learnt
+  // from mail is only used once an admin vouched for it (docs/imap.md).
+  HarvestPolicy harvest = HarvestPolicy::Approve;
+  KeyChangePolicy key_change = KeyChangePolicy::Approve;
   // Where decrypted/replaced originals are moved; '/' stands for the server's
   // hierarchy delimiter. Created when missing.
   std::string originals_folder = "Sealpost/Originals";

@@ -232,6 +232,11 @@ class ConfigLoader {
     return url;
   }
 
+  static bool usable_folder_name(const std::string& f) {
+    return !f.empty() && f.front() != '/' && f.back() != '/' &&
+           f.find_first_of("\r\n\"*%") == std::string::npos;
+  }
+
   ImapAccountConfig imap(const YAML::Node& n) {
     check(n, "imap[]");
     ImapAccountConfig a;
@@ -257,11 +262,13 @@ class ConfigLoader {
                                            {{"auto", HarvestPolicy::Auto},
                                             {"approve", HarvestPolicy::Approve},
                                             {"never", HarvestPolicy::Never}});
+    if (auto v = n["key_change"])
+      a.key_change = r_.choice<KeyChangePolicy>(
+          v, "imap[].key_change",
+          {{"approve", KeyChangePolicy::Approve}, {"auto", KeyChangePolicy::Auto}});
     if (auto v = n["originals_folder"]) {
       a.originals_folder = r_.string(v, "imap[].originals_folder");
-      if (a.originals_folder.empty() || a.originals_folder.front() == '/' ||
-          a.originals_folder.back() == '/' ||
-          a.originals_folder.find_first_of("\r\n\"*%") != std::string::npos)
+      if (!usable_folder_name(a.originals_folder))
         r_.fail(v, "imap[].originals_folder: not a usable folder name");
       // Moving originals into a folder that is itself processed would loop.
       for (const auto& f : a.folders)

@@ -133,8 +133,13 @@ Result<void> ImapService::poll_folder(ImapSession& session, const ImapAccountCon
       if (!msg.error().temporary()) continue;  // vanished: nothing to do
       return msg.error();
     }
-    const InboundResult res =
-        processor_->process(msg->data, MessageRef{key, folder, uid, account.harvest, originals});
+    MessageRef ref;
+    ref.account = key;
+    ref.folder = folder;
+    ref.uid = uid;
+    ref.harvest = HarvestRules{account.harvest, account.key_change};
+    ref.originals_folder = originals;
+    const InboundResult res = processor_->process(msg->data, ref);
     if (res.replace) {
       if (!originals_ready) {
         if (auto r = session.ensure_folder(originals); !r) {

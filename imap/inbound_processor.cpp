@@ -40,6 +40,8 @@ void InboundProcessor::report_harvest(const HarvestOutcome& out, HarvestSource s
                                                                  : "imported";
   // Refusals and key changes are what an admin should look at.
   const bool noteworthy = out.kind == HarvestOutcome::Kind::Refused || !out.reason.empty();
+  std::string retired;
+  for (const auto& id : out.retired) retired += (retired.empty() ? "" : ",") + id;
   log::write(noteworthy ? log::Level::Warn : log::Level::Info, "imap.harvest",
              {{"account", ref.account},
               {"folder", ref.folder},
@@ -48,7 +50,8 @@ void InboundProcessor::report_harvest(const HarvestOutcome& out, HarvestSource s
               {"source", harvest_source_name(source)},
               {"fingerprint", out.fingerprint},
               {"result", result},
-              {"reason", out.reason}});
+              {"reason", out.reason},
+              {"retired", retired}});
   audit_.record(AuditEvent{"imap.harvest",
                            {{"account", ref.account},
                             {"folder", ref.folder},
@@ -57,11 +60,13 @@ void InboundProcessor::report_harvest(const HarvestOutcome& out, HarvestSource s
                             {"source", harvest_source_name(source)},
                             {"fingerprint", out.fingerprint},
                             {"result", result},
-                            {"reason", out.reason}}});
+                            {"reason", out.reason},
+                            {"retired", retired}}});
 }
 
 void InboundProcessor::harvest(const std::string& from, const std::vector<std::string>& values,
                                const std::string& message_id, const MessageRef& ref) {
+  if (from.empty() || ref.harvest.harvest == HarvestPolicy::Never) return;
   auto header = pick_autocrypt(values, from);
   if (!header) return;
   report_harvest(harvester_.harvest_pgp(header->keydata, from, message_id, HarvestSource::Autocrypt,
@@ -71,7 +76,7 @@ void InboundProcessor::harvest(const std::string& from, const std::vector<std::s
 
 void InboundProcessor::harvest_signer(const SmimeVerified& v, const std::string& from,
                                       const std::string& message_id, const MessageRef& ref) {
-  if (ref.harvest == HarvestPolicy::Never || from.empty() || !v.valid()) return;
+  if (ref.harvest.harvest == HarvestPolicy::Never || from.empty() || !v.valid()) return;
   report_harvest(harvester_.harvest_smime(v, from, message_id, ref.harvest),
                  HarvestSource::Signature, from, ref);
 }
@@ -91,7 +96,8 @@ void InboundProcessor::verify_inner_smime(Decrypted& d, const std::string& from)
 }
 
 Result<InboundProcessor::Decrypted> InboundProcessor::decrypt(const EncryptedEntity& e,
-                                                              const std::string& from) {
+                                                              const std::string& from,
+                                                              const std::string& message_id) {
   Decrypted out;
   if (e.kind == EncryptionKind::Pgp) {
     auto r = pgp_decrypt(keystore_.pgp(), e.ciphertext, from);
@@ -99,10 +105,10 @@ Result<InboundProcessor::Decrypted> InboundProcessor::decrypt(const EncryptedEnt
     out.plaintext =
         e.inline_text ? inline_plaintext_entity(r->plaintext, e.charset) : std::move(r->plaintext);
     out.signature = r->signature;
-    // gpg verifies against every key in the keyring; one harvested under
-    // `approve` has not been vouched for yet.
+    // gpg verifies against every key in the keyring: only a key the admin
+    // imported or approved reads "valid key"; a harvested one says so.
     if (out.signature.kind == SignatureFacts::Kind::Good && !out.signature.fingerprint.empty())
-      out.signature.pending = keystore_.source_of(out.signature.fingerprint).pending;
+      out.signature.trust = key_trust(keystore_.source_of(out.signature.fingerprint), message_id);
     out.authenticated = true;  // pgp_decrypt refuses anything without MDC/AEAD
     return out;
   }
@@ -151,9 +157,11 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
   InboundResult result;
   const std::string from = from_address(header_value(outer.fields, "From"));
   const std::string message_id = header_value(outer.fields, "Message-ID");
-  // Harvest first: a signed-and-encrypted first mail can then already verify.
-  if (!from.empty() && ref.harvest != HarvestPolicy::Never)
+  // The Autocrypt key is learnt only after this message's own signature was
+  // checked: a key must never vouch for the message that brought it.
+  const auto autocrypt = [&] {
     harvest(from, header_values(outer.fields, "Autocrypt"), message_id, ref);
+  };
 
   auto parsed = seal::parse_message(raw, seal::MimeLimits{});
   if (!parsed) {
@@ -164,12 +172,14 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
   if (!encrypted) {
     // Signed, not encrypted: staff's client shows and checks the signature
     // itself; Sealpost only learns the certificate from it.
-    if (auto sig = find_smime_signature(raw); sig && ref.harvest != HarvestPolicy::Never)
+    if (auto sig = find_smime_signature(raw); sig && ref.harvest.harvest != HarvestPolicy::Never)
       harvest_signer(smime_verify(keystore_.smime(), *sig, from), from, message_id, ref);
+    autocrypt();
     result.outcome = "plain";
     return result;
   }
-  auto decrypted = decrypt(*encrypted, from);
+  auto decrypted = decrypt(*encrypted, from, message_id);
+  autocrypt();
   if (!decrypted) {
     // Left untouched in the folder: staff see the original, nothing misleading.
     result.outcome = decrypted.error().enhanced;

@@ -48,6 +48,13 @@ struct ListedKey {
   Provenance source;
 };
 
+// What `sealpost keys approve` did: the key released, and the earlier
+// harvested keys it replaces, now retired.
+struct Approval {
+  Provenance key;
+  std::vector<std::string> retired;
+};
+
 // The practice's S/MIME identity (from PKCS#12), used to sign outgoing mail.
 struct SmimeSigner {
   ossl::SharedX509 cert;
@@ -68,11 +75,18 @@ class Keystore {
   Result<std::vector<ImportedItem>> import_data(const std::string& data, const std::string& origin,
                                                 const std::string& p12_passphrase = "");
   Result<std::vector<ListedKey>> list();
+  // Removes a key or certificate and its provenance; `id` is a PGP
+  // fingerprint (any case) or "x509:<sha256>".
   Result<void> remove(const std::string& id);
-  // Releases a harvested key or certificate that waits for approval
-  // (imap[].harvest: approve) so lookup() returns it. `id` is a PGP
-  // fingerprint (any case) or "x509:<sha256>". Returns its provenance.
-  Result<Provenance> approve(const std::string& id);
+  // Removes the practice's S/MIME signing identity (private/smime-signer.pem);
+  // returns its provenance (id x509:...). An error when none is imported.
+  Result<Provenance> remove_smime_signer();
+  // Vouches for a harvested key or certificate: releases it when it waits for
+  // approval (imap[].harvest / key_change: approve) so lookup() returns it,
+  // marks it approved (its signatures then read "valid key"), and retires the
+  // earlier harvested keys it replaces. `id` is a PGP fingerprint (any case)
+  // or "x509:<sha256>".
+  Result<Approval> approve(const std::string& id);
   // Where a key or certificate came from (source "unknown" when not recorded).
   Provenance source_of(const std::string& id) { return provenance_of(id); }
 

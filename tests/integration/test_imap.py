@@ -244,6 +244,8 @@ def test_decrypts_harvests_and_processes_once(world):
                               "X-Sealpost-Signature: valid key FORGED-PLAIN\r\n"
                               "\r\nBitte anrufen.\r\n" % PRACTICE).encode())
 
+    relay.config["imap"][0]["harvest"] = "auto"  # the default is approve
+    relay.write_config()
     relay.start()
     originals = wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 3 and
                          fetch_all(dovecot, "Sealpost/Originals"))
@@ -261,7 +263,10 @@ def test_decrypts_harvests_and_processes_once(world):
         assert b"tracker.example" not in m  # remote image dropped from decrypted HTML
         assert b"BEGIN PGP MESSAGE" not in m
         assert m.count(b"X-Sealpost-Signature:") == 1
-        assert ("X-Sealpost-Signature: valid key %s" % world["patient_fpr"]).encode() in m
+        # Learnt from the earlier Autocrypt mail (trust on first use), not
+        # vouched for by anybody: never a plain "valid key".
+        assert ("X-Sealpost-Signature: valid harvested key %s (unverified)"
+                % world["patient_fpr"]).encode() in m
     efail_copy = [m for m in readable if b"enc-2" in m][0]
     assert b"evil.example" not in efail_copy and b"X-Sealpost-Note:" in efail_copy
     # The tampered message and the Autocrypt mail stay where they were, untouched.
@@ -447,6 +452,7 @@ def test_smime_signature_harvest_makes_next_mail_smime(world):
     ca = TestCA(tmp / "ca")
     cert, key, _p12 = ca.smime_cert(PATIENT)
     relay.config["keystore"] = {"trust_anchors": [str(ca.cert)]}
+    relay.config["imap"][0]["harvest"] = "auto"
     relay.write_config()
     append(dovecot, "INBOX", smime_signed_mail(tmp, cert, key, "<signed-1@example.org>"))
     relay.add_user("anna", "anna-pw-91c2", [PRACTICE])

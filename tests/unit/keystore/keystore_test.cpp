@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <mutex>
 #include <thread>
 
@@ -21,6 +22,18 @@ std::unique_ptr<Keystore> open_store(const Workdir& w, std::vector<std::string> 
   auto ks = Keystore::open(KeystoreOptions{w / "state", std::move(anchors), ""});
   REQUIRE(ks.ok());
   return std::move(ks.value());
+}
+
+Provenance harvested(const std::string& id, const std::string& kind, bool pending,
+                     const std::string& origin = "autocrypt from p in <m>") {
+  Provenance p;
+  p.id = id;
+  p.kind = kind;
+  p.source = "harvested";
+  p.added = 1;
+  p.origin = origin;
+  p.pending = pending;
+  return p;
 }
 
 bool has_rejection(const LookupResult& r, const std::string& needle) {
@@ -228,9 +241,7 @@ TEST_CASE("a harvested key waiting for approval is stored but not used until app
     auto prov = open_sqlite_provenance(w / "state/keystore.db");
     REQUIRE(prov.ok());
     for (const auto& [id, kind] : {std::pair{fpr, "pgp"}, std::pair{cert_id, "smime"}})
-      REQUIRE((*prov)
-                  ->record(Provenance{id, kind, "harvested", 1, "autocrypt from p in <m>", true})
-                  .ok());
+      REQUIRE((*prov)->record(harvested(id, kind, true)).ok());
   }
 
   auto r = ks->lookup("patient@example.test");
@@ -252,8 +263,10 @@ TEST_CASE("a harvested key waiting for approval is stored but not used until app
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto approved = ks->approve(lower);
   REQUIRE(approved.ok());
-  CHECK_FALSE(approved->pending);
-  CHECK(approved->origin == "autocrypt from p in <m>");
+  CHECK_FALSE(approved->key.pending);
+  CHECK(approved->key.approved);
+  CHECK(approved->key.origin == "autocrypt from p in <m>");
+  CHECK(approved->retired.empty());
   CHECK(ks->approve(fpr).ok());
   REQUIRE(ks->approve(cert_id).ok());
   r = ks->lookup("patient@example.test");
@@ -272,7 +285,7 @@ TEST_CASE("a harvested key waiting for approval is stored but not used until app
   CHECK_FALSE(ks->approve("x509:" + std::string(64, '0')).ok());
 }
 
-TEST_CASE("a keystore.db from before approvals gains the pending column") {
+TEST_CASE("a keystore.db from before approvals gains the new columns") {
   Workdir w;
   std::filesystem::create_directories(w / "state");
   testing::sh("sqlite3 " + (w / "state/keystore.db") +
@@ -285,10 +298,57 @@ TEST_CASE("a keystore.db from before approvals gains the pending column") {
   REQUIRE(old);
   CHECK_FALSE(old->pending);
   CHECK(old->origin == "old");
-  REQUIRE((*prov)->record(Provenance{"DEF", "pgp", "harvested", 6, "new", true}).ok());
+  CHECK_FALSE(old->approved);
+  CHECK(old->replaces.empty());
+  CHECK(old->retired.empty());
+  auto def = harvested("DEF", "pgp", true, "new");
+  def.replaces = "ABC";
+  REQUIRE((*prov)->record(def).ok());
   CHECK((*prov)->find("DEF")->pending);
+  CHECK((*prov)->find("DEF")->replaces == "ABC");
+  REQUIRE(retire(**prov, "ABC", "replaced by DEF").ok());
+  CHECK((*prov)->find("ABC")->retired == "replaced by DEF");
   // Opened again (the CLI after the daemon): the column is there already.
   auto again = open_sqlite_provenance(w / "state/keystore.db");
   REQUIRE(again.ok());
   CHECK((*again)->find("DEF")->pending);
+}
+
+TEST_CASE("keys remove takes the fingerprint in any case and forgets its provenance") {
+  Workdir w;
+  GpgWorld world(w);
+  const std::string fpr = world.gen("Pat <pat@example.test>");
+  auto ks = open_store(w);
+  REQUIRE(ks->import_data(world.export_key(fpr), "pat.asc").ok());
+  REQUIRE(ks->source_of(fpr).source == "imported");
+  std::string lower = fpr;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  REQUIRE(ks->remove(lower).ok());
+  CHECK(ks->lookup("pat@example.test")->pgp.empty());
+  CHECK(ks->source_of(fpr).source == "unknown");  // no stale row left behind
+}
+
+TEST_CASE("the S/MIME signing identity can be removed") {
+  Workdir w;
+  CertWorld ca(w, "ca");
+  const std::string cert = ca.issue("signer", "praxis@praxis.test");
+  testing::sh("openssl pkcs12 -export -in " + cert + " -inkey " + (w / "ca/signer.key") +
+              " -passout pass: -out " + (w / "signer.p12"));
+  auto ks = open_store(w, {ca.ca_pem()});
+  auto imported = ks->import_data(slurp(w / "signer.p12"), "signer.p12");
+  REQUIRE(imported.ok());
+  const std::string id = imported->front().id;
+  REQUIRE(ks->smime_signer().ok());
+  REQUIRE(*ks->smime_signer());
+  auto removed = ks->remove_smime_signer();
+  REQUIRE(removed.ok());
+  CHECK(removed->id == id);
+  CHECK(removed->origin == "signer.p12");
+  CHECK_FALSE(*ks->smime_signer());
+  CHECK_FALSE(std::filesystem::exists(w / "state/private/smime-signer.pem"));
+  CHECK(ks->source_of(id).source == "unknown");
+  auto listed = ks->list();
+  REQUIRE(listed.ok());
+  for (const auto& k : *listed) CHECK(k.kind != "smime-signer");
+  CHECK_FALSE(ks->remove_smime_signer().ok());  // nothing left to remove
 }
