@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <mutex>
 
-#include "common/durable_file.h"
 #include "common/log.h"
 #include "keystore/address_match.h"
+#include "keystore/gpg_conf.h"
 
 namespace sealpost::keystore {
 
@@ -104,12 +104,10 @@ Result<std::unique_ptr<PgpKeyring>> PgpKeyring::open(const std::string& gnupg_ho
   // gpg refuses (warns about) homes others can read; and it is our secret key store.
   if (::chmod(gnupg_home.c_str(), 0700) != 0)
     return keystore_error("cannot chmod 0700 " + gnupg_home);
-  const fs::path conf = fs::path(gnupg_home) / "gpg.conf";
-  if (!fs::exists(conf)) {
-    // Several processes (daemon, CLI) share this home: no shared seed file.
-    auto w = write_file_durable(conf, "no-random-seed-file\n", 0600);
-    if (!w) return w.error();
-  }
+  // Written or refreshed every time, keeping the admin's own lines: the
+  // cipher gpg picks for signed mail must not depend on an old key's prefs.
+  if (auto w = refresh_gpg_conf((fs::path(gnupg_home) / "gpg.conf").string()); !w)
+    return keystore_error("gpg.conf: " + w.error().what());
   adopt_as_global_home(gnupg_home);
   std::unique_ptr<PgpKeyring> ring(new PgpKeyring(gnupg_home));
   auto ctx = ring->new_context();

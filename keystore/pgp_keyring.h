@@ -40,7 +40,8 @@ struct PgpImport {
 
 class PgpKeyring {
  public:
-  // Creates the home (0700, gpg.conf with no-random-seed-file) if needed.
+  // Creates the home (0700) if needed and writes the managed gpg.conf
+  // settings (keystore/gpg_conf.h).
   static Result<std::unique_ptr<PgpKeyring>> open(const std::string& gnupg_home);
 
   // Keys usable for encryption to `address` (not expired/revoked/disabled/invalid,

@@ -3,10 +3,12 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cctype>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "keystore/address_match.h"
+#include "keystore/gpg_conf.h"
 #include "test_material.h"
 
 using namespace sealpost;
@@ -351,4 +353,85 @@ TEST_CASE("the S/MIME signing identity can be removed") {
   REQUIRE(listed.ok());
   for (const auto& k : *listed) CHECK(k.kind != "smime-signer");
   CHECK_FALSE(ks->remove_smime_signer().ok());  // nothing left to remove
+}
+
+TEST_CASE("gpg.conf pins AES-256 for gpg's own encryption and keeps the admin's lines") {
+  Workdir w;
+  GpgWorld world(w);
+  const std::string home = w / "state/gnupg";
+  std::filesystem::create_directories(home);
+  std::filesystem::permissions(home, std::filesystem::perms::owner_all);
+  std::ofstream(home + "/gpg.conf") << "keyid-format 0xlong\ncipher-algo 3DES\n";
+  auto ks = open_store(w);
+  const std::string conf = slurp(home + "/gpg.conf");
+  CHECK(conf.find("keyid-format 0xlong\n") == 0);
+  CHECK(conf.find("\ncipher-algo 3DES") == std::string::npos);
+  CHECK(conf.find("Sealpost (weakens encryption or breaks readers such as GnuPG 2.2 and "
+                  "Sequoia): cipher-algo 3DES\n") != std::string::npos);
+  CHECK(conf.find("personal-cipher-preferences AES256 AES192 AES\n") != std::string::npos);
+  CHECK(conf.find("no-random-seed-file\n") != std::string::npos);
+  ks.reset();
+  ks = open_store(w);  // opened again: the same text, the block not repeated
+  CHECK(slurp(home + "/gpg.conf") == conf);
+
+  // A recipient key that lists 3DES first (as keys from old PGP versions do).
+  const std::string patient = world.gen("Pat <pat@example.test>");
+  testing::sh("printf 'setpref 3DES AES256 AES192 AES SHA256 ZLIB\\ny\\nsave\\n' | gpg --homedir " +
+              (w / "gpg") + " --batch --yes --command-fd 0 --edit-key " + patient);
+  const std::string practice = world.gen("Praxis <praxis@praxis.test>");
+  REQUIRE(ks->import_data(world.export_key(patient), "pat.asc").ok());
+  REQUIRE(ks->import_data(world.gpg("--armor --export-secret-keys " + practice), "p.sec").ok());
+
+  // Signed and encrypted the way seal/ does it for signed PGP/MIME (gpg via GPGME).
+  auto ctx = ks->pgp().new_context();
+  REQUIRE(ctx.ok());
+  auto recipients = ks->pgp().keys_for(ctx->get(), {patient}, false);
+  auto signer = ks->pgp().keys_for(ctx->get(), {practice}, true);
+  REQUIRE(recipients.ok());
+  REQUIRE(signer.ok());
+  REQUIRE(gpgme_signers_add(ctx->get(), signer->at(0).get()) == 0);
+  gpgme_key_t keys[] = {recipients->at(0).get(), nullptr};
+  const std::string text = "Befund\r\n";
+  gpgme_data_t in = nullptr;
+  gpgme_data_t out = nullptr;
+  REQUIRE(gpgme_data_new_from_mem(&in, text.data(), text.size(), 0) == 0);
+  REQUIRE(gpgme_data_new(&out) == 0);
+  gpg::DataPtr in_ptr(in);
+  REQUIRE(gpgme_op_encrypt_sign(ctx->get(), keys, GPGME_ENCRYPT_ALWAYS_TRUST, in, out) == 0);
+  std::size_t len = 0;
+  char* buf = gpgme_data_release_and_get_mem(out, &len);
+  std::ofstream(w / "c.asc") << std::string(buf, len);
+  gpgme_free(buf);
+
+  // DECRYPTION_INFO <mdc> <cipher>: 2 = MDC (SHA-1), 9 = AES-256; no AEAD packet.
+  const std::string status = world.gpg("--status-fd 1 --decrypt " + (w / "c.asc"));
+  CHECK(status.find("DECRYPTION_INFO 2 9") != std::string::npos);
+  const std::string packets = world.gpg("--list-packets " + (w / "c.asc"));
+  CHECK(packets.find("tag=18") != std::string::npos);
+  CHECK(packets.find("mdc_method: 2") != std::string::npos);
+  CHECK(packets.find("tag=20") == std::string::npos);
+
+  // Control (and proof the prefs took): gpg without the managed settings
+  // follows the key's preferences and picks 3DES (2).
+  std::ofstream(w / "m.txt") << text;
+  world.gpg("--trust-model always -e -r " + patient + " -o " + (w / "c3.gpg") + " " +
+            (w / "m.txt"));
+  CHECK(world.gpg("--status-fd 1 --decrypt " + (w / "c3.gpg")).find("DECRYPTION_INFO 2 2") !=
+        std::string::npos);
+}
+
+TEST_CASE("managed gpg.conf: risky admin options are commented out, the block stays last") {
+  const std::string conf = managed_gpg_conf(
+      "# mine\nkeyserver hkps://keys.example\ncompliance pgp7\ncompliance openpgp\n"
+      "  --force-ocb\nrfc2440\npersonal-cipher-preferences CAST5\n");
+  CHECK(conf.find("# mine\nkeyserver hkps://keys.example\n") == 0);
+  CHECK(conf.find("\ncompliance openpgp\n") != std::string::npos);
+  for (const char* line :
+       {"compliance pgp7", "  --force-ocb", "rfc2440", "personal-cipher-preferences CAST5"})
+    CHECK(conf.find("Sequoia): " + std::string(line) + "\n") != std::string::npos);
+  // Rewriting is stable, and an old block is replaced, never repeated.
+  CHECK(managed_gpg_conf(conf) == conf);
+  const std::string once = managed_gpg_conf("");
+  CHECK(managed_gpg_conf(once) == once);
+  CHECK(once.rfind("no-random-seed-file") == once.find("no-random-seed-file"));
 }
