@@ -83,8 +83,9 @@ Result<std::unique_ptr<Keystore>> Keystore::open(const KeystoreOptions& options)
   auto pgp = PgpKeyring::open(options.state_dir + "/gnupg");
   if (!pgp) return pgp.error();
   ks->pgp_ = std::move(pgp.value());
-  auto smime = SmimeStore::open(
-      SmimeStoreOptions{options.state_dir + "/certs", options.trust_anchors, options.crl_dir});
+  auto smime =
+      SmimeStore::open(SmimeStoreOptions{options.state_dir + "/certs", options.trust_anchors,
+                                         options.crl_dir, options.trust_check_interval});
   if (!smime) return smime.error();
   ks->smime_ = std::move(smime.value());
   auto prov = open_sqlite_provenance(options.state_dir + "/keystore.db");

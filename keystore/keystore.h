@@ -5,6 +5,7 @@
 //   auto found = (*ks)->lookup("patient@example.org");  // usable keys + refusals
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,9 +19,14 @@
 namespace sealpost::keystore {
 
 struct KeystoreOptions {
+  KeystoreOptions() = default;
+  KeystoreOptions(std::string state, std::vector<std::string> anchors = {}, std::string crls = {})
+      : state_dir(std::move(state)), trust_anchors(std::move(anchors)), crl_dir(std::move(crls)) {}
   std::string state_dir;
   std::vector<std::string> trust_anchors;
   std::string crl_dir;
+  // How often anchor/CRL files are checked for changes (SmimeStoreOptions).
+  std::chrono::seconds trust_check_interval{5};
 };
 
 struct LookupResult {

@@ -435,3 +435,66 @@ TEST_CASE("managed gpg.conf: risky admin options are commented out, the block st
   CHECK(managed_gpg_conf(once) == once);
   CHECK(once.rfind("no-random-seed-file") == once.find("no-random-seed-file"));
 }
+
+TEST_CASE("a revoked certificate is refused, and a CRL updated on disk counts without reopening") {
+  Workdir w;
+  CertWorld ca(w, "ca");
+  const std::string crl_dir = w / "crl";
+  std::filesystem::create_directories(crl_dir);
+  ca.crl(crl_dir + "/ca.pem");  // nothing revoked yet
+  KeystoreOptions o(w / "state", {ca.ca_pem()}, crl_dir);
+  o.trust_check_interval = std::chrono::seconds(0);
+  auto opened = Keystore::open(o);
+  REQUIRE(opened.ok());
+  auto& ks = **opened;
+  const std::string cert = ca.issue("lab", "lab@labor.test");
+  REQUIRE(ks.import_data(slurp(cert), "lab.pem").ok());
+  REQUIRE(ks.lookup("lab@labor.test")->smime.size() == 1);
+
+  ca.revoke(cert);
+  ca.crl(crl_dir + "/ca.pem.new");
+  std::filesystem::rename(crl_dir + "/ca.pem.new", crl_dir + "/ca.pem");
+  auto r = ks.lookup("lab@labor.test");
+  REQUIRE(r.ok());
+  CHECK(r->smime.empty());
+  CHECK(has_rejection(*r, "certificate revoked"));
+
+  SECTION("a CRL past its nextUpdate refuses everything, saying why") {
+    ca.crl(crl_dir + "/ca.pem", "-crl_lastupdate 200101000000Z -crl_nextupdate 200201000000Z");
+    const std::string other = ca.issue("other", "other@labor.test");
+    REQUIRE(ks.import_data(slurp(other), "other.pem").ok());
+    auto stale = ks.lookup("other@labor.test");
+    REQUIRE(stale.ok());
+    CHECK(stale->smime.empty());
+    CHECK(has_rejection(*stale, "CRL has expired"));
+    CHECK(has_rejection(*stale, "past its nextUpdate"));
+  }
+  SECTION("without any CRL for the issuer, nothing is taken as unrevoked") {
+    std::filesystem::remove(crl_dir + "/ca.pem");
+    auto none = ks.lookup("lab@labor.test");
+    REQUIRE(none.ok());
+    CHECK(none->smime.empty());
+    CHECK(has_rejection(*none, "no CRL for the issuer"));
+  }
+}
+
+TEST_CASE("CRL changes are looked for at most every trust_check_interval") {
+  Workdir w;
+  CertWorld ca(w, "ca");
+  const std::string crl_dir = w / "crl";
+  std::filesystem::create_directories(crl_dir);
+  ca.crl(crl_dir + "/ca.pem");
+  KeystoreOptions o(w / "state", {ca.ca_pem()}, crl_dir);
+  o.trust_check_interval = std::chrono::seconds(2);
+  auto opened = Keystore::open(o);
+  REQUIRE(opened.ok());
+  auto& ks = **opened;
+  const std::string cert = ca.issue("lab", "lab@labor.test");
+  REQUIRE(ks.import_data(slurp(cert), "lab.pem").ok());
+  REQUIRE(ks.lookup("lab@labor.test")->smime.size() == 1);
+  ca.revoke(cert);
+  ca.crl(crl_dir + "/ca.pem");
+  CHECK(ks.lookup("lab@labor.test")->smime.size() == 1);  // within the interval: not yet
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  CHECK(ks.lookup("lab@labor.test")->smime.empty());
+}
