@@ -61,6 +61,10 @@ struct QueueConfig {
 struct KeystoreConfig {
   std::vector<std::string> trust_anchors;  // PEM bundles or directories of PEMs
   std::string crl_dir;                     // optional
+  // Practice identities (e.g. praxis@praxis.example) whose signing key or
+  // certificate may sign mail from any address of their domain that has no
+  // signing identity of its own (keystore/signer_choice.cpp).
+  std::vector<std::string> domain_signers;
 };
 
 struct PortalConfig {

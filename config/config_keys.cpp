@@ -12,7 +12,7 @@ const std::vector<ConfigSection>& config_sections() {
       {"smarthost",
        {"host", "port", "tls", "ca_file", "username", "password_file", "insecure",
         "connect_timeout", "command_timeout"}},
-      {"keystore", {"trust_anchors", "crl_dir"}},
+      {"keystore", {"trust_anchors", "crl_dir", "domain_signers"}},
       {"portal",
        {"public_url", "listen", "tls", "trusted_proxies", "sms_command", "submit", "practice_name",
         "mail_from", "templates", "max_attempts", "code_ttl", "max_reply_size"}},

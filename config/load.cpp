@@ -170,6 +170,17 @@ class ConfigLoader {
         k.trust_anchors.push_back(r_.resolve(p));
     }
     if (auto v = n["crl_dir"]) k.crl_dir = r_.path(v, "keystore.crl_dir");
+    if (auto v = n["domain_signers"]) {
+      for (const auto& a : r_.string_list(v, "keystore.domain_signers")) {
+        const auto at = a.find('@');
+        if (at == std::string::npos || at == 0 || at + 1 == a.size() ||
+            a.find('@', at + 1) != std::string::npos ||
+            a.find_first_of(" \t\r\n<>\"") != std::string::npos)
+          r_.fail(v, "keystore.domain_signers: '" + YamlReader::shorten(a) +
+                         "' is not an e-mail address");
+        k.domain_signers.push_back(a);
+      }
+    }
     return k;
   }
 

@@ -70,13 +70,15 @@ std::string utc_day(std::int64_t t) {
 }  // namespace
 
 Result<std::unique_ptr<Keystore>> Keystore::open(const Config& config) {
-  return open(
-      KeystoreOptions{config.state_dir, config.keystore.trust_anchors, config.keystore.crl_dir});
+  KeystoreOptions o(config.state_dir, config.keystore.trust_anchors, config.keystore.crl_dir);
+  o.domain_signers = config.keystore.domain_signers;
+  return open(o);
 }
 
 Result<std::unique_ptr<Keystore>> Keystore::open(const KeystoreOptions& options) {
   std::unique_ptr<Keystore> ks(new Keystore());
   ks->state_dir_ = options.state_dir;
+  ks->domain_signers_ = options.domain_signers;
   std::error_code ec;
   fs::create_directories(options.state_dir, ec);
   if (ec) return Error::plain("cannot create " + options.state_dir + ": " + ec.message());

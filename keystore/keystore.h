@@ -27,6 +27,8 @@ struct KeystoreOptions {
   std::string crl_dir;
   // How often anchor/CRL files are checked for changes (SmimeStoreOptions).
   std::chrono::seconds trust_check_interval{5};
+  // keystore.domain_signers: practice identities that may sign for their domain.
+  std::vector<std::string> domain_signers;
 };
 
 struct LookupResult {
@@ -68,6 +70,23 @@ struct SmimeSigner {
   std::vector<ossl::SharedX509> chain;
 };
 
+// The signing identity chosen for one From address (pgp_signer_for /
+// smime_signer_for): the From address's own identity, else the configured
+// domain signer of its domain (keystore.domain_signers). Nothing chosen is not
+// an error: the caller sends unsigned and warns with `reason`.
+struct PgpSignerChoice {
+  std::string fingerprint;         // "" = no usable signing key
+  std::string identity;            // the address its user id names
+  std::string reason;              // why none was chosen
+  std::vector<Rejection> refused;  // keys for the identities that cannot sign, with why
+};
+
+struct SmimeSignerChoice {
+  std::shared_ptr<const SmimeSigner> signer;  // null = none usable
+  std::string identity;                       // the certificate address that matched
+  std::string reason;                         // why none was chosen
+};
+
 class Keystore {
  public:
   static Result<std::unique_ptr<Keystore>> open(const Config& config);
@@ -96,9 +115,18 @@ class Keystore {
   // Where a key or certificate came from (source "unknown" when not recorded).
   Provenance source_of(const std::string& id) { return provenance_of(id); }
 
-  // Signing identities; empty / null when none is configured.
+  // Signing identities; empty / null when none is configured. These ignore
+  // the sender: prefer pgp_signer_for / smime_signer_for.
   Result<std::string> pgp_signing_fingerprint() { return pgp_->signing_fingerprint(); }
   Result<std::shared_ptr<const SmimeSigner>> smime_signer();
+
+  // The signing identity for mail From `from` (keystore/signer_choice.cpp):
+  // a secret key / the S/MIME identity naming exactly `from`, else the
+  // domain signer configured for its domain; expired, revoked, wrong-usage
+  // or (S/MIME) untrusted identities are refused with the reason. An error
+  // only when the keystore itself fails.
+  Result<PgpSignerChoice> pgp_signer_for(const std::string& from);
+  Result<SmimeSignerChoice> smime_signer_for(const std::string& from);
 
   PgpKeyring& pgp() { return *pgp_; }
   SmimeStore& smime() { return *smime_; }
@@ -112,7 +140,11 @@ class Keystore {
   Provenance provenance_of(const std::string& id);
   void hold_back_pending(ListedKey& l);  // list(): a pending key reads as not usable
 
+  // From's own address, then the domain signers for its domain.
+  std::vector<std::string> signing_identities(const std::string& from) const;
+
   std::string state_dir_;
+  std::vector<std::string> domain_signers_;
   std::unique_ptr<PgpKeyring> pgp_;
   std::unique_ptr<SmimeStore> smime_;
   std::unique_ptr<ProvenanceStore> provenance_;

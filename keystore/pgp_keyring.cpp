@@ -96,6 +96,23 @@ std::string pgp_key_unusable_reason(gpgme_key_t key, const std::string& address,
   return "no valid user id with exactly this address";
 }
 
+std::string pgp_signing_unusable_reason(gpgme_key_t key, const std::string& address) {
+  if (key->revoked) return "key is revoked";
+  if (key->expired) return "key has expired";
+  if (key->disabled) return "key is disabled";
+  if (key->invalid) return "key is invalid";
+  bool named = false;
+  for (gpgme_user_id_t u = key->uids; u; u = u->next)
+    if (!u->revoked && !u->invalid && u->email && address_matches(u->email, address)) named = true;
+  if (!named) return "no valid user id with exactly this address";
+  const std::int64_t now = now_seconds();
+  for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next)
+    if (sk->can_sign && sk->secret && !sk->revoked && !sk->expired && !sk->disabled &&
+        !sk->invalid && (sk->expires == 0 || sk->expires > now))
+      return {};
+  return "no valid signing subkey with its secret part";
+}
+
 Result<std::unique_ptr<PgpKeyring>> PgpKeyring::open(const std::string& gnupg_home) {
   gpg::ensure_initialised();
   std::error_code ec;
@@ -235,6 +252,31 @@ Result<void> PgpKeyring::lookup(const std::string& address, std::vector<PgpKey>&
       rejected.push_back({"pgp", k.fingerprint, why});
   }
   return {};
+}
+
+Result<std::string> PgpKeyring::signer_for_identity(const std::string& identity,
+                                                    std::vector<Rejection>& refused) {
+  auto snap = snapshot();
+  if (!snap) return snap.error();
+  std::string best;
+  long best_created = -1;
+  for (const auto& [fpr, key] : (*snap)->secret_keys) {
+    bool mentions = false;  // a user id for the address at all (revoked or not)
+    for (gpgme_user_id_t u = key->uids; u; u = u->next)
+      if (u->email && address_matches(u->email, identity)) mentions = true;
+    if (!mentions) continue;
+    const std::string why = pgp_signing_unusable_reason(key.get(), identity);
+    if (!why.empty()) {
+      refused.push_back({"pgp", fpr, why});
+      continue;
+    }
+    const long created = key->subkeys ? key->subkeys->timestamp : 0;
+    if (created > best_created) {
+      best = fpr;
+      best_created = created;
+    }
+  }
+  return best;
 }
 
 Result<PgpImport> PgpKeyring::import(const std::string& data) {

@@ -498,3 +498,128 @@ TEST_CASE("CRL changes are looked for at most every trust_check_interval") {
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   CHECK(ks.lookup("lab@labor.test")->smime.empty());
 }
+
+TEST_CASE("the PGP signing key is chosen for the From address") {
+  Workdir w;
+  GpgWorld world(w);
+  const std::string anna = world.gen("Anna <anna@praxis.test>");
+  const std::string practice = world.gen("Praxis <praxis@praxis.test>");
+  const std::string old = world.gen("Alt <alt@praxis.test>", "default", "default", "1d",
+                                    "--faked-system-time 20200101T000000");
+  auto import_secret = [&](Keystore& ks, const std::string& fpr) {
+    REQUIRE(ks.import_data(world.gpg("--armor --export-secret-keys " + fpr), fpr + ".sec").ok());
+  };
+  SECTION("its own key, never another staff member's or the practice's") {
+    auto ks = open_store(w);
+    for (const auto& f : {practice, anna}) import_secret(*ks, f);
+    auto c = ks->pgp_signer_for("anna@praxis.test");
+    REQUIRE(c.ok());
+    CHECK(c->fingerprint == anna);
+    CHECK(c->identity == "anna@praxis.test");
+    CHECK(ks->pgp_signer_for("anna@Praxis.TEST")->fingerprint == anna);  // domain in any case
+    // Nobody else's: unsigned, with the reason, unless a domain signer is configured.
+    auto bob = ks->pgp_signer_for("bob@praxis.test");
+    REQUIRE(bob.ok());
+    CHECK(bob->fingerprint.empty());
+    CHECK(bob->reason == "no usable signing identity for bob@praxis.test");
+    CHECK(ks->pgp_signer_for("Anna@praxis.test")->fingerprint.empty());  // local part exact
+  }
+  SECTION("the configured domain signer signs for its domain only") {
+    KeystoreOptions o(w / "state");
+    o.domain_signers = {"praxis@praxis.test"};
+    auto opened = Keystore::open(o);
+    REQUIRE(opened.ok());
+    auto& ks = **opened;
+    for (const auto& f : {practice, anna}) import_secret(ks, f);
+    CHECK(ks.pgp_signer_for("bob@praxis.test")->fingerprint == practice);
+    CHECK(ks.pgp_signer_for("anna@praxis.test")->fingerprint == anna);  // her own first
+    auto other = ks.pgp_signer_for("x@other.test");
+    REQUIRE(other.ok());
+    CHECK(other->fingerprint.empty());
+  }
+  SECTION("an expired or revoked key is refused with the reason") {
+    auto ks = open_store(w);
+    import_secret(*ks, old);
+    auto c = ks->pgp_signer_for("alt@praxis.test");
+    REQUIRE(c.ok());
+    CHECK(c->fingerprint.empty());
+    REQUIRE(c->refused.size() == 1);
+    CHECK(c->refused[0].reason == "key has expired");
+    CHECK(c->reason.find("key " + old + ": key has expired") != std::string::npos);
+    world.revoke(anna);
+    import_secret(*ks, anna);
+    auto r = ks->pgp_signer_for("anna@praxis.test");
+    REQUIRE(r.ok());
+    CHECK(r->fingerprint.empty());
+    CHECK(r->reason.find("key is revoked") != std::string::npos);
+  }
+  SECTION("the old API still returns the first key that can sign") {
+    auto ks = open_store(w);
+    import_secret(*ks, anna);
+    CHECK(*ks->pgp_signing_fingerprint() == anna);
+  }
+}
+
+TEST_CASE("the S/MIME signing identity is used only for its address and while valid") {
+  Workdir w;
+  CertWorld ca(w, "ca");
+  auto p12 = [&](const std::string& pem, const std::string& stem) {
+    testing::sh("openssl pkcs12 -export -in " + pem + " -inkey " + (w / ("ca/" + stem + ".key")) +
+                " -passout pass: -out " + (w / (stem + ".p12")));
+    return slurp(w / (stem + ".p12"));
+  };
+  const std::string crl_dir = w / "crl";
+  std::filesystem::create_directories(crl_dir);
+  ca.crl(crl_dir + "/ca.pem");
+  KeystoreOptions o(w / "state", {ca.ca_pem()}, crl_dir);
+  o.trust_check_interval = std::chrono::seconds(0);
+  o.domain_signers = {"praxis@praxis.test"};
+  auto opened = Keystore::open(o);
+  REQUIRE(opened.ok());
+  auto& ks = **opened;
+  CHECK(ks.smime_signer_for("praxis@praxis.test")->reason.find("no S/MIME signing identity") !=
+        std::string::npos);
+
+  const std::string practice = ca.issue("practice", "praxis@praxis.test");
+  REQUIRE(ks.import_data(p12(practice, "practice"), "practice.p12").ok());
+  auto own = ks.smime_signer_for("praxis@praxis.test");
+  REQUIRE(own.ok());
+  REQUIRE(own->signer);
+  CHECK(own->identity == "praxis@praxis.test");
+  auto staff = ks.smime_signer_for("anna@praxis.test");  // domain signer configured
+  REQUIRE(staff.ok());
+  CHECK(staff->signer);
+  auto foreign = ks.smime_signer_for("anna@other.test");
+  REQUIRE(foreign.ok());
+  CHECK_FALSE(foreign->signer);
+  CHECK(foreign->reason.find("is for praxis@praxis.test") != std::string::npos);
+
+  SECTION("revoked") {
+    ca.revoke(practice);
+    ca.crl(crl_dir + "/ca.pem");
+    auto r = ks.smime_signer_for("praxis@praxis.test");
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->signer);
+    CHECK(r->reason.find("certificate revoked") != std::string::npos);
+  }
+  SECTION("expired") {
+    const std::string expired = ca.issue("expired", "praxis@praxis.test",
+                                         "digitalSignature,keyEncipherment", "emailProtection", 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    REQUIRE(ks.import_data(p12(expired, "expired"), "expired.p12").ok());
+    auto r = ks.smime_signer_for("praxis@praxis.test");
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->signer);
+    CHECK(r->reason.find("certificate has expired") != std::string::npos);
+  }
+  SECTION("not for signing") {
+    const std::string enc_only =
+        ca.issue("enc", "praxis@praxis.test", "keyEncipherment", "emailProtection");
+    REQUIRE(ks.import_data(p12(enc_only, "enc"), "enc.p12").ok());
+    auto r = ks.smime_signer_for("praxis@praxis.test");
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->signer);
+    CHECK(r->reason.find("keyUsage lacks digitalSignature") != std::string::npos);
+    CHECK(*ks.smime_signer());  // the old API still hands it out, unchecked
+  }
+}
