@@ -133,17 +133,17 @@ InboundResult InboundProcessor::process(const std::string& raw, const MessageRef
   const SplitEntity outer = split_entity(raw);
   // Our own readable copy, seen again after the APPEND: nothing to do (and its
   // status fields are the genuine ones).
-  if (marker_.is_ours(outer.fields)) return InboundResult{false, {}, "own-copy"};
+  if (marker_.is_ours(outer)) return InboundResult{false, {}, "own-copy"};
   InboundResult result = process_foreign(raw, outer, ref);
   if (result.replace) {
-    result.readable = marker_.stamp(result.readable);
+    result.readable = marker_.stamp(result.readable, ref.origin_tag);
     return result;
   }
   // Not decrypted (plain, refused, unparsable) yet claiming a Sealpost status:
   // the original moves to the originals folder, staff get it without the claim.
   if (has_status_fields(outer.fields)) {
     result.replace = true;
-    result.readable = marker_.stamp(without_status_fields(outer));
+    result.readable = marker_.stamp(without_status_fields(outer), ref.origin_tag);
     log::warn("imap.status_fields_removed", {{"account", ref.account},
                                              {"folder", ref.folder},
                                              {"uid", ref.uid},
@@ -206,8 +206,15 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
   if (encrypted->nested)
     status.note = "unencrypted parts of the original were left out; see " + ref.originals_folder;
   const SplitEntity inner = split_entity(decrypted->plaintext);
+  // Header protection: the real Subject etc. are inside; the outside says "[...]".
+  std::vector<HeaderField> promoted;
+  if (is_header_protected(header_value(inner.fields, "Content-Type"))) {
+    const std::string inner_from = header_value(inner.fields, "From");
+    promoted = protected_fields(inner, !inner_from.empty() && from_address(inner_from) == from);
+  }
   int remote_removed = 0;
-  result.readable = drop_remote_html(build_readable(outer.fields, inner, status), remote_removed);
+  result.readable =
+      drop_remote_html(build_readable(outer.fields, inner, status, promoted), remote_removed);
   result.replace = true;
   result.outcome = "decrypted";
   audit_.record(AuditEvent{"imap.decrypt",

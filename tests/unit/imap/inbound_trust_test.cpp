@@ -48,11 +48,14 @@ struct World {
   // A PGP/MIME reply signed with `signer`, From kPatient, optionally with
   // an Autocrypt header carrying `autocrypt_key`.
   std::string reply(const std::string& signer, const std::string& message_id,
-                    const std::string& autocrypt_key = "") const {
-    std::ofstream(w / "inner.txt") << "Content-Type: text/plain\r\n\r\nBitte Rezept.\r\n";
+                    const std::string& autocrypt_key = "",
+                    const std::string& inner = "Content-Type: text/plain\r\n\r\nBitte Rezept.\r\n",
+                    const std::string& outer_extra = "") const {
+    std::ofstream(w / "inner.txt") << inner;
     const std::string armored = gpg.gpg("--trust-model always --armor --sign --encrypt -u " +
                                         signer + " -r " + practice + " -o - " + (w / "inner.txt"));
-    std::string head = "From: <" + kPatient + ">\r\nMessage-ID: " + message_id + "\r\n";
+    std::string head =
+        "From: <" + kPatient + ">\r\nMessage-ID: " + message_id + "\r\n" + outer_extra;
     if (!autocrypt_key.empty()) {
       const std::string b64 = gpg.gpg("--export " + autocrypt_key + " | base64 -w0");
       head += "Autocrypt: addr=" + kPatient + "; keydata=" + b64 + "\r\n";
@@ -120,4 +123,31 @@ TEST_CASE("an admin-imported key reads valid key") {
   const InboundResult r =
       world.process(world.reply(key, "<i-1@example.test>"), HarvestPolicy::Auto);
   CHECK(World::signature(r) == "valid key " + key);
+}
+
+TEST_CASE("a reply with protected headers shows its real subject in the readable copy") {
+  World world;
+  const std::string key = world.gpg.gen("Patientin <" + kPatient + ">");
+  REQUIRE(world.ks->import_data(world.gpg.export_key(key), "patient.asc").ok());
+  const std::string inner =
+      "Content-Type: multipart/mixed; boundary=\"b\"; hp=\"cipher\"\r\n"
+      "From: <" +
+      kPatient +
+      ">\r\nTo: <praxis@praxis.test>\r\nSubject: Frage zum Befund\r\n"
+      "HP-Outer: Subject: [...]\r\nX-Sealpost-Signature: valid key FORGED-INNER\r\n\r\n"
+      "--b\r\nContent-Type: text/plain; charset=utf-8; hp-legacy-display=\"1\"\r\n\r\n"
+      "Subject: Frage zum Befund\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nWann kann ich kommen?\r\n--b--\r\n";
+  const InboundResult r =
+      world.process(world.reply(key, "<hp-1@example.test>", "", inner,
+                                "To: <praxis@praxis.test>\r\nSubject: [...]\r\n"),
+                    HarvestPolicy::Approve);
+  REQUIRE(r.outcome == "decrypted");
+  INFO(r.readable);
+  const std::string head = r.readable.substr(0, r.readable.find("\r\n\r\n"));
+  CHECK(head.find("\r\nSubject: Frage zum Befund\r\n") != std::string::npos);
+  CHECK(head.find("[...]") == std::string::npos);
+  CHECK(r.readable.find("FORGED-INNER") == std::string::npos);
+  CHECK(World::signature(r) == "valid key " + key);
+  CHECK(r.readable.find("Wann kann ich kommen?") != std::string::npos);
 }

@@ -120,3 +120,12 @@ TEST_CASE("drop_remote_html fails closed when the copy cannot be checked") {
   auto reparsed = seal::parse_message(out, {});
   CHECK(reparsed);
 }
+
+TEST_CASE("header protection is recognised by its Content-Type parameter") {
+  CHECK(is_header_protected("multipart/mixed; boundary=x; hp=\"cipher\""));
+  CHECK(is_header_protected("text/plain; hp=clear"));
+  CHECK(is_header_protected("multipart/mixed; protected-headers=\"v1\"; boundary=b"));
+  CHECK_FALSE(is_header_protected("multipart/mixed; boundary=\"hp=cipher\""));
+  CHECK_FALSE(is_header_protected("text/plain; hp=other"));
+  CHECK_FALSE(is_header_protected(""));
+}
