@@ -109,6 +109,8 @@ struct ImapAccountConfig {
   // Where decrypted/replaced originals are moved; '/' stands for the server's
   // hierarchy delimiter. Created when missing.
   std::string originals_folder = "Sealpost/Originals";
+  // Where readable copies are APPENDed; "" = the folder the original is in.
+  std::string readable_folder;
   // Folders are polled this often when IDLE cannot be used.
   std::chrono::seconds poll_interval{60};
 };

@@ -19,7 +19,7 @@ const std::vector<ConfigSection>& config_sections() {
       {"portal.tls", {"cert", "key"}},
       {"imap[]",
        {"host", "port", "tls", "ca_file", "username", "password_file", "folders", "harvest",
-        "key_change", "originals_folder", "poll_interval"}},
+        "key_change", "originals_folder", "readable_folder", "poll_interval"}},
       {"limits",
        {"max_message_size", "max_recipients", "max_connections", "max_connections_per_client",
         "max_auth_failures", "auth_failures_per_client", "idle_timeout", "data_timeout"}},

@@ -277,6 +277,11 @@ class ConfigLoader {
       a.key_change = r_.choice<KeyChangePolicy>(
           v, "imap[].key_change",
           {{"approve", KeyChangePolicy::Approve}, {"auto", KeyChangePolicy::Auto}});
+    if (auto v = n["readable_folder"]) {
+      a.readable_folder = r_.string(v, "imap[].readable_folder");
+      if (!usable_folder_name(a.readable_folder))
+        r_.fail(v, "imap[].readable_folder: not a usable folder name");
+    }
     if (auto v = n["originals_folder"]) {
       a.originals_folder = r_.string(v, "imap[].originals_folder");
       if (!usable_folder_name(a.originals_folder))
@@ -287,6 +292,9 @@ class ConfigLoader {
           r_.fail(v, "imap[].originals_folder: '" + YamlReader::shorten(f) +
                          "' is also listed in folders");
     }
+    // Copies appended where originals go would be moved away with them.
+    if (!a.readable_folder.empty() && a.readable_folder == a.originals_folder)
+      r_.fail(n["readable_folder"], "imap[].readable_folder: must differ from originals_folder");
     if (auto v = n["poll_interval"]) {
       a.poll_interval = r_.duration(v, "imap[].poll_interval");
       if (a.poll_interval < std::chrono::seconds(5) || a.poll_interval > std::chrono::hours(24))
