@@ -51,7 +51,7 @@ ImapService::ImapService(const Config& cfg, keystore::Keystore& keystore, AuditS
       state_dir_(cfg.state_dir),
       keystore_(keystore),
       audit_(audit),
-      options_(std::move(options)) {}
+      options_(options) {}
 
 ImapService::~ImapService() {
   stop();

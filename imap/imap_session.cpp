@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/durable_file.h"
@@ -205,10 +206,18 @@ Result<FolderState> ImapSession::examine(const std::string& folder) {
 
 Result<std::vector<std::uint32_t>> ImapSession::search_header(const std::string& name,
                                                               const std::string& value) {
-  // The key owns the strings it is given (freed with it).
-  std::unique_ptr<mailimap_search_key, SearchKeyFree> key(
-      mailimap_search_key_new_header(::strdup(name.c_str()), ::strdup(value.c_str())));
-  if (!key) return Error::temp("4.3.0", "out of memory");
+  // The key takes ownership of the strings it is given (freed with it).
+  char* field = ::strdup(name.c_str());
+  char* text = ::strdup(value.c_str());
+  mailimap_search_key* made = field && text ? mailimap_search_key_new_header(field, text) : nullptr;
+  if (!made) {
+    std::free(field);  // NOLINT(cppcoreguidelines-no-malloc): strdup's memory
+    std::free(text);   // NOLINT(cppcoreguidelines-no-malloc)
+    return Error::temp("4.3.0", "out of memory");
+  }
+  // The analyzer does not know that the key now owns field and text.
+  // NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+  std::unique_ptr<mailimap_search_key, SearchKeyFree> key(made);
   clist* raw = nullptr;
   const int rc = mailimap_uid_search(s_.get(), nullptr, key.get(), &raw);
   std::unique_ptr<clist, SearchResultFree> result(raw);

@@ -63,7 +63,7 @@ std::string utc_day(std::int64_t t) {
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm) == 0) return "?";
   return buf;
 }
 

@@ -289,8 +289,8 @@ TEST_CASE("S/MIME signed inside the envelope: verified, unwrapped, harvested") {
        " -out " + (world.w / "signed.eml"));
     const std::string enveloped = sh("openssl cms -encrypt -binary -aes-256-cbc -in " +
                                      (world.w / "signed.eml") + " " + practice);
-    const std::string mail =
-        "From: <" + kPatient + ">\r\nMessage-ID: <env@example.test>\r\n" + enveloped;
+    std::string mail = "From: <" + kPatient + ">\r\nMessage-ID: <env@example.test>\r\n";
+    mail += enveloped;
     auto r = world.process(mail);
     INFO(r.readable);
     CHECK(r.outcome == "decrypted");

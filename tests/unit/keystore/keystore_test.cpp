@@ -201,6 +201,7 @@ TEST_CASE("lookups are safe from several delivery workers at once") {
   std::mutex mu;
   std::string first_problem;
   std::vector<std::thread> workers;
+  workers.reserve(4);
   for (int t = 0; t < 4; ++t) {
     workers.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {
