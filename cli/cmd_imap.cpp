@@ -1,6 +1,7 @@
-// sealpost imap status: per configured account and folder, the UIDVALIDITY and
-// last UID the daemon has handled, how many messages, and the last error.
-// Reads <state_dir>/sealpost.db (written by sealpostd's IMAP service).
+// sealpost imap status: per configured account and folder, the daemon's
+// connection (connected / connecting / backing-off since when, and why), the
+// UIDVALIDITY and last UID it has handled, how many messages per outcome, and
+// the last error. Reads <state_dir>/sealpost.db (written by sealpostd).
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -29,8 +30,8 @@ int status(const Config& cfg, bool json) {
   if (json)
     std::printf("{\"accounts\": [");
   else
-    std::printf("%-40s %-20s %12s %10s %8s  %s\n", "ACCOUNT", "FOLDER", "UIDVALIDITY", "LAST_UID",
-                "HANDLED", "LAST_ERROR");
+    std::printf("%-32s %-16s %-28s %10s %8s  %s\n", "ACCOUNT", "FOLDER", "CONNECTION", "LAST_UID",
+                "HANDLED", "OUTCOMES / LAST_ERROR");
   bool first = true;
   for (const auto& a : cfg.imap) {
     const std::string key = imap::account_key(a.username, a.host, a.port);
@@ -40,17 +41,35 @@ int status(const Config& cfg, bool json) {
       const bool polled = it != known.end();
       if (polled) s = it->second;
       const std::string err = polled ? s.last_error : "never polled";
+      const std::string connection = s.connection.empty() ? "unknown" : s.connection;
       if (json) {
+        std::string outcomes = "{";
+        for (const auto& [name, n] : s.outcomes)
+          outcomes += std::string(outcomes.size() > 1 ? "," : "") + json_string(name) + ":" +
+                      std::to_string(n);
+        outcomes += "}";
         std::printf(
-            "%s{\"account\":%s,\"folder\":%s,\"uidvalidity\":%u,\"last_uid\":%u,"
-            "\"handled\":%lld,\"last_error\":%s,\"updated\":%s}",
-            first ? "" : ",", json_string(key).c_str(), json_string(folder).c_str(), s.uidvalidity,
-            s.last_uid, static_cast<long long>(s.processed), json_string(err).c_str(),
+            "%s{\"account\":%s,\"folder\":%s,\"connection\":%s,\"connection_since\":%s,"
+            "\"connection_error\":%s,\"uidvalidity\":%u,\"last_uid\":%u,\"handled\":%lld,"
+            "\"outcomes\":%s,\"last_error\":%s,\"updated\":%s}",
+            first ? "" : ",", json_string(key).c_str(), json_string(folder).c_str(),
+            json_string(connection).c_str(),
+            json_string(s.connection_since ? iso_time(s.connection_since) : "").c_str(),
+            json_string(s.connection_error).c_str(), s.uidvalidity, s.last_uid,
+            static_cast<long long>(s.processed), outcomes.c_str(), json_string(err).c_str(),
             json_string(iso_time(s.updated)).c_str());
       } else {
-        std::printf("%-40s %-20s %12u %10u %8lld  %s\n", key.c_str(), folder.c_str(), s.uidvalidity,
-                    s.last_uid, static_cast<long long>(s.processed),
-                    err.empty() ? "-" : err.c_str());
+        std::string state = connection;
+        if (s.connection_since) state += " since " + iso_time(s.connection_since);
+        std::string detail;
+        for (const auto& [name, n] : s.outcomes)
+          detail += (detail.empty() ? "" : " ") + name + "=" + std::to_string(n);
+        if (!err.empty()) detail += (detail.empty() ? "" : "  ") + std::string("error: ") + err;
+        if (!s.connection_error.empty() && s.connection_error != err)
+          detail += "  connection: " + s.connection_error;
+        std::printf("%-32s %-16s %-28s %10u %8lld  %s\n", key.c_str(), folder.c_str(),
+                    state.c_str(), s.last_uid, static_cast<long long>(s.processed),
+                    detail.empty() ? "-" : detail.c_str());
       }
       first = false;
     }

@@ -1,5 +1,5 @@
-// `sealpost keys import FILE... [--passphrase-file F] | list | locate ADDRESS | remove ID |
-//  approve ID`
+// `sealpost keys import FILE... [--passphrase-file F] | list | locate ADDRESS |
+//  remove ID | remove --signer | approve ID`
 // Works on the same keystore (<state_dir>/gnupg, certs/, private/, keystore.db)
 // that the daemon uses; the daemon notices changes without a restart.
 #include <cstdio>
@@ -39,29 +39,57 @@ std::string json_list(const std::vector<std::string>& v) {
 std::string source_json(const keystore::Provenance& p) {
   return "{\"source\":" + json_string(p.source) + ",\"added\":" + std::to_string(p.added) +
          ",\"origin\":" + json_string(p.origin) + ",\"pending\":" + (p.pending ? "true" : "false") +
+         ",\"approved\":" + (p.approved ? "true" : "false") +
+         ",\"replaces\":" + json_string(p.replaces) + ",\"retired\":" + json_string(p.retired) +
          "}";
 }
 
 // "harvested" or "harvested, pending approval": the source column of the text output.
 std::string source_text(const keystore::Provenance& p) {
-  return p.pending ? p.source + ", pending approval" : p.source;
+  if (!p.retired.empty()) return p.source + ", retired";
+  if (p.pending) return p.source + ", pending approval";
+  return p.approved ? p.source + ", approved" : p.source;
 }
 
-// A harvested key or certificate held back by `imap[].harvest: approve` is
-// released; what it was and where it came from is printed, so the admin sees
-// what they vouched for.
+// A harvested key or certificate held back by `imap[].harvest: approve` (or a
+// key change under `imap[].key_change: approve`) is released; what it was,
+// where it came from and which earlier keys it retires is printed, so the
+// admin sees what they vouched for.
 int do_approve(keystore::Keystore& ks, const std::string& id, bool json,
                const std::string& config_path) {
-  auto p = ks.approve(id);
-  if (!p) return fail(p.error().what());
-  if (json)
-    std::printf("{\"id\":%s,\"kind\":%s,\"provenance\":%s}\n", json_string(p->id).c_str(),
-                json_string(p->kind).c_str(), source_json(*p).c_str());
-  else
-    std::printf("approved %s %s (harvested %s, %s)\n", p->kind.c_str(), p->id.c_str(),
-                day(p->added).c_str(), p->origin.c_str());
-  return finish_with_audit(config_path, "keys.approved",
-                           {{"kind", p->kind}, {"key", p->id}, {"source", p->origin}});
+  auto a = ks.approve(id);
+  if (!a) return fail(a.error().what());
+  const keystore::Provenance& p = a->key;
+  if (json) {
+    std::printf("{\"id\":%s,\"kind\":%s,\"provenance\":%s,\"retired\":%s}\n",
+                json_string(p.id).c_str(), json_string(p.kind).c_str(), source_json(p).c_str(),
+                json_list(a->retired).c_str());
+  } else {
+    std::printf("approved %s %s (harvested %s, %s)\n", p.kind.c_str(), p.id.c_str(),
+                day(p.added).c_str(), p.origin.c_str());
+    for (const auto& old : a->retired)
+      std::printf("retired %s (replaced by %s)\n", old.c_str(), p.id.c_str());
+  }
+  std::string retired;
+  for (const auto& old : a->retired) retired += (retired.empty() ? "" : ",") + old;
+  return finish_with_audit(
+      config_path, "keys.approved",
+      {{"kind", p.kind}, {"key", p.id}, {"source", p.origin}, {"retired", retired}});
+}
+
+// `keys remove ID` or `keys remove --signer` (the practice's S/MIME identity).
+int do_remove(keystore::Keystore& ks, const std::string& arg, const std::string& config_path) {
+  if (arg == "--signer") {
+    auto p = ks.remove_smime_signer();
+    if (!p) return fail(p.error().what());
+    std::printf("removed smime-signer %s\n", p->id.c_str());
+    return finish_with_audit(config_path, "keys.removed",
+                             {{"kind", "smime-signer"}, {"key", p->id}});
+  }
+  auto r = ks.remove(arg);
+  if (!r) return fail(r.error().what());
+  std::printf("removed %s\n", arg.c_str());
+  return finish_with_audit(config_path, "keys.removed", {{"key", arg}});
 }
 
 int do_import(keystore::Keystore& ks, const std::vector<std::string>& args, bool json,
@@ -189,10 +217,7 @@ int cmd_keys(const Context& ctx) {
   if (sub == "list") return do_list(**ks, ctx.json);
   if (sub == "locate") return do_locate(**ks, ctx.args[1], ctx.json);
   if (sub == "approve") return do_approve(**ks, ctx.args[1], ctx.json, ctx.config_path);
-  auto r = (*ks)->remove(ctx.args[1]);
-  if (!r) return fail(r.error().what());
-  std::printf("removed %s\n", ctx.args[1].c_str());
-  return finish_with_audit(ctx.config_path, "keys.removed", {{"key", ctx.args[1]}});
+  return do_remove(**ks, ctx.args[1], ctx.config_path);
 }
 
 }  // namespace sealpost::cli

@@ -29,7 +29,7 @@ constexpr const char* kUsageText =
     "usage: sealpost [-c FILE] [--json] VERB ...\n"
     "  check-config [--list-keys | --list-policy-keys]\n"
     "  user add NAME [--address ADDR]... | passwd NAME   (password on stdin)\n"
-    "  keys import FILE... | list | locate ADDRESS | approve ID | remove ID\n"
+    "  keys import FILE... | list | locate ADDRESS | approve ID | remove (ID | --signer)\n"
     "  policy explain --from A --to B [--to C]... [--subject S] [--header 'K: V']\n"
     "  consent add|revoke|list|import ...\n"
     "  queue list | show ID | flush | release ID | delete ID\n"

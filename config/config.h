@@ -61,6 +61,10 @@ struct QueueConfig {
 struct KeystoreConfig {
   std::vector<std::string> trust_anchors;  // PEM bundles or directories of PEMs
   std::string crl_dir;                     // optional
+  // Practice identities (e.g. praxis@praxis.example) whose signing key or
+  // certificate may sign mail from any address of their domain that has no
+  // signing identity of its own (keystore/signer_choice.cpp).
+  std::vector<std::string> domain_signers;
 };
 
 // Sends pickup SMS codes by an HTTPS POST (portal.sms_webhook).
@@ -100,6 +104,9 @@ struct PortalConfig {
 // certificates of valid signatures): use at once, store until an admin runs
 // `sealpost keys approve`, or nothing.
 enum class HarvestPolicy { Auto, Approve, Never };
+// A harvested key for an address that already has a harvested one: wait for
+// `sealpost keys approve` (then the earlier one retires), or switch at once.
+enum class KeyChangePolicy { Approve, Auto };
 
 struct ImapAccountConfig {
   std::string host;
@@ -109,10 +116,15 @@ struct ImapAccountConfig {
   std::string username;
   std::string password_file;
   std::vector<std::string> folders{"INBOX"};
-  HarvestPolicy harvest = HarvestPolicy::Auto;
+  // Approve by default: anybody can send mail under any From, so a key learnt
+  // from mail is only used once an admin vouched for it (docs/imap.md).
+  HarvestPolicy harvest = HarvestPolicy::Approve;
+  KeyChangePolicy key_change = KeyChangePolicy::Approve;
   // Where decrypted/replaced originals are moved; '/' stands for the server's
   // hierarchy delimiter. Created when missing.
   std::string originals_folder = "Sealpost/Originals";
+  // Where readable copies are APPENDed; "" = the folder the original is in.
+  std::string readable_folder;
   // Folders are polled this often when IDLE cannot be used.
   std::chrono::seconds poll_interval{60};
 };

@@ -170,6 +170,17 @@ class ConfigLoader {
         k.trust_anchors.push_back(r_.resolve(p));
     }
     if (auto v = n["crl_dir"]) k.crl_dir = r_.path(v, "keystore.crl_dir");
+    if (auto v = n["domain_signers"]) {
+      for (const auto& a : r_.string_list(v, "keystore.domain_signers")) {
+        const auto at = a.find('@');
+        if (at == std::string::npos || at == 0 || at + 1 == a.size() ||
+            a.find('@', at + 1) != std::string::npos ||
+            a.find_first_of(" \t\r\n<>\"") != std::string::npos)
+          r_.fail(v, "keystore.domain_signers: '" + YamlReader::shorten(a) +
+                         "' is not an e-mail address");
+        k.domain_signers.push_back(a);
+      }
+    }
     return k;
   }
 
@@ -259,6 +270,11 @@ class ConfigLoader {
     return url;
   }
 
+  static bool usable_folder_name(const std::string& f) {
+    return !f.empty() && f.front() != '/' && f.back() != '/' &&
+           f.find_first_of("\r\n\"*%") == std::string::npos;
+  }
+
   ImapAccountConfig imap(const YAML::Node& n) {
     check(n, "imap[]");
     ImapAccountConfig a;
@@ -284,11 +300,18 @@ class ConfigLoader {
                                            {{"auto", HarvestPolicy::Auto},
                                             {"approve", HarvestPolicy::Approve},
                                             {"never", HarvestPolicy::Never}});
+    if (auto v = n["key_change"])
+      a.key_change = r_.choice<KeyChangePolicy>(
+          v, "imap[].key_change",
+          {{"approve", KeyChangePolicy::Approve}, {"auto", KeyChangePolicy::Auto}});
+    if (auto v = n["readable_folder"]) {
+      a.readable_folder = r_.string(v, "imap[].readable_folder");
+      if (!usable_folder_name(a.readable_folder))
+        r_.fail(v, "imap[].readable_folder: not a usable folder name");
+    }
     if (auto v = n["originals_folder"]) {
       a.originals_folder = r_.string(v, "imap[].originals_folder");
-      if (a.originals_folder.empty() || a.originals_folder.front() == '/' ||
-          a.originals_folder.back() == '/' ||
-          a.originals_folder.find_first_of("\r\n\"*%") != std::string::npos)
+      if (!usable_folder_name(a.originals_folder))
         r_.fail(v, "imap[].originals_folder: not a usable folder name");
       // Moving originals into a folder that is itself processed would loop.
       for (const auto& f : a.folders)
@@ -296,6 +319,9 @@ class ConfigLoader {
           r_.fail(v, "imap[].originals_folder: '" + YamlReader::shorten(f) +
                          "' is also listed in folders");
     }
+    // Copies appended where originals go would be moved away with them.
+    if (!a.readable_folder.empty() && a.readable_folder == a.originals_folder)
+      r_.fail(n["readable_folder"], "imap[].readable_folder: must differ from originals_folder");
     if (auto v = n["poll_interval"]) {
       a.poll_interval = r_.duration(v, "imap[].poll_interval");
       if (a.poll_interval < std::chrono::seconds(5) || a.poll_interval > std::chrono::hours(24))

@@ -91,10 +91,33 @@ std::vector<std::string> header_values(const std::vector<HeaderField>& fields,
   return out;
 }
 
+std::vector<HeaderField> protected_fields(const SplitEntity& decrypted, bool from_matches) {
+  static constexpr std::string_view kPromoted[] = {"Subject",    "To",       "Cc",
+                                                   "Reply-To",   "Date",     "In-Reply-To",
+                                                   "References", "Keywords", "Comments"};
+  std::vector<HeaderField> out;
+  for (const auto& f : decrypted.fields) {
+    bool take = from_matches && name_is(f, "From");
+    for (auto n : kPromoted) take = take || name_is(f, n);
+    if (take) out.push_back(f);
+  }
+  return out;
+}
+
 std::string build_readable(const std::vector<HeaderField>& outer, const SplitEntity& decrypted,
-                           const ReadableStatus& status) {
+                           const ReadableStatus& status, const std::vector<HeaderField>& promoted) {
   std::string out;
+  const auto replaced = [&](const HeaderField& f) {
+    for (const auto& p : promoted)
+      if (name_is(f, p.name)) return true;
+    return false;
+  };
   for (const auto& f : outer) {
+    if (iequals_prefix(f.name, "Content-") || iequals_prefix(f.name, "X-Sealpost-")) continue;
+    if (replaced(f)) continue;
+    out += crlf_terminated(f.raw);
+  }
+  for (const auto& f : promoted) {
     if (iequals_prefix(f.name, "Content-") || iequals_prefix(f.name, "X-Sealpost-")) continue;
     out += crlf_terminated(f.raw);
   }

@@ -34,11 +34,23 @@ struct ReadableStatus {
   std::string note;       // X-Sealpost-Note, optional
 };
 
+// Header protection (RFC 9788, and the older protected-headers="v1"): the
+// decrypted entity carries the real Subject, To, ... while the outside shows
+// "[...]". These are its fields that replace the outer ones in the readable
+// copy: Subject, To, Cc, Reply-To, Date, In-Reply-To, References, Keywords,
+// Comments, and From only when `from_matches` (its address is the outer
+// From's, which the signature verdict was bound to). Never X-Sealpost-*,
+// HP-Outer, Content-* or anything else.
+std::vector<HeaderField> protected_fields(const SplitEntity& decrypted, bool from_matches);
+
 // The readable copy: the original's outer headers without its Content-* fields
-// and without any incoming X-Sealpost-* (spoofing), our status headers, then
-// ONLY the Content-* fields of the decrypted entity (anything else in there is
-// attacker-chosen and must not become a top-level header) and its body.
+// and without any incoming X-Sealpost-* (spoofing), with the `promoted` fields
+// (protected_fields) in place of the outer ones of the same names, our status
+// headers, then ONLY the Content-* fields of the decrypted entity (anything
+// else in there is attacker-chosen and must not become a top-level header
+// unless promoted) and its body.
 std::string build_readable(const std::vector<HeaderField>& outer, const SplitEntity& decrypted,
-                           const ReadableStatus& status);
+                           const ReadableStatus& status,
+                           const std::vector<HeaderField>& promoted = {});
 
 }  // namespace sealpost::imap

@@ -1,9 +1,12 @@
-// Runs the IMAP side inside sealpostd: one thread per imap[] account that
-// connects, walks each configured folder for new UIDs, hands every message to
-// the InboundProcessor and applies the result (APPEND readable copy, MOVE the
-// original to the account's originals_folder). Waits in IDLE when the account
-// has one folder and the server offers it, else polls every imap[].poll_interval;
-// reconnects with exponential backoff after any error; stop() interrupts the waits.
+// Runs the IMAP side inside sealpostd: one thread and one connection per
+// configured folder of each imap[] account. Each walks its folder for new
+// UIDs, hands every message to the InboundProcessor and applies the result
+// (APPEND the readable copy to imap[].readable_folder or the same folder,
+// MOVE the original to imap[].originals_folder). It waits in IDLE when the
+// server offers it (one connection per folder, so every folder can), else
+// polls every imap[].poll_interval; it reconnects with exponential backoff
+// after any error; stop() interrupts the waits. Crash safety: see
+// seen_store.h for the states a message goes through.
 #pragma once
 
 #include <atomic>
@@ -11,6 +14,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +23,7 @@
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "config/config.h"
+#include "imap/copy_marker.h"
 #include "keystore/keystore.h"
 
 namespace sealpost::imap {
@@ -37,18 +42,38 @@ struct ImapServiceOptions {
   std::chrono::seconds backoff_max{300};
 };
 
+// The X-Sealpost-Origin tag of the readable copy made from this original:
+// opaque (a hash), so it names no account or folder in the mailbox.
+std::string origin_tag(const std::string& account, const std::string& folder,
+                       std::uint32_t uidvalidity, std::uint32_t uid);
+
 class ImapService {
  public:
   ImapService(const Config& cfg, keystore::Keystore& keystore, AuditSink& audit,
               ImapServiceOptions options = {});
   ~ImapService();
   Result<void> start();
-  void stop();  // idempotent; joins the account threads
+  void stop();  // idempotent; joins the folder threads
 
  private:
-  void run_account(const ImapAccountConfig& account);
+  // A folder's names on the server ('/' in the configuration replaced by the
+  // server's hierarchy delimiter).
+  struct Targets {
+    std::string originals;
+    std::string readable;
+  };
+  void run_folder(const ImapAccountConfig& account, const std::string& folder);
   Result<void> poll_folder(ImapSession& session, const ImapAccountConfig& account,
-                           const std::string& folder, const std::string& originals);
+                           const std::string& folder, const Targets& targets);
+  // Messages a crash or a lost connection left between APPEND and MOVE.
+  // Returns the lowest UID that has to be processed again (0 = none).
+  Result<std::uint32_t> recover(ImapSession& session, const std::string& key,
+                                const std::string& folder, std::uint32_t uidvalidity,
+                                const Targets& targets);
+  // Whether the readable copy tagged `tag` is in `targets.readable` already
+  // (found by X-Sealpost-Origin, confirmed by its copy mark).
+  Result<bool> copy_exists(ImapSession& session, const std::string& folder, const Targets& targets,
+                           const std::string& tag);
   bool wait(std::chrono::seconds d);  // false when stopping
 
   std::vector<ImapAccountConfig> accounts_;
@@ -59,6 +84,7 @@ class ImapService {
   std::unique_ptr<SeenStore> seen_;
   std::unique_ptr<KeyHarvester> harvester_;
   std::unique_ptr<InboundProcessor> processor_;
+  std::optional<CopyMarker> marker_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

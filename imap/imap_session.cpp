@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 
 #include "common/durable_file.h"
 #include "relay/delivery/tcp_connect.h"
@@ -35,6 +37,12 @@ struct ListResultFree {
 struct StoreFlagsFree {
   void operator()(mailimap_store_att_flags* f) const { mailimap_store_att_flags_free(f); }
 };
+struct SearchKeyFree {
+  void operator()(mailimap_search_key* k) const { mailimap_search_key_free(k); }
+};
+struct SearchResultFree {
+  void operator()(clist* l) const { mailimap_search_result_free(l); }
+};
 struct CapabilityFree {
   void operator()(mailimap_capability_data* c) const { mailimap_capability_data_free(c); }
 };
@@ -62,8 +70,12 @@ void for_each_static(mailimap_msg_att* att, F&& fn) {
 Error ImapSession::failed(const std::string& step, int rc) const {
   std::string detail = step + " failed (libetpan " + std::to_string(rc) + ")";
   // The server's tagged response text (e.g. "[AUTHENTICATIONFAILED] ...") never
-  // carries our password; it helps the admin.
-  if (s_ && s_->imap_response) detail += ": " + std::string(s_->imap_response);
+  // carries our password; it helps the admin. After a broken connection it is
+  // the previous command's answer, which would only mislead.
+  if (rc == MAILIMAP_ERROR_STREAM)
+    detail += ": connection lost";
+  else if (s_ && s_->imap_response)
+    detail += ": " + std::string(s_->imap_response);
   return Error::temp("4.4.0", "IMAP " + step + " failed", detail);
 }
 
@@ -181,6 +193,42 @@ Result<FolderState> ImapSession::select(const std::string& folder) {
   return st;
 }
 
+Result<FolderState> ImapSession::examine(const std::string& folder) {
+  const int rc = mailimap_examine(s_.get(), folder.c_str());
+  if (rc != MAILIMAP_NO_ERROR) return failed("EXAMINE " + folder, rc);
+  FolderState st;
+  if (s_->imap_selection_info) {
+    st.uidvalidity = s_->imap_selection_info->sel_uidvalidity;
+    st.uidnext = s_->imap_selection_info->sel_uidnext;
+  }
+  return st;
+}
+
+Result<std::vector<std::uint32_t>> ImapSession::search_header(const std::string& name,
+                                                              const std::string& value) {
+  // The key takes ownership of the strings it is given (freed with it).
+  char* field = ::strdup(name.c_str());
+  char* text = ::strdup(value.c_str());
+  mailimap_search_key* made = field && text ? mailimap_search_key_new_header(field, text) : nullptr;
+  if (!made) {
+    std::free(field);  // NOLINT(cppcoreguidelines-no-malloc): strdup's memory
+    std::free(text);   // NOLINT(cppcoreguidelines-no-malloc)
+    return Error::temp("4.3.0", "out of memory");
+  }
+  // The analyzer does not know that the key now owns field and text.
+  // NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+  std::unique_ptr<mailimap_search_key, SearchKeyFree> key(made);
+  clist* raw = nullptr;
+  const int rc = mailimap_uid_search(s_.get(), nullptr, key.get(), &raw);
+  std::unique_ptr<clist, SearchResultFree> result(raw);
+  if (rc != MAILIMAP_NO_ERROR) return failed("UID SEARCH", rc);
+  std::vector<std::uint32_t> uids;
+  for (clistiter* it = clist_begin(result.get()); it; it = clist_next(it))
+    uids.push_back(*static_cast<std::uint32_t*>(clist_content(it)));
+  std::sort(uids.begin(), uids.end());
+  return uids;
+}
+
 Result<std::vector<std::uint32_t>> ImapSession::uids_after(std::uint32_t after) {
   SetPtr set(mailimap_set_new_interval(after + 1, 0));  // 0 = "*"
   FetchTypePtr type(mailimap_fetch_type_new_fetch_att_list_empty());
@@ -286,12 +334,12 @@ Result<void> ImapSession::ensure_folder(const std::string& folder) {
   return {};
 }
 
-Result<void> ImapSession::move(std::uint32_t uid, const std::string& folder) {
+Result<MoveResult> ImapSession::move(std::uint32_t uid, const std::string& folder) {
   SetPtr set(mailimap_set_new_single(uid));
   if (mailimap_has_extension(s_.get(), const_cast<char*>("MOVE"))) {
     const int rc = mailimap_uid_move(s_.get(), set.get(), folder.c_str());
     if (rc != MAILIMAP_NO_ERROR) return failed("UID MOVE", rc);
-    return {};
+    return MoveResult::Moved;
   }
   // Copy first: the original is only flagged once a copy exists.
   if (int rc = mailimap_uid_copy(s_.get(), set.get(), folder.c_str()); rc != MAILIMAP_NO_ERROR)
@@ -302,11 +350,13 @@ Result<void> ImapSession::move(std::uint32_t uid, const std::string& folder) {
       mailimap_store_att_flags_new_add_flags_silent(flags));
   if (int rc = mailimap_uid_store(s_.get(), set.get(), store.get()); rc != MAILIMAP_NO_ERROR)
     return failed("UID STORE", rc);
-  // UID EXPUNGE removes only this message, not others staff marked \Deleted.
-  const int rc = mailimap_has_uidplus(s_.get()) ? mailimap_uid_expunge(s_.get(), set.get())
-                                                : mailimap_expunge(s_.get());
-  if (rc != MAILIMAP_NO_ERROR) return failed("EXPUNGE", rc);
-  return {};
+  // UID EXPUNGE removes only this message. Without it the original stays,
+  // flagged \Deleted, until staff's client expunges: a plain EXPUNGE would
+  // also take away mail staff flagged but wanted to keep for now.
+  if (!mailimap_has_uidplus(s_.get())) return MoveResult::Flagged;
+  if (int rc = mailimap_uid_expunge(s_.get(), set.get()); rc != MAILIMAP_NO_ERROR)
+    return failed("UID EXPUNGE", rc);
+  return MoveResult::Moved;
 }
 
 }  // namespace sealpost::imap

@@ -24,6 +24,12 @@ struct FolderState {
   std::uint32_t uidnext = 0;
 };
 
+// How move() took the original away.
+enum class MoveResult {
+  Moved,    // UID MOVE, or COPY + \Deleted + UID EXPUNGE of exactly this UID
+  Flagged,  // no MOVE, no UIDPLUS: copied and flagged \Deleted, left for staff's expunge
+};
+
 struct FetchedMessage {
   std::uint32_t uid = 0;
   std::string data;  // the full RFC 5322 message
@@ -37,14 +43,21 @@ class ImapSession {
   ImapSession& operator=(const ImapSession&) = delete;
 
   Result<FolderState> select(const std::string& folder);
+  // Read-only select (EXAMINE): looking into a folder changes nothing there.
+  Result<FolderState> examine(const std::string& folder);
+  // UIDs in the selected folder whose header field `name` contains `value`.
+  Result<std::vector<std::uint32_t>> search_header(const std::string& name,
+                                                   const std::string& value);
   // UIDs above `after` in the selected folder, ascending.
   Result<std::vector<std::uint32_t>> uids_after(std::uint32_t after);
   Result<FetchedMessage> fetch(std::uint32_t uid);
   Result<void> append(const std::string& folder, const std::string& message);
   // Creates `folder` unless it exists already.
   Result<void> ensure_folder(const std::string& folder);
-  // MOVE when offered, else COPY + \Deleted + UID EXPUNGE (or EXPUNGE).
-  Result<void> move(std::uint32_t uid, const std::string& folder);
+  // MOVE when offered, else COPY + \Deleted + UID EXPUNGE (UIDPLUS). A
+  // plain EXPUNGE would also remove every message staff marked \Deleted but
+  // kept, so without UIDPLUS the original is only flagged (MoveResult::Flagged).
+  Result<MoveResult> move(std::uint32_t uid, const std::string& folder);
   bool has_idle();
   // RFC 2177 IDLE on the selected folder until the server reports anything,
   // `timeout` passes, or `wake_fd` becomes readable (shutdown).

@@ -40,6 +40,8 @@ void InboundProcessor::report_harvest(const HarvestOutcome& out, HarvestSource s
                                                                  : "imported";
   // Refusals and key changes are what an admin should look at.
   const bool noteworthy = out.kind == HarvestOutcome::Kind::Refused || !out.reason.empty();
+  std::string retired;
+  for (const auto& id : out.retired) retired += (retired.empty() ? "" : ",") + id;
   log::write(noteworthy ? log::Level::Warn : log::Level::Info, "imap.harvest",
              {{"account", ref.account},
               {"folder", ref.folder},
@@ -48,7 +50,8 @@ void InboundProcessor::report_harvest(const HarvestOutcome& out, HarvestSource s
               {"source", harvest_source_name(source)},
               {"fingerprint", out.fingerprint},
               {"result", result},
-              {"reason", out.reason}});
+              {"reason", out.reason},
+              {"retired", retired}});
   audit_.record(AuditEvent{"imap.harvest",
                            {{"account", ref.account},
                             {"folder", ref.folder},
@@ -57,11 +60,13 @@ void InboundProcessor::report_harvest(const HarvestOutcome& out, HarvestSource s
                             {"source", harvest_source_name(source)},
                             {"fingerprint", out.fingerprint},
                             {"result", result},
-                            {"reason", out.reason}}});
+                            {"reason", out.reason},
+                            {"retired", retired}}});
 }
 
 void InboundProcessor::harvest(const std::string& from, const std::vector<std::string>& values,
                                const std::string& message_id, const MessageRef& ref) {
+  if (from.empty() || ref.harvest.harvest == HarvestPolicy::Never) return;
   auto header = pick_autocrypt(values, from);
   if (!header) return;
   report_harvest(harvester_.harvest_pgp(header->keydata, from, message_id, HarvestSource::Autocrypt,
@@ -71,7 +76,7 @@ void InboundProcessor::harvest(const std::string& from, const std::vector<std::s
 
 void InboundProcessor::harvest_signer(const SmimeVerified& v, const std::string& from,
                                       const std::string& message_id, const MessageRef& ref) {
-  if (ref.harvest == HarvestPolicy::Never || from.empty() || !v.valid()) return;
+  if (ref.harvest.harvest == HarvestPolicy::Never || from.empty() || !v.valid()) return;
   report_harvest(harvester_.harvest_smime(v, from, message_id, ref.harvest),
                  HarvestSource::Signature, from, ref);
 }
@@ -91,7 +96,8 @@ void InboundProcessor::verify_inner_smime(Decrypted& d, const std::string& from)
 }
 
 Result<InboundProcessor::Decrypted> InboundProcessor::decrypt(const EncryptedEntity& e,
-                                                              const std::string& from) {
+                                                              const std::string& from,
+                                                              const std::string& message_id) {
   Decrypted out;
   if (e.kind == EncryptionKind::Pgp) {
     auto r = pgp_decrypt(keystore_.pgp(), e.ciphertext, from);
@@ -99,10 +105,10 @@ Result<InboundProcessor::Decrypted> InboundProcessor::decrypt(const EncryptedEnt
     out.plaintext =
         e.inline_text ? inline_plaintext_entity(r->plaintext, e.charset) : std::move(r->plaintext);
     out.signature = r->signature;
-    // gpg verifies against every key in the keyring; one harvested under
-    // `approve` has not been vouched for yet.
+    // gpg verifies against every key in the keyring: only a key the admin
+    // imported or approved reads "valid key"; a harvested one says so.
     if (out.signature.kind == SignatureFacts::Kind::Good && !out.signature.fingerprint.empty())
-      out.signature.pending = keystore_.source_of(out.signature.fingerprint).pending;
+      out.signature.trust = key_trust(keystore_.source_of(out.signature.fingerprint), message_id);
     out.authenticated = true;  // pgp_decrypt refuses anything without MDC/AEAD
     return out;
   }
@@ -127,17 +133,17 @@ InboundResult InboundProcessor::process(const std::string& raw, const MessageRef
   const SplitEntity outer = split_entity(raw);
   // Our own readable copy, seen again after the APPEND: nothing to do (and its
   // status fields are the genuine ones).
-  if (marker_.is_ours(outer.fields)) return InboundResult{false, {}, "own-copy"};
+  if (marker_.is_ours(outer)) return InboundResult{false, {}, "own-copy"};
   InboundResult result = process_foreign(raw, outer, ref);
   if (result.replace) {
-    result.readable = marker_.stamp(result.readable);
+    result.readable = marker_.stamp(result.readable, ref.origin_tag);
     return result;
   }
   // Not decrypted (plain, refused, unparsable) yet claiming a Sealpost status:
   // the original moves to the originals folder, staff get it without the claim.
   if (has_status_fields(outer.fields)) {
     result.replace = true;
-    result.readable = marker_.stamp(without_status_fields(outer));
+    result.readable = marker_.stamp(without_status_fields(outer), ref.origin_tag);
     log::warn("imap.status_fields_removed", {{"account", ref.account},
                                              {"folder", ref.folder},
                                              {"uid", ref.uid},
@@ -151,9 +157,11 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
   InboundResult result;
   const std::string from = from_address(header_value(outer.fields, "From"));
   const std::string message_id = header_value(outer.fields, "Message-ID");
-  // Harvest first: a signed-and-encrypted first mail can then already verify.
-  if (!from.empty() && ref.harvest != HarvestPolicy::Never)
+  // The Autocrypt key is learnt only after this message's own signature was
+  // checked: a key must never vouch for the message that brought it.
+  const auto autocrypt = [&] {
     harvest(from, header_values(outer.fields, "Autocrypt"), message_id, ref);
+  };
 
   auto parsed = seal::parse_message(raw, seal::MimeLimits{});
   if (!parsed) {
@@ -164,12 +172,14 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
   if (!encrypted) {
     // Signed, not encrypted: staff's client shows and checks the signature
     // itself; Sealpost only learns the certificate from it.
-    if (auto sig = find_smime_signature(raw); sig && ref.harvest != HarvestPolicy::Never)
+    if (auto sig = find_smime_signature(raw); sig && ref.harvest.harvest != HarvestPolicy::Never)
       harvest_signer(smime_verify(keystore_.smime(), *sig, from), from, message_id, ref);
+    autocrypt();
     result.outcome = "plain";
     return result;
   }
-  auto decrypted = decrypt(*encrypted, from);
+  auto decrypted = decrypt(*encrypted, from, message_id);
+  autocrypt();
   if (!decrypted) {
     // Left untouched in the folder: staff see the original, nothing misleading.
     result.outcome = decrypted.error().enhanced;
@@ -196,8 +206,15 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
   if (encrypted->nested)
     status.note = "unencrypted parts of the original were left out; see " + ref.originals_folder;
   const SplitEntity inner = split_entity(decrypted->plaintext);
+  // Header protection: the real Subject etc. are inside; the outside says "[...]".
+  std::vector<HeaderField> promoted;
+  if (is_header_protected(header_value(inner.fields, "Content-Type"))) {
+    const std::string inner_from = header_value(inner.fields, "From");
+    promoted = protected_fields(inner, !inner_from.empty() && from_address(inner_from) == from);
+  }
   int remote_removed = 0;
-  result.readable = drop_remote_html(build_readable(outer.fields, inner, status), remote_removed);
+  result.readable =
+      drop_remote_html(build_readable(outer.fields, inner, status, promoted), remote_removed);
   result.replace = true;
   result.outcome = "decrypted";
   audit_.record(AuditEvent{"imap.decrypt",

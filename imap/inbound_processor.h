@@ -31,8 +31,12 @@ struct MessageRef {  // where the message is (audit and log lines) and its accou
   std::string account;
   std::string folder;
   std::uint32_t uid = 0;
-  HarvestPolicy harvest = HarvestPolicy::Auto;
+  HarvestRules harvest;
   std::string originals_folder = "Sealpost/Originals";  // named in the readable copy's note
+  // Opaque tag naming this original (account, folder, UIDVALIDITY, UID), put
+  // into the readable copy as X-Sealpost-Origin so that after a crash the
+  // service can tell whether the copy was appended already. Empty: none.
+  std::string origin_tag;
 };
 
 struct SmimeVerified;
@@ -54,7 +58,8 @@ class InboundProcessor {
     bool authenticated = false;
     std::shared_ptr<SmimeVerified> smime_signature;  // S/MIME signed inside the envelope
   };
-  Result<Decrypted> decrypt(const EncryptedEntity& e, const std::string& from);
+  Result<Decrypted> decrypt(const EncryptedEntity& e, const std::string& from,
+                            const std::string& message_id);
   void verify_inner_smime(Decrypted& d, const std::string& from);
   void harvest(const std::string& autocrypt_from, const std::vector<std::string>& values,
                const std::string& message_id, const MessageRef& ref);

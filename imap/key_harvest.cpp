@@ -17,7 +17,7 @@ std::int64_t now_seconds() {
 }
 
 HarvestOutcome refused(std::string reason, std::string fpr = {}) {
-  return {HarvestOutcome::Kind::Refused, std::move(fpr), std::move(reason)};
+  return HarvestOutcome::make(HarvestOutcome::Kind::Refused, std::move(fpr), std::move(reason));
 }
 
 struct Candidate {
@@ -76,18 +76,22 @@ std::string KeyHarvester::admin_precedence(const std::string& from,
                                            std::vector<std::string>& earlier) {
   // What the admin vetted for this address wins, usable or not: a harvested
   // key must not slip in beside an expired admin key or an S/MIME certificate.
-  auto harvested = [&](const std::string& id) {
+  // Earlier harvested keys that a key change retired already do not count.
+  auto harvested = [&](const std::string& id, bool& in_use) {
     auto p = prov.find(id);
+    in_use = p && p->retired.empty();
     return p && p->source == "harvested";
   };
+  bool in_use = false;
   for (const auto& k : known.pgp) {
-    if (!harvested(k.fingerprint)) return "the admin imported a key for this address";
-    if (kind == "pgp") earlier.push_back(k.fingerprint);
+    if (!harvested(k.fingerprint, in_use)) return "the admin imported a key for this address";
+    if (kind == "pgp" && in_use) earlier.push_back(k.fingerprint);
   }
   for (const auto& r : known.rejected) {
     if (r.kind != "pgp") continue;
-    if (!harvested(r.id)) return "the admin imported a key for this address (" + r.reason + ")";
-    if (kind == "pgp") earlier.push_back(r.id);
+    if (!harvested(r.id, in_use))
+      return "the admin imported a key for this address (" + r.reason + ")";
+    if (kind == "pgp" && in_use) earlier.push_back(r.id);
   }
   // Certificates are matched on every address they name, usable or not
   // (lookup() reports refused ones by serial only, so list them all).
@@ -97,18 +101,60 @@ std::string KeyHarvester::admin_precedence(const std::string& from,
     bool for_from = false;
     for (const auto& a : c.addresses) for_from = for_from || keystore::address_matches(a, from);
     if (!for_from) continue;
-    if (!harvested(c.id)) return "the admin imported an S/MIME certificate for this address";
-    if (kind == "smime") earlier.push_back(c.id);
+    if (!harvested(c.id, in_use))
+      return "the admin imported an S/MIME certificate for this address";
+    if (kind == "smime" && in_use) earlier.push_back(c.id);
   }
   return {};
 }
 
+keystore::Provenance KeyHarvester::harvested_record(const std::string& id, const std::string& kind,
+                                                    std::string origin,
+                                                    const std::vector<std::string>& earlier,
+                                                    const HarvestRules& rules,
+                                                    std::string& change) const {
+  keystore::Provenance p;
+  p.id = id;
+  p.kind = kind;
+  p.source = "harvested";
+  p.added = now_seconds();
+  p.origin = std::move(origin);
+  p.pending = rules.harvest == HarvestPolicy::Approve;
+  change.clear();
+  for (const auto& e : earlier) {
+    p.replaces += (p.replaces.empty() ? "" : ",") + e;
+    change += (change.empty() ? "key change: address already had harvested " +
+                                    std::string(kind == "pgp" ? "key " : "certificate ")
+                              : ", ") +
+              e;
+  }
+  // A changed key is what an attacker with a forged From would send: it waits
+  // for the admin unless the account says otherwise.
+  if (!earlier.empty() && rules.key_change == KeyChangePolicy::Approve) p.pending = true;
+  if (!change.empty())
+    change +=
+        p.pending ? "; waits for sealpost keys approve " + id : "; the earlier one is retired";
+  return p;
+}
+
+std::vector<std::string> KeyHarvester::retire_earlier(keystore::ProvenanceStore& prov,
+                                                      const keystore::Provenance& now_used) {
+  std::vector<std::string> out;
+  if (now_used.pending) return out;  // retired when `keys approve` releases it
+  for (const auto& old : keystore::replaced_ids(now_used)) {
+    auto r = keystore::retire(
+        prov, old, "replaced by " + now_used.id + " (key change from " + now_used.origin + ")");
+    if (r && *r) out.push_back(old);
+  }
+  return out;
+}
+
 HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::string& from,
                                          const std::string& message_id, HarvestSource source,
-                                         HarvestPolicy policy) {
+                                         HarvestRules rules) {
   gpg::ensure_initialised();
   std::lock_guard lock(mu_);
-  if (policy == HarvestPolicy::Never) return refused("harvesting is off for this account");
+  if (rules.harvest == HarvestPolicy::Never) return refused("harvesting is off for this account");
   if (!harvestable_address(from)) return refused("From address not harvestable");
   auto found = inspect(keystore_.pgp(), keydata, from);
   if (!found) return refused(found.error().what());
@@ -121,11 +167,12 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
   auto known = keystore_.lookup(from);
   if (!known) return refused("keystore lookup: " + known.error().what(), c.fingerprint);
   for (const auto& k : known->pgp)
-    if (k.fingerprint == c.fingerprint) return {HarvestOutcome::Kind::Known, c.fingerprint, ""};
-  // Stored but not usable now (waiting for approval, say): mailing it again changes nothing.
+    if (k.fingerprint == c.fingerprint)
+      return HarvestOutcome::make(HarvestOutcome::Kind::Known, c.fingerprint);
+  // Stored but not usable now (waiting for approval, retired): mailing it again changes nothing.
   for (const auto& r : known->rejected)
     if (r.kind == "pgp" && r.id == c.fingerprint)
-      return {HarvestOutcome::Kind::Known, c.fingerprint, ""};
+      return HarvestOutcome::make(HarvestOutcome::Kind::Known, c.fingerprint);
   auto prov = provenance();
   if (!prov) return refused("provenance store: " + prov.error().what(), c.fingerprint);
 
@@ -138,21 +185,18 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
   if (!present) return refused("keyring: " + present.error().what(), c.fingerprint);
   if (*present) return refused("key is already in the keyring for another address", c.fingerprint);
 
-  // A second harvested key for an address is allowed (patients re-key) but
-  // said out loud: log and audit carry the earlier fingerprints. Under
-  // `approve` it waits for the admin like every harvested key.
-  std::string change;
-  for (const auto& id : earlier)
-    change += (change.empty() ? "key change: address already had harvested key " : ", ") + id;
   // Provenance first: a key without it would list as "unknown" and, worse,
   // count as the admin's in the next harvest. Written before the import so no
   // moment exists where the key is usable without it; read back afterwards,
-  // and the key is taken out again when it is not there.
+  // and the key is taken out again when it is not there. A key change (a
+  // second harvested key for the address) is said out loud and, under
+  // key_change: approve, waits like a harvest under approve.
   std::string origin = std::string(harvest_source_name(source)) + " from " + from;
   if (!message_id.empty()) origin += " in " + message_id;
-  const bool pending = policy == HarvestPolicy::Approve;
-  auto recorded = (*prov)->record(keystore::Provenance{c.fingerprint, "pgp", "harvested",
-                                                       now_seconds(), std::move(origin), pending});
+  std::string change;
+  const keystore::Provenance record =
+      harvested_record(c.fingerprint, "pgp", std::move(origin), earlier, rules, change);
+  auto recorded = (*prov)->record(record);
   if (!recorded)
     return refused("provenance not recorded: " + recorded.error().what(), c.fingerprint);
   auto imported = import_for_address(keystore_.pgp(), keydata, from);
@@ -168,7 +212,10 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
                        (removed ? "removed again" : "NOT removed: " + removed.error().what()),
                    c.fingerprint);
   }
-  return {HarvestOutcome::Kind::Imported, c.fingerprint, change, pending};
+  auto out =
+      HarvestOutcome::make(HarvestOutcome::Kind::Imported, c.fingerprint, change, record.pending);
+  out.retired = retire_earlier(**prov, record);
+  return out;
 }
 
 }  // namespace sealpost::imap

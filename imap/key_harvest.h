@@ -9,7 +9,10 @@
 //  - provenance "harvested" (origin: how and from where) is recorded before the
 //    import counts; if that fails the key is removed again;
 //  - under `imap[].harvest: approve` it is stored pending: Keystore::lookup
-//    skips it until `sealpost keys approve`.
+//    skips it until `sealpost keys approve`;
+//  - a further key for an address with a harvested key is a key change: under
+//    `imap[].key_change: approve` it waits for approval, and once approved (or
+//    at once under `auto`) the earlier harvested keys retire.
 // S/MIME certificates come from valid signatures (smime_harvest.cpp) under the
 // same precedence rules.
 #pragma once
@@ -30,6 +33,23 @@ struct HarvestOutcome {
   std::string fingerprint;  // PGP fingerprint or x509:<sha256>
   std::string reason;       // why refused, or the key change an import made (log and audit)
   bool pending = false;     // Imported, but waits for `sealpost keys approve`
+  std::vector<std::string> retired;  // earlier harvested keys this import retired
+
+  static HarvestOutcome make(Kind kind, std::string id, std::string reason = {},
+                             bool pending = false) {
+    HarvestOutcome o;
+    o.kind = kind;
+    o.fingerprint = std::move(id);
+    o.reason = std::move(reason);
+    o.pending = pending;
+    return o;
+  }
+};
+
+// The account's rules (imap[].harvest, imap[].key_change).
+struct HarvestRules {
+  HarvestPolicy harvest = HarvestPolicy::Approve;
+  KeyChangePolicy key_change = KeyChangePolicy::Approve;
 };
 
 struct SmimeVerified;
@@ -45,14 +65,13 @@ class KeyHarvester {
   HarvestOutcome harvest_pgp(const std::string& keydata, const std::string& from,
                              const std::string& message_id,
                              HarvestSource source = HarvestSource::Autocrypt,
-                             HarvestPolicy policy = HarvestPolicy::Auto);
+                             HarvestRules rules = {});
   // The signer certificate of a verified S/MIME signature (SmimeVerified::valid()).
   // Taken only when every address it names is exactly `from` (a certificate
   // cannot be cut down to one address like an OpenPGP key), its EKU names
   // emailProtection and it can be encrypted to.
   HarvestOutcome harvest_smime(const SmimeVerified& signature, const std::string& from,
-                               const std::string& message_id,
-                               HarvestPolicy policy = HarvestPolicy::Auto);
+                               const std::string& message_id, HarvestRules rules = {});
 
   // Tests only: make the provenance store fail, to see the import undone.
   void set_provenance_for_testing(std::unique_ptr<keystore::ProvenanceStore> p) {
@@ -62,11 +81,20 @@ class KeyHarvester {
  private:
   Result<keystore::ProvenanceStore*> provenance();
   // Why the admin's keys for `from` forbid harvesting ("" = they do not);
-  // collects the ids of earlier harvested keys/certificates of `kind` for the
-  // key-change message. Caller holds mu_.
+  // collects the ids of earlier harvested keys/certificates of `kind` still in
+  // use (not retired) for the key change. Caller holds mu_.
   std::string admin_precedence(const std::string& from, const keystore::LookupResult& known,
                                keystore::ProvenanceStore& prov, const std::string& kind,
                                std::vector<std::string>& earlier);
+  // The provenance a new harvested key is recorded with, and what the key
+  // change means for it (pending, which keys it replaces).
+  keystore::Provenance harvested_record(const std::string& id, const std::string& kind,
+                                        std::string origin, const std::vector<std::string>& earlier,
+                                        const HarvestRules& rules, std::string& change) const;
+  // A key change that took effect at once (key_change: auto): the earlier
+  // keys retire. Returns the ids retired.
+  std::vector<std::string> retire_earlier(keystore::ProvenanceStore& prov,
+                                          const keystore::Provenance& now_used);
 
   keystore::Keystore& keystore_;
   std::string state_dir_;

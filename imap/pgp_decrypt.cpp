@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "imap/pgp_packets.h"
 #include "keystore/address_match.h"
 #include "keystore/gpgme_ptr.h"
 
@@ -57,6 +58,10 @@ Result<PgpDecrypted> pgp_decrypt(keystore::PgpKeyring& keyring, const std::strin
   gpg::ensure_initialised();
   auto ctx = keyring.new_context();
   if (!ctx) return ctx.error();
+  // No MDC, no integrity: refused before gpg is asked (it would only say
+  // "decryption failed"), so the outcome says why.
+  if (encrypted_data_tag(ciphertext) == 9)
+    return refusal("no-integrity", "symmetrically encrypted data without MDC (tag 9)");
   gpgme_data_t in_raw = nullptr;
   gpgme_data_t out_raw = nullptr;
   if (gpgme_data_new_from_mem(&in_raw, ciphertext.data(), ciphertext.size(), 0) != 0)

@@ -183,6 +183,17 @@ std::string notice_message(const std::string& message) {
 
 }  // namespace
 
+bool is_header_protected(const std::string& content_type) {
+  if (content_type.empty()) return false;
+  seal::ensure_gmime();
+  GPtr<GMimeContentType> ct(g_mime_content_type_parse(nullptr, content_type.c_str()));
+  if (!ct) return false;
+  const char* hp = g_mime_content_type_get_parameter(ct.get(), "hp");
+  if (hp && (std::string_view(hp) == "cipher" || std::string_view(hp) == "clear")) return true;
+  const char* legacy = g_mime_content_type_get_parameter(ct.get(), "protected-headers");
+  return legacy && std::string_view(legacy) == "v1";
+}
+
 std::optional<EncryptedEntity> find_encrypted(GMimeMessage* message) {
   if (!message) return std::nullopt;
   return find(g_mime_message_get_mime_part(message), 0);

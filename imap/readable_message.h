@@ -30,6 +30,10 @@ struct EncryptedEntity {
 // untrusted input.
 std::optional<EncryptedEntity> find_encrypted(GMimeMessage* message);
 
+// True when a Content-Type value announces protected headers: RFC 9788's
+// hp="cipher" / hp="clear", or the older protected-headers="v1".
+bool is_header_protected(const std::string& content_type);
+
 // Remote references removed from every text/html part of `message` (the
 // readable copy, CRLF text), message/rfc822 parts included; returns it
 // unchanged when nothing was remote. Fails closed: an HTML part that cannot

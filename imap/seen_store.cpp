@@ -31,7 +31,13 @@ constexpr const char* kSchema =
     " PRIMARY KEY(account, folder, uidvalidity, uid));"
     "CREATE TABLE IF NOT EXISTS imap_status("
     " account TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL,"
-    " last_error TEXT NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY(account, folder));";
+    " last_error TEXT NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY(account, folder));"
+    "CREATE TABLE IF NOT EXISTS imap_connection("
+    " account TEXT NOT NULL, folder TEXT NOT NULL, state TEXT NOT NULL, since INTEGER NOT NULL,"
+    " error TEXT NOT NULL, PRIMARY KEY(account, folder));";
+
+constexpr const char* kAppending = "appending:";
+constexpr const char* kAppended = "appended:";
 
 class SqliteSeen final : public SeenStore {
  public:
@@ -62,17 +68,63 @@ class SqliteSeen final : public SeenStore {
     return {};
   }
 
-  Result<void> finish(const std::string& account, const std::string& folder, std::uint32_t uv,
-                      std::uint32_t uid, const std::string& outcome) override {
+  Result<int> release_all_claims() override {
+    std::lock_guard lock(mu_);
+    auto st = prepare("DELETE FROM imap_seen WHERE outcome = 'claimed'");
+    if (!st) return db_error();
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return db_error();
+    return sqlite3_changes(db_.get());
+  }
+
+  Result<void> mark_appending(const std::string& account, const std::string& folder,
+                              std::uint32_t uv, std::uint32_t uid,
+                              const std::string& outcome) override {
+    return set_outcome(account, folder, uv, uid, kAppending + outcome);
+  }
+
+  Result<void> mark_appended(const std::string& account, const std::string& folder,
+                             std::uint32_t uv, std::uint32_t uid,
+                             const std::string& outcome) override {
+    return set_outcome(account, folder, uv, uid, kAppended + outcome);
+  }
+
+  Result<std::vector<UnfinishedMessage>> unfinished(const std::string& account,
+                                                    const std::string& folder,
+                                                    std::uint32_t uv) override {
     std::lock_guard lock(mu_);
     auto st = prepare(
-        "UPDATE imap_seen SET outcome = ?5 WHERE account = ?1 AND folder = ?2 AND "
-        "uidvalidity = ?3 AND uid = ?4");
+        "SELECT uid, outcome FROM imap_seen WHERE account = ?1 AND folder = ?2 AND "
+        "uidvalidity = ?3 AND (outcome LIKE 'appending:%' OR outcome LIKE 'appended:%') "
+        "ORDER BY uid");
+    if (!st) return db_error();
+    bind_key(st.get(), account, folder, uv, 0);
+    std::vector<UnfinishedMessage> out;
+    while (sqlite3_step(st.get()) == SQLITE_ROW) {
+      UnfinishedMessage m;
+      m.uid = static_cast<std::uint32_t>(sqlite3_column_int64(st.get(), 0));
+      const std::string state = text(st.get(), 1);
+      m.appended = state.rfind(kAppended, 0) == 0;
+      m.outcome = state.substr(state.find(':') + 1);
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  Result<void> forget(const std::string& account, const std::string& folder, std::uint32_t uv,
+                      std::uint32_t uid) override {
+    std::lock_guard lock(mu_);
+    auto st = prepare(
+        "DELETE FROM imap_seen WHERE account = ?1 AND folder = ?2 AND uidvalidity = ?3 AND "
+        "uid = ?4 AND outcome LIKE 'appending:%'");
     if (!st) return db_error();
     bind_key(st.get(), account, folder, uv, uid);
-    sqlite3_bind_text(st.get(), 5, outcome.c_str(), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st.get()) != SQLITE_DONE) return db_error();
     return {};
+  }
+
+  Result<void> finish(const std::string& account, const std::string& folder, std::uint32_t uv,
+                      std::uint32_t uid, const std::string& outcome) override {
+    return set_outcome(account, folder, uv, uid, outcome);
   }
 
   Result<std::uint32_t> last_uid(const std::string& account, const std::string& folder,
@@ -105,6 +157,23 @@ class SqliteSeen final : public SeenStore {
     return {};
   }
 
+  Result<void> set_connection(const std::string& account, const std::string& folder,
+                              const std::string& state, const std::string& error) override {
+    std::lock_guard lock(mu_);
+    auto st = prepare(
+        "INSERT INTO imap_connection(account, folder, state, since, error) "
+        "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(account, folder) DO UPDATE SET "
+        "since = CASE WHEN state = excluded.state THEN since ELSE excluded.since END, "
+        "state = excluded.state, error = excluded.error");
+    if (!st) return db_error();
+    bind_key(st.get(), account, folder, 0, 0);
+    sqlite3_bind_text(st.get(), 3, state.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st.get(), 4, now_seconds());
+    sqlite3_bind_text(st.get(), 5, error.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return db_error();
+    return {};
+  }
+
   Result<std::vector<FolderStatus>> status() override {
     std::lock_guard lock(mu_);
     auto st = prepare(
@@ -112,8 +181,10 @@ class SqliteSeen final : public SeenStore {
         " (SELECT COALESCE(MAX(uid), 0) FROM imap_seen k WHERE k.account = s.account AND"
         "  k.folder = s.folder AND k.uidvalidity = s.uidvalidity),"
         " (SELECT COUNT(*) FROM imap_seen k WHERE k.account = s.account AND"
-        "  k.folder = s.folder AND k.uidvalidity = s.uidvalidity)"
-        " FROM imap_status s ORDER BY s.account, s.folder");
+        "  k.folder = s.folder AND k.uidvalidity = s.uidvalidity),"
+        " COALESCE(c.state, ''), COALESCE(c.since, 0), COALESCE(c.error, '')"
+        " FROM imap_status s LEFT JOIN imap_connection c ON c.account = s.account AND"
+        " c.folder = s.folder ORDER BY s.account, s.folder");
     if (!st) return db_error();
     std::vector<FolderStatus> out;
     while (sqlite3_step(st.get()) == SQLITE_ROW) {
@@ -125,12 +196,40 @@ class SqliteSeen final : public SeenStore {
       f.updated = sqlite3_column_int64(st.get(), 4);
       f.last_uid = static_cast<std::uint32_t>(sqlite3_column_int64(st.get(), 5));
       f.processed = sqlite3_column_int64(st.get(), 6);
+      f.connection = text(st.get(), 7);
+      f.connection_since = sqlite3_column_int64(st.get(), 8);
+      f.connection_error = text(st.get(), 9);
       out.push_back(std::move(f));
+    }
+    for (auto& f : out) {
+      auto counts = prepare(
+          "SELECT outcome, COUNT(*) FROM imap_seen WHERE account = ?1 AND folder = ?2 AND "
+          "uidvalidity = ?3 GROUP BY outcome ORDER BY outcome");
+      if (!counts) return db_error();
+      bind_key(counts.get(), f.account, f.folder, f.uidvalidity, 0);
+      while (sqlite3_step(counts.get()) == SQLITE_ROW)
+        f.outcomes[text(counts.get(), 0)] = sqlite3_column_int64(counts.get(), 1);
     }
     return out;
   }
 
  private:
+  Result<void> set_outcome(const std::string& account, const std::string& folder, std::uint32_t uv,
+                           std::uint32_t uid, const std::string& outcome) {
+    std::lock_guard lock(mu_);
+    auto st = prepare(
+        "UPDATE imap_seen SET outcome = ?5, at = ?6 WHERE account = ?1 AND folder = ?2 AND "
+        "uidvalidity = ?3 AND uid = ?4");
+    if (!st) return db_error();
+    bind_key(st.get(), account, folder, uv, uid);
+    sqlite3_bind_text(st.get(), 5, outcome.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st.get(), 6, now_seconds());
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return db_error();
+    if (sqlite3_changes(db_.get()) != 1)
+      return Error::plain("sealpost.db: no claim for UID " + std::to_string(uid));
+    return {};
+  }
+
   StmtPtr prepare(const char* sql) {
     sqlite3_stmt* s = nullptr;
     if (sqlite3_prepare_v2(db_.get(), sql, -1, &s, nullptr) != SQLITE_OK) return nullptr;

@@ -13,10 +13,22 @@ std::string signature_header(const SignatureFacts& f) {
       if (!f.belongs_to_sender)
         return "invalid (good signature by " + what + " " + f.fingerprint +
                " which does not belong to " + f.sender + ")";
-      // Nobody has vouched for a key that is still waiting for approval.
-      if (f.pending)
-        return "none (signed by harvested key " + f.fingerprint + " awaiting approval)";
-      return "valid " + what + " " + f.fingerprint;
+      if (f.certificate) return "valid certificate " + f.fingerprint;
+      switch (f.trust) {
+        case KeyTrust::Vouched:
+          return "valid key " + f.fingerprint;
+        case KeyTrust::Unvouched:
+          // Whoever sent the first mail with this key under this From: a
+          // match, but not proof of who the sender is.
+          return "valid harvested key " + f.fingerprint + " (unverified)";
+        case KeyTrust::Pending:
+          return "none (signed by harvested key " + f.fingerprint + " awaiting approval)";
+        case KeyTrust::Retired:
+          return "none (signed by retired harvested key " + f.fingerprint + ")";
+        case KeyTrust::ThisMessage:
+          return "none (signed by key " + f.fingerprint + " that came with this message)";
+      }
+      return "none";
     case K::NoPublicKey:
       return f.fingerprint.empty() ? "none (signed by unknown " + what + ")"
                                    : "none (signed by unknown " + what + " " + f.fingerprint + ")";
@@ -28,6 +40,20 @@ std::string signature_header(const SignatureFacts& f) {
       break;
   }
   return "invalid";
+}
+
+KeyTrust key_trust(const keystore::Provenance& p, const std::string& message_id) {
+  // Imported by the admin, or placed in Sealpost's own keyring by hand
+  // ("unknown": harvesting always records provenance before importing).
+  if (p.source == "imported" || p.source == "unknown") return KeyTrust::Vouched;
+  if (!p.retired.empty()) return KeyTrust::Retired;
+  if (p.pending) return KeyTrust::Pending;
+  if (p.approved) return KeyTrust::Vouched;
+  const std::string suffix = " in " + message_id;
+  if (!message_id.empty() && p.origin.size() >= suffix.size() &&
+      p.origin.compare(p.origin.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return KeyTrust::ThisMessage;
+  return KeyTrust::Unvouched;
 }
 
 }  // namespace sealpost::imap

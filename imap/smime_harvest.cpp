@@ -5,8 +5,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include <chrono>
-
 #include "imap/key_harvest.h"
 #include "imap/smime_signed.h"
 #include "keystore/address_match.h"
@@ -15,7 +13,7 @@ namespace sealpost::imap {
 namespace {
 
 HarvestOutcome refused(std::string reason, std::string id = {}) {
-  return {HarvestOutcome::Kind::Refused, std::move(id), std::move(reason)};
+  return HarvestOutcome::make(HarvestOutcome::Kind::Refused, std::move(id), std::move(reason));
 }
 
 // The leaf and the intermediates of the verified chain, not the anchor: the
@@ -52,8 +50,8 @@ std::string unfit(const keystore::SmimeCert& desc, const std::string& from) {
 }  // namespace
 
 HarvestOutcome KeyHarvester::harvest_smime(const SmimeVerified& signature, const std::string& from,
-                                           const std::string& message_id, HarvestPolicy policy) {
-  if (policy == HarvestPolicy::Never) return refused("harvesting is off for this account");
+                                           const std::string& message_id, HarvestRules rules) {
+  if (rules.harvest == HarvestPolicy::Never) return refused("harvesting is off for this account");
   if (!signature.valid()) return refused("signature is not valid for the From address");
   const keystore::SmimeCert desc = keystore::SmimeStore::describe(signature.signer);
   std::lock_guard lock(mu_);
@@ -62,29 +60,23 @@ HarvestOutcome KeyHarvester::harvest_smime(const SmimeVerified& signature, const
   auto known = keystore_.lookup(from);
   if (!known) return refused("keystore lookup: " + known.error().what(), desc.id);
   for (const auto& c : known->smime)
-    if (c.id == desc.id) return {HarvestOutcome::Kind::Known, desc.id, ""};
+    if (c.id == desc.id) return HarvestOutcome::make(HarvestOutcome::Kind::Known, desc.id);
   auto stored = keystore_.smime().list_all();
   if (!stored) return refused("certificate store: " + stored.error().what(), desc.id);
   for (const auto& c : *stored)  // pending, or not valid right now: nothing to do either
-    if (c.id == desc.id) return {HarvestOutcome::Kind::Known, desc.id, ""};
+    if (c.id == desc.id) return HarvestOutcome::make(HarvestOutcome::Kind::Known, desc.id);
   auto prov = provenance();
   if (!prov) return refused("provenance store: " + prov.error().what(), desc.id);
   std::vector<std::string> earlier;
   if (auto why = admin_precedence(from, *known, **prov, "smime", earlier); !why.empty())
     return refused(why, desc.id);
 
-  std::string change;
-  for (const auto& id : earlier)
-    change +=
-        (change.empty() ? "key change: address already had harvested certificate " : ", ") + id;
   std::string origin = std::string(harvest_source_name(HarvestSource::Signature)) + " from " + from;
   if (!message_id.empty()) origin += " in " + message_id;
-  const bool pending = policy == HarvestPolicy::Approve;
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  auto recorded = (*prov)->record(
-      keystore::Provenance{desc.id, "smime", "harvested", now, std::move(origin), pending});
+  std::string change;
+  const keystore::Provenance record =
+      harvested_record(desc.id, "smime", std::move(origin), earlier, rules, change);
+  auto recorded = (*prov)->record(record);
   if (!recorded) return refused("provenance not recorded: " + recorded.error().what(), desc.id);
   auto imported = keystore_.smime().import(chain_pem(signature.chain.get()));
   const bool only_leaf = imported && imported->size() == 1 && imported->front().id == desc.id;
@@ -100,7 +92,9 @@ HarvestOutcome KeyHarvester::harvest_smime(const SmimeVerified& signature, const
     (void)(*prov)->forget(desc.id);
     return refused(why, desc.id);
   }
-  return {HarvestOutcome::Kind::Imported, desc.id, change, pending};
+  auto out = HarvestOutcome::make(HarvestOutcome::Kind::Imported, desc.id, change, record.pending);
+  out.retired = retire_earlier(**prov, record);
+  return out;
 }
 
 }  // namespace sealpost::imap

@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 
 #include "common/durable_file.h"
@@ -48,24 +49,45 @@ std::string upper(std::string s) {
   return s;
 }
 
+// Provenance is keyed by the upper-case fingerprint gpg reports (or x509:<hex>).
+std::string key_id(const std::string& id) {
+  return id.rfind("x509:", 0) == 0 ? id : upper(id);
+}
+
+std::string retired_reason(const std::string& why) {
+  return "retired: " + why;
+}
+
+std::string utc_day(std::int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm) == 0) return "?";
+  return buf;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Keystore>> Keystore::open(const Config& config) {
-  return open(
-      KeystoreOptions{config.state_dir, config.keystore.trust_anchors, config.keystore.crl_dir});
+  KeystoreOptions o(config.state_dir, config.keystore.trust_anchors, config.keystore.crl_dir);
+  o.domain_signers = config.keystore.domain_signers;
+  return open(o);
 }
 
 Result<std::unique_ptr<Keystore>> Keystore::open(const KeystoreOptions& options) {
   std::unique_ptr<Keystore> ks(new Keystore());
   ks->state_dir_ = options.state_dir;
+  ks->domain_signers_ = options.domain_signers;
   std::error_code ec;
   fs::create_directories(options.state_dir, ec);
   if (ec) return Error::plain("cannot create " + options.state_dir + ": " + ec.message());
   auto pgp = PgpKeyring::open(options.state_dir + "/gnupg");
   if (!pgp) return pgp.error();
   ks->pgp_ = std::move(pgp.value());
-  auto smime = SmimeStore::open(
-      SmimeStoreOptions{options.state_dir + "/certs", options.trust_anchors, options.crl_dir});
+  auto smime =
+      SmimeStore::open(SmimeStoreOptions{options.state_dir + "/certs", options.trust_anchors,
+                                         options.crl_dir, options.trust_check_interval});
   if (!smime) return smime.error();
   ks->smime_ = std::move(smime.value());
   auto prov = open_sqlite_provenance(options.state_dir + "/keystore.db");
@@ -77,11 +99,20 @@ Result<std::unique_ptr<Keystore>> Keystore::open(const KeystoreOptions& options)
 Provenance Keystore::provenance_of(const std::string& id) {
   if (auto p = provenance_->find(id)) return *p;
   // Keys that reached the keyring without us (e.g. gpg run by hand) say so.
-  return Provenance{id, "", "unknown", 0, ""};
+  Provenance unknown;
+  unknown.id = id;
+  unknown.source = "unknown";
+  return unknown;
 }
 
 void Keystore::record(const std::string& id, const std::string& kind, const std::string& origin) {
-  auto r = provenance_->record(Provenance{id, kind, "imported", now_seconds(), origin});
+  Provenance p;
+  p.id = id;
+  p.kind = kind;
+  p.source = "imported";
+  p.added = now_seconds();
+  p.origin = origin;
+  auto r = provenance_->record(p);
   if (!r) log::warn("keystore.provenance_failed", {{"id", id}, {"reason", r.error().what()}});
 }
 
@@ -91,16 +122,24 @@ Result<LookupResult> Keystore::lookup(const std::string& address) {
   if (auto r = smime_->lookup(address, out.smime, out.rejected); !r) return r.error();
   for (auto& k : out.pgp) k.source = provenance_of(k.fingerprint);
   for (auto& c : out.smime) c.source = provenance_of(c.id);
-  // A harvested key waiting for the admin is stored but not used: it is a
-  // refusal with the reason, so `keys locate` shows what to approve.
+  // A harvested key waiting for the admin, or one a newer harvested key
+  // replaced, is stored but not used: it is a refusal with the reason, so
+  // `keys locate` shows what to approve or what happened.
+  const auto held_back = [](const Provenance& p, const std::string& id) -> std::string {
+    if (!p.retired.empty()) return retired_reason(p.retired);
+    if (p.pending) return pending_reason(id);
+    return {};
+  };
   std::erase_if(out.pgp, [&](const PgpKey& k) {
-    if (!k.source.pending) return false;
-    out.rejected.push_back({"pgp", k.fingerprint, pending_reason(k.fingerprint)});
+    const std::string why = held_back(k.source, k.fingerprint);
+    if (why.empty()) return false;
+    out.rejected.push_back({"pgp", k.fingerprint, why});
     return true;
   });
   std::erase_if(out.smime, [&](const SmimeCert& c) {
-    if (!c.source.pending) return false;
-    out.rejected.push_back({"smime", c.serial, pending_reason(c.id)});
+    const std::string why = held_back(c.source, c.id);
+    if (why.empty()) return false;
+    out.rejected.push_back({"smime", c.serial, why});
     return true;
   });
   return out;
@@ -241,22 +280,41 @@ Result<std::vector<ListedKey>> Keystore::list() {
 }
 
 void Keystore::hold_back_pending(ListedKey& l) {
-  if (!l.source.pending) return;
-  l.problem = pending_reason(l.id) + (l.usable ? "" : "; also: " + l.problem);
+  std::string why;
+  if (!l.source.retired.empty())
+    why = retired_reason(l.source.retired);
+  else if (l.source.pending)
+    why = pending_reason(l.id);
+  if (why.empty()) return;
+  l.problem = why + (l.usable ? "" : "; also: " + l.problem);
   l.usable = false;
 }
 
-Result<Provenance> Keystore::approve(const std::string& id) {
-  const bool x509 = id.rfind("x509:", 0) == 0;
-  const std::string key = x509 ? id : upper(id);
+Result<Approval> Keystore::approve(const std::string& id) {
+  const std::string key = key_id(id);
   auto p = provenance_->find(key);
   if (!p) return Error::plain("no key or certificate " + id + " in the keystore");
   if (p->source != "harvested")
     return Error::plain(id + " was not harvested (source " + p->source + "); nothing to approve");
-  if (!p->pending) return *p;  // approving twice is harmless
-  p->pending = false;
-  if (auto r = provenance_->record(*p); !r) return r.error();
-  return *p;
+  if (!p->retired.empty())
+    return Error::plain(id + " is " + retired_reason(p->retired) +
+                        "; remove it (sealpost keys remove) if it should be learnt again");
+  Approval out;
+  if (p->pending || !p->approved) {  // approving twice is harmless
+    p->pending = false;
+    p->approved = true;
+    if (auto r = provenance_->record(*p); !r) return r.error();
+  }
+  // The key change is accepted: the earlier harvested keys are no longer used.
+  for (const auto& old : replaced_ids(*p)) {
+    auto r =
+        retire(*provenance_, old,
+               "replaced by " + p->id + " (key change approved " + utc_day(now_seconds()) + ")");
+    if (!r) return r.error();
+    if (*r) out.retired.push_back(old);
+  }
+  out.key = *p;
+  return out;
 }
 
 Result<void> Keystore::remove(const std::string& id) {
@@ -267,7 +325,29 @@ Result<void> Keystore::remove(const std::string& id) {
       return Error::plain("not a key id (fingerprint or x509:...): " + id);
     if (auto r = pgp_->remove(id); !r) return r;
   }
-  return provenance_->forget(id);
+  // gpg takes the fingerprint in any case; provenance rows are upper-case.
+  return provenance_->forget(key_id(id));
+}
+
+Result<Provenance> Keystore::remove_smime_signer() {
+  auto signer = smime_signer();
+  if (!signer) return signer.error();
+  if (!*signer) return Error::plain("no S/MIME signing identity is imported");
+  const SmimeCert c = SmimeStore::describe((*signer)->cert);
+  Provenance p = provenance_of(c.id);
+  const std::string path = signer_path(state_dir_);
+  std::error_code ec;
+  if (!fs::remove(path, ec) || ec)
+    return Error::plain("cannot remove " + path + (ec ? ": " + ec.message() : ""));
+  if (auto r = fsync_dir(fs::path(path).parent_path().string()); !r) return r.error();
+  {
+    std::lock_guard lock(signer_mu_);
+    signer_.reset();
+    signer_stamp_ = -1;
+  }
+  if (auto r = provenance_->forget(c.id); !r) return r.error();
+  p.id = c.id;
+  return p;
 }
 
 }  // namespace sealpost::keystore

@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <mutex>
 
-#include "common/durable_file.h"
 #include "common/log.h"
 #include "keystore/address_match.h"
+#include "keystore/gpg_conf.h"
 
 namespace sealpost::keystore {
 
@@ -96,6 +96,23 @@ std::string pgp_key_unusable_reason(gpgme_key_t key, const std::string& address,
   return "no valid user id with exactly this address";
 }
 
+std::string pgp_signing_unusable_reason(gpgme_key_t key, const std::string& address) {
+  if (key->revoked) return "key is revoked";
+  if (key->expired) return "key has expired";
+  if (key->disabled) return "key is disabled";
+  if (key->invalid) return "key is invalid";
+  bool named = false;
+  for (gpgme_user_id_t u = key->uids; u; u = u->next)
+    if (!u->revoked && !u->invalid && u->email && address_matches(u->email, address)) named = true;
+  if (!named) return "no valid user id with exactly this address";
+  const std::int64_t now = now_seconds();
+  for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next)
+    if (sk->can_sign && sk->secret && !sk->revoked && !sk->expired && !sk->disabled &&
+        !sk->invalid && (sk->expires == 0 || sk->expires > now))
+      return {};
+  return "no valid signing subkey with its secret part";
+}
+
 Result<std::unique_ptr<PgpKeyring>> PgpKeyring::open(const std::string& gnupg_home) {
   gpg::ensure_initialised();
   std::error_code ec;
@@ -104,12 +121,10 @@ Result<std::unique_ptr<PgpKeyring>> PgpKeyring::open(const std::string& gnupg_ho
   // gpg refuses (warns about) homes others can read; and it is our secret key store.
   if (::chmod(gnupg_home.c_str(), 0700) != 0)
     return keystore_error("cannot chmod 0700 " + gnupg_home);
-  const fs::path conf = fs::path(gnupg_home) / "gpg.conf";
-  if (!fs::exists(conf)) {
-    // Several processes (daemon, CLI) share this home: no shared seed file.
-    auto w = write_file_durable(conf, "no-random-seed-file\n", 0600);
-    if (!w) return w.error();
-  }
+  // Written or refreshed every time, keeping the admin's own lines: the
+  // cipher gpg picks for signed mail must not depend on an old key's prefs.
+  if (auto w = refresh_gpg_conf((fs::path(gnupg_home) / "gpg.conf").string()); !w)
+    return keystore_error("gpg.conf: " + w.error().what());
   adopt_as_global_home(gnupg_home);
   std::unique_ptr<PgpKeyring> ring(new PgpKeyring(gnupg_home));
   auto ctx = ring->new_context();
@@ -237,6 +252,31 @@ Result<void> PgpKeyring::lookup(const std::string& address, std::vector<PgpKey>&
       rejected.push_back({"pgp", k.fingerprint, why});
   }
   return {};
+}
+
+Result<std::string> PgpKeyring::signer_for_identity(const std::string& identity,
+                                                    std::vector<Rejection>& refused) {
+  auto snap = snapshot();
+  if (!snap) return snap.error();
+  std::string best;
+  long best_created = -1;
+  for (const auto& [fpr, key] : (*snap)->secret_keys) {
+    bool mentions = false;  // a user id for the address at all (revoked or not)
+    for (gpgme_user_id_t u = key->uids; u; u = u->next)
+      if (u->email && address_matches(u->email, identity)) mentions = true;
+    if (!mentions) continue;
+    const std::string why = pgp_signing_unusable_reason(key.get(), identity);
+    if (!why.empty()) {
+      refused.push_back({"pgp", fpr, why});
+      continue;
+    }
+    const long created = key->subkeys ? key->subkeys->timestamp : 0;
+    if (created > best_created) {
+      best = fpr;
+      best_created = created;
+    }
+  }
+  return best;
 }
 
 Result<PgpImport> PgpKeyring::import(const std::string& data) {

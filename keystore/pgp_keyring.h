@@ -40,7 +40,8 @@ struct PgpImport {
 
 class PgpKeyring {
  public:
-  // Creates the home (0700, gpg.conf with no-random-seed-file) if needed.
+  // Creates the home (0700) if needed and writes the managed gpg.conf
+  // settings (keystore/gpg_conf.h).
   static Result<std::unique_ptr<PgpKeyring>> open(const std::string& gnupg_home);
 
   // Keys usable for encryption to `address` (not expired/revoked/disabled/invalid,
@@ -52,8 +53,15 @@ class PgpKeyring {
   Result<std::vector<PgpKey>> list_all();
   Result<void> remove(const std::string& fingerprint);
   // Fingerprint of the practice's signing key: the first secret key that can sign.
-  // Empty when none is imported.
+  // Empty when none is imported. (Kept for callers that do not know the
+  // sender; Keystore::pgp_signer_for ties the choice to the From address.)
   Result<std::string> signing_fingerprint();
+  // The secret key to sign as `identity`: one with a valid user id for exactly
+  // that address (local part exact, domain case-insensitive) that can sign
+  // now, the newest if several; "" when none. Secret keys for the address that
+  // cannot sign land in `refused` with the reason.
+  Result<std::string> signer_for_identity(const std::string& identity,
+                                          std::vector<Rejection>& refused);
 
   // A fresh context bound to this home (armor, loopback pinentry). Contexts are
   // not shared between threads; one per operation keeps workers independent.
@@ -102,6 +110,11 @@ class PgpKeyring {
   std::mutex rebuild_mu_;  // one listing at a time
   RnpEncryptor rnp_{home_};
 };
+
+// Why secret `key` cannot sign as `address` ("" = it can): revoked, expired,
+// no valid user id with exactly this address, no signing subkey with its
+// secret part that is valid now.
+std::string pgp_signing_unusable_reason(gpgme_key_t key, const std::string& address);
 
 // Why `key` cannot be used to encrypt to `address` ("" = usable); on success
 // `uid` and `expires` describe the matching user id and encryption subkey.

@@ -19,9 +19,19 @@ struct Provenance {
   std::string source;      // imported | harvested | wkd
   std::int64_t added = 0;  // unix seconds
   std::string origin;      // file name or message id it came from
-  // Harvested under `imap[].harvest: approve`: stored, but Keystore::lookup
-  // does not return it until `sealpost keys approve` clears this.
+  // Harvested under `imap[].harvest: approve` (or a key change under
+  // `imap[].key_change: approve`): stored, but Keystore::lookup does not
+  // return it until `sealpost keys approve` clears this.
   bool pending = false;
+  // An admin ran `sealpost keys approve` on this harvested key: somebody
+  // vouched for it, so its signatures read "valid key", not "harvested".
+  bool approved = false;
+  // A harvested key change: the ids (comma-separated) of the earlier
+  // harvested keys for the address that retire once this one is in use.
+  std::string replaces;
+  // "" while in use; otherwise why it no longer is (replaced by a newer
+  // harvested key). Keystore::lookup refuses retired keys with this reason.
+  std::string retired;
 };
 
 class ProvenanceStore {
@@ -31,6 +41,13 @@ class ProvenanceStore {
   virtual std::optional<Provenance> find(const std::string& id) = 0;
   virtual Result<void> forget(const std::string& id) = 0;
 };
+
+// Marks the harvested key `id` as retired with `reason` (no-op when it is not
+// harvested or retired already); returns whether it changed.
+Result<bool> retire(ProvenanceStore& store, const std::string& id, const std::string& reason);
+
+// The ids in Provenance::replaces.
+std::vector<std::string> replaced_ids(const Provenance& p);
 
 // SQLite file (created 0600 if missing).
 Result<std::unique_ptr<ProvenanceStore>> open_sqlite_provenance(const std::string& path);

@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -129,34 +130,126 @@ Result<std::unique_ptr<SmimeStore>> SmimeStore::open(SmimeStoreOptions options) 
   fs::create_directories(fs::path(options.certs_dir) / "intermediates", ec);
   if (ec) return store_error("cannot create " + options.certs_dir + ": " + ec.message());
   std::unique_ptr<SmimeStore> s(new SmimeStore(std::move(options)));
-  s->trust_.reset(X509_STORE_new());
-  if (!s->trust_) return store_error("X509_STORE_new failed");
-  for (const auto& anchor : s->opt_.trust_anchors) {
-    if (!fs::exists(anchor, ec)) return Error::plain("trust anchor not found: " + anchor);
-    for (const auto& f : pem_files(anchor)) {
-      // Directories may hold non-PEM files (hash links, README); skip those quietly.
-      if (X509_STORE_load_file(s->trust_.get(), f.c_str()) != 1 && !fs::is_directory(anchor))
-        return Error::plain("cannot load trust anchor " + f.string() + ": " + ossl::last_error());
-      ERR_clear_error();
-    }
-  }
-  if (!s->opt_.crl_dir.empty()) {
-    for (const auto& f : pem_files(s->opt_.crl_dir)) {
-      auto data = read_file(f, 64u << 20);
-      if (!data) continue;
-      auto bio = ossl::mem_bio(*data);
-      while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
-        ossl::X509CrlPtr owned(crl);
-        X509_STORE_add_crl(s->trust_.get(), crl);
-        s->crl_check_ = true;
-      }
-      ERR_clear_error();
-    }
-    if (!s->crl_check_) log::warn("keystore.crl_dir_empty", {{"dir", s->opt_.crl_dir}});
+  {
+    std::lock_guard lock(s->trust_mu_);
+    s->trust_stamp_ = s->trust_stamp();
+    auto trust = s->load_trust();
+    if (!trust) return trust.error();
+    s->trust_ = std::move(*trust);
+    s->trust_checked_ = std::chrono::steady_clock::now();
+    if (!s->opt_.crl_dir.empty() && s->trust_->crls.empty())
+      log::warn("keystore.crl_dir_empty",
+                {{"dir", s->opt_.crl_dir},
+                 {"effect", "every S/MIME certificate is refused until CRLs are there"}});
+    s->warn_stale_crls(*s->trust_);
   }
   std::lock_guard lock(s->mu_);
   if (auto r = s->reload_if_changed(); !r) return r.error();
   return s;
+}
+
+Result<std::shared_ptr<const SmimeStore::Trust>> SmimeStore::load_trust() const {
+  auto t = std::make_shared<Trust>();
+  t->store.reset(X509_STORE_new(), X509_STORE_free);
+  if (!t->store) return store_error("X509_STORE_new failed");
+  std::error_code ec;
+  for (const auto& anchor : opt_.trust_anchors) {
+    if (!fs::exists(anchor, ec)) return Error::plain("trust anchor not found: " + anchor);
+    for (const auto& f : pem_files(anchor)) {
+      // Directories may hold non-PEM files (hash links, README); skip those quietly.
+      if (X509_STORE_load_file(t->store.get(), f.c_str()) != 1 && !fs::is_directory(anchor))
+        return Error::plain("cannot load trust anchor " + f.string() + ": " + ossl::last_error());
+      ERR_clear_error();
+    }
+  }
+  if (opt_.crl_dir.empty()) return std::shared_ptr<const Trust>(std::move(t));
+  // With a CRL directory, revocation is always checked: an issuer without a
+  // CRL (none there yet, or a file half-written by a fetch job) fails its
+  // chains instead of being taken as "not revoked".
+  t->crl_check = true;
+  for (const auto& f : pem_files(opt_.crl_dir)) {
+    auto data = read_file(f, 64u << 20);
+    if (!data) continue;
+    auto bio = ossl::mem_bio(*data);
+    while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+      ossl::X509CrlPtr owned(crl);
+      X509_STORE_add_crl(t->store.get(), crl);
+      t->crls.push_back({f.filename().string(), name_text(X509_CRL_get_issuer(crl)),
+                         asn1_time_unix(X509_CRL_get0_nextUpdate(crl))});
+    }
+    ERR_clear_error();
+  }
+  return std::shared_ptr<const Trust>(std::move(t));
+}
+
+std::string SmimeStore::trust_stamp() const {
+  std::string stamp;
+  auto add = [&](const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) {
+      stamp += p.string() + ":missing\n";
+      return;
+    }
+    stamp += p.string() + ":" + std::to_string(st.st_size) + ":" +
+             std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
+  };
+  std::vector<std::string> roots = opt_.trust_anchors;
+  if (!opt_.crl_dir.empty()) roots.push_back(opt_.crl_dir);
+  for (const auto& root : roots) {
+    add(root);
+    std::vector<fs::path> files = pem_files(root);
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files)
+      if (f != fs::path(root)) add(f);
+  }
+  return stamp;
+}
+
+// Cheap enough for every verification: a clock read, and at most every
+// trust_check_interval a stat() of the anchor and CRL files.
+std::shared_ptr<const SmimeStore::Trust> SmimeStore::current_trust() {
+  std::lock_guard lock(trust_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - trust_checked_ < opt_.trust_check_interval && trust_) return trust_;
+  trust_checked_ = now;
+  std::string stamp = trust_stamp();
+  if (stamp != trust_stamp_) {
+    auto fresh = load_trust();
+    if (fresh) {
+      trust_ = std::move(*fresh);
+      trust_stamp_ = std::move(stamp);
+      stale_warned_.clear();
+      log::info(
+          "keystore.trust_reloaded",
+          {{"crls", static_cast<std::int64_t>(trust_->crls.size())}, {"crl_dir", opt_.crl_dir}});
+      if (!opt_.crl_dir.empty() && trust_->crls.empty())
+        log::warn("keystore.crl_dir_empty",
+                  {{"dir", opt_.crl_dir},
+                   {"effect", "every S/MIME certificate is refused until CRLs are there"}});
+    } else {
+      // Keep verifying with what was loaded before; try again next interval.
+      log::warn("keystore.trust_reload_failed", {{"reason", fresh.error().what()}});
+    }
+  }
+  warn_stale_crls(*trust_);
+  return trust_;
+}
+
+void SmimeStore::warn_stale_crls(const Trust& t) {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  for (const auto& c : t.crls) {
+    if (c.next_update == 0 || c.next_update > now) continue;
+    if (!stale_warned_.insert(c.file + "\n" + c.issuer).second) continue;
+    // OpenSSL refuses every certificate of this issuer from now on.
+    log::warn("keystore.crl_stale", {{"file", c.file},
+                                     {"issuer", c.issuer},
+                                     {"next_update", c.next_update},
+                                     {"effect",
+                                      "S/MIME certificates of this issuer are refused "
+                                      "until a fresh CRL is in the CRL directory"}});
+  }
 }
 
 std::int64_t SmimeStore::dir_stamp() const {
@@ -231,17 +324,26 @@ std::string SmimeStore::verify_chain(X509* cert, STACK_OF(X509) * untrusted, int
     X509_up_ref(c);
     sk_X509_push(pool.get(), c);
   }
+  const std::shared_ptr<const Trust> trust = current_trust();  // kept alive until we are done
   ossl::StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), trust_.get(), cert, pool.get()) != 1)
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), trust->store.get(), cert, pool.get()) != 1)
     return "cannot set up verification: " + ossl::last_error();
-  if (crl_check_)
+  if (trust->crl_check)
     X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   if (purpose > 0 && X509_STORE_CTX_set_purpose(ctx.get(), purpose) != 1)
     return "cannot set verification purpose: " + ossl::last_error();
   if (X509_verify_cert(ctx.get()) != 1) {
     const int err = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();
-    return std::string("chain verification failed: ") + X509_verify_cert_error_string(err);
+    std::string why =
+        std::string("chain verification failed: ") + X509_verify_cert_error_string(err);
+    // Say what the admin can do about the CRL cases.
+    if (err == X509_V_ERR_CRL_HAS_EXPIRED)
+      why += " (the issuer's CRL in " + opt_.crl_dir +
+             " is past its nextUpdate; put a fresh one there)";
+    else if (err == X509_V_ERR_UNABLE_TO_GET_CRL)
+      why += " (no CRL for the issuer in " + opt_.crl_dir + ")";
+    return why;
   }
   if (chain) chain->reset(X509_STORE_CTX_get1_chain(ctx.get()));
   return {};

@@ -4,9 +4,11 @@
 // every refused candidate comes back with the reason.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,9 @@ struct SmimeStoreOptions {
   std::string certs_dir;                   // <state_dir>/certs
   std::vector<std::string> trust_anchors;  // PEM files or directories of PEM files
   std::string crl_dir;                     // "" = no CRL checking
+  // How often the anchor and CRL files are stat()ed for changes (a fresh CRL
+  // is taken without a restart); 0 = before every verification.
+  std::chrono::seconds trust_check_interval{5};
 };
 
 class SmimeStore {
@@ -63,15 +68,36 @@ class SmimeStore {
   static SmimeCert describe(ossl::SharedX509 cert);
 
  private:
+  // The anchors and CRLs as one X509_STORE, replaced as a whole when their
+  // files change (X509_STORE cannot drop a CRL); verifications in flight keep
+  // the one they started with.
+  struct Trust {
+    std::shared_ptr<X509_STORE> store;
+    bool crl_check = false;
+    struct Crl {
+      std::string file;
+      std::string issuer;
+      std::int64_t next_update = 0;  // unix seconds; 0 = none given
+    };
+    std::vector<Crl> crls;
+  };
+
   explicit SmimeStore(SmimeStoreOptions o) : opt_(std::move(o)) {}
   Result<void> reload_if_changed();  // caller holds mu_
   std::string verify_chain(X509* cert, STACK_OF(X509) * untrusted, int purpose,
                            ossl::X509StackPtr* chain);
   std::int64_t dir_stamp() const;
+  Result<std::shared_ptr<const Trust>> load_trust() const;
+  std::string trust_stamp() const;  // names, sizes and mtimes of anchor and CRL files
+  std::shared_ptr<const Trust> current_trust();
+  void warn_stale_crls(const Trust& t);  // caller holds trust_mu_
 
   SmimeStoreOptions opt_;
-  ossl::StorePtr trust_;
-  bool crl_check_ = false;
+  std::mutex trust_mu_;
+  std::shared_ptr<const Trust> trust_;
+  std::string trust_stamp_;
+  std::chrono::steady_clock::time_point trust_checked_{};
+  std::set<std::string> stale_warned_;  // CRL files already reported as past nextUpdate
   std::mutex mu_;
   std::int64_t loaded_stamp_ = -1;
   std::vector<SmimeCert> certs_;

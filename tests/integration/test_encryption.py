@@ -7,6 +7,7 @@ import json
 import email.policy
 import os
 import subprocess
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -350,7 +351,173 @@ def test_keys_cli_import_list_locate_remove(work):
     assert refused.returncode == 1
     assert "keyEncipherment" in json.loads(refused.stdout)["rejected"][0]["reason"]
 
-    assert relay.cli("keys", "remove", fpr).returncode == 0
+    assert relay.cli("keys", "remove", fpr.lower()).returncode == 0  # any case
     gone = relay.cli("keys", "locate", "pat@example.org", check=False)
     assert gone.returncode == 1
     assert relay.cli("keys", "frobnicate", check=False).returncode == 2
+    # Imported again, its provenance is fresh (no stale row from before).
+    relay.cli("keys", "import", tmp / "pat.asc")
+    again = [k for k in json.loads(relay.cli("--json", "keys", "list").stdout)["keys"]
+             if k["id"] == fpr]
+    assert again and again[0]["provenance"]["source"] == "imported"
+
+    # The practice's S/MIME signing identity can be removed as well.
+    signer_id = by_kind["smime-signer"][0]["id"]
+    out = relay.cli("keys", "remove", "--signer").stdout
+    assert out.strip() == "removed smime-signer " + signer_id
+    listed = json.loads(relay.cli("--json", "keys", "list").stdout)["keys"]
+    assert not [k for k in listed if k["kind"] == "smime-signer"]
+    again = relay.cli("keys", "remove", "--signer", check=False)
+    assert again.returncode == 1 and "no S/MIME signing identity" in again.stderr
+
+
+# ---- the real daemon: what sealpostd sends opens with sq and gpgsm ---------------------
+
+DAEMON_POLICY = {
+    "defaults": {"methods": ["pgp", "smime"], "sign": True},
+    "rules": [
+        {"name": "unsigned-lab", "match": {"recipient": "lab2@labor.example"},
+         "methods": ["smime"], "sign": False},
+        {"name": "internal", "match": {"recipient_domain": "praxis.example"}, "methods": ["plain"]},
+    ],
+}
+
+
+def gpgsm_home(tmp, homes, ca, cert, key):
+    """A gpgsm home holding the recipient's key and trusting the test CA."""
+    # Short: gpg-agent's socket path must fit into sun_path.
+    home = tmp / ("gs%d" % len(homes))
+    home.mkdir(mode=0o700)
+    homes.append(home)
+    # gpgsm 2.2 cannot read OpenSSL 3's default PBES2 PKCS#12: export a 3DES one.
+    p12 = tmp / (Path(cert).stem + "-legacy.p12")
+    run(["openssl", "pkcs12", "-export", "-in", cert, "-inkey", key, "-passout", "pass:",
+         "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-out", p12])
+    gpgsm = ["gpgsm", "--homedir", home, "--batch", "--pinentry-mode", "loopback",
+             "--passphrase", "", "--disable-crl-checks"]
+    run(gpgsm + ["--import", p12])
+    run(gpgsm + ["--import", ca.cert])
+    fpr = run(["openssl", "x509", "-in", ca.cert, "-noout", "-fingerprint", "-sha1"]
+              ).stdout.decode().strip().split("=")[1]
+    (home / "trustlist.txt").write_text(fpr + " S relax\n")
+    return gpgsm
+
+
+def test_daemon_output_opens_with_sq_and_gpgsm_signed_and_unsigned(work):
+    from recording_sink import Sink
+    from sealpost_harness import submit
+    tmp, homes = work
+    patient, practice = GpgHome(tmp / "patient"), GpgHome(tmp / "practice")
+    homes += [patient.dir, practice.dir]
+    pfpr = patient.gen_key("pat@example.org", name="Pat")
+    sfpr = practice.gen_key("anna@praxis.example", name="Praxis")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    practice.export_secret(sfpr, tmp / "practice.sec")
+    practice.export("anna@praxis.example", tmp / "practice.pub")
+    patient.export_secret(pfpr, tmp / "pat-secret.pgp")
+    ca = TestCA(tmp / "ca")
+    lab, lab_key, _ = ca.smime_cert("lab@labor.example")
+    lab2, lab2_key, _ = ca.smime_cert("lab2@labor.example")
+    _, _, signer_p12 = ca.smime_cert("anna@praxis.example", stem="signer")
+    with Sink(tmp / "sink") as sink:
+        relay = Relay(tmp, smarthost_port=sink.port, policy=DAEMON_POLICY,
+                      config_overrides={"keystore": {"trust_anchors": [str(ca.cert)]}})
+        homes.append(relay.state_dir / "gnupg")
+        relay.add_user("anna", "anna-pw-5d1e", ["anna@praxis.example"])
+        relay.cli("keys", "import", tmp / "pat.asc", tmp / "practice.sec", lab, lab2, signer_p12)
+        with relay:
+            rcpts = ["pat@example.org", "lab@labor.example", "lab2@labor.example"]
+            code, _ = submit(relay.port("submission"), "anna@praxis.example", rcpts,
+                             make_message(extra_to=rcpts[1:]), auth=("anna", "anna-pw-5d1e"), cafile=relay.ca.cert)
+            assert code == 250
+            got = {tuple(m["rcpt_tos"]): raw for m, raw in sink.wait_for(3, timeout=60)}
+    assert set(got) == {(r,) for r in rcpts}
+
+    # OpenPGP, signed by the practice key through gpg: Sequoia decrypts and verifies.
+    outer = check_outer(got[("pat@example.org",)])
+    (tmp / "c.asc").write_bytes(list(outer.iter_parts())[1].get_payload(decode=True))
+    r = run(["sq", "decrypt", "--recipient-key", tmp / "pat-secret.pgp",
+             "--signer-cert", tmp / "practice.pub", tmp / "c.asc"],
+            env={**os.environ, "HOME": str(tmp)})
+    assert b"1 good signature." in r.stderr
+    assert b"Encrypted using AES-256" in r.stderr  # gpg's cipher, pinned by the managed gpg.conf
+    check_inner(r.stdout)
+
+    # S/MIME, signed inside then encrypted: gpgsm decrypts, then verifies the signature.
+    _, der = smime_der(got[("lab@labor.example",)])
+    (tmp / "lab.p7m").write_bytes(der)
+    gpgsm = gpgsm_home(tmp, homes, ca, lab, lab_key)
+    signed = email.message_from_bytes(run(gpgsm + ["--decrypt", tmp / "lab.p7m"]).stdout,
+                                      policy=email.policy.default)
+    assert signed.get_param("smime-type") == "signed-data"
+    (tmp / "signed.p7m").write_bytes(signed.get_payload(decode=True))
+    v = run(gpgsm + ["--status-fd", "2", "--verify", "--output", tmp / "content.eml",
+                     tmp / "signed.p7m"])
+    assert b"GOODSIG" in v.stderr and b"VALIDSIG" in v.stderr
+    check_inner((tmp / "content.eml").read_bytes())
+
+    # S/MIME without signature: gpgsm decrypts straight to the message.
+    _, der2 = smime_der(got[("lab2@labor.example",)])
+    (tmp / "lab2.p7m").write_bytes(der2)
+    check_inner(run(gpgsm_home(tmp, homes, ca, lab2, lab2_key) + ["--decrypt", tmp / "lab2.p7m"]
+                    ).stdout)
+
+
+def ca_revoke_and_crl(ca, cert, crl_path, revoke=True):
+    """openssl ca -revoke / -gencrl on the test CA; the CRL is renamed into place."""
+    conf = ca.dir / "ca.cnf"
+    if not conf.exists():
+        (ca.dir / "index.txt").write_text("")
+        (ca.dir / "crlnumber").write_text("1000\n")
+        conf.write_text("[ ca ]\ndefault_ca = CA_default\n[ CA_default ]\n"
+                        "database = %s/index.txt\ncrlnumber = %s/crlnumber\n"
+                        "default_md = sha256\ndefault_crl_days = 30\n"
+                        "certificate = %s\nprivate_key = %s\n" % (ca.dir, ca.dir, ca.cert, ca.key))
+    if revoke:
+        run(["openssl", "ca", "-config", conf, "-revoke", cert])
+    tmp = Path(str(crl_path) + ".new")
+    run(["openssl", "ca", "-config", conf, "-gencrl", "-out", tmp])
+    os.rename(tmp, crl_path)
+
+
+def test_revoked_certificate_is_refused_and_a_new_crl_counts_without_restart(work):
+    from recording_sink import Sink
+    from sealpost_harness import submit, simple_message
+    tmp, _ = work
+    ca = TestCA(tmp / "ca")
+    lab, _, _ = ca.smime_cert("lab@labor.example")
+    crl_dir = tmp / "crl"
+    crl_dir.mkdir()
+    ca_revoke_and_crl(ca, lab, crl_dir / "ca.pem", revoke=False)  # nothing revoked yet
+    policy = {"defaults": {"methods": ["smime"], "sign": False}, "rules": []}
+    with Sink(tmp / "sink") as sink:
+        relay = Relay(tmp, smarthost_port=sink.port, policy=policy, config_overrides={
+            "keystore": {"trust_anchors": [str(ca.cert)], "crl_dir": str(crl_dir)}})
+        relay.add_user("anna", "anna-pw-5d1e", ["anna@praxis.example"])
+        relay.cli("keys", "import", lab)
+        assert relay.cli("keys", "locate", "lab@labor.example").returncode == 0
+
+        def send(subject):
+            submit(relay.port("submission"), "anna@praxis.example", ["lab@labor.example"],
+                   simple_message("anna@praxis.example", "lab@labor.example", subject=subject),
+                   auth=("anna", "anna-pw-5d1e"), cafile=relay.ca.cert)
+
+        with relay:
+            send("vorher")
+            (meta, raw), = sink.wait_for(1, timeout=30)
+            assert b"application/pkcs7-mime" in raw
+            # The CA revokes the certificate; cron drops the new CRL into crl_dir.
+            ca_revoke_and_crl(ca, lab, crl_dir / "ca.pem")
+            refused = relay.cli("--json", "keys", "locate", "lab@labor.example", check=False)
+            assert refused.returncode == 1
+            reasons = [r["reason"] for r in json.loads(refused.stdout)["rejected"]]
+            assert any("certificate revoked" in r for r in reasons), reasons
+            # The running daemon takes it within its check interval, no restart.
+            time.sleep(6)
+            send("nachher")
+            time.sleep(5)
+            assert len(list((tmp / "sink").glob("*.eml"))) == 1
+            queued = json.loads(relay.cli("queue", "list", "--json").stdout)["messages"]
+            assert len(queued) == 1 and queued[0]["recipients"][0]["status"] != "delivered"
+            assert "451 4.7.0" in queued[0]["recipients"][0]["last_reply"]
+            assert "keystore.trust_reloaded" in relay.log()

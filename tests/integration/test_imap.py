@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import imap_proxy
 from sealpost_harness import GpgHome, Relay, TestCA, free_port, wait_port
 
 PRACTICE = "praxis@praxis.example"
@@ -31,7 +32,7 @@ class Dovecot:
     """dovecot -F on a free loopback port. Run as `nobody` when the tests run as
     root (Dovecot's login processes refuse root), as the current user otherwise."""
 
-    def __init__(self, ca):
+    def __init__(self, ca, extra_conf=""):
         self.dir = Path(tempfile.mkdtemp(prefix="sealpost-dovecot-"))
         os.chmod(self.dir, 0o755)
         self.user = pwd.getpwnam("nobody") if os.getuid() == 0 else pwd.getpwuid(os.getuid())
@@ -81,6 +82,7 @@ service imap-login {{
 service anvil {{
   chroot =
 }}
+{extra_conf}
 """)
         for root, dirs, files in os.walk(d):
             for n in dirs + files:
@@ -104,7 +106,8 @@ service anvil {{
         wait_port(self.port, proc=self.proc)
         return self
 
-    def stop(self):
+    def stop(self, keep=False):
+        """Stops Dovecot; with keep=True the mail store stays for a restart."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -112,7 +115,8 @@ service anvil {{
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def client(self):
         ctx = ssl.create_default_context(cafile=str(self.ca))
@@ -165,9 +169,9 @@ INNER = (b'Content-Type: multipart/alternative; boundary="alt"\r\n'
 
 
 @pytest.fixture
-def world(tmp_path):
+def world(tmp_path, request):
     ca = TestCA(tmp_path / "ca")
-    dovecot = Dovecot(ca).start()
+    dovecot = Dovecot(ca, extra_conf=getattr(request, "param", {}).get("dovecot_conf", "")).start()
     practice = GpgHome(tmp_path / "practice-gpg")
     patient = GpgHome(tmp_path / "patient-gpg")
     homes = [practice.dir, patient.dir]
@@ -186,7 +190,7 @@ def world(tmp_path):
         relay.cli("keys", "import", tmp_path / "practice.sec")
         homes.append(relay.state_dir / "gnupg")
         yield dict(tmp=tmp_path, dovecot=dovecot, relay=relay, patient=patient,
-                   patient_fpr=patient_fpr, practice_fpr=practice_fpr)
+                   patient_fpr=patient_fpr, practice_fpr=practice_fpr, ca=ca)
     finally:
         if relay is not None:
             relay.stop()
@@ -244,6 +248,8 @@ def test_decrypts_harvests_and_processes_once(world):
                               "X-Sealpost-Signature: valid key FORGED-PLAIN\r\n"
                               "\r\nBitte anrufen.\r\n" % PRACTICE).encode())
 
+    relay.config["imap"][0]["harvest"] = "auto"  # the default is approve
+    relay.write_config()
     relay.start()
     originals = wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 3 and
                          fetch_all(dovecot, "Sealpost/Originals"))
@@ -261,7 +267,10 @@ def test_decrypts_harvests_and_processes_once(world):
         assert b"tracker.example" not in m  # remote image dropped from decrypted HTML
         assert b"BEGIN PGP MESSAGE" not in m
         assert m.count(b"X-Sealpost-Signature:") == 1
-        assert ("X-Sealpost-Signature: valid key %s" % world["patient_fpr"]).encode() in m
+        # Learnt from the earlier Autocrypt mail (trust on first use), not
+        # vouched for by anybody: never a plain "valid key".
+        assert ("X-Sealpost-Signature: valid harvested key %s (unverified)"
+                % world["patient_fpr"]).encode() in m
     efail_copy = [m for m in readable if b"enc-2" in m][0]
     assert b"evil.example" not in efail_copy and b"X-Sealpost-Note:" in efail_copy
     # The tampered message and the Autocrypt mail stay where they were, untouched.
@@ -447,6 +456,7 @@ def test_smime_signature_harvest_makes_next_mail_smime(world):
     ca = TestCA(tmp / "ca")
     cert, key, _p12 = ca.smime_cert(PATIENT)
     relay.config["keystore"] = {"trust_anchors": [str(ca.cert)]}
+    relay.config["imap"][0]["harvest"] = "auto"
     relay.write_config()
     append(dovecot, "INBOX", smime_signed_mail(tmp, cert, key, "<signed-1@example.org>"))
     relay.add_user("anna", "anna-pw-91c2", [PRACTICE])
@@ -541,3 +551,216 @@ def test_inline_pgp_reply(world):
     import email
     body = email.message_from_bytes(copy[0]).get_payload(decode=True).decode("utf-8")
     assert "Grüße,\r\nder Termin passt." in body or "Grüße,\nder Termin passt." in body
+
+
+# ---- crash safety, reconnects, integrity, folders (issue 10 review) ----------------------
+
+def encrypted_reply(world, message_id, body=b"Content-Type: text/plain\r\n\r\nDanke.\r\n",
+                    extra=()):
+    """A PGP/MIME reply from the patient, encrypted (not signed) to the practice."""
+    tmp, patient = world["tmp"], world["patient"]
+    (tmp / "reply.txt").write_bytes(body)
+    armored = patient.gpg("--armor", "--trust-model", "always", *extra, "--encrypt",
+                          "-r", PRACTICE, "-o", "-", str(tmp / "reply.txt")).stdout
+    return pgp_mime("From: <%s>\r\nTo: %s\r\nSubject: Antwort\r\nMessage-ID: %s\r\n"
+                    % (PATIENT, PRACTICE, message_id), armored)
+
+
+def imap_status(relay):
+    return json.loads(relay.cli("--json", "imap", "status").stdout)["accounts"]
+
+
+def through_proxy(world):
+    """Points the relay at a TLS proxy in front of Dovecot; returns the proxy."""
+    proxy = imap_proxy.ImapProxy(world["ca"], world["dovecot"].port)
+    world["relay"].config["imap"][0]["port"] = proxy.port
+    world["relay"].write_config()
+    return proxy
+
+
+def sigkill(relay):
+    relay.proc.send_signal(signal.SIGKILL)
+    relay.proc.wait()
+    relay.kill()
+
+
+def readable_copies(dovecot, folder, message_id):
+    return [m for m in fetch_all(dovecot, folder)
+            if message_id.encode() in m and b"X-Sealpost-Decrypted: yes" in m]
+
+
+@pytest.mark.parametrize("mode,copy", [(imap_proxy.HOLD_APPEND_REPLY, "found"),
+                                       (imap_proxy.HOLD_APPEND_COMMAND, "missing"),
+                                       (imap_proxy.HOLD_FETCH_REPLY, None)])
+def test_sigkill_mid_message_neither_loses_it_nor_copies_it_twice(world, mode, copy):
+    """sealpostd is SIGKILLed while a reply is being fetched, while its APPEND is
+    on the way, and after the server appended but before sealpostd heard so.
+    After a restart the reply has exactly one readable copy and the original
+    is in the originals folder."""
+    dovecot, relay = world["dovecot"], world["relay"]
+    proxy = through_proxy(world)
+    try:
+        append(dovecot, "INBOX", encrypted_reply(world, "<crash-1@example.org>"))
+        proxy.mode = mode
+        relay.start()
+        assert proxy.held.wait(60), "sealpostd never got to the held step"
+        if mode == imap_proxy.HOLD_APPEND_REPLY:
+            # The server has the copy; sealpostd does not know yet.
+            wait_for(lambda: readable_copies(dovecot, "INBOX", "crash-1"), timeout=20)
+        sigkill(relay)
+        proxy.cut()
+        proxy.mode = imap_proxy.PASS
+        relay.start()
+        wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 1)
+        time.sleep(2)  # a second copy, if any, would come now
+        assert len(readable_copies(dovecot, "INBOX", "crash-1")) == 1
+        assert len(fetch_all(dovecot, "INBOX")) == 1
+        log = relay.log()
+        if copy:
+            assert "imap.recovered" in log and "copy=" + copy in log
+        else:
+            assert "imap.claims_released messages=1" in log
+        status = wait_for(lambda: (lambda a: a[0]["outcomes"].get("decrypted") == 1 and a)(
+            imap_status(relay)))
+        assert not [k for k in status[0]["outcomes"] if k.startswith(("appending", "claimed"))]
+    finally:
+        proxy.close()
+
+
+def test_server_restart_and_network_loss_reconnect_with_backoff(world):
+    dovecot, relay = world["dovecot"], world["relay"]
+    proxy = through_proxy(world)
+    try:
+        relay.start()
+        wait_for(lambda: imap_status(relay)[0]["connection"] == "connected")
+        # Network loss while sealpostd waits in IDLE: it notices and reconnects.
+        proxy.cut()
+        append(dovecot, "INBOX", encrypted_reply(world, "<net-1@example.org>"))
+        wait_for(lambda: len(readable_copies(dovecot, "INBOX", "net-1")) == 1, timeout=60)
+
+        # The server goes away: sealpostd backs off and says so ...
+        dovecot.stop(keep=True)
+        proxy.cut()
+        status = wait_for(lambda: (lambda a: a[0]["connection"] == "backing-off" and a)(
+            imap_status(relay)), timeout=60)
+        assert status[0]["connection_error"] and status[0]["connection_since"]
+        assert "connection lost" in status[0]["connection_error"]
+        wait_for(lambda: "imap.connect_failed" in relay.log(), timeout=30)
+        assert "retry_in_s=" in relay.log()
+        # ... and carries on once it is back, with mail that arrived meanwhile.
+        dovecot.start()
+        append(dovecot, "INBOX", encrypted_reply(world, "<net-2@example.org>"))
+        wait_for(lambda: len(readable_copies(dovecot, "INBOX", "net-2")) == 1, timeout=120)
+        status = wait_for(lambda: (lambda a: a[0]["connection"] == "connected" and a)(
+            imap_status(relay)))
+        assert status[0]["outcomes"]["decrypted"] == 2
+        assert len(fetch_all(dovecot, "Sealpost/Originals")) == 2
+        text = relay.cli("imap", "status").stdout
+        assert "connected since" in text and "decrypted=2" in text
+    finally:
+        proxy.close()
+
+
+def test_stripped_mdc_is_refused_as_unauthenticated(world):
+    """gpg --rfc2440 writes a Symmetrically Encrypted Data packet without MDC:
+    its plaintext could have been altered (EFAIL); it is never decrypted."""
+    dovecot, relay, tmp = world["dovecot"], world["relay"], world["tmp"]
+    msg = encrypted_reply(world, "<nomdc-1@example.org>",
+                          body=b"Content-Type: text/plain\r\n\r\nGeheim.\r\n",
+                          extra=("--rfc2440", "--cipher-algo", "AES256"))
+    armored = msg.split(b"-----BEGIN PGP MESSAGE-----")[1].split(b"-----END")[0]
+    (tmp / "nomdc.asc").write_bytes(b"-----BEGIN PGP MESSAGE-----" + armored +
+                                    b"-----END PGP MESSAGE-----\n")
+    packets = subprocess.run(["gpg", "--homedir", str(tmp / "practice-gpg"), "--batch",
+                              "--list-packets", str(tmp / "nomdc.asc")],
+                             capture_output=True).stdout
+    assert b"tag=9" in packets and b"mdc_method" not in packets  # really no MDC
+    append(dovecot, "INBOX", msg)
+    relay.start()
+    status = wait_for(lambda: (lambda a: a[0]["outcomes"].get("no-integrity") == 1 and a)(
+        imap_status(relay)))
+    inbox = fetch_all(dovecot, "INBOX")
+    assert len(inbox) == 1 and b"X-Sealpost" not in inbox[0]  # untouched
+    assert fetch_all(dovecot, "Sealpost/Originals") == []
+    assert "Geheim" not in relay.log()
+    assert "outcome=no-integrity" in relay.log()
+
+
+def test_smime_signed_inside_envelope(world):
+    """A lab signs (S/MIME, test CA) and then encrypts to the practice's
+    certificate: the copy says whose valid certificate signed, and the CBC
+    content counts as authenticated because the signature covers it."""
+    dovecot, relay, tmp = world["dovecot"], world["relay"], world["tmp"]
+    ca = TestCA(tmp / "smime-ca", name="Labor CA")
+    practice_cert, _k, practice_p12 = ca.smime_cert(PRACTICE)
+    lab = "labor@labor-x.example"
+    lab_cert, lab_key, _p = ca.smime_cert(lab)
+    relay.cli("keys", "import", practice_p12)
+    relay.config["keystore"] = {"trust_anchors": [str(ca.cert)]}
+    relay.write_config()
+    (tmp / "inner.txt").write_bytes(b"Content-Type: text/plain\r\n\r\nKalium 4,1 mmol/l.\r\n")
+    subprocess.run(["openssl", "cms", "-sign", "-binary", "-nodetach", "-in", str(tmp / "inner.txt"),
+                    "-signer", str(lab_cert), "-inkey", str(lab_key), "-out", str(tmp / "signed.eml")],
+                   check=True, capture_output=True)
+    enveloped = subprocess.run(["openssl", "cms", "-encrypt", "-binary", "-aes-256-cbc",
+                                "-in", str(tmp / "signed.eml"), str(practice_cert)],
+                               check=True, capture_output=True).stdout
+    append(dovecot, "INBOX", ("From: <%s>\r\nTo: %s\r\nSubject: Werte\r\n"
+                              "Message-ID: <lab-1@labor-x.example>\r\n" % (lab, PRACTICE)).encode()
+           + enveloped)
+    relay.start()
+    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 1)
+    copy = [m for m in fetch_all(dovecot, "INBOX") if b"lab-1" in m][0]
+    assert b"X-Sealpost-Decrypted: yes\r\n" in copy  # not "unauthenticated"
+    assert b"X-Sealpost-Signature: valid certificate x509:" in copy
+    assert b"Kalium 4,1 mmol/l." in copy and b"pkcs7" not in copy
+
+
+@pytest.mark.parametrize("world", [{"dovecot_conf":
+                                    "protocol imap {\n  imap_capability = IMAP4rev1 "
+                                    "SASL-IR LITERAL+ ENABLE IDLE\n}\n"}], indirect=True)
+def test_readable_folder_and_a_server_without_move_or_uidplus(world):
+    """Readable copies go to imap[].readable_folder. Without MOVE and UIDPLUS the
+    original is copied away and flagged \\Deleted, but nothing is expunged: a
+    message staff flagged \\Deleted themselves stays."""
+    dovecot, relay = world["dovecot"], world["relay"]
+    relay.config["imap"][0]["readable_folder"] = "Sealpost/Lesbar"
+    relay.write_config()
+    m = dovecot.client()
+    m.append("INBOX", r"(\Deleted)", None,
+             b"From: kollegin@praxis.example\r\nSubject: alt\r\nMessage-ID: <staff-1@x>\r\n\r\nx\r\n")
+    m.logout()
+    append(dovecot, "INBOX", encrypted_reply(world, "<move-1@example.org>"))
+    relay.start()
+    wait_for(lambda: len(readable_copies(dovecot, "Sealpost/Lesbar", "move-1")) == 1)
+    wait_for(lambda: len(fetch_all(dovecot, "Sealpost/Originals")) == 1)
+    time.sleep(2)
+    inbox = fetch_all(dovecot, "INBOX")
+    assert any(b"staff-1" in x for x in inbox)  # not expunged by Sealpost
+    assert not readable_copies(dovecot, "INBOX", "move-1")
+    m = dovecot.client()
+    m.select("INBOX", readonly=True)
+    typ, data = m.uid("SEARCH", "DELETED", "HEADER", "Message-ID", "move-1")
+    m.logout()
+    assert typ == "OK" and data[0].split(), "the original is flagged \\Deleted"
+    assert "server has neither MOVE nor UIDPLUS" in relay.log()
+
+
+def test_several_folders_each_wait_in_idle(world):
+    """Every folder has its own connection, so a reply in a second folder is
+    handled within seconds, not at the next 60 s poll."""
+    dovecot, relay = world["dovecot"], world["relay"]
+    m = dovecot.client()
+    m.create("Labor")
+    m.logout()
+    relay.config["imap"][0]["folders"] = ["INBOX", "Labor"]
+    relay.write_config()
+    relay.start()
+    wait_for(lambda: [a["connection"] for a in imap_status(relay)] == ["connected", "connected"])
+    time.sleep(1)
+    start = time.time()
+    append(dovecot, "Labor", encrypted_reply(world, "<labor-1@example.org>"))
+    wait_for(lambda: len(readable_copies(dovecot, "Labor", "labor-1")) == 1, timeout=30)
+    assert time.time() - start < 20
+    append(dovecot, "INBOX", encrypted_reply(world, "<inbox-1@example.org>"))
+    wait_for(lambda: len(readable_copies(dovecot, "INBOX", "inbox-1")) == 1, timeout=30)

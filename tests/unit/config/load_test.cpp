@@ -277,7 +277,10 @@ TEST_CASE("load_config reads a file and resolves paths against its directory") {
 TEST_CASE("imap accounts: harvest policy, originals folder and poll interval") {
   auto defaults = parse(kValid);
   REQUIRE(defaults.ok());
-  CHECK(defaults->imap[0].harvest == HarvestPolicy::Auto);
+  CHECK(defaults->imap[0].harvest == HarvestPolicy::Approve);  // nothing learnt is used unasked
+  CHECK(defaults->imap[0].key_change == KeyChangePolicy::Approve);
+  CHECK(defaults->imap[0].readable_folder.empty());
+  CHECK(defaults->keystore.domain_signers.empty());
   CHECK(defaults->imap[0].originals_folder == "Sealpost/Originals");
   CHECK(defaults->imap[0].poll_interval == std::chrono::seconds(60));
 
@@ -305,7 +308,30 @@ TEST_CASE("imap accounts: harvest policy, originals folder and poll interval") {
   CHECK(error_of(replace(set, "poll_interval: 2m", "poll_interval: 1s"))
             .find("sealpost.yaml:33: imap[].poll_interval: must be 5s to 24h") !=
         std::string::npos);
-  for (const char* k : {"imap[].harvest", "imap[].originals_folder", "imap[].poll_interval"}) {
+  auto changed = parse(replace(set, "harvest: approve",
+                               "harvest: auto\n    key_change: auto\n"
+                               "    readable_folder: Lesbar"));
+  INFO((changed.ok() ? "" : changed.error().what()));
+  REQUIRE(changed.ok());
+  CHECK(changed->imap[0].harvest == HarvestPolicy::Auto);
+  CHECK(changed->imap[0].key_change == KeyChangePolicy::Auto);
+  CHECK(changed->imap[0].readable_folder == "Lesbar");
+  CHECK(error_of(replace(set, "harvest: approve", "key_change: never")) ==
+        "sealpost.yaml:31: imap[].key_change: 'never' is not one of: approve, auto");
+  CHECK(error_of(replace(set, "harvest: approve", "readable_folder: Archiv/Sealpost")) ==
+        "sealpost.yaml:31: imap[].readable_folder: must differ from originals_folder");
+  CHECK(error_of(replace(set, "harvest: approve", "readable_folder: \"a*\"")) ==
+        "sealpost.yaml:31: imap[].readable_folder: not a usable folder name");
+  auto signers = parse(replace(kValid, "  crl_dir: crl/\n",
+                               "  crl_dir: crl/\n  domain_signers: [praxis@praxis.example]\n"));
+  REQUIRE(signers.ok());
+  CHECK(signers->keystore.domain_signers == std::vector<std::string>{"praxis@praxis.example"});
+  CHECK(error_of(replace(kValid, "  crl_dir: crl/\n",
+                         "  crl_dir: crl/\n  domain_signers: [praxis]\n")) ==
+        "sealpost.yaml:22: keystore.domain_signers: 'praxis' is not an e-mail address");
+  for (const char* k :
+       {"imap[].harvest", "imap[].key_change", "imap[].readable_folder", "keystore.domain_signers",
+        "imap[].originals_folder", "imap[].poll_interval"}) {
     const auto& keys = config_known_keys();
     CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
   }

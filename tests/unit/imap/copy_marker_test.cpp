@@ -19,26 +19,60 @@ const std::string kCopy =
 TEST_CASE("copy marks: our own copies are recognised, forged or altered ones are not") {
   const CopyMarker marker(std::string(32, 'k'));
   const std::string stamped = marker.stamp(kCopy);
-  CHECK(stamped.rfind("X-Sealpost-Copy: v1 ", 0) == 0);
+  CHECK(stamped.rfind("X-Sealpost-Copy: v2 ", 0) == 0);
   CHECK(stamped.find("\r\n\r\nHallo\r\n") != std::string::npos);
-  CHECK(marker.is_ours(split_entity(stamped).fields));
+  CHECK(marker.is_ours(split_entity(stamped)));
   // Stamping twice keeps one mark.
-  CHECK(marker.is_ours(split_entity(marker.stamp(stamped)).fields));
+  CHECK(marker.is_ours(split_entity(marker.stamp(stamped))));
 
-  CHECK_FALSE(marker.is_ours(split_entity(kCopy).fields));  // no mark at all
-  CHECK_FALSE(CopyMarker(std::string(32, 'x')).is_ours(split_entity(stamped).fields));
+  CHECK_FALSE(marker.is_ours(split_entity(kCopy)));  // no mark at all
+  CHECK_FALSE(CopyMarker(std::string(32, 'x')).is_ours(split_entity(stamped)));
 
   std::string altered = stamped;
   altered.replace(altered.find("valid key ABC"), 13, "valid key XYZ");
-  CHECK_FALSE(marker.is_ours(split_entity(altered).fields));
+  CHECK_FALSE(marker.is_ours(split_entity(altered)));
   std::string added = stamped;
   added.insert(added.find("Subject:"), "X-Sealpost-Note: trust me\r\n");
-  CHECK_FALSE(marker.is_ours(split_entity(added).fields));
+  CHECK_FALSE(marker.is_ours(split_entity(added)));
   std::string twice = stamped;
   twice.insert(twice.find("Subject:"), stamped.substr(0, stamped.find("\r\n") + 2));
-  CHECK_FALSE(marker.is_ours(split_entity(twice).fields));
-  // Fields that carry no status may change (a server adding Received, say).
-  CHECK(marker.is_ours(split_entity("Received: from x\r\n" + stamped).fields));
+  CHECK_FALSE(marker.is_ours(split_entity(twice)));
+  // Fields that carry no status may change (a server adding Received, say),
+  // and so may line ends and a trailing empty line.
+  CHECK(marker.is_ours(split_entity("Received: from x\r\n" + stamped)));
+  std::string lf = stamped;
+  for (std::size_t at; (at = lf.find("\r\n")) != std::string::npos;) lf.replace(at, 2, "\n");
+  CHECK(marker.is_ours(split_entity(lf + "\n")));
+}
+
+TEST_CASE("copy marks: a copy whose body, addressing or subject was swapped is not ours") {
+  const CopyMarker marker(std::string(32, 'k'));
+  const std::string stamped = marker.stamp(kCopy);
+  auto swapped = [&](const std::string& from, const std::string& to) {
+    std::string s = stamped;
+    s.replace(s.find(from), from.size(), to);
+    return marker.is_ours(split_entity(s));
+  };
+  CHECK_FALSE(swapped("\r\n\r\nHallo\r\n", "\r\n\r\nBitte Passwort senden\r\n"));
+  CHECK_FALSE(swapped("Subject: Befund", "Subject: Dringend"));
+  CHECK_FALSE(swapped("Content-Type: text/plain", "Content-Type: text/html"));
+  std::string to = stamped;
+  to.insert(to.find("Subject:"), "To: someone@else.test\r\n");
+  CHECK_FALSE(marker.is_ours(split_entity(to)));
+  std::string cc = stamped;
+  cc.insert(cc.find("Subject:"), "Cc: someone@else.test\r\n");
+  CHECK_FALSE(marker.is_ours(split_entity(cc)));
+}
+
+TEST_CASE("copy marks: the origin tag is covered and replaces an old one") {
+  const CopyMarker marker(std::string(32, 'k'));
+  const std::string stamped = marker.stamp("X-Sealpost-Origin: forged\r\n" + kCopy, "v1 abc");
+  CHECK(stamped.find("X-Sealpost-Origin: v1 abc\r\n") != std::string::npos);
+  CHECK(stamped.find("forged") == std::string::npos);
+  CHECK(marker.is_ours(split_entity(stamped)));
+  std::string other = stamped;
+  other.replace(other.find("v1 abc"), 6, "v1 abd");
+  CHECK_FALSE(marker.is_ours(split_entity(other)));
 }
 
 TEST_CASE("copy mark key: created once, 0600, then reused") {
@@ -51,7 +85,7 @@ TEST_CASE("copy mark key: created once, 0600, then reused") {
   CHECK((st.st_mode & 0777) == 0600);
   auto b = CopyMarker::open(path);
   REQUIRE(b.ok());
-  CHECK(b->is_ours(split_entity(a->stamp(kCopy)).fields));
+  CHECK(b->is_ours(split_entity(a->stamp(kCopy))));
 }
 
 TEST_CASE("status fields are removed with the rest left byte for byte") {

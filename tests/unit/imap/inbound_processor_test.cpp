@@ -26,7 +26,11 @@ struct World {
                                                    CopyMarker(std::string(32, 'k')));
   }
   InboundResult process(const std::string& raw) {
-    return processor->process(raw, MessageRef{"acct", "INBOX", 1});
+    MessageRef ref;
+    ref.account = "acct";
+    ref.folder = "INBOX";
+    ref.uid = 1;
+    return processor->process(raw, ref);
   }
 };
 

@@ -17,6 +17,9 @@ using Kind = HarvestOutcome::Kind;
 
 namespace {
 
+// imap[].harvest: auto (the default is approve); key changes still wait.
+const HarvestRules kAuto{HarvestPolicy::Auto, KeyChangePolicy::Approve};
+
 std::unique_ptr<keystore::Keystore> open_store(const Workdir& w) {
   auto ks = keystore::Keystore::open(keystore::KeystoreOptions{w / "state", {}, ""});
   REQUIRE(ks.ok());
@@ -75,8 +78,10 @@ TEST_CASE("harvest keeps only the user id of the From address") {
   auto ks = open_store(w);
   KeyHarvester harvester(*ks, w / "state");
 
-  auto out = harvester.harvest_pgp(world.export_key(fpr), "mallory@evil.test", "<m-1@evil.test>");
+  auto out = harvester.harvest_pgp(world.export_key(fpr), "mallory@evil.test", "<m-1@evil.test>",
+                                   HarvestSource::Autocrypt, kAuto);
   REQUIRE(out.kind == Kind::Imported);
+  CHECK_FALSE(out.pending);
   CHECK(out.fingerprint == fpr);
   CHECK(stored_uids(*ks, fpr) == std::vector<std::string>{"mallory@evil.test"});
   CHECK(usable_keys(*ks, "mallory@evil.test") == 1);
@@ -102,8 +107,10 @@ TEST_CASE("a harvested key does not make forged signatures read as the other add
   auto ks = open_store(w);
   REQUIRE(ks->import_data(world.gpg("--armor --export-secret-keys " + practice), "p.asc").ok());
   KeyHarvester harvester(*ks, w / "state");
-  REQUIRE(harvester.harvest_pgp(world.export_key(mallory), "mallory@evil.test", "<m>").kind ==
-          Kind::Imported);
+  REQUIRE(harvester
+              .harvest_pgp(world.export_key(mallory), "mallory@evil.test", "<m>",
+                           HarvestSource::Autocrypt, kAuto)
+              .kind == Kind::Imported);
 
   testing::sh("printf 'Befund\\n' > " + (w / "msg.txt"));
   const std::string ciphertext =
@@ -115,9 +122,21 @@ TEST_CASE("a harvested key does not make forged signatures read as the other add
   CHECK_FALSE(as_lab->signature.belongs_to_sender);
   CHECK(signature_header(as_lab->signature).rfind("invalid", 0) == 0);
 
+  // Her own signature is good and hers, but all that vouches for the key is
+  // earlier mail from her: it reads as harvested and unverified, never "valid key".
   auto as_mallory = pgp_decrypt(ks->pgp(), ciphertext, "mallory@evil.test");
   REQUIRE(as_mallory.ok());
-  CHECK(signature_header(as_mallory->signature) == "valid key " + mallory);
+  SignatureFacts facts = as_mallory->signature;
+  facts.trust = key_trust(ks->source_of(mallory), "<later@evil.test>");
+  CHECK(signature_header(facts) == "valid harvested key " + mallory + " (unverified)");
+  // Checked against the message the key came with, it proves nothing at all.
+  facts.trust = key_trust(ks->source_of(mallory), "<m>");
+  CHECK(signature_header(facts) ==
+        "none (signed by key " + mallory + " that came with this message)");
+  // Only once an admin vouches for it does it read "valid key".
+  REQUIRE(ks->approve(mallory).ok());
+  facts.trust = key_trust(ks->source_of(mallory), "<later@evil.test>");
+  CHECK(signature_header(facts) == "valid key " + mallory);
 }
 
 TEST_CASE("harvest refuses keys that are not the sender's") {
@@ -214,19 +233,74 @@ TEST_CASE("an admin-imported key takes precedence over harvesting") {
     CHECK(stored_uids(*ks, lab) == std::vector<std::string>{"lab@partner.test"});
     CHECK(usable_keys(*ks, "lab@home.test") == 0);
   }
-  SECTION("a second harvested key for the address is a reported key change") {
+  SECTION("a second harvested key for the address waits for approval, then replaces the first") {
     const std::string first = world.gen("Pat <pat@pat.test>");
-    REQUIRE(harvester.harvest_pgp(world.export_key(first), "pat@pat.test", "<1>").kind ==
-            Kind::Imported);
+    REQUIRE(harvester
+                .harvest_pgp(world.export_key(first), "pat@pat.test", "<1>",
+                             HarvestSource::Autocrypt, kAuto)
+                .kind == Kind::Imported);
     const std::string second = world.gen("Pat 2 <pat@pat.test>");
     auto out = harvester.harvest_pgp(world.export_key(second), "pat@pat.test", "<2>",
-                                     HarvestSource::Signature);
+                                     HarvestSource::Signature, kAuto);
     REQUIRE(out.kind == Kind::Imported);
+    CHECK(out.pending);  // harvest: auto, but key_change: approve
+    CHECK(out.reason.find("key change") != std::string::npos);
     CHECK(out.reason.find(first) != std::string::npos);
+    CHECK(out.retired.empty());
     auto r = ks->lookup("pat@pat.test");
     REQUIRE(r.ok());
-    for (const auto& k : r->pgp)
-      if (k.fingerprint == second) CHECK(k.source.origin.rfind("signature from", 0) == 0);
+    REQUIRE(r->pgp.size() == 1);  // outgoing mail is encrypted to the first key only
+    CHECK(r->pgp[0].fingerprint == first);
+    CHECK(ks->source_of(second).origin.rfind("signature from", 0) == 0);
+
+    auto approval = ks->approve(second);
+    REQUIRE(approval.ok());
+    CHECK(approval->retired == std::vector<std::string>{first});
+    r = ks->lookup("pat@pat.test");
+    REQUIRE(r.ok());
+    REQUIRE(r->pgp.size() == 1);
+    CHECK(r->pgp[0].fingerprint == second);
+    const auto old = ks->source_of(first);
+    CHECK(old.retired.find("replaced by " + second) == 0);
+    REQUIRE(r->rejected.size() == 1);
+    CHECK(r->rejected[0].reason.find("retired: replaced by " + second) == 0);
+    // A retired key cannot be approved back in, and mailing it again changes nothing.
+    CHECK_FALSE(ks->approve(first).ok());
+    CHECK(harvester
+              .harvest_pgp(world.export_key(first), "pat@pat.test", "<3>", HarvestSource::Autocrypt,
+                           kAuto)
+              .kind == Kind::Known);
+    CHECK(usable_keys(*ks, "pat@pat.test") == 1);
+  }
+  SECTION("key_change: auto switches at once and retires the earlier key") {
+    const HarvestRules switch_at_once{HarvestPolicy::Auto, KeyChangePolicy::Auto};
+    const std::string first = world.gen("Pat <pat@pat.test>");
+    REQUIRE(harvester
+                .harvest_pgp(world.export_key(first), "pat@pat.test", "<1>",
+                             HarvestSource::Autocrypt, switch_at_once)
+                .kind == Kind::Imported);
+    const std::string second = world.gen("Pat 2 <pat@pat.test>");
+    auto out = harvester.harvest_pgp(world.export_key(second), "pat@pat.test", "<2>",
+                                     HarvestSource::Autocrypt, switch_at_once);
+    REQUIRE(out.kind == Kind::Imported);
+    CHECK_FALSE(out.pending);
+    CHECK(out.retired == std::vector<std::string>{first});
+    auto r = ks->lookup("pat@pat.test");
+    REQUIRE(r.ok());
+    REQUIRE(r->pgp.size() == 1);
+    CHECK(r->pgp[0].fingerprint == second);
+    CHECK(ks->source_of(first).retired.find("replaced by " + second) == 0);
+  }
+  SECTION("an admin key is never replaced, whatever key_change says") {
+    const std::string admin = world.gen("Pat <pat@pat.test>");
+    REQUIRE(ks->import_data(world.export_key(admin), "pat.asc").ok());
+    const std::string other = world.gen("Pat 2 <pat@pat.test>");
+    CHECK(harvester
+              .harvest_pgp(world.export_key(other), "pat@pat.test", "<m>", HarvestSource::Autocrypt,
+                           {HarvestPolicy::Auto, KeyChangePolicy::Auto})
+              .kind == Kind::Refused);
+    CHECK(ks->source_of(admin).retired.empty());
+    CHECK(usable_keys(*ks, "pat@pat.test") == 1);
   }
 }
 
@@ -255,9 +329,10 @@ TEST_CASE("no harvested key stays without provenance") {
     CHECK(stored_uids(*ks, fpr).empty());
     CHECK(usable_keys(*ks, "pat@pat.test") == 0);
   }
-  SECTION("recorded as harvested") {
+  SECTION("recorded as harvested, pending by default") {
     REQUIRE(harvester.harvest_pgp(world.export_key(fpr), "pat@pat.test", "<m>").kind ==
             Kind::Imported);
+    CHECK(prov->rows.at(0).pending);
     REQUIRE(prov->rows.size() == 1);
     CHECK(prov->rows[0].id == fpr);
     CHECK(prov->rows[0].source == "harvested");

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "imap/inbound_processor.h"
+#include "imap/pgp_packets.h"
 #include "seal/message_parser.h"
 
 using namespace sealpost;
@@ -119,4 +120,31 @@ TEST_CASE("drop_remote_html fails closed when the copy cannot be checked") {
   CHECK(out.find("multipart/mixed") == std::string::npos);
   auto reparsed = seal::parse_message(out, {});
   CHECK(reparsed);
+}
+
+TEST_CASE("header protection is recognised by its Content-Type parameter") {
+  CHECK(is_header_protected("multipart/mixed; boundary=x; hp=\"cipher\""));
+  CHECK(is_header_protected("text/plain; hp=clear"));
+  CHECK(is_header_protected("multipart/mixed; protected-headers=\"v1\"; boundary=b"));
+  CHECK_FALSE(is_header_protected("multipart/mixed; boundary=\"hp=cipher\""));
+  CHECK_FALSE(is_header_protected("text/plain; hp=other"));
+  CHECK_FALSE(is_header_protected(""));
+}
+
+TEST_CASE("encrypted_data_tag reads the OpenPGP packet framing, bounded") {
+  // PKESK (new format, 3-byte body), then SED (old format tag 9, 2-byte body).
+  const std::string sed = std::string("\xc1\x03\x03\x00\x00", 5) + "\xa4\x02xy";
+  CHECK(encrypted_data_tag(sed) == 9);
+  // Marker, PKESK, then SEIPD (new format tag 18) with a partial body length.
+  const std::string seipd = std::string("\xca\x03PGP", 5) + std::string("\xc1\x01\x03", 3) +
+                            std::string("\xd2\xe1", 2) + std::string(2, '\x01');
+  CHECK(encrypted_data_tag(seipd) == 18);
+  CHECK_FALSE(encrypted_data_tag(std::string("\xc1\x05\x03", 3)));  // length past the end
+  CHECK_FALSE(encrypted_data_tag("not openpgp"));
+  CHECK_FALSE(encrypted_data_tag(""));
+  // Empty marker packets: a thousand are looked at, not more.
+  std::string markers;
+  for (int i = 0; i < 999; ++i) markers += std::string("\xca\x00", 2);
+  CHECK(encrypted_data_tag(markers + std::string("\xd2\x01\x01", 3)) == 18);
+  CHECK_FALSE(encrypted_data_tag(markers + std::string("\xca\x00\xd2\x01\x01", 5)));
 }

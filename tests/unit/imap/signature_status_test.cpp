@@ -5,33 +5,90 @@
 using namespace sealpost::imap;
 using K = SignatureFacts::Kind;
 
+namespace {
+
+SignatureFacts facts(K kind, std::string fpr, bool belongs, bool certificate = false,
+                     KeyTrust trust = KeyTrust::Vouched) {
+  SignatureFacts f;
+  f.kind = kind;
+  f.fingerprint = std::move(fpr);
+  f.belongs_to_sender = belongs;
+  f.sender = "p@x";
+  f.certificate = certificate;
+  f.trust = trust;
+  return f;
+}
+
+sealpost::keystore::Provenance source(const std::string& src, const std::string& origin = "") {
+  sealpost::keystore::Provenance p;
+  p.id = "ABC";
+  p.source = src;
+  p.origin = origin;
+  return p;
+}
+
+}  // namespace
+
 TEST_CASE("signature header wording") {
-  CHECK(signature_header({K::None, "", false, "p@x"}) == "none");
-  CHECK(signature_header({K::Good, "ABC", true, "p@x"}) == "valid key ABC");
-  CHECK(signature_header({K::Bad, "ABC", true, "p@x"}) == "invalid");
-  const auto other = signature_header({K::Good, "ABC", false, "p@x"});
+  CHECK(signature_header(facts(K::None, "", false)) == "none");
+  CHECK(signature_header(facts(K::Good, "ABC", true)) == "valid key ABC");
+  CHECK(signature_header(facts(K::Bad, "ABC", true)) == "invalid");
+  const auto other = signature_header(facts(K::Good, "ABC", false));
   CHECK(other.rfind("invalid", 0) == 0);  // never reads as valid
   CHECK(other.find("does not belong to p@x") != std::string::npos);
-  CHECK(signature_header({K::NoPublicKey, "ABC", false, "p@x"}).rfind("none", 0) == 0);
-  CHECK(signature_header({K::Expired, "ABC", true, "p@x"}).rfind("invalid", 0) == 0);
+  CHECK(signature_header(facts(K::NoPublicKey, "ABC", false)).rfind("none", 0) == 0);
+  CHECK(signature_header(facts(K::Expired, "ABC", true)).rfind("invalid", 0) == 0);
 }
 
 TEST_CASE("signature header wording: S/MIME certificates and keys awaiting approval") {
-  SignatureFacts smime{K::Good, "x509:ab", true, "p@x", true};
+  SignatureFacts smime = facts(K::Good, "x509:ab", true, true);
+  CHECK(signature_header(smime) == "valid certificate x509:ab");
+  smime.trust = KeyTrust::Unvouched;  // the trust anchors vouch for certificates
   CHECK(signature_header(smime) == "valid certificate x509:ab");
   smime.belongs_to_sender = false;
   CHECK(signature_header(smime) ==
         "invalid (good signature by certificate x509:ab which does not belong to p@x)");
-  SignatureFacts untrusted{K::Untrusted, "x509:ab", true, "p@x", true};
+  SignatureFacts untrusted = facts(K::Untrusted, "x509:ab", true, true);
   untrusted.detail = "chain verification failed: unable to get local issuer certificate";
   CHECK(signature_header(untrusted) ==
         "invalid (certificate x509:ab not trusted: chain verification failed: unable to get local "
         "issuer certificate)");
-  CHECK(signature_header({K::NoPublicKey, "", false, "p@x", true}) ==
+  CHECK(signature_header(facts(K::NoPublicKey, "", false, true)) ==
         "none (signed by unknown certificate)");
-  SignatureFacts pending{K::Good, "ABC", true, "p@x"};
-  pending.pending = true;
+  SignatureFacts pending = facts(K::Good, "ABC", true, false, KeyTrust::Pending);
   CHECK(signature_header(pending) == "none (signed by harvested key ABC awaiting approval)");
   pending.belongs_to_sender = false;  // somebody else's key stays "invalid"
   CHECK(signature_header(pending).rfind("invalid", 0) == 0);
+}
+
+TEST_CASE("signature header wording: how far the OpenPGP key is vouched for") {
+  CHECK(signature_header(facts(K::Good, "ABC", true, false, KeyTrust::Unvouched)) ==
+        "valid harvested key ABC (unverified)");
+  CHECK(signature_header(facts(K::Good, "ABC", true, false, KeyTrust::Retired)) ==
+        "none (signed by retired harvested key ABC)");
+  CHECK(signature_header(facts(K::Good, "ABC", true, false, KeyTrust::ThisMessage)) ==
+        "none (signed by key ABC that came with this message)");
+  // Not classified at all: the safe default never says "valid key".
+  SignatureFacts unclassified;
+  unclassified.kind = K::Good;
+  unclassified.fingerprint = "ABC";
+  unclassified.belongs_to_sender = true;
+  CHECK(signature_header(unclassified) == "valid harvested key ABC (unverified)");
+}
+
+TEST_CASE("key trust comes from provenance, never from the message being checked") {
+  CHECK(key_trust(source("imported"), "<m>") == KeyTrust::Vouched);
+  CHECK(key_trust(source("unknown"), "<m>") == KeyTrust::Vouched);  // put there by hand
+  auto h = source("harvested", "autocrypt from p@x in <first@x>");
+  CHECK(key_trust(h, "<second@x>") == KeyTrust::Unvouched);
+  CHECK(key_trust(h, "<first@x>") == KeyTrust::ThisMessage);
+  CHECK(key_trust(h, "") == KeyTrust::Unvouched);
+  h.approved = true;
+  CHECK(key_trust(h, "<second@x>") == KeyTrust::Vouched);
+  h.approved = false;
+  h.pending = true;
+  CHECK(key_trust(h, "<second@x>") == KeyTrust::Pending);
+  h.retired = "replaced by DEF";
+  CHECK(key_trust(h, "<second@x>") == KeyTrust::Retired);
+  CHECK(key_trust(source("wkd"), "<m>") == KeyTrust::Unvouched);
 }

@@ -36,7 +36,12 @@ struct World {
                                                    CopyMarker(std::string(32, 'k')));
   }
   InboundResult process(const std::string& raw, HarvestPolicy policy = HarvestPolicy::Auto) {
-    return processor->process(raw, MessageRef{"acct", "INBOX", 1, policy, "Sealpost/Originals"});
+    MessageRef ref;
+    ref.account = "acct";
+    ref.folder = "INBOX";
+    ref.uid = 1;
+    ref.harvest = HarvestRules{policy, KeyChangePolicy::Approve};
+    return processor->process(raw, ref);
   }
   // A signed mail (openssl cms -sign, multipart/signed unless `opaque`) from `from`.
   std::string signed_mail(const std::string& cert_pem, const std::string& from,
@@ -81,9 +86,37 @@ TEST_CASE("a valid S/MIME signature from the sender's certificate is harvested")
   world.process(world.signed_mail(cert, kPatient, "<s-2@example.test>"));
   CHECK(world.certs_for(kPatient).size() == 1);
 
-  // A new certificate for the address is a key change: taken (auto), and both usable.
+  // A new certificate for the address is a key change: stored, but it waits
+  // for approval (imap[].key_change: approve) while the first stays in use.
+  const std::string first = found[0].id;
   world.process(world.signed_mail(world.ca.issue("patient2", kPatient), kPatient, "<s-3@x>"));
-  CHECK(world.certs_for(kPatient).size() == 2);
+  auto now = world.certs_for(kPatient);
+  REQUIRE(now.size() == 1);
+  CHECK(now[0].id == first);
+  std::string second;
+  auto listed = world.ks->list();
+  REQUIRE(listed.ok());
+  for (const auto& k : *listed)
+    if (k.id != first) second = k.id;
+  REQUIRE_FALSE(second.empty());
+  CHECK(world.ks->source_of(second).pending);
+  CHECK(world.ks->source_of(second).replaces == first);
+  // Approved: the new one is used, the earlier one retires and says why.
+  auto approval = world.ks->approve(second);
+  REQUIRE(approval.ok());
+  CHECK(approval->retired == std::vector<std::string>{first});
+  now = world.certs_for(kPatient);
+  REQUIRE(now.size() == 1);
+  CHECK(now[0].id == second);
+  auto r = world.ks->lookup(kPatient);
+  REQUIRE(r.ok());
+  REQUIRE(r->rejected.size() == 1);
+  CHECK(r->rejected[0].reason.find("retired: replaced by " + second) == 0);
+  // Mailed again, the retired certificate stays retired.
+  world.process(world.signed_mail(cert, kPatient, "<s-4@x>"));
+  now = world.certs_for(kPatient);
+  REQUIRE(now.size() == 1);
+  CHECK(now[0].id == second);
 }
 
 TEST_CASE("S/MIME certificates that are not harvested") {
@@ -186,14 +219,15 @@ TEST_CASE("harvest: approve keeps certificates and keys out of use until approve
   const std::string practice = gpg.gen("Praxis <praxis@praxis.test>");
   REQUIRE(world.ks->import_data(gpg.gpg("--armor --export-secret-keys " + practice), "p.sec").ok());
   const std::string anna = gpg.gen("Anna <anna@pat.test>");
-  auto out = world.harvester->harvest_pgp(gpg.export_key(anna), "anna@pat.test", "<a>",
-                                          HarvestSource::Autocrypt, HarvestPolicy::Approve);
+  auto out =
+      world.harvester->harvest_pgp(gpg.export_key(anna), "anna@pat.test", "<a>",
+                                   HarvestSource::Autocrypt, HarvestRules{HarvestPolicy::Approve});
   REQUIRE(out.kind == HarvestOutcome::Kind::Imported);
   CHECK(out.pending);
   CHECK(world.ks->lookup("anna@pat.test")->pgp.empty());
   CHECK(world.harvester
             ->harvest_pgp(gpg.export_key(anna), "anna@pat.test", "<a2>", HarvestSource::Autocrypt,
-                          HarvestPolicy::Approve)
+                          HarvestRules{HarvestPolicy::Approve})
             .kind == HarvestOutcome::Kind::Known);
   std::ofstream(world.w / "msg.txt") << "Content-Type: text/plain\r\n\r\nHallo\r\n";
   const std::string armored = gpg.gpg("--trust-model always --armor --sign --encrypt -u " + anna +
@@ -255,8 +289,8 @@ TEST_CASE("S/MIME signed inside the envelope: verified, unwrapped, harvested") {
        " -out " + (world.w / "signed.eml"));
     const std::string enveloped = sh("openssl cms -encrypt -binary -aes-256-cbc -in " +
                                      (world.w / "signed.eml") + " " + practice);
-    const std::string mail =
-        "From: <" + kPatient + ">\r\nMessage-ID: <env@example.test>\r\n" + enveloped;
+    std::string mail = "From: <" + kPatient + ">\r\nMessage-ID: <env@example.test>\r\n";
+    mail += enveloped;
     auto r = world.process(mail);
     INFO(r.readable);
     CHECK(r.outcome == "decrypted");

@@ -2,10 +2,13 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cctype>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "keystore/address_match.h"
+#include "keystore/gpg_conf.h"
 #include "test_material.h"
 
 using namespace sealpost;
@@ -21,6 +24,18 @@ std::unique_ptr<Keystore> open_store(const Workdir& w, std::vector<std::string> 
   auto ks = Keystore::open(KeystoreOptions{w / "state", std::move(anchors), ""});
   REQUIRE(ks.ok());
   return std::move(ks.value());
+}
+
+Provenance harvested(const std::string& id, const std::string& kind, bool pending,
+                     const std::string& origin = "autocrypt from p in <m>") {
+  Provenance p;
+  p.id = id;
+  p.kind = kind;
+  p.source = "harvested";
+  p.added = 1;
+  p.origin = origin;
+  p.pending = pending;
+  return p;
 }
 
 bool has_rejection(const LookupResult& r, const std::string& needle) {
@@ -186,6 +201,7 @@ TEST_CASE("lookups are safe from several delivery workers at once") {
   std::mutex mu;
   std::string first_problem;
   std::vector<std::thread> workers;
+  workers.reserve(4);
   for (int t = 0; t < 4; ++t) {
     workers.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {
@@ -228,9 +244,7 @@ TEST_CASE("a harvested key waiting for approval is stored but not used until app
     auto prov = open_sqlite_provenance(w / "state/keystore.db");
     REQUIRE(prov.ok());
     for (const auto& [id, kind] : {std::pair{fpr, "pgp"}, std::pair{cert_id, "smime"}})
-      REQUIRE((*prov)
-                  ->record(Provenance{id, kind, "harvested", 1, "autocrypt from p in <m>", true})
-                  .ok());
+      REQUIRE((*prov)->record(harvested(id, kind, true)).ok());
   }
 
   auto r = ks->lookup("patient@example.test");
@@ -252,8 +266,10 @@ TEST_CASE("a harvested key waiting for approval is stored but not used until app
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto approved = ks->approve(lower);
   REQUIRE(approved.ok());
-  CHECK_FALSE(approved->pending);
-  CHECK(approved->origin == "autocrypt from p in <m>");
+  CHECK_FALSE(approved->key.pending);
+  CHECK(approved->key.approved);
+  CHECK(approved->key.origin == "autocrypt from p in <m>");
+  CHECK(approved->retired.empty());
   CHECK(ks->approve(fpr).ok());
   REQUIRE(ks->approve(cert_id).ok());
   r = ks->lookup("patient@example.test");
@@ -272,7 +288,7 @@ TEST_CASE("a harvested key waiting for approval is stored but not used until app
   CHECK_FALSE(ks->approve("x509:" + std::string(64, '0')).ok());
 }
 
-TEST_CASE("a keystore.db from before approvals gains the pending column") {
+TEST_CASE("a keystore.db from before approvals gains the new columns") {
   Workdir w;
   std::filesystem::create_directories(w / "state");
   testing::sh("sqlite3 " + (w / "state/keystore.db") +
@@ -285,10 +301,326 @@ TEST_CASE("a keystore.db from before approvals gains the pending column") {
   REQUIRE(old);
   CHECK_FALSE(old->pending);
   CHECK(old->origin == "old");
-  REQUIRE((*prov)->record(Provenance{"DEF", "pgp", "harvested", 6, "new", true}).ok());
+  CHECK_FALSE(old->approved);
+  CHECK(old->replaces.empty());
+  CHECK(old->retired.empty());
+  auto def = harvested("DEF", "pgp", true, "new");
+  def.replaces = "ABC";
+  REQUIRE((*prov)->record(def).ok());
   CHECK((*prov)->find("DEF")->pending);
+  CHECK((*prov)->find("DEF")->replaces == "ABC");
+  REQUIRE(retire(**prov, "ABC", "replaced by DEF").ok());
+  CHECK((*prov)->find("ABC")->retired == "replaced by DEF");
   // Opened again (the CLI after the daemon): the column is there already.
   auto again = open_sqlite_provenance(w / "state/keystore.db");
   REQUIRE(again.ok());
   CHECK((*again)->find("DEF")->pending);
+}
+
+TEST_CASE("keys remove takes the fingerprint in any case and forgets its provenance") {
+  Workdir w;
+  GpgWorld world(w);
+  const std::string fpr = world.gen("Pat <pat@example.test>");
+  auto ks = open_store(w);
+  REQUIRE(ks->import_data(world.export_key(fpr), "pat.asc").ok());
+  REQUIRE(ks->source_of(fpr).source == "imported");
+  std::string lower = fpr;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  REQUIRE(ks->remove(lower).ok());
+  CHECK(ks->lookup("pat@example.test")->pgp.empty());
+  CHECK(ks->source_of(fpr).source == "unknown");  // no stale row left behind
+}
+
+TEST_CASE("the S/MIME signing identity can be removed") {
+  Workdir w;
+  CertWorld ca(w, "ca");
+  const std::string cert = ca.issue("signer", "praxis@praxis.test");
+  testing::sh("openssl pkcs12 -export -in " + cert + " -inkey " + (w / "ca/signer.key") +
+              " -passout pass: -out " + (w / "signer.p12"));
+  auto ks = open_store(w, {ca.ca_pem()});
+  auto imported = ks->import_data(slurp(w / "signer.p12"), "signer.p12");
+  REQUIRE(imported.ok());
+  const std::string id = imported->front().id;
+  REQUIRE(ks->smime_signer().ok());
+  REQUIRE(*ks->smime_signer());
+  auto removed = ks->remove_smime_signer();
+  REQUIRE(removed.ok());
+  CHECK(removed->id == id);
+  CHECK(removed->origin == "signer.p12");
+  CHECK_FALSE(*ks->smime_signer());
+  CHECK_FALSE(std::filesystem::exists(w / "state/private/smime-signer.pem"));
+  CHECK(ks->source_of(id).source == "unknown");
+  auto listed = ks->list();
+  REQUIRE(listed.ok());
+  for (const auto& k : *listed) CHECK(k.kind != "smime-signer");
+  CHECK_FALSE(ks->remove_smime_signer().ok());  // nothing left to remove
+}
+
+TEST_CASE("gpg.conf pins AES-256 for gpg's own encryption and keeps the admin's lines") {
+  Workdir w;
+  GpgWorld world(w);
+  const std::string home = w / "state/gnupg";
+  std::filesystem::create_directories(home);
+  std::filesystem::permissions(home, std::filesystem::perms::owner_all);
+  std::ofstream(home + "/gpg.conf") << "keyid-format 0xlong\ncipher-algo 3DES\n";
+  auto ks = open_store(w);
+  const std::string conf = slurp(home + "/gpg.conf");
+  CHECK(conf.find("keyid-format 0xlong\n") == 0);
+  CHECK(conf.find("\ncipher-algo 3DES") == std::string::npos);
+  CHECK(conf.find("Sealpost (weakens encryption or breaks readers such as GnuPG 2.2 and "
+                  "Sequoia): cipher-algo 3DES\n") != std::string::npos);
+  CHECK(conf.find("personal-cipher-preferences AES256 AES192 AES\n") != std::string::npos);
+  CHECK(conf.find("no-random-seed-file\n") != std::string::npos);
+  ks.reset();
+  ks = open_store(w);  // opened again: the same text, the block not repeated
+  CHECK(slurp(home + "/gpg.conf") == conf);
+
+  // A recipient key that lists 3DES first (as keys from old PGP versions do).
+  const std::string patient = world.gen("Pat <pat@example.test>");
+  testing::sh("printf 'setpref 3DES AES256 AES192 AES SHA256 ZLIB\\ny\\nsave\\n' | gpg --homedir " +
+              (w / "gpg") + " --batch --yes --command-fd 0 --edit-key " + patient);
+  const std::string practice = world.gen("Praxis <praxis@praxis.test>");
+  REQUIRE(ks->import_data(world.export_key(patient), "pat.asc").ok());
+  REQUIRE(ks->import_data(world.gpg("--armor --export-secret-keys " + practice), "p.sec").ok());
+
+  // Signed and encrypted the way seal/ does it for signed PGP/MIME (gpg via GPGME).
+  auto ctx = ks->pgp().new_context();
+  REQUIRE(ctx.ok());
+  auto recipients = ks->pgp().keys_for(ctx->get(), {patient}, false);
+  auto signer = ks->pgp().keys_for(ctx->get(), {practice}, true);
+  REQUIRE(recipients.ok());
+  REQUIRE(signer.ok());
+  REQUIRE(gpgme_signers_add(ctx->get(), signer->at(0).get()) == 0);
+  gpgme_key_t keys[] = {recipients->at(0).get(), nullptr};
+  const std::string text = "Befund\r\n";
+  gpgme_data_t in = nullptr;
+  gpgme_data_t out = nullptr;
+  REQUIRE(gpgme_data_new_from_mem(&in, text.data(), text.size(), 0) == 0);
+  REQUIRE(gpgme_data_new(&out) == 0);
+  gpg::DataPtr in_ptr(in);
+  REQUIRE(gpgme_op_encrypt_sign(ctx->get(), keys, GPGME_ENCRYPT_ALWAYS_TRUST, in, out) == 0);
+  std::size_t len = 0;
+  char* buf = gpgme_data_release_and_get_mem(out, &len);
+  std::ofstream(w / "c.asc") << std::string(buf, len);
+  gpgme_free(buf);
+
+  // DECRYPTION_INFO <mdc> <cipher>: 2 = MDC (SHA-1), 9 = AES-256; no AEAD packet.
+  const std::string status = world.gpg("--status-fd 1 --decrypt " + (w / "c.asc"));
+  CHECK(status.find("DECRYPTION_INFO 2 9") != std::string::npos);
+  const std::string packets = world.gpg("--list-packets " + (w / "c.asc"));
+  CHECK(packets.find("tag=18") != std::string::npos);
+  CHECK(packets.find("mdc_method: 2") != std::string::npos);
+  CHECK(packets.find("tag=20") == std::string::npos);
+
+  // Control (and proof the prefs took): gpg without the managed settings
+  // follows the key's preferences and picks 3DES (2).
+  std::ofstream(w / "m.txt") << text;
+  world.gpg("--trust-model always -e -r " + patient + " -o " + (w / "c3.gpg") + " " +
+            (w / "m.txt"));
+  CHECK(world.gpg("--status-fd 1 --decrypt " + (w / "c3.gpg")).find("DECRYPTION_INFO 2 2") !=
+        std::string::npos);
+}
+
+TEST_CASE("managed gpg.conf: risky admin options are commented out, the block stays last") {
+  const std::string conf = managed_gpg_conf(
+      "# mine\nkeyserver hkps://keys.example\ncompliance pgp7\ncompliance openpgp\n"
+      "  --force-ocb\nrfc2440\npersonal-cipher-preferences CAST5\n");
+  CHECK(conf.find("# mine\nkeyserver hkps://keys.example\n") == 0);
+  CHECK(conf.find("\ncompliance openpgp\n") != std::string::npos);
+  for (const char* line :
+       {"compliance pgp7", "  --force-ocb", "rfc2440", "personal-cipher-preferences CAST5"})
+    CHECK(conf.find("Sequoia): " + std::string(line) + "\n") != std::string::npos);
+  // Rewriting is stable, and an old block is replaced, never repeated.
+  CHECK(managed_gpg_conf(conf) == conf);
+  const std::string once = managed_gpg_conf("");
+  CHECK(managed_gpg_conf(once) == once);
+  CHECK(once.rfind("no-random-seed-file") == once.find("no-random-seed-file"));
+}
+
+TEST_CASE("a revoked certificate is refused, and a CRL updated on disk counts without reopening") {
+  Workdir w;
+  CertWorld ca(w, "ca");
+  const std::string crl_dir = w / "crl";
+  std::filesystem::create_directories(crl_dir);
+  ca.crl(crl_dir + "/ca.pem");  // nothing revoked yet
+  KeystoreOptions o(w / "state", {ca.ca_pem()}, crl_dir);
+  o.trust_check_interval = std::chrono::seconds(0);
+  auto opened = Keystore::open(o);
+  REQUIRE(opened.ok());
+  auto& ks = **opened;
+  const std::string cert = ca.issue("lab", "lab@labor.test");
+  REQUIRE(ks.import_data(slurp(cert), "lab.pem").ok());
+  REQUIRE(ks.lookup("lab@labor.test")->smime.size() == 1);
+
+  ca.revoke(cert);
+  ca.crl(crl_dir + "/ca.pem.new");
+  std::filesystem::rename(crl_dir + "/ca.pem.new", crl_dir + "/ca.pem");
+  auto r = ks.lookup("lab@labor.test");
+  REQUIRE(r.ok());
+  CHECK(r->smime.empty());
+  CHECK(has_rejection(*r, "certificate revoked"));
+
+  SECTION("a CRL past its nextUpdate refuses everything, saying why") {
+    ca.crl(crl_dir + "/ca.pem", "-crl_lastupdate 200101000000Z -crl_nextupdate 200201000000Z");
+    const std::string other = ca.issue("other", "other@labor.test");
+    REQUIRE(ks.import_data(slurp(other), "other.pem").ok());
+    auto stale = ks.lookup("other@labor.test");
+    REQUIRE(stale.ok());
+    CHECK(stale->smime.empty());
+    CHECK(has_rejection(*stale, "CRL has expired"));
+    CHECK(has_rejection(*stale, "past its nextUpdate"));
+  }
+  SECTION("without any CRL for the issuer, nothing is taken as unrevoked") {
+    std::filesystem::remove(crl_dir + "/ca.pem");
+    auto none = ks.lookup("lab@labor.test");
+    REQUIRE(none.ok());
+    CHECK(none->smime.empty());
+    CHECK(has_rejection(*none, "no CRL for the issuer"));
+  }
+}
+
+TEST_CASE("CRL changes are looked for at most every trust_check_interval") {
+  Workdir w;
+  CertWorld ca(w, "ca");
+  const std::string crl_dir = w / "crl";
+  std::filesystem::create_directories(crl_dir);
+  ca.crl(crl_dir + "/ca.pem");
+  KeystoreOptions o(w / "state", {ca.ca_pem()}, crl_dir);
+  o.trust_check_interval = std::chrono::seconds(2);
+  auto opened = Keystore::open(o);
+  REQUIRE(opened.ok());
+  auto& ks = **opened;
+  const std::string cert = ca.issue("lab", "lab@labor.test");
+  REQUIRE(ks.import_data(slurp(cert), "lab.pem").ok());
+  REQUIRE(ks.lookup("lab@labor.test")->smime.size() == 1);
+  ca.revoke(cert);
+  ca.crl(crl_dir + "/ca.pem");
+  CHECK(ks.lookup("lab@labor.test")->smime.size() == 1);  // within the interval: not yet
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  CHECK(ks.lookup("lab@labor.test")->smime.empty());
+}
+
+TEST_CASE("the PGP signing key is chosen for the From address") {
+  Workdir w;
+  GpgWorld world(w);
+  const std::string anna = world.gen("Anna <anna@praxis.test>");
+  const std::string practice = world.gen("Praxis <praxis@praxis.test>");
+  const std::string old = world.gen("Alt <alt@praxis.test>", "default", "default", "1d",
+                                    "--faked-system-time 20200101T000000");
+  auto import_secret = [&](Keystore& ks, const std::string& fpr) {
+    REQUIRE(ks.import_data(world.gpg("--armor --export-secret-keys " + fpr), fpr + ".sec").ok());
+  };
+  SECTION("its own key, never another staff member's or the practice's") {
+    auto ks = open_store(w);
+    for (const auto& f : {practice, anna}) import_secret(*ks, f);
+    auto c = ks->pgp_signer_for("anna@praxis.test");
+    REQUIRE(c.ok());
+    CHECK(c->fingerprint == anna);
+    CHECK(c->identity == "anna@praxis.test");
+    CHECK(ks->pgp_signer_for("anna@Praxis.TEST")->fingerprint == anna);  // domain in any case
+    // Nobody else's: unsigned, with the reason, unless a domain signer is configured.
+    auto bob = ks->pgp_signer_for("bob@praxis.test");
+    REQUIRE(bob.ok());
+    CHECK(bob->fingerprint.empty());
+    CHECK(bob->reason == "no usable signing identity for bob@praxis.test");
+    CHECK(ks->pgp_signer_for("Anna@praxis.test")->fingerprint.empty());  // local part exact
+  }
+  SECTION("the configured domain signer signs for its domain only") {
+    KeystoreOptions o(w / "state");
+    o.domain_signers = {"praxis@praxis.test"};
+    auto opened = Keystore::open(o);
+    REQUIRE(opened.ok());
+    auto& ks = **opened;
+    for (const auto& f : {practice, anna}) import_secret(ks, f);
+    CHECK(ks.pgp_signer_for("bob@praxis.test")->fingerprint == practice);
+    CHECK(ks.pgp_signer_for("anna@praxis.test")->fingerprint == anna);  // her own first
+    auto other = ks.pgp_signer_for("x@other.test");
+    REQUIRE(other.ok());
+    CHECK(other->fingerprint.empty());
+  }
+  SECTION("an expired or revoked key is refused with the reason") {
+    auto ks = open_store(w);
+    import_secret(*ks, old);
+    auto c = ks->pgp_signer_for("alt@praxis.test");
+    REQUIRE(c.ok());
+    CHECK(c->fingerprint.empty());
+    REQUIRE(c->refused.size() == 1);
+    CHECK(c->refused[0].reason == "key has expired");
+    CHECK(c->reason.find("key " + old + ": key has expired") != std::string::npos);
+    world.revoke(anna);
+    import_secret(*ks, anna);
+    auto r = ks->pgp_signer_for("anna@praxis.test");
+    REQUIRE(r.ok());
+    CHECK(r->fingerprint.empty());
+    CHECK(r->reason.find("key is revoked") != std::string::npos);
+  }
+  SECTION("the old API still returns the first key that can sign") {
+    auto ks = open_store(w);
+    import_secret(*ks, anna);
+    CHECK(*ks->pgp_signing_fingerprint() == anna);
+  }
+}
+
+TEST_CASE("the S/MIME signing identity is used only for its address and while valid") {
+  Workdir w;
+  CertWorld ca(w, "ca");
+  auto p12 = [&](const std::string& pem, const std::string& stem) {
+    testing::sh("openssl pkcs12 -export -in " + pem + " -inkey " + (w / ("ca/" + stem + ".key")) +
+                " -passout pass: -out " + (w / (stem + ".p12")));
+    return slurp(w / (stem + ".p12"));
+  };
+  const std::string crl_dir = w / "crl";
+  std::filesystem::create_directories(crl_dir);
+  ca.crl(crl_dir + "/ca.pem");
+  KeystoreOptions o(w / "state", {ca.ca_pem()}, crl_dir);
+  o.trust_check_interval = std::chrono::seconds(0);
+  o.domain_signers = {"praxis@praxis.test"};
+  auto opened = Keystore::open(o);
+  REQUIRE(opened.ok());
+  auto& ks = **opened;
+  CHECK(ks.smime_signer_for("praxis@praxis.test")->reason.find("no S/MIME signing identity") !=
+        std::string::npos);
+
+  const std::string practice = ca.issue("practice", "praxis@praxis.test");
+  REQUIRE(ks.import_data(p12(practice, "practice"), "practice.p12").ok());
+  auto own = ks.smime_signer_for("praxis@praxis.test");
+  REQUIRE(own.ok());
+  REQUIRE(own->signer);
+  CHECK(own->identity == "praxis@praxis.test");
+  auto staff = ks.smime_signer_for("anna@praxis.test");  // domain signer configured
+  REQUIRE(staff.ok());
+  CHECK(staff->signer);
+  auto foreign = ks.smime_signer_for("anna@other.test");
+  REQUIRE(foreign.ok());
+  CHECK_FALSE(foreign->signer);
+  CHECK(foreign->reason.find("is for praxis@praxis.test") != std::string::npos);
+
+  SECTION("revoked") {
+    ca.revoke(practice);
+    ca.crl(crl_dir + "/ca.pem");
+    auto r = ks.smime_signer_for("praxis@praxis.test");
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->signer);
+    CHECK(r->reason.find("certificate revoked") != std::string::npos);
+  }
+  SECTION("expired") {
+    const std::string expired = ca.issue("expired", "praxis@praxis.test",
+                                         "digitalSignature,keyEncipherment", "emailProtection", 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    REQUIRE(ks.import_data(p12(expired, "expired"), "expired.p12").ok());
+    auto r = ks.smime_signer_for("praxis@praxis.test");
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->signer);
+    CHECK(r->reason.find("certificate has expired") != std::string::npos);
+  }
+  SECTION("not for signing") {
+    const std::string enc_only =
+        ca.issue("enc", "praxis@praxis.test", "keyEncipherment", "emailProtection");
+    REQUIRE(ks.import_data(p12(enc_only, "enc"), "enc.p12").ok());
+    auto r = ks.smime_signer_for("praxis@praxis.test");
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->signer);
+    CHECK(r->reason.find("keyUsage lacks digitalSignature") != std::string::npos);
+    CHECK(*ks.smime_signer());  // the old API still hands it out, unchecked
+  }
 }

@@ -117,8 +117,32 @@ class CertWorld {
        ".ext -out " + base + ".pem");
     return base + ".pem";
   }
+  // Marks `cert_pem` revoked in this CA's database (openssl ca -revoke).
+  void revoke(const std::string& cert_pem) const {
+    sh("openssl ca -config " + ca_config() + " -revoke " + cert_pem);
+  }
+  // Writes this CA's CRL (PEM) to `out`; `extra` e.g. "-crl_nextupdate 200201000000Z".
+  void crl(const std::string& out, const std::string& extra = "") const {
+    sh("openssl ca -config " + ca_config() + " -gencrl " + extra + " -out " + out);
+  }
 
  private:
+  // The minimal `openssl ca` setup for revocations and CRLs, made on first use.
+  std::string ca_config() const {
+    const std::string conf = dir_ + "/ca.cnf";
+    if (!std::filesystem::exists(conf)) {
+      std::ofstream(dir_ + "/index.txt").close();
+      std::ofstream(dir_ + "/crlnumber") << "1000\n";
+      std::ofstream(conf) << "[ ca ]\ndefault_ca = CA_default\n[ CA_default ]\n"
+                          << "database = " << dir_ << "/index.txt\n"
+                          << "crlnumber = " << dir_ << "/crlnumber\n"
+                          << "default_md = sha256\ndefault_crl_days = 30\n"
+                          << "certificate = " << dir_ << "/ca.pem\n"
+                          << "private_key = " << dir_ << "/ca.key\n";
+    }
+    return conf;
+  }
+
   std::string dir_;
 };
 
