@@ -229,7 +229,7 @@ InboundResult InboundProcessor::process_foreign(const std::string& raw, const Sp
                             {"authenticated", decrypted->authenticated ? "yes" : "no"},
                             {"signature", first_word(status.signature)},
                             {"signer", decrypted->signature.fingerprint},
-                            {"remote_content_removed", std::to_string(remote_removed)}}});
+                            {"html_remote_removed", std::to_string(remote_removed)}}});
   return result;
 }
 

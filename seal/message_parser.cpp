@@ -147,8 +147,7 @@ Result<void> check_params(GMimeObject* obj) {
   if (GMimeContentType* ct = g_mime_object_get_content_type(obj))
     if (auto r = check_params(g_mime_content_type_get_parameters(ct), "Content-Type"); !r) return r;
   if (GMimeContentDisposition* cd = g_mime_object_get_content_disposition(obj))
-    if (auto r = check_params(g_mime_content_disposition_get_parameters(cd),
-                              "Content-Disposition");
+    if (auto r = check_params(g_mime_content_disposition_get_parameters(cd), "Content-Disposition");
         !r)
       return r;
   return {};

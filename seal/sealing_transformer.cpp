@@ -72,6 +72,20 @@ std::string own_received(const Body& body) {
   return std::string(field);
 }
 
+// The address in From: (what a reader's client checks the signature against),
+// else the envelope sender's.
+std::string from_header_address(GMimeMessage* msg) {
+  InternetAddressList* list = g_mime_message_get_from(msg);
+  const int n = list ? internet_address_list_length(list) : 0;
+  for (int i = 0; i < n; ++i) {
+    InternetAddress* a = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_MAILBOX(a))
+      if (const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)))
+        return addr;
+  }
+  return {};
+}
+
 }  // namespace
 
 class Run {
@@ -108,6 +122,10 @@ class Run {
   void emit_sealed(const Group& g, Result<Body> sealed, const ParsedMessage& src,
                    const char* method, bool eight_bit);
   void seal_group(const Group& g, const ParsedMessage& msg);
+  std::string from_address(GMimeMessage* msg) const {
+    std::string a = from_header_address(msg);
+    return a.empty() ? env_.mail_from : a;
+  }
   void pickup(const Group& g, const ParsedMessage& msg);
 
   SealingTransformer& owner_;
@@ -212,11 +230,10 @@ void Run::seal_group(const Group& g, const ParsedMessage& parsed) {
           fprs.push_back(k.fingerprint);
     std::string signer;
     if (g.sign) {
-      auto s = opt_.keystore->pgp_signing_fingerprint();
+      auto s = opt_.keystore->pgp_signer_for(from_address(msg));
       if (!s) return hold_group(g, s.error());
-      signer = *s;
-      if (signer.empty())
-        log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", "no PGP key"}});
+      signer = s->fingerprint;
+      if (signer.empty()) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", s->reason}});
     }
     return emit_sealed(g,
                        seal_pgp(msg, own_received_, opt_.keystore->pgp(), fprs, signer, opt_.spill),
@@ -229,10 +246,10 @@ void Run::seal_group(const Group& g, const ParsedMessage& parsed) {
   if (!cipher) return hold_group(g, cipher.error());
   std::shared_ptr<const keystore::SmimeSigner> signer;
   if (g.sign) {
-    auto s = opt_.keystore->smime_signer();
+    auto s = opt_.keystore->smime_signer_for(from_address(msg));
     if (!s) return hold_group(g, s.error());
-    signer = *s;
-    if (!signer) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", "no S/MIME key"}});
+    signer = s->signer;
+    if (!signer) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", s->reason}});
   }
   emit_sealed(g, seal_smime(msg, own_received_, certs, signer.get(), *cipher, opt_.spill), parsed,
               method_label(g.method), false);

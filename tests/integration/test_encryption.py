@@ -47,7 +47,9 @@ def make_message(extra_to=(), bcc=None):
 
 def seal(tmp, message, to, anchors=(), imports=(), plans=()):
     out = tmp / ("out-%d" % len(list(tmp.glob("out-*"))))
-    cmd = [DRIVER, tmp / "state", out, "--from", "anna@praxis.example"]
+    # The practice identity signs for its staff (keystore.domain_signers).
+    cmd = [DRIVER, tmp / "state", out, "--from", "anna@praxis.example",
+           "--domain-signer", "praxis@praxis.example"]
     for a in to:
         cmd += ["--to", a]
     for a in anchors:

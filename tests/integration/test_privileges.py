@@ -146,7 +146,9 @@ def test_root_cli_leaves_state_to_the_daemon_user_which_uses_it(workdir):
     }
     with Sink(workdir / "sink") as sink:
         relay = Relay(workdir, smarthost_port=sink.port, policy=policy, env=no_leak_check_env(),
-                      config_overrides={"keystore": {"trust_anchors": [str(ca.cert)]}})
+                      config_overrides={"keystore": {"trust_anchors": [str(ca.cert)],
+                                                     # the practice identity signs for staff
+                                                     "domain_signers": ["praxis@praxis.example"]}})
         admin_layout(workdir, relay)
         os.chmod(ca.dir, 0o755)
         relay.add_user(USER, PASSWORD, [ADDR])

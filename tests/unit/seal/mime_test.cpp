@@ -205,9 +205,10 @@ TEST_CASE("a non-ASCII parameter name is refused before GMime can loop on it") {
   // jstedfast/gmime#165: re-encoding such a Content-Type never returns in 3.2.13.
   std::string name;
   for (int i = 0; i < 36; ++i) name += "\xd1\x9c";
-  const std::string m = "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n " +
-                        name + "=\"\xd1\x9c\"; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\n"
-                        "hi\r\n--BB--\r\n";
+  const std::string m =
+      "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n " + name +
+      "=\"\xd1\x9c\"; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\n"
+      "hi\r\n--BB--\r\n";
   auto r = parse_message(m, MimeLimits{});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().enhanced == "5.6.0");
@@ -215,7 +216,8 @@ TEST_CASE("a non-ASCII parameter name is refused before GMime can loop on it") {
   auto streamed = parse_body(sealpost::Body(m), MimeLimits{});
   CHECK_FALSE(streamed.ok());
   // An ordinary RFC 2231 continuation stays fine.
-  CHECK(parse_message("From: a@b.example\r\nContent-Type: text/plain;\r\n name*0=\"a\"; name*1=\"b\"\r\n\r\nx\r\n",
+  CHECK(parse_message("From: a@b.example\r\nContent-Type: text/plain;\r\n name*0=\"a\"; "
+                      "name*1=\"b\"\r\n\r\nx\r\n",
                       MimeLimits{})
             .ok());
 }

@@ -42,8 +42,9 @@ bool parse_method(const std::string& s, policy::Method& m) {
 }
 
 int usage() {
-  std::cerr << "usage: seal_driver STATE_DIR OUTDIR --from A --to B [--anchor F] [--import F]"
-               " [--plan ADDR=METHOD[:CIPHER][:nosign]] [--repeat N] < message\n";
+  std::cerr
+      << "usage: seal_driver STATE_DIR OUTDIR --from A --to B [--anchor F] [--import F]"
+         " [--domain-signer ADDR] [--plan ADDR=METHOD[:CIPHER][:nosign]] [--repeat N] < message\n";
   return 2;
 }
 
@@ -66,6 +67,8 @@ int main(int argc, char** argv) {
       to.push_back(val);
     } else if (opt == "--anchor") {
       ko.trust_anchors.push_back(val);
+    } else if (opt == "--domain-signer") {
+      ko.domain_signers.push_back(val);
     } else if (opt == "--import") {
       imports.push_back(val);
     } else if (opt == "--repeat") {

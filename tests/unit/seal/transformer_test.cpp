@@ -162,8 +162,8 @@ TEST_CASE("plain, reject and pickup follow the plan") {
 
 TEST_CASE("a broken notice template holds the recipient and withdraws the deposit") {
   Fixture f;
-  auto o = f.options({{"pat@example.org", policy::Method::Pickup},
-                      {"doc@praxis.example", policy::Method::Plain}});
+  auto o = f.options(
+      {{"pat@example.org", policy::Method::Pickup}, {"doc@praxis.example", policy::Method::Plain}});
   FakePickup pickup;
   o.pickup = &pickup;
   o.compose_notice = [](const PickupRequest&, const PickupDeposit&) -> Result<std::string> {
