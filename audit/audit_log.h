@@ -64,7 +64,7 @@ class AuditLog final : public AuditSink {
 
   // False after a write failed (disk full, I/O error) until a later write
   // succeeds; queued records are retried, in order, with the next write.
-  bool healthy() const;
+  bool healthy() const override;
   std::uint64_t last_seq() const;
 
  private:

@@ -25,6 +25,9 @@ class AuditSink {
   virtual void record_later(const AuditEvent& event) { record(event); }
   // Makes every event recorded so far durable.
   virtual void sync() {}
+  // False while events cannot be written (disk full): work that must be
+  // audited waits rather than happen unrecorded.
+  virtual bool healthy() const { return true; }
 };
 
 // Discards events (unit tests, tools that do not audit).

@@ -71,7 +71,12 @@ Result<std::string> Body::to_string(std::size_t max) const {
     return Error::perm("5.3.4", "Message too big for this operation",
                        "body of " + std::to_string(size()) + " bytes over " + std::to_string(max));
   if (!src_) return *mem_;
-  return head(static_cast<std::size_t>(size()));
+  auto all = head(static_cast<std::size_t>(size()));
+  // The source promised size() bytes: fewer is a damaged source, not a body.
+  if (all && all->size() != size())
+    return Error::plain("body source ended after " + std::to_string(all->size()) + " of " +
+                        std::to_string(size()) + " bytes");
+  return all;
 }
 
 BodyWriter::BodyWriter(SpillSettings settings) : settings_(std::move(settings)) {}
@@ -115,7 +120,10 @@ Result<Body> BodyWriter::finish() {
   }
   Body out;
   if (spill_) {
-    if (auto r = spill_->finish(); !r) return r.error();
+    if (auto r = spill_->finish(); !r) {
+      *this = BodyWriter(settings_);  // reusable, as after any other failure
+      return r.error();
+    }
     out = Body(std::shared_ptr<const BodySource>(std::move(spill_)));
   } else {
     out = Body(std::move(mem_));

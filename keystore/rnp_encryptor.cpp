@@ -212,6 +212,7 @@ Result<void> RnpEncryptor::encrypt(const KeyringVersion& version, const Body& pa
   if (auto r = rnp_output_finish(sink.get()); r != RNP_SUCCESS)
     return rnp_error(rnp::describe("finish output", r));
   if (writer.failed) return rnp_error("writing the output failed");
+  if (reader.failed) return rnp_error("reading the payload failed");
   sink.reset();
   in.reset();
   recipients.clear();

@@ -46,6 +46,7 @@ class MeteredAuditSink final : public AuditSink {
   void record(const AuditEvent& event) override;
   void record_later(const AuditEvent& event) override;
   void sync() override { inner_.sync(); }
+  bool healthy() const override { return inner_.healthy(); }
 
  private:
   void count(const AuditEvent& event);

@@ -44,6 +44,7 @@ void QueueWatcher::run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
+    spool_.sync_removals();  // an idle queue's last removals become durable too
     const QueueSample s = sample_queue(spool_);
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     metrics_.queue_size.set(static_cast<double>(s.size));

@@ -28,8 +28,10 @@ long ctrl(BIO*, int cmd, long, void*) {
 const BIO_METHOD* reader_method() {
   static BIO_METHOD* m = [] {
     BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sealpost body");
-    BIO_meth_set_read_ex(meth, read_ex);
-    BIO_meth_set_ctrl(meth, ctrl);
+    if (meth) {  // else BIO_new fails and the caller reports it
+      BIO_meth_set_read_ex(meth, read_ex);
+      BIO_meth_set_ctrl(meth, ctrl);
+    }
     return meth;
   }();
   return m;
@@ -39,8 +41,10 @@ const BIO_METHOD* writer_method() {
   static BIO_METHOD* m = [] {
     BIO_METHOD* meth =
         BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sealpost base64 sink");
-    BIO_meth_set_write_ex(meth, write_ex);
-    BIO_meth_set_ctrl(meth, ctrl);
+    if (meth) {
+      BIO_meth_set_write_ex(meth, write_ex);
+      BIO_meth_set_ctrl(meth, ctrl);
+    }
     return meth;
   }();
   return m;
@@ -48,7 +52,8 @@ const BIO_METHOD* writer_method() {
 
 }  // namespace
 
-BodySourceBio::BodySourceBio(const Body& body) : body_(body), bio_(BIO_new(reader_method())) {
+BodySourceBio::BodySourceBio(const Body& body)
+    : body_(body), bio_(reader_method() ? BIO_new(reader_method()) : nullptr) {
   if (bio_) {
     BIO_set_data(bio_.get(), this);
     BIO_set_init(bio_.get(), 1);
@@ -69,7 +74,8 @@ bool BodySourceBio::read(char* buf, std::size_t len, std::size_t* got) {
   return true;
 }
 
-Base64Sink::Base64Sink(BodyWriter& out) : out_(out), bio_(BIO_new(writer_method())) {
+Base64Sink::Base64Sink(BodyWriter& out)
+    : out_(out), bio_(writer_method() ? BIO_new(writer_method()) : nullptr) {
   if (bio_) {
     BIO_set_data(bio_.get(), this);
     BIO_set_init(bio_.get(), 1);

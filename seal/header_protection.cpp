@@ -71,7 +71,9 @@ bool is_text(GMimeObject* obj, const char* subtype) {
 void main_body_parts(GMimeObject* obj, int depth, std::vector<GMimeTextPart*>& out) {
   if (!obj || depth > 8) return;
   if (is_text(obj, "plain") || is_text(obj, "html")) {
-    out.push_back(GMIME_TEXT_PART(obj));
+    // A text file sent as an attachment is not the body: it stays as sent.
+    if (!g_mime_part_is_attachment(GMIME_PART(obj)) && !g_mime_part_get_filename(GMIME_PART(obj)))
+      out.push_back(GMIME_TEXT_PART(obj));
     return;
   }
   if (!GMIME_IS_MULTIPART(obj) || GMIME_IS_MULTIPART_SIGNED(obj) ||
@@ -164,12 +166,17 @@ void add_legacy_display(GMimeTextPart* part, const LegacyFields& hidden) {
   }
   std::size_t at = 0;
   if (html) {
-    // Right after <body ...> when there is one, else at the very top.
+    // Where a browser starts the visible body: right after <body ...>, else
+    // after </head>, else after <html ...>, else at the very top.
     std::string lower = body.substr(0, std::min<std::size_t>(body.size(), 64u << 10));
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (const auto b = lower.find("<body"); b != std::string::npos) {
-      const auto close = lower.find('>', b);
-      if (close != std::string::npos) at = close + 1;
+    for (const char* tag : {"<body", "</head", "<html"}) {
+      const auto b = lower.find(tag);
+      if (b == std::string::npos) continue;
+      if (const auto close = lower.find('>', b); close != std::string::npos) {
+        at = close + 1;
+        break;
+      }
     }
   }
   body.insert(at, encoded);

@@ -214,21 +214,31 @@ Result<GPtr<GMimeMessage>> parse_message(std::string_view data, const MimeLimits
   return construct(stream.get(), false, limits);
 }
 
-Result<ParsedMessage> parse_body(const Body& data, const MimeLimits& limits) {
+std::optional<Error> ParsedMessage::source_error() const {
+  auto e = source->error();
+  if (!e) return std::nullopt;
+  return Error::temp("4.3.0", "Local error in processing", "message source: " + e->what());
+}
+
+Result<ParsedMessage> parse_body(const Body& data, const MimeLimits& limits, bool prescanned) {
   ensure_gmime();
   if (data.size() > limits.max_size) return malformed("message larger than the parse limit");
-  PreScan scan(limits.max_header_bytes);
-  auto visited = data.visit([&](std::string_view piece) {
-    scan.feed(piece);
-    return true;
-  });
-  if (!visited) return visited.error();
-  if (auto v = scan.verdict(data.size(), limits); !v) return v.error();
+  if (!prescanned) {
+    PreScan scan(limits.max_header_bytes);
+    auto visited = data.visit([&](std::string_view piece) {
+      scan.feed(piece);
+      return true;
+    });
+    if (!visited) return visited.error();
+    if (auto v = scan.verdict(data.size(), limits); !v) return v.error();
+  }
   ParsedMessage out;
   out.source = std::make_shared<BodyStream>(data);
   auto msg = construct(out.source->get(), true, limits);
-  if (!msg) return msg.error();
+  // A failed read makes any message look broken: say it was the read, so the
+  // message is retried instead of bounced as malformed.
   if (auto e = out.source_error()) return *e;
+  if (!msg) return msg.error();
   out.message = std::move(msg.value());
   return out;
 }

@@ -24,12 +24,16 @@ struct ParsedMessage {
   GMimeMessage* get() const { return message.get(); }
   // A read of the source failed (I/O, a tampered spool file) at any point: what
   // GMime produced from it is incomplete and must not be used.
-  std::optional<Error> source_error() const { return source->error(); }
+  // The error is temporary: the bytes may read fine on the next attempt, and a
+  // spool file that is damaged for good is quarantined by the spool.
+  std::optional<Error> source_error() const;
 };
 
 // Same limits and refusals as parse_message(), checked in one pass over the
-// body in pieces before GMime sees it.
-Result<ParsedMessage> parse_body(const Body& data, const MimeLimits& limits);
+// body in pieces before GMime sees it. `prescanned`: the same bytes already
+// passed that pass (a second parse of one message) and it is skipped.
+Result<ParsedMessage> parse_body(const Body& data, const MimeLimits& limits,
+                                 bool prescanned = false);
 
 // Counts entities and nesting of an already parsed tree; Error when over limits.
 Result<void> check_tree(GMimeObject* root, const MimeLimits& limits);

@@ -1,19 +1,16 @@
 #include "seal/part_content.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace sealpost::seal {
 
-bool read_decoded(GMimePart* part, std::size_t cap, std::string& out) {
-  GMimeDataWrapper* content = g_mime_part_get_content(part);
-  if (!content) return false;
-  GPtr<GMimeStream> mem(g_mime_stream_mem_new());
-  if (g_mime_data_wrapper_write_to_stream(content, mem.get()) < 0) return false;
-  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-  if (!bytes || bytes->len > cap) return false;
-  out.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
-  return true;
-}
+namespace {
 
-bool read_decoded_head(GMimePart* part, std::size_t n, std::string& out) {
+// Reads up to `limit` decoded bytes into `out`; false when the content is
+// missing or a read fails. Decoding goes through a filter one buffer at a
+// time, so a part never costs more memory than `limit`, whatever its size.
+bool read_limited(GMimePart* part, std::size_t limit, std::string& out) {
   GMimeDataWrapper* content = g_mime_part_get_content(part);
   if (!content) return false;
   GMimeStream* raw = g_mime_data_wrapper_get_stream(content);  // not ours to unref
@@ -26,16 +23,33 @@ bool read_decoded_head(GMimePart* part, std::size_t n, std::string& out) {
     GPtr<GMimeFilter> decoder(g_mime_filter_basic_new(enc, FALSE));
     g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), decoder.get());
   }
-  out.assign(n, '\0');
-  std::size_t got = 0;
-  while (got < n) {
-    const gssize r = g_mime_stream_read(filtered.get(), out.data() + got, n - got);
+  out.clear();
+  bool ok = true;
+  char buf[16384];
+  while (out.size() < limit) {
+    const gssize r = g_mime_stream_read(filtered.get(), buf,
+                                        std::min<std::size_t>(sizeof buf, limit - out.size()));
+    if (r < 0) ok = false;
     if (r <= 0) break;
-    got += static_cast<std::size_t>(r);
+    out.append(buf, static_cast<std::size_t>(r));
   }
-  out.resize(got);
   g_mime_stream_reset(raw);  // whoever writes the part next starts at its beginning
+  return ok;
+}
+
+}  // namespace
+
+bool read_decoded(GMimePart* part, std::size_t cap, std::string& out) {
+  // One byte past the cap tells "exactly cap" from "more".
+  if (!read_limited(part, cap == SIZE_MAX ? cap : cap + 1, out) || out.size() > cap) {
+    out.clear();
+    return false;
+  }
   return true;
+}
+
+bool read_decoded_head(GMimePart* part, std::size_t n, std::string& out) {
+  return read_limited(part, n, out);
 }
 
 }  // namespace sealpost::seal

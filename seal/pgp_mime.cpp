@@ -4,6 +4,8 @@
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <string>
+#include <string_view>
 
 #include "common/log.h"
 #include "common/secure_random.h"
@@ -36,6 +38,14 @@ class ArmorSink {
   explicit ArmorSink(BodyWriter& out) : out_(out) {}
   bool operator()(std::string_view piece) {
     if (error_) return false;
+    if (head_.size() < kArmorBegin.size())
+      head_.append(piece.substr(0, kArmorBegin.size() - head_.size()));
+    if (piece.size() >= kTailBytes) {
+      tail_.assign(piece.substr(piece.size() - kTailBytes));
+    } else {
+      tail_.append(piece);
+      if (tail_.size() > kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
+    }
     return crlf_.feed(piece, [this](std::string_view p) {
       if (auto r = out_.append(p); !r) error_ = r.error();
       return !error_;
@@ -43,8 +53,18 @@ class ArmorSink {
   }
   bool ends_with_crlf() const { return crlf_.ends_with_crlf(); }
   const std::optional<Error>& error() const { return error_; }
+  // A whole armored message: an engine that stopped early (a crashed gpg, a
+  // callback that failed quietly) leaves no END line, and nothing half-written
+  // may go out as if it were the message.
+  bool complete_armor() const {
+    return head_ == kArmorBegin && tail_.find(kArmorEnd) != std::string::npos;
+  }
 
  private:
+  static constexpr std::string_view kArmorBegin = "-----BEGIN PGP MESSAGE-----";
+  static constexpr std::string_view kArmorEnd = "-----END PGP MESSAGE-----";
+  static constexpr std::size_t kTailBytes = 64;
+  std::string head_, tail_;
   BodyWriter& out_;
   CrlfStream crlf_;
   std::optional<Error> error_;
@@ -178,6 +198,7 @@ Result<Body> build(const std::string& head, const Engine& encrypt, const SpillSe
   if (auto r = encrypt(sink); !r) return r.error();
   if (sink.error()) return *sink.error();
   if (out.size() == before) return crypto_error("no encrypted output");
+  if (!sink.complete_armor()) return crypto_error("incomplete armored output");
   std::string post = sink.ends_with_crlf() ? "" : "\r\n";
   post += "--" + boundary + "--\r\n";
   if (auto r = out.append(post); !r) return r.error();

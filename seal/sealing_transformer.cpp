@@ -72,8 +72,8 @@ std::string own_received(const Body& body) {
   return std::string(field);
 }
 
-// The address in From: (what a reader's client checks the signature against),
-// else the envelope sender's.
+// The first mailbox address in From: (what a reader's client checks the
+// signature against); empty when there is none.
 std::string from_header_address(GMimeMessage* msg) {
   InternetAddressList* list = g_mime_message_get_from(msg);
   const int n = list ? internet_address_list_length(list) : 0;
@@ -122,9 +122,14 @@ class Run {
   void emit_sealed(const Group& g, Result<Body> sealed, const ParsedMessage& src,
                    const char* method, bool eight_bit);
   void seal_group(const Group& g, const ParsedMessage& msg);
-  std::string from_address(GMimeMessage* msg) const {
-    std::string a = from_header_address(msg);
-    return a.empty() ? env_.mail_from : a;
+  // Who signs: the From address when it is the envelope sender (which SMTP
+  // AUTH bound to the staff member), else the envelope sender. A From: the
+  // client typed freely must not borrow a colleague's signing identity.
+  std::string signing_address(GMimeMessage* msg) const {
+    const std::string from = from_header_address(msg);
+    return !from.empty() && g_ascii_strcasecmp(from.c_str(), env_.mail_from.c_str()) == 0
+               ? from
+               : env_.mail_from;
   }
   void pickup(const Group& g, const ParsedMessage& msg);
 
@@ -202,8 +207,7 @@ void Run::emit(const Group& g, Body bytes, const char* method, bool eight_bit) {
 
 void Run::emit_sealed(const Group& g, Result<Body> sealed, const ParsedMessage& src,
                       const char* method, bool eight_bit) {
-  if (auto e = src.source_error())
-    return hold_group(g, Error::temp(e->enhanced, e->client_text, e->reason));
+  if (auto e = src.source_error()) return hold_group(g, *e);
   if (!sealed) return hold_group(g, sealed.error());
   emit(g, std::move(sealed.value()), method, eight_bit);
 }
@@ -230,7 +234,7 @@ void Run::seal_group(const Group& g, const ParsedMessage& parsed) {
           fprs.push_back(k.fingerprint);
     std::string signer;
     if (g.sign) {
-      auto s = opt_.keystore->pgp_signer_for(from_address(msg));
+      auto s = opt_.keystore->pgp_signer_for(signing_address(msg));
       if (!s) return hold_group(g, s.error());
       signer = s->fingerprint;
       if (signer.empty()) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", s->reason}});
@@ -246,7 +250,7 @@ void Run::seal_group(const Group& g, const ParsedMessage& parsed) {
   if (!cipher) return hold_group(g, cipher.error());
   std::shared_ptr<const keystore::SmimeSigner> signer;
   if (g.sign) {
-    auto s = opt_.keystore->smime_signer_for(from_address(msg));
+    auto s = opt_.keystore->smime_signer_for(signing_address(msg));
     if (!s) return hold_group(g, s.error());
     signer = s->signer;
     if (!signer) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", s->reason}});
@@ -347,6 +351,12 @@ TransformResult Run::go() {
   own_received_ = own_received(data_);
   facts_ = message_facts(parsed->get());
   visible_ = visible_recipients(parsed->get());
+  // The facts read part contents (is it PGP/MIME?): a failed read there would
+  // steer the policy by a wrong fact.
+  if (auto e = parsed->source_error()) {
+    for (const auto& r : pending_) hold(r.address, *e);
+    return std::move(result_);
+  }
 
   policy::EnvelopeFacts ef{env_.mail_from, env_.auth_user, {}};
   std::map<std::string, policy::KeyAvailability> avail;
@@ -419,7 +429,7 @@ TransformResult Run::go() {
       msg = std::move(parsed.value());
       first = false;
     } else {
-      auto again = parse_body(data_, opt_.limits);
+      auto again = parse_body(data_, opt_.limits, /*prescanned=*/true);
       if (!again) {
         hold_group(g, again.error());
         continue;

@@ -1,5 +1,7 @@
 #include "seal/smime_envelope.h"
 
+#include <openssl/err.h>
+
 #include "seal/body_bio.h"
 #include "seal/crlf.h"
 
@@ -79,7 +81,10 @@ Result<void> stream_cms(CMS_ContentInfo* cms, const Body& in, BodyWriter& out, c
   BodySourceBio source(in);
   Base64Sink sink(out);
   if (!source.bio() || !sink.bio()) return crypto_error("BIO_new failed");
-  if (i2d_CMS_bio_stream(sink.bio(), cms, source.bio(), kStreamFlags) != 1)
+  // Some OpenSSL 3.0 releases ignore a failed copy inside the streaming
+  // write and still return 1: the error queue tells the truth.
+  ERR_clear_error();
+  if (i2d_CMS_bio_stream(sink.bio(), cms, source.bio(), kStreamFlags) != 1 || ERR_peek_error() != 0)
     return crypto_error(std::string(what) + ": " + ossl::last_error());
   if (source.error()) return *source.error();
   return sink.finish();

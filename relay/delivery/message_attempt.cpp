@@ -167,6 +167,15 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
   for (const auto& r : env->rcpts)
     if (r.status == RcptStatus::Pending && (force || r.next_attempt <= now)) due.push_back(r);
 
+  if (!due.empty() && !ctx.audit.healthy()) {
+    ctx.audit.sync();  // retries what is queued; healthy again if the disk has room
+    if (!ctx.audit.healthy()) {
+      // Every decision and delivery is audited (GDPR Art. 5(2)): nothing is
+      // sent while the record cannot be written. The mail waits in the spool.
+      log::warn("delivery.audit_unavailable", {{"id", id}});
+      return retry_at(now + kLocalRetrySeconds);
+    }
+  }
   if (!due.empty()) {
     auto data = ctx.spool.load_body(id);
     if (!data) {
@@ -249,13 +258,15 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
     }
     // Recorded on the envelope as it is *now*, under the message's lock: an
     // admin may have released, held or flushed meanwhile (`sealpost queue`),
-    // and our older copy must not undo that. Only recipients this attempt
-    // tried, and that are still pending there, take our outcome.
+    // and our older copy must not undo that. A deferral yields to the admin's
+    // change; a delivery or a failure (its DSN is spooled) happened and is
+    // always recorded, or a later release would send the message twice.
     auto u = ctx.spool.modify(id, [&](SpoolEnvelope& current) {
       for (std::size_t i : touched) {
-        if (i >= current.rcpts.size() || current.rcpts[i].address != env->rcpts[i].address ||
-            current.rcpts[i].status != RcptStatus::Pending)
+        if (i >= current.rcpts.size() || current.rcpts[i].address != env->rcpts[i].address)
           continue;
+        const bool final = env->rcpts[i].status != RcptStatus::Pending;
+        if (!final && current.rcpts[i].status != RcptStatus::Pending) continue;
         current.rcpts[i] = env->rcpts[i];
       }
       *env = current;

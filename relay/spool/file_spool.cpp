@@ -169,6 +169,10 @@ Result<Body> FileSpool::load_body(const std::string& id) {
     on_open_failure(id, why, src.error());
     return src.error();
   }
+  if (auto v = (*src)->verify_all(&why); !v) {
+    on_open_failure(id, why, v.error());
+    return v.error();
+  }
   return Body(std::shared_ptr<const BodySource>(std::move(src.value())));
 }
 
@@ -220,7 +224,8 @@ Result<void> FileSpool::remove(const std::string& id) {
   // A removal needs no fsync of its own: a crashed process cannot undo an
   // unlink, and a removal undone by a power loss only sends the message again
   // (at least once, docs/queue.md). So the directory is synced here at most
-  // once a second, bounding that repeat, and by every commit in between.
+  // once a second, by every commit in between, and by sync_removals() (the
+  // queue watcher) when the queue falls idle.
   const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
   auto last = last_removal_sync_.load();
   if (now - last >= std::chrono::nanoseconds(std::chrono::seconds(1)).count() &&
@@ -230,6 +235,15 @@ Result<void> FileSpool::remove(const std::string& id) {
   }
   removal_unsynced_ = true;
   return {};
+}
+
+void FileSpool::sync_removals() {
+  if (removal_unsynced_.exchange(false)) {
+    if (auto r = fsync_dir(paths_.queue); !r) {
+      removal_unsynced_ = true;
+      log::warn("spool.sync_failed", {{"error", r.error().what()}});
+    }
+  }
 }
 
 FileSpool::~FileSpool() {

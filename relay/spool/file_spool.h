@@ -53,6 +53,7 @@ class FileSpool final : public Spool {
   Result<Body> load_body(const std::string& id) override;
   Result<void> update(const SpoolEnvelope& envelope) override;
   Result<void> remove(const std::string& id) override;
+  void sync_removals() override;
   std::vector<std::string> list() override;
 
   // Locked read-modify-write of one envelope (the CLI's `queue flush`).
@@ -92,7 +93,7 @@ class FileSpool final : public Spool {
   std::atomic<long> logged_old_key_files_{-1};
   std::atomic<std::uint64_t> memory_limit_{8ull << 20};
   std::atomic<std::int64_t> last_removal_sync_{0};  // steady_clock ns
-  std::atomic<bool> removal_unsynced_{false};       // log the count only when it changes
+  std::atomic<bool> removal_unsynced_{false};       // a removal waits for a directory sync
 };
 
 }  // namespace sealpost::spool

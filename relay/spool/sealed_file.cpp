@@ -1,6 +1,7 @@
 #include "relay/spool/sealed_file.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -244,6 +245,18 @@ Result<std::shared_ptr<SealedFileSource>> SealedFileSource::open(
   src->cached_index_ = src->records_ - 1;
   src->cached_ = std::move(plain);
   return src;
+}
+
+SealedFileSource::~SealedFileSource() {
+  if (!cached_.empty()) OPENSSL_cleanse(cached_.data(), cached_.size());
+}
+
+Result<void> SealedFileSource::verify_all(OpenFailure* why) const {
+  std::string plain;
+  Result<void> r;
+  for (std::uint64_t i = 0; i + 1 < records_ && r; ++i) r = load_record(i, plain, why);
+  if (!plain.empty()) OPENSSL_cleanse(plain.data(), plain.size());
+  return r;
 }
 
 Result<void> SealedFileSource::load_record(std::uint64_t index, std::string& out,

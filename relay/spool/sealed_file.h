@@ -96,8 +96,15 @@ class SealedFileSource final : public BodySource {
   static Result<std::shared_ptr<SealedFileSource>> open(const std::filesystem::path& path,
                                                         std::shared_ptr<const SpoolKeyring> keys,
                                                         OpenFailure* why);
+  ~SealedFileSource() override;
+  SealedFileSource(const SealedFileSource&) = delete;
+  SealedFileSource& operator=(const SealedFileSource&) = delete;
   std::uint64_t size() const override { return size_; }
   Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t n) const override;
+  // Authenticates every record once (plaintext discarded), so a file damaged
+  // in its middle is found and quarantined before a delivery starts rather
+  // than failing the same attempt again and again.
+  Result<void> verify_all(OpenFailure* why) const;
 
  private:
   SealedFileSource() = default;

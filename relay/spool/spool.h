@@ -100,6 +100,8 @@ class Spool {
     return update(*env);
   }
   virtual Result<void> remove(const std::string& id) = 0;
+  // Makes removals durable that remove() left to a later directory sync.
+  virtual void sync_removals() {}
   // Ids of all committed messages; corrupt entries are moved aside and logged.
   virtual std::vector<std::string> list() = 0;
 };

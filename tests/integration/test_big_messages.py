@@ -25,6 +25,9 @@ POLICY = {
         {"name": "internal", "match": {"recipient_domain": "praxis.example"}, "methods": ["plain"]},
         {"name": "labs-gcm", "match": {"recipient_domain": "gcm.example"}, "methods": ["smime"],
          "smime_cipher": "aes256-gcm"},
+        # Unsigned OpenPGP takes the in-process (librnp) engine, streamed too.
+        {"name": "unsigned", "match": {"recipient_domain": "unsigned.example"},
+         "methods": ["pgp"], "sign": False},
     ],
 }
 
@@ -53,6 +56,7 @@ def attachment_of(raw):
 def env(tmp_path):
     patient = GpgHome(tmp_path / "patient")
     patient.gen_key("pat@example.org", "Paula Patient")
+    patient.gen_key("pat@unsigned.example", "Paula Patient")
     practice = GpgHome(tmp_path / "practice")
     practice_fpr = practice.gen_key(ADDR, "Praxis")
     practice.export_secret(practice_fpr, tmp_path / "practice-secret.pgp")
@@ -69,6 +73,7 @@ def env(tmp_path):
         })
         relay.add_user(USER, PASSWORD, [ADDR])
         relay.cli("keys", "import", patient.export("pat@example.org", tmp_path / "pat.asc"),
+                  patient.export("pat@unsigned.example", tmp_path / "pat-unsigned.asc"),
                   lab[0], gcm_lab[0], signer_p12, tmp_path / "practice-secret.pgp")
         with relay:
             yield relay, sink, patient, practice_fpr, ca, lab, gcm_lab
@@ -78,11 +83,12 @@ def env(tmp_path):
 
 def test_big_message_streams_to_every_method_and_decrypts_exactly(env, tmp_path):
     relay, sink, patient, practice_fpr, ca, lab, gcm_lab = env
-    rcpts = ["pat@example.org", "labor@lab.example", "labor@gcm.example", "kollege@praxis.example"]
+    rcpts = ["pat@example.org", "labor@lab.example", "labor@gcm.example", "kollege@praxis.example",
+             "pat@unsigned.example"]
     code, text = submit(relay.port("submission"), ADDR, rcpts, big_message(rcpts),
                         auth=(USER, PASSWORD), cafile=relay.ca.cert)
     assert code == 250, text
-    msgs = sink.wait_for(4, timeout=120)
+    msgs = sink.wait_for(5, timeout=120)
     by_rcpt = {meta["rcpt_tos"][0]: raw for meta, raw in msgs}
     assert set(by_rcpt) == set(rcpts)
     want = hashlib.sha256(ATTACHMENT).hexdigest()
@@ -97,6 +103,15 @@ def test_big_message_streams_to_every_method_and_decrypts_exactly(env, tmp_path)
     r = patient.gpg("--status-fd", "2", "--decrypt", input=armored)
     status = r.stderr.decode()
     assert "DECRYPTION_OKAY" in status and "GOODSIG" in status
+    assert hashlib.sha256(attachment_of(r.stdout)).hexdigest() == want
+
+    # OpenPGP unsigned (librnp path): decrypts with integrity protection, no signature.
+    outer = email.message_from_bytes(by_rcpt["pat@unsigned.example"], policy=email.policy.default)
+    armored = outer.get_payload()[1].get_payload(decode=True)
+    r = patient.gpg("--status-fd", "2", "--decrypt", input=armored)
+    status = r.stderr.decode()
+    assert "DECRYPTION_OKAY" in status and "GOODSIG" not in status
+    assert "GOODMDC" in status or "DECRYPTION_INFO" in status
     assert hashlib.sha256(attachment_of(r.stdout)).hexdigest() == want
 
     # S/MIME, CBC and GCM, signed inside: indefinite-length BER, streamed.

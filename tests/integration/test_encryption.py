@@ -523,3 +523,35 @@ def test_revoked_certificate_is_refused_and_a_new_crl_counts_without_restart(wor
             assert len(queued) == 1 and queued[0]["recipients"][0]["status"] != "delivered"
             assert "451 4.7.0" in queued[0]["recipients"][0]["last_reply"]
             assert "keystore.trust_reloaded" in relay.log()
+
+
+def test_a_from_that_is_not_the_sender_does_not_borrow_its_signing_key(work):
+    """A client may put any From: in a message; only the envelope sender (bound
+    to the staff member by SMTP AUTH) chooses the signing identity."""
+    tmp, homes = work
+    patient = GpgHome(tmp / "patient")
+    practice = GpgHome(tmp / "practice")
+    homes += [patient.dir, practice.dir]
+    patient.gen_key("pat@example.org", name="Pat")
+    chef = practice.gen_key("chef@praxis.example", name="Chefarzt")
+    praxis = practice.gen_key("praxis@praxis.example", name="Praxis")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    practice.export_secret(chef, tmp / "chef-secret.pgp")
+    practice.export_secret(praxis, tmp / "praxis-secret.pgp")
+    practice.export("chef@praxis.example", tmp / "chef.asc")
+    practice.export("praxis@praxis.example", tmp / "praxis.asc")
+    patient.gpg("--import", tmp / "chef.asc")
+    patient.gpg("--import", tmp / "praxis.asc")
+
+    forged = make_message().replace(b"From: Anna Arzt <anna@praxis.example>",
+                                    b"From: Chefarzt <chef@praxis.example>")
+    outputs, held = seal(tmp, forged, ["pat@example.org"],
+                         imports=[tmp / "pat.asc", tmp / "chef-secret.pgp",
+                                  tmp / "praxis-secret.pgp"])
+    assert held == []
+    raw, _ = outputs["pgp"]
+    _, encrypted = list(email.message_from_bytes(raw, policy=email.policy.default).iter_parts())
+    (tmp / "f.asc").write_bytes(encrypted.get_payload(decode=True))
+    status = patient.gpg("--status-fd", "2", "--decrypt", tmp / "f.asc").stderr.decode()
+    assert "VALIDSIG" in status and praxis in status  # anna's domain signer ...
+    assert chef not in status              # ... never the colleague named in From:

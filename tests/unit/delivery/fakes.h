@@ -2,6 +2,7 @@
 // that remembers what it was told.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -68,6 +69,8 @@ class RecordingAudit final : public AuditSink {
     std::lock_guard lk(mu_);
     events_.push_back(e);
   }
+  bool healthy() const override { return !broken; }
+  std::atomic<bool> broken{false};  // as if the audit disk were full
   std::vector<AuditEvent> events() {
     std::lock_guard lk(mu_);
     return events_;

@@ -327,3 +327,58 @@ TEST_CASE("an admin's change made during an attempt is not overwritten by it") {
   // ... and the release it did not know about stands.
   CHECK(find(*env, "held@x.example").status == RcptStatus::Pending);
 }
+
+namespace {
+
+// An admin holds every recipient while the attempt is under way.
+class AdminHoldsMidAttempt final : public Transformer {
+ public:
+  explicit AdminHoldsMidAttempt(Spool& spool) : spool_(spool) {}
+  TransformResult prepare(const SpoolEnvelope& env, const std::vector<SpoolRecipient>& pending,
+                          const Body& data) override {
+    auto r = spool_.modify(env.id, [](SpoolEnvelope& current) {
+      for (auto& rc : current.rcpts) rc.status = RcptStatus::Held;
+      return true;
+    });
+    REQUIRE(r.ok());
+    return inner_.prepare(env, pending, data);
+  }
+
+ private:
+  Spool& spool_;
+  delivery::PassThroughTransformer inner_;
+};
+
+}  // namespace
+
+TEST_CASE("a delivery made during an admin's hold is recorded: a release never sends twice") {
+  Fixture f;
+  f.transport.reply_for("later@x.example", {451, "4.2.0", "mailbox busy"});
+  const auto id = spool_message(*f.spool, {rcpt("sent@x.example"), rcpt("later@x.example")});
+  AdminHoldsMidAttempt admin(*f.spool);
+  delivery::AttemptContext ctx{f.cfg.queue, "relay.test", "smarthost.test", *f.spool,
+                               admin,       f.transport,  f.audit};
+  (void)delivery::attempt_message(ctx, id, false, std::time(nullptr));
+  auto env = f.spool->load_envelope(id);
+  REQUIRE(env.ok());
+  CHECK(find(*env, "sent@x.example").status == RcptStatus::Delivered);  // it happened
+  CHECK(find(*env, "later@x.example").status == RcptStatus::Held);      // the deferral yields
+}
+
+TEST_CASE("nothing is sent while the audit record cannot be written") {
+  Fixture f;
+  const auto id = spool_message(*f.spool, {rcpt("p@x.example")});
+  f.audit.broken = true;
+  delivery::AttemptContext ctx{f.cfg.queue,   "relay.test", "smarthost.test", *f.spool,
+                               f.transformer, f.transport,  f.audit};
+  const auto now = std::time(nullptr);
+  auto result = delivery::attempt_message(ctx, id, false, now);
+  CHECK(result.next == delivery::AttemptResult::Next::RetryAt);
+  CHECK(result.retry_at > now);
+  CHECK(f.transport.sent().empty());
+  CHECK(find(f.spool->load_envelope(id).value(), "p@x.example").status == RcptStatus::Pending);
+  f.audit.broken = false;
+  result = delivery::attempt_message(ctx, id, false, now);
+  CHECK(result.next == delivery::AttemptResult::Next::Done);
+  CHECK(f.transport.sent().size() == 1);
+}

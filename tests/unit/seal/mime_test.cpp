@@ -175,6 +175,29 @@ TEST_CASE("the legacy display goes into both sides of an alternative, escaped in
                      "Subject: &lt;b&gt;Befund&lt;/b&gt; &amp; mehr") != std::string::npos);
 }
 
+TEST_CASE("the legacy display skips a text attachment and finds the body of HTML without <body>") {
+  const std::string m =
+      "From: a@praxis.example\r\nSubject: Befund\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=mix\r\n\r\n"
+      "--mix\r\nContent-Type: text/plain; name=werte.txt\r\n"
+      "Content-Disposition: attachment; filename=werte.txt\r\n\r\nHb 13.5\r\n"
+      "--mix\r\nContent-Type: text/plain\r\n\r\nsecond\r\n--mix--\r\n";
+  auto p = protect_headers(parse(m).get(), {});
+  REQUIRE(p.ok());
+  const std::string payload = text(p->payload);
+  CHECK(payload.find("\r\n\r\nHb 13.5\r\n") != std::string::npos);  // the file is unchanged
+  CHECK(payload.find("Subject: Befund\r\n\r\nHb 13.5") == std::string::npos);
+
+  const std::string html =
+      "From: a@praxis.example\r\nSubject: Befund\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: text/html\r\n\r\n<html lang=de><head><title>t</title></head>"
+      "<p>Text</p></html>\r\n";
+  auto h = protect_headers(parse(html).get(), {});
+  REQUIRE(h.ok());
+  CHECK(text(h->payload).find("</head><div class=\"header-protection-legacy-display\">") !=
+        std::string::npos);
+}
+
 TEST_CASE("plain serialisation drops Bcc and copies content byte for byte") {
   auto msg = parse(kSimple);
   sealpost::BodyWriter out;

@@ -370,3 +370,20 @@ TEST_CASE("a truncated or extended big message is refused before anything is rea
   std::ofstream((*spool)->paths().data(grown), std::ios::binary | std::ios::app) << "trailing";
   CHECK_FALSE((*spool)->load_body(grown).ok());
 }
+
+TEST_CASE("a big message damaged in its middle is quarantined before delivery starts") {
+  sealpost::testing::TempDir dir;
+  auto spool = FileSpool::open(dir.path(), ring('a'));
+  REQUIRE(spool.ok());
+  (*spool)->set_memory_limit(0);
+  const std::string data(3 * kSealedRecordBytes + 100, 'x');
+  const std::string id = commit(**spool, data, "a@patient.example");
+  const auto path = (*spool)->paths().data(id);
+  auto bytes = read_all(path);
+  // A byte inside record 1: neither the header nor the final record notices it.
+  bytes[kSealedHeaderBytes + kSealedRecordBytes + kSealedRecordOverhead + 100] ^= 0x01;
+  write_bytes(path, bytes);
+  CHECK_FALSE((*spool)->load_body(id).ok());
+  CHECK(fs::exists((*spool)->paths().corrupt / (id + ".msg")));
+  CHECK(fs::exists((*spool)->paths().corrupt / (id + ".env")));
+}
