@@ -288,6 +288,66 @@ TEST_CASE("a harvested key waiting for approval is stored but not used until app
   CHECK_FALSE(ks->approve("x509:" + std::string(64, '0')).ok());
 }
 
+TEST_CASE("an admin-imported key or certificate supersedes harvested ones for the address") {
+  Workdir w;
+  GpgWorld world(w);
+  CertWorld ca(w, "ca");
+  const std::string addr = "patient@example.test";
+  auto ks = open_store(w, {ca.ca_pem()});
+  // A harvested key and certificate (as the harvester leaves them, approved).
+  const std::string learnt = world.gen("Patientin <" + addr + ">");
+  REQUIRE(ks->import_data(world.export_key(learnt), "learnt.asc").ok());
+  auto cert = ks->import_data(slurp(ca.issue("learnt", addr)), "learnt.pem");
+  REQUIRE(cert.ok());
+  const std::string learnt_cert = cert->front().id;
+  {
+    auto prov = open_sqlite_provenance(w / "state/keystore.db");
+    REQUIRE(prov.ok());
+    for (const auto& [id, kind] : {std::pair{learnt, "pgp"}, std::pair{learnt_cert, "smime"}}) {
+      auto p = harvested(id, kind, false);
+      p.approved = true;
+      REQUIRE((*prov)->record(p).ok());
+    }
+  }
+  auto r = ks->lookup(addr);
+  REQUIRE(r.ok());
+  REQUIRE(r->pgp.size() == 1);
+  REQUIRE(r->smime.size() == 1);
+
+  std::string admin;
+  SECTION("an admin OpenPGP key") {
+    admin = world.gen("Patientin (vetted) <" + addr + ">");
+    REQUIRE(ks->import_data(world.export_key(admin), "vetted.asc").ok());
+    r = ks->lookup(addr);
+    REQUIRE(r.ok());
+    REQUIRE(r->pgp.size() == 1);
+    CHECK(r->pgp[0].fingerprint == admin);
+    CHECK(r->smime.empty());
+  }
+  SECTION("an admin certificate") {
+    auto vetted = ks->import_data(slurp(ca.issue("vetted", addr)), "vetted.pem");
+    REQUIRE(vetted.ok());
+    admin = vetted->front().id;
+    r = ks->lookup(addr);
+    REQUIRE(r.ok());
+    CHECK(r->pgp.empty());
+    REQUIRE(r->smime.size() == 1);
+    CHECK(r->smime[0].id == admin);
+  }
+  SECTION("an expired admin key: the harvested ones stay superseded") {
+    admin = world.gen("Patientin (vetted) <" + addr + ">", "default", "default", "1d",
+                      "--faked-system-time 20200101T000000");
+    REQUIRE(ks->import_data(world.export_key(admin), "vetted.asc").ok());
+    r = ks->lookup(addr);
+    REQUIRE(r.ok());
+    CHECK(r->pgp.empty());
+    CHECK(r->smime.empty());
+  }
+  CHECK(has_rejection(*r, "superseded by the admin-imported " + admin));
+  for (const auto& x : r->rejected)
+    if (x.id == learnt) CHECK(x.reason.find("superseded") == 0);
+}
+
 TEST_CASE("a keystore.db from before approvals gains the new columns") {
   Workdir w;
   std::filesystem::create_directories(w / "state");
