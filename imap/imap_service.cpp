@@ -17,6 +17,8 @@ namespace sealpost::imap {
 namespace {
 
 constexpr const char* kOriginField = "X-Sealpost-Origin";
+// The final state of a message whose copy the server refused too often.
+constexpr const char* kAppendRefused = "append-refused";
 
 std::string on_server(std::string name, std::optional<char> delimiter) {
   if (delimiter && *delimiter != '/') std::replace(name.begin(), name.end(), '/', *delimiter);
@@ -222,6 +224,27 @@ Result<std::uint32_t> ImapService::recover(ImapSession& session, const std::stri
   return redo;
 }
 
+Result<void> ImapService::append_refused(const std::string& key, const std::string& folder,
+                                         std::uint32_t uv, std::uint32_t uid, int refusals,
+                                         const std::string& reason) {
+  // The server keeps refusing the copy (quota, size limit, policy): retrying
+  // forever would hold up every later message of the folder. The original
+  // stays where it is, unread by us, for staff to look at.
+  log::warn("imap.append_refused", {{"account", key},
+                                    {"folder", folder},
+                                    {"uid", uid},
+                                    {"attempts", refusals},
+                                    {"reason", reason}});
+  audit_.record(AuditEvent{"imap.append_refused",
+                           {{"account", key},
+                            {"folder", folder},
+                            {"uid", std::to_string(uid)},
+                            {"attempts", std::to_string(refusals)},
+                            {"reason", reason},
+                            {"original", "left in place"}}});
+  return seen_->finish(key, folder, uv, uid, kAppendRefused);
+}
+
 Result<void> ImapService::poll_folder(ImapSession& session, const ImapAccountConfig& account,
                                       const std::string& folder, const Targets& targets) {
   const std::string key = account_key(account.username, account.host, account.port);
@@ -273,7 +296,17 @@ Result<void> ImapService::poll_folder(ImapSession& session, const ImapAccountCon
         (void)seen_->release(key, folder, uv, uid);
         return r.error();
       }
-      if (auto r = session.append(targets.readable, res.readable); !r) return r.error();
+      if (auto r = session.append(targets.readable, res.readable); !r) {
+        // A lost connection, or a refusal still below the limit: the row stays
+        // `appending`, so the next pass looks for the copy and does it again.
+        if (r.error().temporary()) return r.error();
+        auto refusals = seen_->count_append_refusal(key, folder, uv, uid);
+        if (!refusals) return refusals.error();
+        if (*refusals < options_.append_refusals_max) return r.error();
+        if (auto f = append_refused(key, folder, uv, uid, *refusals, r.error().what()); !f)
+          return f.error();
+        continue;
+      }
       if (auto r = seen_->mark_appended(key, folder, uv, uid, res.outcome); !r) return r.error();
       auto moved = session.move(uid, targets.originals);
       if (!moved) return moved.error();  // retried by recover() on the next pass

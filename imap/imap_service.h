@@ -40,6 +40,9 @@ struct ImapServiceOptions {
   std::chrono::seconds idle_interval{600};
   std::chrono::seconds backoff_min{5};
   std::chrono::seconds backoff_max{300};
+  // A readable copy whose APPEND the server refused (tagged NO/BAD) this many
+  // times is given up: state append-refused, audited, the original left in place.
+  int append_refusals_max = 3;
 };
 
 // The X-Sealpost-Origin tag of the readable copy made from this original:
@@ -74,6 +77,9 @@ class ImapService {
   // (found by X-Sealpost-Origin, confirmed by its copy mark).
   Result<bool> copy_exists(ImapSession& session, const std::string& folder, const Targets& targets,
                            const std::string& tag);
+  // Gives a message up after its copy was refused `refusals` times.
+  Result<void> append_refused(const std::string& key, const std::string& folder, std::uint32_t uv,
+                              std::uint32_t uid, int refusals, const std::string& reason);
   bool wait(std::chrono::seconds d);  // false when stopping
 
   std::vector<ImapAccountConfig> accounts_;

@@ -289,6 +289,12 @@ Result<FetchedMessage> ImapSession::fetch(std::uint32_t uid) {
 Result<void> ImapSession::append(const std::string& folder, const std::string& message) {
   const int rc =
       mailimap_append(s_.get(), folder.c_str(), nullptr, nullptr, message.data(), message.size());
+  if (rc == MAILIMAP_ERROR_APPEND) {
+    // The server answered NO/BAD: a refusal, not a lost connection.
+    std::string detail = "APPEND refused";
+    if (s_->imap_response) detail += ": " + std::string(s_->imap_response);
+    return Error::perm("5.3.0", "IMAP APPEND refused", detail);
+  }
   if (rc != MAILIMAP_NO_ERROR) return failed("APPEND", rc);
   return {};
 }

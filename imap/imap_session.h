@@ -51,6 +51,8 @@ class ImapSession {
   // UIDs above `after` in the selected folder, ascending.
   Result<std::vector<std::uint32_t>> uids_after(std::uint32_t after);
   Result<FetchedMessage> fetch(std::uint32_t uid);
+  // A refusal by the server (tagged NO/BAD) is a non-temporary error; a lost
+  // connection a temporary one.
   Result<void> append(const std::string& folder, const std::string& message);
   // Creates `folder` unless it exists already.
   Result<void> ensure_folder(const std::string& folder);
