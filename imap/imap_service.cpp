@@ -79,18 +79,45 @@ Result<void> ImapService::start() {
   processor_ =
       std::make_unique<InboundProcessor>(keystore_, *harvester_, audit_, std::move(*marker));
   for (const auto& account : accounts_)
-    for (const auto& folder : account.folders)
-      threads_.emplace_back([this, &account, &folder] { run_folder(account, folder); });
+    for (const auto& folder : account.folders) {
+      {
+        std::lock_guard lock(mu_);
+        ++running_;
+      }
+      threads_.emplace_back([this, &account, &folder] {
+        run_folder(account, folder);
+        {
+          std::lock_guard lock(mu_);
+          --running_;
+        }
+        cv_.notify_all();
+      });
+    }
   return {};
 }
 
-void ImapService::stop() {
+void ImapService::request_stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
   if (wake_write_.get() >= 0) (void)!::write(wake_write_.get(), "x", 1);
+}
+
+void ImapService::stop(std::chrono::steady_clock::time_point deadline) {
+  request_stop();
+  bool finished = false;
+  {
+    std::unique_lock lock(mu_);
+    finished = cv_.wait_until(lock, deadline, [this] { return running_ == 0; });
+  }
+  if (!finished) {
+    log::warn("imap.aborted", {{"detail",
+                                "folder threads still busy with the server after "
+                                "limits.shutdown_grace: their connections are cut"}});
+    sockets_.cut_all();
+  }
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
@@ -110,7 +137,7 @@ void ImapService::run_folder(const ImapAccountConfig& account, const std::string
   };
   while (wait(std::chrono::seconds(0))) {
     (void)seen_->set_connection(key, folder, "connecting", "");
-    auto session = ImapSession::open(account);
+    auto session = ImapSession::open(account, &sockets_);
     if (!session) {
       log::warn("imap.connect_failed", {{"account", key},
                                         {"folder", folder},

@@ -663,6 +663,31 @@ def test_a_refused_append_is_given_up_after_three_tries(world):
         proxy.close()
 
 
+def test_stop_is_bounded_when_the_server_stops_answering(world):
+    """The server never answers a FETCH: on SIGTERM sealpostd cuts the IMAP
+    connection after limits.shutdown_grace instead of waiting out the 120 s
+    command timeout, exits 0, and the message is handled after the restart."""
+    dovecot, relay = world["dovecot"], world["relay"]
+    relay.config["limits"] = {"shutdown_grace": "2s"}
+    relay.write_config()
+    proxy = through_proxy(world)
+    try:
+        append(dovecot, "INBOX", encrypted_reply(world, "<stall-1@example.org>"))
+        proxy.mode = imap_proxy.HOLD_FETCH_REPLY
+        relay.start()
+        assert proxy.held.wait(60), "sealpostd never fetched"
+        started = time.time()
+        assert relay.stop(timeout=60) == 0
+        assert time.time() - started < 2 + 10
+        assert "imap.aborted" in relay.log()
+        proxy.cut()
+        proxy.mode = imap_proxy.PASS
+        relay.start()
+        wait_for(lambda: len(readable_copies(dovecot, "INBOX", "stall-1")) == 1, timeout=60)
+    finally:
+        proxy.close()
+
+
 def test_server_restart_and_network_loss_reconnect_with_backoff(world):
     dovecot, relay = world["dovecot"], world["relay"]
     proxy = through_proxy(world)
