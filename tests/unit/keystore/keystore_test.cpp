@@ -427,8 +427,8 @@ TEST_CASE("gpg.conf pins AES-256 for gpg's own encryption and keeps the admin's 
   const std::string conf = slurp(home + "/gpg.conf");
   CHECK(conf.find("keyid-format 0xlong\n") == 0);
   CHECK(conf.find("\ncipher-algo 3DES") == std::string::npos);
-  CHECK(conf.find("Sealpost (weakens encryption or breaks readers such as GnuPG 2.2 and "
-                  "Sequoia): cipher-algo 3DES\n") != std::string::npos);
+  CHECK(conf.find("Sealpost (weakens encryption or signature checks, or breaks readers such as "
+                  "GnuPG 2.2 and Sequoia): cipher-algo 3DES\n") != std::string::npos);
   CHECK(conf.find("personal-cipher-preferences AES256 AES192 AES\n") != std::string::npos);
   CHECK(conf.find("no-random-seed-file\n") != std::string::npos);
   ks.reset();
@@ -490,6 +490,18 @@ TEST_CASE("managed gpg.conf: risky admin options are commented out, the block st
   for (const char* line :
        {"compliance pgp7", "  --force-ocb", "rfc2440", "personal-cipher-preferences CAST5"})
     CHECK(conf.find("Sequoia): " + std::string(line) + "\n") != std::string::npos);
+  // Integrity, signature and key-import checks gpg would otherwise skip, also
+  // under the abbreviations gpg accepts.
+  const std::string checks = managed_gpg_conf(
+      "ignore-mdc-error\nIgnore-MDC\nallow-weak-digest-algos\nallow-weak-key-signatures\n"
+      "no-require-cross-certification\nauto-key-retrieve\nauto-key-import\n"
+      "keyserver-options auto-key-retrieve\ndigest-algo SHA1\nverbose\nno-auto-key-retrieve\n");
+  for (const char* line :
+       {"ignore-mdc-error", "Ignore-MDC", "allow-weak-digest-algos", "allow-weak-key-signatures",
+        "no-require-cross-certification", "auto-key-retrieve", "auto-key-import",
+        "keyserver-options auto-key-retrieve", "digest-algo SHA1"})
+    CHECK(checks.find("Sequoia): " + std::string(line) + "\n") != std::string::npos);
+  CHECK(checks.find("\nverbose\nno-auto-key-retrieve\n") != std::string::npos);
   // Rewriting is stable, and an old block is replaced, never repeated.
   CHECK(managed_gpg_conf(conf) == conf);
   const std::string once = managed_gpg_conf("");
