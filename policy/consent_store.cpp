@@ -289,8 +289,8 @@ bool is_future_date(const std::string& d, std::chrono::system_clock::time_point 
   const auto days = std::chrono::floor<std::chrono::days>(now + std::chrono::hours(14));
   const std::chrono::year_month_day ymd{days};
   char today[16];
-  std::snprintf(today, sizeof today, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  (void)std::snprintf(today, sizeof today, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
   return is_iso_date(d) && d > std::string(today);  // ISO dates compare as strings
 }
 
