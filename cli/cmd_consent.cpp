@@ -73,6 +73,7 @@ std::string parse_record(const std::vector<std::string>& args, bool allow_sms, C
     const std::string& v = args[i + 1];
     if (args[i] == "--date") {
       if (!is_iso_date(v)) return "--date must be YYYY-MM-DD";
+      if (is_future_date(v)) return "--date " + v + " is in the future";
       r.date = v;
     } else if (allow_sms && args[i] == "--sms") {
       if (!is_sms_number(v)) return "--sms must be digits, spaces and a leading +";

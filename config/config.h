@@ -65,6 +65,8 @@ struct KeystoreConfig {
   // certificate may sign mail from any address of their domain that has no
   // signing identity of its own (keystore/signer_choice.cpp).
   std::vector<std::string> domain_signers;
+  // Every field: the keystore reads them once at start (relay/reload_check.cpp).
+  bool operator==(const KeystoreConfig&) const = default;
 };
 
 // Sends pickup SMS codes by an HTTPS POST (portal.sms_webhook).
@@ -127,6 +129,8 @@ struct ImapAccountConfig {
   std::string readable_folder;
   // Folders are polled this often when IDLE cannot be used.
   std::chrono::seconds poll_interval{60};
+  // Every field: the IMAP service reads them once at start (relay/reload_check.cpp).
+  bool operator==(const ImapAccountConfig&) const = default;
 };
 
 struct LimitsConfig {

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "common/durable_file.h"
@@ -40,7 +42,19 @@ class ConfigLoader {
     if (auto n = root["keystore"]) c.keystore = keystore(n);
     if (auto n = root["portal"]) c.portal = portal(n);
     if (auto n = root["imap"]) {
-      for (const auto& item : r_.sequence(n, "imap")) c.imap.push_back(imap(item));
+      // Two entries for one mailbox would process every message twice (the
+      // seen store keys on user@host:port): refused at the second one.
+      std::map<std::string, int> accounts;
+      for (const auto& item : r_.sequence(n, "imap")) {
+        c.imap.push_back(imap(item));
+        const auto& a = c.imap.back();
+        std::string key = a.username + "@" + a.host + ":" + std::to_string(a.port);
+        for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        auto [first, added] = accounts.emplace(key, item.Mark().line + 1);
+        if (!added)
+          r_.fail(item, "imap[]: account " + key + " is listed twice (first on line " +
+                            std::to_string(first->second) + ")");
+      }
     }
     if (auto n = root["limits"]) c.limits = limits(n);
     if (auto n = root["queue"]) c.queue = queue(n);
@@ -294,6 +308,18 @@ class ConfigLoader {
     if (auto v = n["folders"]) {
       a.folders = r_.string_list(v, "imap[].folders");
       if (a.folders.empty()) r_.fail(v, "imap[].folders: list at least one folder");
+      // One thread per folder: a folder listed twice would be processed twice.
+      // INBOX is case-insensitive (RFC 3501 §5.1), other names are not.
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < a.folders.size(); ++i) {
+        std::string name = a.folders[i];
+        std::string upper = name;
+        for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (upper == "INBOX") name = upper;
+        if (!seen.insert(name).second)
+          r_.fail(v[i],
+                  "imap[].folders: '" + YamlReader::shorten(a.folders[i]) + "' is listed twice");
+      }
     }
     if (auto v = n["harvest"])
       a.harvest = r_.choice<HarvestPolicy>(v, "imap[].harvest",

@@ -17,6 +17,8 @@ namespace sealpost::imap {
 namespace {
 
 constexpr const char* kOriginField = "X-Sealpost-Origin";
+// The final state of a message whose copy the server refused too often.
+constexpr const char* kAppendRefused = "append-refused";
 
 std::string on_server(std::string name, std::optional<char> delimiter) {
   if (delimiter && *delimiter != '/') std::replace(name.begin(), name.end(), '/', *delimiter);
@@ -77,18 +79,45 @@ Result<void> ImapService::start() {
   processor_ =
       std::make_unique<InboundProcessor>(keystore_, *harvester_, audit_, std::move(*marker));
   for (const auto& account : accounts_)
-    for (const auto& folder : account.folders)
-      threads_.emplace_back([this, &account, &folder] { run_folder(account, folder); });
+    for (const auto& folder : account.folders) {
+      {
+        std::lock_guard lock(mu_);
+        ++running_;
+      }
+      threads_.emplace_back([this, &account, &folder] {
+        run_folder(account, folder);
+        {
+          std::lock_guard lock(mu_);
+          --running_;
+        }
+        cv_.notify_all();
+      });
+    }
   return {};
 }
 
-void ImapService::stop() {
+void ImapService::request_stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
   if (wake_write_.get() >= 0) (void)!::write(wake_write_.get(), "x", 1);
+}
+
+void ImapService::stop(std::chrono::steady_clock::time_point deadline) {
+  request_stop();
+  bool finished = false;
+  {
+    std::unique_lock lock(mu_);
+    finished = cv_.wait_until(lock, deadline, [this] { return running_ == 0; });
+  }
+  if (!finished) {
+    log::warn("imap.aborted", {{"detail",
+                                "folder threads still busy with the server after "
+                                "limits.shutdown_grace: their connections are cut"}});
+    sockets_.cut_all();
+  }
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
@@ -108,7 +137,7 @@ void ImapService::run_folder(const ImapAccountConfig& account, const std::string
   };
   while (wait(std::chrono::seconds(0))) {
     (void)seen_->set_connection(key, folder, "connecting", "");
-    auto session = ImapSession::open(account);
+    auto session = ImapSession::open(account, &sockets_);
     if (!session) {
       log::warn("imap.connect_failed", {{"account", key},
                                         {"folder", folder},
@@ -222,6 +251,27 @@ Result<std::uint32_t> ImapService::recover(ImapSession& session, const std::stri
   return redo;
 }
 
+Result<void> ImapService::append_refused(const std::string& key, const std::string& folder,
+                                         std::uint32_t uv, std::uint32_t uid, int refusals,
+                                         const std::string& reason) {
+  // The server keeps refusing the copy (quota, size limit, policy): retrying
+  // forever would hold up every later message of the folder. The original
+  // stays where it is, unread by us, for staff to look at.
+  log::warn("imap.append_refused", {{"account", key},
+                                    {"folder", folder},
+                                    {"uid", uid},
+                                    {"attempts", refusals},
+                                    {"reason", reason}});
+  audit_.record(AuditEvent{"imap.append_refused",
+                           {{"account", key},
+                            {"folder", folder},
+                            {"uid", std::to_string(uid)},
+                            {"attempts", std::to_string(refusals)},
+                            {"reason", reason},
+                            {"original", "left in place"}}});
+  return seen_->finish(key, folder, uv, uid, kAppendRefused);
+}
+
 Result<void> ImapService::poll_folder(ImapSession& session, const ImapAccountConfig& account,
                                       const std::string& folder, const Targets& targets) {
   const std::string key = account_key(account.username, account.host, account.port);
@@ -273,7 +323,17 @@ Result<void> ImapService::poll_folder(ImapSession& session, const ImapAccountCon
         (void)seen_->release(key, folder, uv, uid);
         return r.error();
       }
-      if (auto r = session.append(targets.readable, res.readable); !r) return r.error();
+      if (auto r = session.append(targets.readable, res.readable); !r) {
+        // A lost connection, or a refusal still below the limit: the row stays
+        // `appending`, so the next pass looks for the copy and does it again.
+        if (r.error().temporary()) return r.error();
+        auto refusals = seen_->count_append_refusal(key, folder, uv, uid);
+        if (!refusals) return refusals.error();
+        if (*refusals < options_.append_refusals_max) return r.error();
+        if (auto f = append_refused(key, folder, uv, uid, *refusals, r.error().what()); !f)
+          return f.error();
+        continue;
+      }
       if (auto r = seen_->mark_appended(key, folder, uv, uid, res.outcome); !r) return r.error();
       auto moved = session.move(uid, targets.originals);
       if (!moved) return moved.error();  // retried by recover() on the next pass

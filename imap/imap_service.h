@@ -24,6 +24,7 @@
 #include "common/unique_fd.h"
 #include "config/config.h"
 #include "imap/copy_marker.h"
+#include "imap/socket_registry.h"
 #include "keystore/keystore.h"
 
 namespace sealpost::imap {
@@ -40,6 +41,9 @@ struct ImapServiceOptions {
   std::chrono::seconds idle_interval{600};
   std::chrono::seconds backoff_min{5};
   std::chrono::seconds backoff_max{300};
+  // A readable copy whose APPEND the server refused (tagged NO/BAD) this many
+  // times is given up: state append-refused, audited, the original left in place.
+  int append_refusals_max = 3;
 };
 
 // The X-Sealpost-Origin tag of the readable copy made from this original:
@@ -53,7 +57,15 @@ class ImapService {
               ImapServiceOptions options = {});
   ~ImapService();
   Result<void> start();
-  void stop();  // idempotent; joins the folder threads
+  // Tells the folder threads to stop after what they are doing; returns at once.
+  void request_stop();
+  // Stops and joins the folder threads (idempotent). A thread still inside a
+  // server command at `deadline` (a server that stopped answering) has its
+  // connection cut (shutdown(2)), so this returns soon after the deadline
+  // instead of after the 120 s command timeout; only a connect in progress
+  // can take up to its 30 s timeout longer.
+  void stop(std::chrono::steady_clock::time_point deadline);
+  void stop() { stop(std::chrono::steady_clock::now() + std::chrono::seconds(30)); }
 
  private:
   // A folder's names on the server ('/' in the configuration replaced by the
@@ -74,6 +86,9 @@ class ImapService {
   // (found by X-Sealpost-Origin, confirmed by its copy mark).
   Result<bool> copy_exists(ImapSession& session, const std::string& folder, const Targets& targets,
                            const std::string& tag);
+  // Gives a message up after its copy was refused `refusals` times.
+  Result<void> append_refused(const std::string& key, const std::string& folder, std::uint32_t uv,
+                              std::uint32_t uid, int refusals, const std::string& reason);
   bool wait(std::chrono::seconds d);  // false when stopping
 
   std::vector<ImapAccountConfig> accounts_;
@@ -88,7 +103,9 @@ class ImapService {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  UniqueFd wake_read_;  // becomes readable on stop(): ends an IDLE wait
+  int running_ = 0;         // folder threads not yet finished (under mu_)
+  SocketRegistry sockets_;  // their connections, cut when stop() runs out of time
+  UniqueFd wake_read_;      // becomes readable on stop(): ends an IDLE wait
   UniqueFd wake_write_;
   std::vector<std::thread> threads_;
 };

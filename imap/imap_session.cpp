@@ -79,10 +79,17 @@ Error ImapSession::failed(const std::string& step, int rc) const {
   return Error::temp("4.4.0", "IMAP " + step + " failed", detail);
 }
 
-Result<std::unique_ptr<ImapSession>> ImapSession::open(const ImapAccountConfig& cfg) {
+Result<std::unique_ptr<ImapSession>> ImapSession::open(const ImapAccountConfig& cfg,
+                                                       SocketRegistry* sockets) {
   auto fd = delivery::tcp_connect(cfg.host, cfg.port, kConnectTimeout);
   if (!fd) return fd.error();
   std::unique_ptr<ImapSession> session(new ImapSession(cfg));
+  if (sockets) {
+    if (!sockets->add(fd->get())) return Error::temp("4.3.2", "IMAP shutting down");
+    // Declared after `fd`: on an early return the session (and with it the
+    // registration) ends before `fd` closes the descriptor.
+    session->registration_.assign(sockets, fd->get());
+  }
   session->s_.reset(mailimap_new(0, nullptr));
   if (!session->s_) return Error::temp("4.3.0", "out of memory");
   mailstream* stream = nullptr;
@@ -105,6 +112,7 @@ Result<std::unique_ptr<ImapSession>> ImapSession::open(const ImapAccountConfig& 
     auto v = session->verify_peer(handshake);
     session->s_->imap_stream = nullptr;
     if (!v) {
+      session->registration_.reset();  // before the descriptor closes
       mailstream_close(stream);
       return v.error();
     }
@@ -289,6 +297,12 @@ Result<FetchedMessage> ImapSession::fetch(std::uint32_t uid) {
 Result<void> ImapSession::append(const std::string& folder, const std::string& message) {
   const int rc =
       mailimap_append(s_.get(), folder.c_str(), nullptr, nullptr, message.data(), message.size());
+  if (rc == MAILIMAP_ERROR_APPEND) {
+    // The server answered NO/BAD: a refusal, not a lost connection.
+    std::string detail = "APPEND refused";
+    if (s_->imap_response) detail += ": " + std::string(s_->imap_response);
+    return Error::perm("5.3.0", "IMAP APPEND refused", detail);
+  }
   if (rc != MAILIMAP_NO_ERROR) return failed("APPEND", rc);
   return {};
 }

@@ -15,6 +15,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "imap/socket_registry.h"
 #include "relay/delivery/tls_handshake.h"
 
 namespace sealpost::imap {
@@ -37,7 +38,10 @@ struct FetchedMessage {
 
 class ImapSession {
  public:
-  static Result<std::unique_ptr<ImapSession>> open(const ImapAccountConfig& cfg);
+  // `sockets` (optional) holds the connection's socket for as long as the
+  // session lives, so a shutdown can cut it; open() fails once it was cut.
+  static Result<std::unique_ptr<ImapSession>> open(const ImapAccountConfig& cfg,
+                                                   SocketRegistry* sockets = nullptr);
   ~ImapSession();  // LOGOUT and close
   ImapSession(const ImapSession&) = delete;
   ImapSession& operator=(const ImapSession&) = delete;
@@ -51,6 +55,8 @@ class ImapSession {
   // UIDs above `after` in the selected folder, ascending.
   Result<std::vector<std::uint32_t>> uids_after(std::uint32_t after);
   Result<FetchedMessage> fetch(std::uint32_t uid);
+  // A refusal by the server (tagged NO/BAD) is a non-temporary error; a lost
+  // connection a temporary one.
   Result<void> append(const std::string& folder, const std::string& message);
   // Creates `folder` unless it exists already.
   Result<void> ensure_folder(const std::string& folder);
@@ -77,6 +83,9 @@ class ImapSession {
 
   const ImapAccountConfig& cfg_;
   std::unique_ptr<mailimap, SessionFree> s_;
+  // After s_, so it ends first: the socket leaves the registry before
+  // mailimap_free closes it.
+  SocketRegistration registration_;
 };
 
 }  // namespace sealpost::imap

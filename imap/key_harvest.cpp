@@ -73,25 +73,38 @@ Result<keystore::ProvenanceStore*> KeyHarvester::provenance() {
 std::string KeyHarvester::admin_precedence(const std::string& from,
                                            const keystore::LookupResult& known,
                                            keystore::ProvenanceStore& prov, const std::string& kind,
-                                           std::vector<std::string>& earlier) {
+                                           PriorKeys& prior) {
   // What the admin vetted for this address wins, usable or not: a harvested
   // key must not slip in beside an expired admin key or an S/MIME certificate.
   // Earlier harvested keys that a key change retired already do not count.
-  auto harvested = [&](const std::string& id, bool& in_use) {
+  // Any other key still in use for the address, of either type or with no
+  // (or a garbled) provenance record, makes the new one a key change: a
+  // forged From must not add an S/MIME certificate beside a trusted OpenPGP
+  // key (or the reverse) without approval.
+  enum class Origin { Admin, InUse, Retired };
+  auto origin_of = [&](const std::string& id) {
     auto p = prov.find(id);
-    in_use = p && p->retired.empty();
-    return p && p->source == "harvested";
+    if (p && p->source == "imported") return Origin::Admin;
+    if (p && p->source == "harvested" && !p->retired.empty()) return Origin::Retired;
+    return Origin::InUse;  // harvested, or unvouched (no record / unknown source)
   };
-  bool in_use = false;
+  auto note = [&](const std::string& id, const std::string& id_kind) {
+    auto p = prov.find(id);
+    if (id_kind == kind && p && p->source == "harvested")
+      prior.replaced.push_back(id);
+    else
+      prior.beside.push_back(id);
+  };
   for (const auto& k : known.pgp) {
-    if (!harvested(k.fingerprint, in_use)) return "the admin imported a key for this address";
-    if (kind == "pgp" && in_use) earlier.push_back(k.fingerprint);
+    const Origin o = origin_of(k.fingerprint);
+    if (o == Origin::Admin) return "the admin imported a key for this address";
+    if (o == Origin::InUse) note(k.fingerprint, "pgp");
   }
   for (const auto& r : known.rejected) {
     if (r.kind != "pgp") continue;
-    if (!harvested(r.id, in_use))
-      return "the admin imported a key for this address (" + r.reason + ")";
-    if (kind == "pgp" && in_use) earlier.push_back(r.id);
+    const Origin o = origin_of(r.id);
+    if (o == Origin::Admin) return "the admin imported a key for this address (" + r.reason + ")";
+    if (o == Origin::InUse) note(r.id, "pgp");
   }
   // Certificates are matched on every address they name, usable or not
   // (lookup() reports refused ones by serial only, so list them all).
@@ -101,16 +114,15 @@ std::string KeyHarvester::admin_precedence(const std::string& from,
     bool for_from = false;
     for (const auto& a : c.addresses) for_from = for_from || keystore::address_matches(a, from);
     if (!for_from) continue;
-    if (!harvested(c.id, in_use))
-      return "the admin imported an S/MIME certificate for this address";
-    if (kind == "smime" && in_use) earlier.push_back(c.id);
+    const Origin o = origin_of(c.id);
+    if (o == Origin::Admin) return "the admin imported an S/MIME certificate for this address";
+    if (o == Origin::InUse) note(c.id, "smime");
   }
   return {};
 }
 
 keystore::Provenance KeyHarvester::harvested_record(const std::string& id, const std::string& kind,
-                                                    std::string origin,
-                                                    const std::vector<std::string>& earlier,
+                                                    std::string origin, const PriorKeys& prior,
                                                     const HarvestRules& rules,
                                                     std::string& change) const {
   keystore::Provenance p;
@@ -121,19 +133,22 @@ keystore::Provenance KeyHarvester::harvested_record(const std::string& id, const
   p.origin = std::move(origin);
   p.pending = rules.harvest == HarvestPolicy::Approve;
   change.clear();
-  for (const auto& e : earlier) {
+  for (const auto& e : prior.replaced) {
     p.replaces += (p.replaces.empty() ? "" : ",") + e;
     change += (change.empty() ? "key change: address already had harvested " +
                                     std::string(kind == "pgp" ? "key " : "certificate ")
                               : ", ") +
               e;
   }
+  for (const auto& e : prior.beside)
+    change += (change.empty() ? "key change: address already has " : ", ") + e;
   // A changed key is what an attacker with a forged From would send: it waits
   // for the admin unless the account says otherwise.
-  if (!earlier.empty() && rules.key_change == KeyChangePolicy::Approve) p.pending = true;
+  if (!change.empty() && rules.key_change == KeyChangePolicy::Approve) p.pending = true;
   if (!change.empty())
-    change +=
-        p.pending ? "; waits for sealpost keys approve " + id : "; the earlier one is retired";
+    change += p.pending            ? "; waits for sealpost keys approve " + id
+              : p.replaces.empty() ? "; used beside it"
+                                   : "; the earlier one is retired";
   return p;
 }
 
@@ -176,8 +191,8 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
   auto prov = provenance();
   if (!prov) return refused("provenance store: " + prov.error().what(), c.fingerprint);
 
-  std::vector<std::string> earlier;
-  if (auto why = admin_precedence(from, *known, **prov, "pgp", earlier); !why.empty())
+  PriorKeys prior;
+  if (auto why = admin_precedence(from, *known, **prov, "pgp", prior); !why.empty())
     return refused(why, c.fingerprint);
   // Already in the keyring, but not for this address: importing would merge
   // this user id into that key (the admin's or another sender's).
@@ -185,8 +200,8 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
   if (!present) return refused("keyring: " + present.error().what(), c.fingerprint);
   if (*present) return refused("key is already in the keyring for another address", c.fingerprint);
 
-  // Provenance first: a key without it would list as "unknown" and, worse,
-  // count as the admin's in the next harvest. Written before the import so no
+  // Provenance first: a key without it would list as "unknown" (unvouched:
+  // never "valid key", and in the next harvest a key change). Written before the import so no
   // moment exists where the key is usable without it; read back afterwards,
   // and the key is taken out again when it is not there. A key change (a
   // second harvested key for the address) is said out loud and, under
@@ -195,7 +210,7 @@ HarvestOutcome KeyHarvester::harvest_pgp(const std::string& keydata, const std::
   if (!message_id.empty()) origin += " in " + message_id;
   std::string change;
   const keystore::Provenance record =
-      harvested_record(c.fingerprint, "pgp", std::move(origin), earlier, rules, change);
+      harvested_record(c.fingerprint, "pgp", std::move(origin), prior, rules, change);
   auto recorded = (*prov)->record(record);
   if (!recorded)
     return refused("provenance not recorded: " + recorded.error().what(), c.fingerprint);

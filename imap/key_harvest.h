@@ -10,9 +10,10 @@
 //    import counts; if that fails the key is removed again;
 //  - under `imap[].harvest: approve` it is stored pending: Keystore::lookup
 //    skips it until `sealpost keys approve`;
-//  - a further key for an address with a harvested key is a key change: under
+//  - a further key for an address that has a key in use (harvested, of either
+//    type, or of unknown provenance) is a key change: under
 //    `imap[].key_change: approve` it waits for approval, and once approved (or
-//    at once under `auto`) the earlier harvested keys retire.
+//    at once under `auto`) the earlier harvested keys of its type retire.
 // S/MIME certificates come from valid signatures (smime_harvest.cpp) under the
 // same precedence rules.
 #pragma once
@@ -80,16 +81,22 @@ class KeyHarvester {
 
  private:
   Result<keystore::ProvenanceStore*> provenance();
+  // The keys an address already has in use (not retired) that a new harvested
+  // one changes: harvested ones of the same kind it replaces, and every other
+  // one (the other type, or unvouched) it would be used beside.
+  struct PriorKeys {
+    std::vector<std::string> replaced;
+    std::vector<std::string> beside;
+  };
   // Why the admin's keys for `from` forbid harvesting ("" = they do not);
-  // collects the ids of earlier harvested keys/certificates of `kind` still in
-  // use (not retired) for the key change. Caller holds mu_.
+  // collects the keys a new one of `kind` changes. Caller holds mu_.
   std::string admin_precedence(const std::string& from, const keystore::LookupResult& known,
                                keystore::ProvenanceStore& prov, const std::string& kind,
-                               std::vector<std::string>& earlier);
+                               PriorKeys& prior);
   // The provenance a new harvested key is recorded with, and what the key
   // change means for it (pending, which keys it replaces).
   keystore::Provenance harvested_record(const std::string& id, const std::string& kind,
-                                        std::string origin, const std::vector<std::string>& earlier,
+                                        std::string origin, const PriorKeys& prior,
                                         const HarvestRules& rules, std::string& change) const;
   // A key change that took effect at once (key_change: auto): the earlier
   // keys retire. Returns the ids retired.

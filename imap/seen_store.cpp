@@ -34,7 +34,11 @@ constexpr const char* kSchema =
     " last_error TEXT NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY(account, folder));"
     "CREATE TABLE IF NOT EXISTS imap_connection("
     " account TEXT NOT NULL, folder TEXT NOT NULL, state TEXT NOT NULL, since INTEGER NOT NULL,"
-    " error TEXT NOT NULL, PRIMARY KEY(account, folder));";
+    " error TEXT NOT NULL, PRIMARY KEY(account, folder));"
+    "CREATE TABLE IF NOT EXISTS imap_append_refused("
+    " account TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(account, folder, uidvalidity,"
+    " uid));";
 
 constexpr const char* kAppending = "appending:";
 constexpr const char* kAppended = "appended:";
@@ -120,6 +124,21 @@ class SqliteSeen final : public SeenStore {
     bind_key(st.get(), account, folder, uv, uid);
     if (sqlite3_step(st.get()) != SQLITE_DONE) return db_error();
     return {};
+  }
+
+  Result<int> count_append_refusal(const std::string& account, const std::string& folder,
+                                   std::uint32_t uv, std::uint32_t uid) override {
+    std::lock_guard lock(mu_);
+    auto st = prepare(
+        "INSERT INTO imap_append_refused(account, folder, uidvalidity, uid, count) "
+        "VALUES(?1, ?2, ?3, ?4, 1) ON CONFLICT(account, folder, uidvalidity, uid) DO UPDATE SET "
+        "count = count + 1 RETURNING count");
+    if (!st) return db_error();
+    bind_key(st.get(), account, folder, uv, uid);
+    if (sqlite3_step(st.get()) != SQLITE_ROW) return db_error();
+    const int n = sqlite3_column_int(st.get(), 0);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return db_error();
+    return n;
   }
 
   Result<void> finish(const std::string& account, const std::string& folder, std::uint32_t uv,

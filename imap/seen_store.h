@@ -9,7 +9,9 @@
 //                    the answer was lost): the service searches for the copy
 //                    before appending again.
 //   appended:<out>   the copy exists; the original still has to be moved.
-//   <outcome>        finished (decrypted, plain, own-copy, ...).
+//   <outcome>        finished (decrypted, plain, own-copy, ..., append-refused:
+//                    the server refused the copy's APPEND too often; the
+//                    original stays where it is).
 #pragma once
 
 #include <cstdint>
@@ -70,6 +72,10 @@ class SeenStore {
   // Drops an appending row whose copy does not exist, so the message is done again.
   virtual Result<void> forget(const std::string& account, const std::string& folder,
                               std::uint32_t uidvalidity, std::uint32_t uid) = 0;
+  // The server answered the copy's APPEND with NO/BAD once more: how often
+  // it has now for this message (kept across forget(), unlike its row).
+  virtual Result<int> count_append_refusal(const std::string& account, const std::string& folder,
+                                           std::uint32_t uidvalidity, std::uint32_t uid) = 0;
   virtual Result<void> finish(const std::string& account, const std::string& folder,
                               std::uint32_t uidvalidity, std::uint32_t uid,
                               const std::string& outcome) = 0;

@@ -43,9 +43,11 @@ std::string signature_header(const SignatureFacts& f) {
 }
 
 KeyTrust key_trust(const keystore::Provenance& p, const std::string& message_id) {
-  // Imported by the admin, or placed in Sealpost's own keyring by hand
-  // ("unknown": harvesting always records provenance before importing).
-  if (p.source == "imported" || p.source == "unknown") return KeyTrust::Vouched;
+  // Only the admin's import vouches by itself. A key with no provenance
+  // record ("unknown": lost, or put into the keyring by hand) or a garbled
+  // one is nobody's word: unvouched, like a harvested key.
+  if (p.source == "imported") return KeyTrust::Vouched;
+  if (p.source != "harvested") return KeyTrust::Unvouched;
   if (!p.retired.empty()) return KeyTrust::Retired;
   if (p.pending) return KeyTrust::Pending;
   if (p.approved) return KeyTrust::Vouched;

@@ -12,7 +12,8 @@ namespace sealpost::imap {
 // How far Sealpost vouches for the OpenPGP key behind a good signature
 // (S/MIME certificates are vouched for by the trust anchors instead).
 enum class KeyTrust {
-  Unvouched,    // harvested from earlier mail (trust on first use): nobody checked it
+  Unvouched,    // harvested from earlier mail (trust on first use), or of unknown
+                // provenance: nobody checked it
   Vouched,      // imported by the admin, or a harvested key the admin approved
   Pending,      // harvested, waiting for `sealpost keys approve`
   Retired,      // harvested, replaced by a newer key for the address

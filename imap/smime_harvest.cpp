@@ -67,15 +67,15 @@ HarvestOutcome KeyHarvester::harvest_smime(const SmimeVerified& signature, const
     if (c.id == desc.id) return HarvestOutcome::make(HarvestOutcome::Kind::Known, desc.id);
   auto prov = provenance();
   if (!prov) return refused("provenance store: " + prov.error().what(), desc.id);
-  std::vector<std::string> earlier;
-  if (auto why = admin_precedence(from, *known, **prov, "smime", earlier); !why.empty())
+  PriorKeys prior;
+  if (auto why = admin_precedence(from, *known, **prov, "smime", prior); !why.empty())
     return refused(why, desc.id);
 
   std::string origin = std::string(harvest_source_name(HarvestSource::Signature)) + " from " + from;
   if (!message_id.empty()) origin += " in " + message_id;
   std::string change;
   const keystore::Provenance record =
-      harvested_record(desc.id, "smime", std::move(origin), earlier, rules, change);
+      harvested_record(desc.id, "smime", std::move(origin), prior, rules, change);
   auto recorded = (*prov)->record(record);
   if (!recorded) return refused("provenance not recorded: " + recorded.error().what(), desc.id);
   auto imported = keystore_.smime().import(chain_pem(signature.chain.get()));

@@ -16,7 +16,7 @@ constexpr std::string_view kBegin =
     "add your own lines above ---";
 constexpr std::string_view kEnd = "# --- end of Sealpost managed settings ---";
 constexpr std::string_view kDisabled =
-    "# disabled by Sealpost (weakens encryption or breaks "
+    "# disabled by Sealpost (weakens encryption or signature checks, or breaks "
     "readers such as GnuPG 2.2 and Sequoia): ";
 
 // no-random-seed-file: daemon workers and the CLI share the home and would
@@ -30,11 +30,17 @@ constexpr std::string_view kManaged =
     "personal-digest-preferences SHA512 SHA384 SHA256\n"
     "personal-compress-preferences ZLIB ZIP Uncompressed\n";
 
-// Options that would override the managed block or produce packets other
-// readers refuse: forced (weak) ciphers, non-MDC RFC 2440/PGP 2-8 modes,
-// AEAD/OCB packets (GnuPG 2.3+) that GnuPG 2.2 and sq 0.27 cannot decrypt.
-constexpr std::array<std::string_view, 17> kRisky = {
+// Options that would override the managed block, produce packets other
+// readers refuse, or undo a check Sealpost relies on: forced (weak) ciphers
+// and digests, non-MDC RFC 2440/PGP 2-8 modes, AEAD/OCB packets (GnuPG 2.3+)
+// that GnuPG 2.2 and sq 0.27 cannot decrypt, decrypting despite a missing or
+// bad MDC (EFAIL), accepting SHA-1/MD5 signatures or signing subkeys without
+// a back-signature, and keys fetched or imported behind the keystore's back
+// (no provenance, so never vetted).
+constexpr std::array<std::string_view, 30> kRisky = {
     "cipher-algo",
+    "digest-algo",
+    "cert-digest-algo",
     "personal-cipher-preferences",
     "personal-digest-preferences",
     "force-aead",
@@ -48,7 +54,18 @@ constexpr std::array<std::string_view, 17> kRisky = {
     "pgp7",
     "pgp8",
     "disable-mdc",
+    "ignore-mdc-error",
     "allow-old-cipher-algos",
+    "allow-weak-digest-algos",
+    "allow-weak-key-signatures",
+    "no-require-cross-certification",
+    "ignore-time-conflict",
+    "ignore-valid-from",
+    "ignore-crc-error",
+    "auto-key-retrieve",
+    "auto-key-import",
+    "auto-key-locate",
+    "keyserver-options",
     "compliance",
     "personal-aead-preferences",
 };
@@ -74,7 +91,13 @@ bool risky(std::string_view line) {
                 value.end());
     return value != "gnupg" && value != "openpgp" && value != "rfc4880" && value != "de-vs";
   }
-  return std::find(kRisky.begin(), kRisky.end(), name) != kRisky.end();
+  // gpg's option parser also takes an unambiguous abbreviation
+  // ("ignore-mdc" for ignore-mdc-error), in gpg.conf as on the command line;
+  // `keyserver` is an option of its own (harmless without auto-key-retrieve).
+  const bool own_option = name == "keyserver";
+  return std::any_of(kRisky.begin(), kRisky.end(), [&](std::string_view r) {
+    return r == name || (!own_option && name.size() >= 3 && r.substr(0, name.size()) == name);
+  });
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <ctime>
@@ -11,6 +12,7 @@
 
 #include "common/durable_file.h"
 #include "common/log.h"
+#include "keystore/address_match.h"
 
 namespace sealpost::keystore {
 
@@ -142,7 +144,51 @@ Result<LookupResult> Keystore::lookup(const std::string& address) {
     out.rejected.push_back({"smime", c.serial, why});
     return true;
   });
+  if (auto r = supersede_harvested(address, out); !r) return r.error();
   return out;
+}
+
+Result<std::string> Keystore::admin_key_for(const std::string& address, const LookupResult& found) {
+  for (const auto& k : found.pgp)
+    if (k.source.source == "imported") return k.fingerprint;
+  for (const auto& c : found.smime)
+    if (c.source.source == "imported") return c.id;
+  // Unusable ones count too (expired, revoked): the admin overrode the
+  // harvested key, and an older key must not come back when theirs lapses.
+  for (const auto& r : found.rejected)
+    if (r.kind == "pgp" && provenance_of(r.id).source == "imported") return r.id;
+  auto certs = smime_->list_all();  // refusals name certificates by serial only
+  if (!certs) return certs.error();
+  for (const auto& c : *certs) {
+    bool for_address = false;
+    for (const auto& a : c.addresses) for_address = for_address || address_matches(a, address);
+    if (for_address && provenance_of(c.id).source == "imported") return c.id;
+  }
+  return std::string();
+}
+
+Result<void> Keystore::supersede_harvested(const std::string& address, LookupResult& found) {
+  const auto harvested = [](const Provenance& p) { return p.source == "harvested"; };
+  const bool any = std::any_of(found.pgp.begin(), found.pgp.end(),
+                               [&](const PgpKey& k) { return harvested(k.source); }) ||
+                   std::any_of(found.smime.begin(), found.smime.end(),
+                               [&](const SmimeCert& c) { return harvested(c.source); });
+  if (!any) return {};
+  auto admin = admin_key_for(address, found);
+  if (!admin) return admin.error();
+  if (admin->empty()) return {};
+  const std::string why = "superseded by the admin-imported " + *admin;
+  std::erase_if(found.pgp, [&](const PgpKey& k) {
+    if (!harvested(k.source)) return false;
+    found.rejected.push_back({"pgp", k.fingerprint, why});
+    return true;
+  });
+  std::erase_if(found.smime, [&](const SmimeCert& c) {
+    if (!harvested(c.source)) return false;
+    found.rejected.push_back({"smime", c.serial, why});
+    return true;
+  });
+  return {};
 }
 
 Result<std::vector<ImportedItem>> Keystore::import_file(const std::string& path,

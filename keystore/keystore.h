@@ -92,6 +92,9 @@ class Keystore {
   static Result<std::unique_ptr<Keystore>> open(const Config& config);
   static Result<std::unique_ptr<Keystore>> open(const KeystoreOptions& options);
 
+  // Usable keys and certificates for `address`, the rest as refusals with the
+  // reason: harvested ones awaiting approval or retired, and every harvested
+  // one when the admin imported a key or certificate for the address.
   Result<LookupResult> lookup(const std::string& address);
   // Imports OpenPGP keys (public or secret), X.509 certificates (PEM/DER) or a
   // PKCS#12 signing identity; `origin` is recorded as provenance (file name).
@@ -139,6 +142,11 @@ class Keystore {
   void record(const std::string& id, const std::string& kind, const std::string& origin);
   Provenance provenance_of(const std::string& id);
   void hold_back_pending(ListedKey& l);  // list(): a pending key reads as not usable
+  // lookup(): when the admin imported a key or certificate for the address
+  // (either type, usable or not), harvested ones are refused as superseded.
+  Result<void> supersede_harvested(const std::string& address, LookupResult& found);
+  // The id of such an admin-imported key ("" = none).
+  Result<std::string> admin_key_for(const std::string& address, const LookupResult& found);
 
   // From's own address, then the domain signers for its domain.
   std::vector<std::string> signing_identities(const std::string& from) const;

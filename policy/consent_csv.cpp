@@ -68,6 +68,7 @@ Result<std::vector<ConsentCsvLine>> parse_consent_csv(const std::string& text,
     if (!state) return fail("state must be granted or revoked");
     r.state = *state;
     if (!is_iso_date(f[2])) return fail("date must be YYYY-MM-DD");
+    if (is_future_date(f[2])) return fail("date " + f[2] + " is in the future");
     r.date = f[2];
     if (f.size() == 4 && !f[3].empty()) {
       if (!is_sms_number(f[3])) return fail("sms number must be digits, spaces and a leading +");

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -280,6 +281,17 @@ bool is_iso_date(const std::string& d) {
                                   std::chrono::month(static_cast<unsigned>(m)),
                                   std::chrono::day(static_cast<unsigned>(day))};
   return y >= 1900 && ymd.ok();
+}
+
+bool is_future_date(const std::string& d, std::chrono::system_clock::time_point now) {
+  // Later than today anywhere on Earth (UTC+14): a practice east of UTC may
+  // record its own today, but no decision can be dated after it.
+  const auto days = std::chrono::floor<std::chrono::days>(now + std::chrono::hours(14));
+  const std::chrono::year_month_day ymd{days};
+  char today[16];
+  (void)std::snprintf(today, sizeof today, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return is_iso_date(d) && d > std::string(today);  // ISO dates compare as strings
 }
 
 bool is_sms_number(const std::string& n) {

@@ -3,6 +3,7 @@
 // PostgreSQL can serve several relay nodes later; SQLite is the embedded default.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -83,7 +84,11 @@ std::optional<Consent> parse_consent_state(const std::string& word);
 
 // Checks used by the CLI and the CSV import.
 bool is_plausible_address(const std::string& address);
-bool is_iso_date(const std::string& date);      // YYYY-MM-DD, a real calendar day
+bool is_iso_date(const std::string& date);  // YYYY-MM-DD, a real calendar day
+// A YYYY-MM-DD later than today in every time zone: a consent decision cannot
+// be dated ahead (it would outrank every real, later decision).
+bool is_future_date(const std::string& date,
+                    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 bool is_sms_number(const std::string& number);  // "+49 171 2345678": '+', digits, spaces
 
 }  // namespace sealpost::policy

@@ -280,13 +280,16 @@ class Daemon {
     second_loop.join();
 
     queue_watcher_->stop();
-    if (imap_) imap_->stop();
+    if (imap_) imap_->stop(stopping_at_ + cfg_->limits.shutdown_grace);
     if (!finish_delivery_stop()) {
       // A worker did not come back even from an aborted connection. Nothing
       // it holds is lost (its message stays queued), but waiting longer only
       // ends in systemd's SIGKILL: leave now, cleanly as far as we can.
       pid.remove();
       log::error("daemon.stopped", {{"detail", "a delivery worker did not stop; exiting anyway"}});
+      // _Exit runs no destructors: events recorded with record_later (not
+      // yet synced) would be lost with the process.
+      if (audit_) audit_->sync();
       (void)std::fflush(nullptr);
       std::_Exit(0);
     }
@@ -521,6 +524,7 @@ class Daemon {
     // Idle sessions are told 421 and closed at once, a session inside DATA
     // may finish. The io_context returns once the last session is gone.
     server_->shutdown(cfg_->limits.shutdown_grace);
+    if (imap_) imap_->request_stop();  // joined, within the same grace, after the io loop
     // Nothing new starts; stop() returns once the attempts in flight ended.
     delivery_stopped_ = std::async(std::launch::async, [this] { scheduler_->stop(); });
   }

@@ -24,18 +24,6 @@ std::set<std::string> addresses(const Config& c) {
   return out;
 }
 
-auto imap_fields(const ImapAccountConfig& a) {
-  return std::tie(a.host, a.port, a.tls, a.ca_file, a.username, a.password_file, a.folders,
-                  a.harvest, a.originals_folder, a.poll_interval);
-}
-
-bool same_imap(const std::vector<ImapAccountConfig>& a, const std::vector<ImapAccountConfig>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (imap_fields(a[i]) != imap_fields(b[i])) return false;
-  return true;
-}
-
 }  // namespace
 
 Result<ReloadPlan> plan_reload(const Config& running, Config next) {
@@ -74,10 +62,10 @@ Result<ReloadPlan> plan_reload(const Config& running, Config next) {
        next.limits.max_message_size, running.limits.max_message_size);
   keep(next.limits.message_memory != running.limits.message_memory, "limits.message_memory",
        next.limits.message_memory, running.limits.message_memory);
-  keep(next.keystore.trust_anchors != running.keystore.trust_anchors ||
-           next.keystore.crl_dir != running.keystore.crl_dir,
-       "keystore", next.keystore, running.keystore);
-  keep(!same_imap(next.imap, running.imap), "imap", next.imap, running.imap);
+  // Compared whole (operator==), so a key added later cannot be forgotten
+  // here: the keystore and the IMAP threads take their settings at start.
+  keep(next.keystore != running.keystore, "keystore", next.keystore, running.keystore);
+  keep(next.imap != running.imap, "imap", next.imap, running.imap);
   plan.applied = std::move(next);
   return plan;
 }

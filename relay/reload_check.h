@@ -9,7 +9,8 @@
 //     their new settings if still listed), queue.workers,
 //     limits.max_message_size (the sealing step's MIME limit is fixed at
 //     start), limits.message_memory (the spool's and sealing's spill
-//     settings), keystore, imap
+//     settings), keystore (every key, domain_signers included), imap (every
+//     key of every account, key_change and readable_folder included)
 //   everything else takes effect for new sessions and the next attempts.
 #pragma once
 

@@ -13,6 +13,8 @@ PASS = "pass"
 HOLD_APPEND_COMMAND = "hold-append-command"  # the APPEND never reaches the server
 HOLD_APPEND_REPLY = "hold-append-reply"      # the server appended; the client never hears it
 HOLD_FETCH_REPLY = "hold-fetch-reply"        # the message body never reaches the client
+# Not holding back: every APPEND is answered "NO [OVERQUOTA]" by the proxy itself.
+REFUSE_APPEND = "refuse-append"
 
 
 class ImapProxy:
@@ -26,6 +28,7 @@ class ImapProxy:
         self.port = self.listener.getsockname()[1]
         self.mode = PASS
         self.held = threading.Event()  # set once something is being held back
+        self.refused = 0  # APPENDs answered NO under REFUSE_APPEND
         self.lock = threading.Lock()
         self.conns = []
         self.closed = False
@@ -90,11 +93,17 @@ class ImapProxy:
                 if not data:
                     return
                 if s is client:
-                    self._from_client(data, upstream, state)
+                    self._from_client(data, upstream, state, client)
                 else:
                     self._from_server(data, client, state)
 
-    def _from_client(self, data, upstream, state):
+    def _from_client(self, data, upstream, state, client=None):
+        refused = re.search(rb"^(\S+) APPEND ", data, re.M)
+        if refused and self.mode == REFUSE_APPEND:
+            # Instead of the "+" continuation: libetpan sends no literal then.
+            self.refused += 1
+            client.sendall(refused.group(1) + b" NO [OVERQUOTA] Quota exceeded (test)\r\n")
+            return
         if re.search(rb"^\S+ APPEND ", data, re.M):
             state["append"] = True
             if self.mode == HOLD_APPEND_COMMAND:

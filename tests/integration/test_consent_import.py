@@ -76,3 +76,19 @@ def test_a_bad_line_imports_nothing(tmp_path):
     assert bad.returncode == 1
     assert "bad.csv:2: state must be granted or revoked (nothing imported)" in bad.stderr, bad.stderr
     assert consent_list(relay) == {}
+
+
+def test_a_consent_date_in_the_future_is_refused(tmp_path):
+    relay = Relay(tmp_path, smarthost_port=9)
+    # Dated ahead, a decision would outrank every real later one.
+    ahead = relay.cli("consent", "add", PATIENT, "--date", "2999-01-01", check=False)
+    assert ahead.returncode != 0
+    assert "--date 2999-01-01 is in the future" in ahead.stderr, ahead.stderr
+    revoke = relay.cli("consent", "revoke", PATIENT, "--date", "2999-01-01", check=False)
+    assert revoke.returncode != 0
+    csv = tmp_path / "ahead.csv"
+    csv.write_text("%s,granted,2026-01-01\n%s,revoked,2999-12-31\n" % (PATIENT, OTHER))
+    bad = relay.cli("consent", "import", csv, check=False)
+    assert bad.returncode == 1
+    assert "ahead.csv:2: date 2999-12-31 is in the future" in bad.stderr, bad.stderr
+    assert consent_list(relay) == {}

@@ -627,6 +627,67 @@ def test_sigkill_mid_message_neither_loses_it_nor_copies_it_twice(world, mode, c
         proxy.close()
 
 
+def test_a_refused_append_is_given_up_after_three_tries(world):
+    """The server answers every APPEND of the readable copy with NO: after three
+    tries the message is given up (state append-refused, audited), its original
+    stays in the folder, and later mail is not held up once APPEND works."""
+    dovecot, relay = world["dovecot"], world["relay"]
+    proxy = through_proxy(world)
+    try:
+        proxy.mode = imap_proxy.REFUSE_APPEND
+        append(dovecot, "INBOX", encrypted_reply(world, "<quota-1@example.org>"))
+        relay.start()
+        wait_for(lambda: "imap.append_refused" in relay.log(), timeout=90)
+        assert proxy.refused == 3
+        status = wait_for(lambda: (lambda a: a[0]["outcomes"].get("append-refused") == 1 and a)(
+            imap_status(relay)))
+        assert not [k for k in status[0]["outcomes"] if k.startswith(("appending", "claimed"))]
+        time.sleep(3)  # no fourth try
+        assert proxy.refused == 3
+        inbox = fetch_all(dovecot, "INBOX")
+        assert len(inbox) == 1 and b"quota-1@example.org" in inbox[0]
+        assert fetch_all(dovecot, "Sealpost/Originals") == []
+        events = []
+        for f in sorted((relay.state_dir / "audit").glob("audit-*.jsonl")):
+            events += [json.loads(line) for line in f.read_text().splitlines()]
+        refused = [e for e in events if e.get("type") == "imap.append_refused"]
+        assert len(refused) == 1, events
+        assert "Quota exceeded" in refused[0]["fields"]["reason"], refused[0]
+        # The server takes copies again: the next reply goes through.
+        proxy.mode = imap_proxy.PASS
+        append(dovecot, "INBOX", encrypted_reply(world, "<quota-2@example.org>"))
+        wait_for(lambda: len(readable_copies(dovecot, "INBOX", "quota-2")) == 1, timeout=60)
+        assert len(fetch_all(dovecot, "Sealpost/Originals")) == 1
+        assert readable_copies(dovecot, "INBOX", "quota-1") == []
+    finally:
+        proxy.close()
+
+
+def test_stop_is_bounded_when_the_server_stops_answering(world):
+    """The server never answers a FETCH: on SIGTERM sealpostd cuts the IMAP
+    connection after limits.shutdown_grace instead of waiting out the 120 s
+    command timeout, exits 0, and the message is handled after the restart."""
+    dovecot, relay = world["dovecot"], world["relay"]
+    relay.config["limits"] = {"shutdown_grace": "2s"}
+    relay.write_config()
+    proxy = through_proxy(world)
+    try:
+        append(dovecot, "INBOX", encrypted_reply(world, "<stall-1@example.org>"))
+        proxy.mode = imap_proxy.HOLD_FETCH_REPLY
+        relay.start()
+        assert proxy.held.wait(60), "sealpostd never fetched"
+        started = time.time()
+        assert relay.stop(timeout=60) == 0
+        assert time.time() - started < 2 + 10
+        assert "imap.aborted" in relay.log()
+        proxy.cut()
+        proxy.mode = imap_proxy.PASS
+        relay.start()
+        wait_for(lambda: len(readable_copies(dovecot, "INBOX", "stall-1")) == 1, timeout=60)
+    finally:
+        proxy.close()
+
+
 def test_server_restart_and_network_loss_reconnect_with_backoff(world):
     dovecot, relay = world["dovecot"], world["relay"]
     proxy = through_proxy(world)

@@ -274,6 +274,36 @@ TEST_CASE("load_config reads a file and resolves paths against its directory") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("imap accounts: an account or a folder listed twice is refused where it repeats") {
+  const std::string account =
+      "  - host: imap.provider.example\n"
+      "    username: praxis@provider.example\n"
+      "    password_file: imap.pass\n"
+      "    folders: [INBOX, Archiv]\n";
+  CHECK(error_of(replace(kValid, account, account + account)) ==
+        "sealpost.yaml:31: imap[]: account praxis@provider.example@imap.provider.example:993 is "
+        "listed twice (first on line 27)");
+  // Host and user name in another case are the same mailbox; another port is not.
+  CHECK(error_of(replace(
+            kValid, account,
+            account + replace(account, "imap.provider.example", "IMAP.Provider.example"))) ==
+        "sealpost.yaml:31: imap[]: account praxis@provider.example@imap.provider.example:993 is "
+        "listed twice (first on line 27)");
+  auto other_port =
+      parse(replace(kValid, account, account + account + "    port: 143\n    tls: starttls\n"));
+  INFO((other_port.ok() ? "" : other_port.error().what()));
+  CHECK(other_port.ok());
+
+  CHECK(error_of(replace(kValid, "folders: [INBOX, Archiv]", "folders: [INBOX, Archiv, Archiv]")) ==
+        "sealpost.yaml:30: imap[].folders: 'Archiv' is listed twice");
+  CHECK(error_of(replace(kValid, "    folders: [INBOX, Archiv]\n",
+                         "    folders:\n      - INBOX\n      - Archiv\n      - inbox\n")) ==
+        "sealpost.yaml:33: imap[].folders: 'inbox' is listed twice");
+  // Other names are case-sensitive on the server.
+  CHECK(
+      parse(replace(kValid, "folders: [INBOX, Archiv]", "folders: [INBOX, Archiv, archiv]")).ok());
+}
+
 TEST_CASE("imap accounts: harvest policy, originals folder and poll interval") {
   auto defaults = parse(kValid);
   REQUIRE(defaults.ok());

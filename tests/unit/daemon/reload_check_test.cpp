@@ -2,6 +2,7 @@
 #include "relay/reload_check.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 
 using namespace sealpost;
 
@@ -76,6 +77,41 @@ TEST_CASE("reload: restart-only settings keep their running values and are named
   CHECK(plan->applied.limits.max_message_size == base().limits.max_message_size);
   CHECK(plan->applied.keystore.trust_anchors.empty());
   CHECK(plan->applied.limits.max_recipients == 7);
+}
+
+TEST_CASE("reload: every imap and keystore key is restart-only, none silently applied") {
+  Config running = base();
+  ImapAccountConfig a;
+  a.host = "imap.praxis.example";
+  a.username = "praxis";
+  running.imap.push_back(a);
+  running.keystore.domain_signers = {"praxis@praxis.example"};
+  struct Change {
+    const char* what;
+    std::function<void(Config&)> apply;
+    const char* key;
+  };
+  const Change changes[] = {
+      {"imap[].key_change", [](Config& c) { c.imap[0].key_change = KeyChangePolicy::Auto; },
+       "imap"},
+      {"imap[].readable_folder", [](Config& c) { c.imap[0].readable_folder = "Readable"; }, "imap"},
+      {"imap[].harvest", [](Config& c) { c.imap[0].harvest = HarvestPolicy::Never; }, "imap"},
+      {"keystore.domain_signers", [](Config& c) { c.keystore.domain_signers.clear(); }, "keystore"},
+      {"keystore.crl_dir", [](Config& c) { c.keystore.crl_dir = "/etc/sealpost/crl"; }, "keystore"},
+  };
+  for (const auto& change : changes) {
+    INFO(change.what);
+    Config next = running;
+    change.apply(next);
+    auto plan = plan_reload(running, next);
+    REQUIRE(plan.ok());
+    CHECK(plan->needs_restart == std::vector<std::string>{change.key});
+    CHECK(plan->applied.imap == running.imap);  // what runs is what the config says
+    CHECK(plan->applied.keystore == running.keystore);
+  }
+  auto same = plan_reload(running, running);
+  REQUIRE(same.ok());
+  CHECK(same->needs_restart.empty());
 }
 
 TEST_CASE("reload: listeners stay the bound ones, with their new settings") {

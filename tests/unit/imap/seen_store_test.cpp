@@ -87,6 +87,27 @@ TEST_CASE("seen store: a crash leaves nothing lost and nothing done twice") {
   std::filesystem::remove(path);
 }
 
+TEST_CASE("seen store: refused APPENDs are counted per message across forget and reopen") {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("sealpost-seen-refused-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  {
+    auto s = open_sqlite_seen(path.string());
+    REQUIRE(s);
+    auto& db = **s;
+    REQUIRE(*db.claim("a", "INBOX", 7, 5));
+    REQUIRE(db.mark_appending("a", "INBOX", 7, 5, "decrypted"));
+    CHECK(*db.count_append_refusal("a", "INBOX", 7, 5) == 1);
+    REQUIRE(db.forget("a", "INBOX", 7, 5));                    // done again from the start
+    CHECK(*db.count_append_refusal("a", "INBOX", 7, 6) == 1);  // per message
+    CHECK(*db.count_append_refusal("a", "INBOX", 8, 5) == 1);  // per UIDVALIDITY
+  }
+  auto s = open_sqlite_seen(path.string());
+  REQUIRE(s);
+  CHECK(*(*s)->count_append_refusal("a", "INBOX", 7, 5) == 2);
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("seen store: connection state and per-outcome counts for imap status") {
   const auto path = std::filesystem::temp_directory_path() /
                     ("sealpost-seen-status-" + std::to_string(::getpid()) + ".db");

@@ -78,7 +78,13 @@ TEST_CASE("signature header wording: how far the OpenPGP key is vouched for") {
 
 TEST_CASE("key trust comes from provenance, never from the message being checked") {
   CHECK(key_trust(source("imported"), "<m>") == KeyTrust::Vouched);
-  CHECK(key_trust(source("unknown"), "<m>") == KeyTrust::Vouched);  // put there by hand
+  // No provenance record (lost, or put there by hand) or a garbled one: nobody vouched.
+  CHECK(key_trust(source("unknown"), "<m>") == KeyTrust::Unvouched);
+  CHECK(key_trust(source(""), "<m>") == KeyTrust::Unvouched);
+  CHECK(key_trust(source("Imported"), "<m>") == KeyTrust::Unvouched);
+  auto garbled = source("imported ");
+  garbled.approved = true;
+  CHECK(key_trust(garbled, "<m>") == KeyTrust::Unvouched);
   auto h = source("harvested", "autocrypt from p@x in <first@x>");
   CHECK(key_trust(h, "<second@x>") == KeyTrust::Unvouched);
   CHECK(key_trust(h, "<first@x>") == KeyTrust::ThisMessage);

@@ -194,6 +194,76 @@ TEST_CASE("an admin-imported certificate or key is never joined by a harvested o
   CHECK(listed->front().source.source == "imported");
 }
 
+TEST_CASE("a harvested key of the other type is a key change that waits for approval") {
+  World world;
+  GpgWorld gpg(world.w);
+  const std::string pgp = gpg.gen("P <" + kPatient + ">");
+  const HarvestRules auto_harvest{HarvestPolicy::Auto, KeyChangePolicy::Approve};
+
+  SECTION("an S/MIME certificate beside an approved OpenPGP key") {
+    REQUIRE(world.harvester
+                ->harvest_pgp(gpg.export_key(pgp), kPatient, "<k>", HarvestSource::Autocrypt,
+                              HarvestRules{HarvestPolicy::Approve})
+                .kind == HarvestOutcome::Kind::Imported);
+    REQUIRE(world.ks->approve(pgp).ok());
+    world.process(world.signed_mail(world.ca.issue("p", kPatient), kPatient, "<m>"));
+    CHECK(world.certs_for(kPatient).empty());  // harvest: auto, but a key change
+    auto r = world.ks->lookup(kPatient);
+    REQUIRE(r.ok());
+    REQUIRE(r->pgp.size() == 1);  // the approved key stays in use, not retired
+    bool waits = false;
+    for (const auto& x : r->rejected)
+      waits =
+          waits || (x.kind == "smime" && x.reason.find("awaiting approval") != std::string::npos);
+    CHECK(waits);
+  }
+  SECTION("an OpenPGP key beside a harvested certificate") {
+    world.process(world.signed_mail(world.ca.issue("p", kPatient), kPatient, "<m>"));
+    REQUIRE(world.certs_for(kPatient).size() == 1);
+    auto out = world.harvester->harvest_pgp(gpg.export_key(pgp), kPatient, "<k>",
+                                            HarvestSource::Autocrypt, auto_harvest);
+    REQUIRE(out.kind == HarvestOutcome::Kind::Imported);
+    CHECK(out.pending);
+    CHECK(out.reason.find("key change") != std::string::npos);
+    CHECK(out.retired.empty());
+    CHECK(world.ks->lookup(kPatient)->pgp.empty());
+    CHECK(world.certs_for(kPatient).size() == 1);
+    // Approved: used beside the certificate, which is not retired by a key of another type.
+    auto approval = world.ks->approve(pgp);
+    REQUIRE(approval.ok());
+    CHECK(approval->retired.empty());
+    CHECK(world.ks->lookup(kPatient)->pgp.size() == 1);
+    CHECK(world.certs_for(kPatient).size() == 1);
+  }
+  SECTION("key_change: auto takes it at once, beside the other") {
+    world.process(world.signed_mail(world.ca.issue("p", kPatient), kPatient, "<m>"));
+    auto out =
+        world.harvester->harvest_pgp(gpg.export_key(pgp), kPatient, "<k>", HarvestSource::Autocrypt,
+                                     HarvestRules{HarvestPolicy::Auto, KeyChangePolicy::Auto});
+    REQUIRE(out.kind == HarvestOutcome::Kind::Imported);
+    CHECK_FALSE(out.pending);
+    CHECK(world.ks->lookup(kPatient)->pgp.size() == 1);
+  }
+}
+
+TEST_CASE("a key of unknown provenance is neither the admin's nor silently joined") {
+  World world;
+  GpgWorld gpg(world.w);
+  // Put into the keyring by hand: no provenance record.
+  const std::string by_hand = gpg.gen("P <" + kPatient + ">");
+  REQUIRE(world.ks->pgp().import(gpg.export_key(by_hand)).ok());
+  REQUIRE(world.ks->source_of(by_hand).source == "unknown");
+  const std::string cert = world.ca.issue("p", kPatient);
+  world.process(world.signed_mail(cert, kPatient, "<m>"));
+  // Not refused as "the admin's", but a key change waiting for approval.
+  CHECK(world.certs_for(kPatient).empty());
+  auto listed = world.ks->list();
+  REQUIRE(listed.ok());
+  bool pending = false;
+  for (const auto& k : *listed) pending = pending || (k.kind == "smime" && k.source.pending);
+  CHECK(pending);
+}
+
 TEST_CASE("harvest: approve keeps certificates and keys out of use until approved") {
   World world;
   const std::string cert = world.ca.issue("p", kPatient);

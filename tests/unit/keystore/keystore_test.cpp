@@ -288,6 +288,66 @@ TEST_CASE("a harvested key waiting for approval is stored but not used until app
   CHECK_FALSE(ks->approve("x509:" + std::string(64, '0')).ok());
 }
 
+TEST_CASE("an admin-imported key or certificate supersedes harvested ones for the address") {
+  Workdir w;
+  GpgWorld world(w);
+  CertWorld ca(w, "ca");
+  const std::string addr = "patient@example.test";
+  auto ks = open_store(w, {ca.ca_pem()});
+  // A harvested key and certificate (as the harvester leaves them, approved).
+  const std::string learnt = world.gen("Patientin <" + addr + ">");
+  REQUIRE(ks->import_data(world.export_key(learnt), "learnt.asc").ok());
+  auto cert = ks->import_data(slurp(ca.issue("learnt", addr)), "learnt.pem");
+  REQUIRE(cert.ok());
+  const std::string learnt_cert = cert->front().id;
+  {
+    auto prov = open_sqlite_provenance(w / "state/keystore.db");
+    REQUIRE(prov.ok());
+    for (const auto& [id, kind] : {std::pair{learnt, "pgp"}, std::pair{learnt_cert, "smime"}}) {
+      auto p = harvested(id, kind, false);
+      p.approved = true;
+      REQUIRE((*prov)->record(p).ok());
+    }
+  }
+  auto r = ks->lookup(addr);
+  REQUIRE(r.ok());
+  REQUIRE(r->pgp.size() == 1);
+  REQUIRE(r->smime.size() == 1);
+
+  std::string admin;
+  SECTION("an admin OpenPGP key") {
+    admin = world.gen("Patientin (vetted) <" + addr + ">");
+    REQUIRE(ks->import_data(world.export_key(admin), "vetted.asc").ok());
+    r = ks->lookup(addr);
+    REQUIRE(r.ok());
+    REQUIRE(r->pgp.size() == 1);
+    CHECK(r->pgp[0].fingerprint == admin);
+    CHECK(r->smime.empty());
+  }
+  SECTION("an admin certificate") {
+    auto vetted = ks->import_data(slurp(ca.issue("vetted", addr)), "vetted.pem");
+    REQUIRE(vetted.ok());
+    admin = vetted->front().id;
+    r = ks->lookup(addr);
+    REQUIRE(r.ok());
+    CHECK(r->pgp.empty());
+    REQUIRE(r->smime.size() == 1);
+    CHECK(r->smime[0].id == admin);
+  }
+  SECTION("an expired admin key: the harvested ones stay superseded") {
+    admin = world.gen("Patientin (vetted) <" + addr + ">", "default", "default", "1d",
+                      "--faked-system-time 20200101T000000");
+    REQUIRE(ks->import_data(world.export_key(admin), "vetted.asc").ok());
+    r = ks->lookup(addr);
+    REQUIRE(r.ok());
+    CHECK(r->pgp.empty());
+    CHECK(r->smime.empty());
+  }
+  CHECK(has_rejection(*r, "superseded by the admin-imported " + admin));
+  for (const auto& x : r->rejected)
+    if (x.id == learnt) CHECK(x.reason.find("superseded") == 0);
+}
+
 TEST_CASE("a keystore.db from before approvals gains the new columns") {
   Workdir w;
   std::filesystem::create_directories(w / "state");
@@ -367,8 +427,8 @@ TEST_CASE("gpg.conf pins AES-256 for gpg's own encryption and keeps the admin's 
   const std::string conf = slurp(home + "/gpg.conf");
   CHECK(conf.find("keyid-format 0xlong\n") == 0);
   CHECK(conf.find("\ncipher-algo 3DES") == std::string::npos);
-  CHECK(conf.find("Sealpost (weakens encryption or breaks readers such as GnuPG 2.2 and "
-                  "Sequoia): cipher-algo 3DES\n") != std::string::npos);
+  CHECK(conf.find("Sealpost (weakens encryption or signature checks, or breaks readers such as "
+                  "GnuPG 2.2 and Sequoia): cipher-algo 3DES\n") != std::string::npos);
   CHECK(conf.find("personal-cipher-preferences AES256 AES192 AES\n") != std::string::npos);
   CHECK(conf.find("no-random-seed-file\n") != std::string::npos);
   ks.reset();
@@ -430,6 +490,18 @@ TEST_CASE("managed gpg.conf: risky admin options are commented out, the block st
   for (const char* line :
        {"compliance pgp7", "  --force-ocb", "rfc2440", "personal-cipher-preferences CAST5"})
     CHECK(conf.find("Sequoia): " + std::string(line) + "\n") != std::string::npos);
+  // Integrity, signature and key-import checks gpg would otherwise skip, also
+  // under the abbreviations gpg accepts.
+  const std::string checks = managed_gpg_conf(
+      "ignore-mdc-error\nIgnore-MDC\nallow-weak-digest-algos\nallow-weak-key-signatures\n"
+      "no-require-cross-certification\nauto-key-retrieve\nauto-key-import\n"
+      "keyserver-options auto-key-retrieve\ndigest-algo SHA1\nverbose\nno-auto-key-retrieve\n");
+  for (const char* line :
+       {"ignore-mdc-error", "Ignore-MDC", "allow-weak-digest-algos", "allow-weak-key-signatures",
+        "no-require-cross-certification", "auto-key-retrieve", "auto-key-import",
+        "keyserver-options auto-key-retrieve", "digest-algo SHA1"})
+    CHECK(checks.find("Sequoia): " + std::string(line) + "\n") != std::string::npos);
+  CHECK(checks.find("\nverbose\nno-auto-key-retrieve\n") != std::string::npos);
   // Rewriting is stable, and an old block is replaced, never repeated.
   CHECK(managed_gpg_conf(conf) == conf);
   const std::string once = managed_gpg_conf("");

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 
 #include "policy/consent_csv.h"
@@ -162,6 +163,8 @@ TEST_CASE("consent CSV: valid files parse, bad lines name their line") {
       {"a@example.org,maybe,2026-01-01\n", "c.csv:1: state must be granted or revoked"},
       {"a@example.org,granted,2026-02-30\n", "c.csv:1: date must be YYYY-MM-DD"},
       {"a@example.org,granted,26-01-01\n", "c.csv:1: date must be YYYY-MM-DD"},
+      {"a@example.org,granted,2026-01-01\nb@example.org,revoked,2999-01-01\n",
+       "c.csv:2: date 2999-01-01 is in the future"},
       {"a@example.org,granted,2026-01-01,call me\n", "c.csv:1: sms number"},
       {"a@example.org,granted,2026-01-01\nA@example.org,revoked,2026-01-02\n",
        "c.csv:2: address listed twice"},
@@ -180,6 +183,13 @@ TEST_CASE("consent field checks") {
   CHECK(is_iso_date("2024-02-29"));
   CHECK_FALSE(is_iso_date("2023-02-29"));
   CHECK_FALSE(is_iso_date("2023-13-01"));
+  // 2026-03-01 12:00 UTC: tomorrow is today already in UTC+14, the day after is not.
+  const auto noon = std::chrono::sys_days{std::chrono::year{2026} / 3 / 1} + std::chrono::hours(12);
+  CHECK_FALSE(is_future_date("2026-03-01", noon));
+  CHECK_FALSE(is_future_date("2026-03-02", noon));
+  CHECK(is_future_date("2026-03-03", noon));
+  CHECK(is_future_date("2999-01-01"));
+  CHECK_FALSE(is_future_date("2020-01-01"));
   CHECK(is_sms_number("+491712345678"));
   CHECK_FALSE(is_sms_number("12+34567"));
   CHECK_FALSE(is_sms_number("123"));
