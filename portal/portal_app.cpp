@@ -269,8 +269,12 @@ HttpResponse PortalApp::on_link(Ctx& c, const std::string& id, const std::string
   if (!c.token.empty()) sessions_.erase(c.token);  // a new link always starts a new session
   const std::string token = sessions_.create(id, std::move(*secret));
   audit("pickup.opened", c);
-  // Redirect away so the secret leaves the address bar and history entry.
-  HttpResponse r = redirect("/auth");
+  // The link is clicked in webmail, another site: a redirect from here would
+  // still count as that cross-site navigation and the SameSite=Strict cookie
+  // would not reach /auth. This page moves on by itself (same-site, so the
+  // cookie goes along); the meta refresh also replaces the history entry, so
+  // the secret leaves the address bar and history.
+  HttpResponse r = page(c, 200, render_continue(c.lang, "/auth"));
   r.headers.emplace_back("Set-Cookie", session_cookie(token));
   return r;
 }
