@@ -115,6 +115,44 @@ Result<void> check_files(const Config& config) {
   return {};
 }
 
+// The secrets the config names. Their own mode is what guards them
+// (/etc/sealpost is 0755): group-readable is how a root-owned secret reaches
+// the daemon's group, but readable or writable by others is refused.
+Result<void> check_secret_modes(const Config& config) {
+  std::vector<std::pair<std::string, std::string>> secrets;  // what, path
+  for (const auto& l : config.listen)
+    if (l.tls) secrets.emplace_back("listen " + l.address + " tls.key", l.tls->key);
+  if (config.portal && config.portal->tls)
+    secrets.emplace_back("portal.tls.key", config.portal->tls->key);
+  if (config.portal && config.portal->sms_webhook)
+    secrets.emplace_back("portal.sms_webhook.auth_header_file",
+                         config.portal->sms_webhook->auth_header_file);
+  secrets.emplace_back("users (password hashes)", config.users);
+  secrets.emplace_back("smarthost.password_file", config.smarthost.password_file);
+  for (const auto& a : config.imap) secrets.emplace_back("imap[].password_file", a.password_file);
+  secrets.emplace_back("queue.spool_key", config.queue.spool_key);
+  for (const auto& k : config.queue.spool_old_keys) secrets.emplace_back("queue.spool_old_keys", k);
+  // The key files used when queue.spool_key is not set (relay/spool/spool_keyring.h).
+  secrets.emplace_back("spool key", config.state_dir + "/spool.key");
+  secrets.emplace_back("spool key (packaged credential)", "/etc/sealpost/spool.key");
+  for (const auto& [what, path] : secrets) {
+    struct stat st {};
+    if (path.empty() || ::stat(path.c_str(), &st) != 0) continue;  // missing: reported elsewhere
+    if ((st.st_mode & (S_IROTH | S_IWOTH)) == 0) continue;
+    char mode[8];
+    (void)std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    std::string why = what;
+    why += ": ";
+    why += path;
+    why += (st.st_mode & S_IROTH) != 0 ? " is readable" : " is writable";
+    why += " by every user (mode ";
+    why += mode;
+    why += "); chmod o-rwx it";
+    return Error::plain(std::move(why));
+  }
+  return {};
+}
+
 // Run as root: the files sealpostd reads must be readable by the user it runs
 // as (the state dir's owner). Checked in a child that takes that user's
 // rights (cli/main.cpp), so this process keeps root's. Returns the files the
@@ -176,6 +214,7 @@ int cmd_check_config(const Context& ctx) {
   if (auto m = metrics::load_metrics_settings(ctx.config_path); !m) return fail(m.error().what());
   if (auto p = check_pickup(*config, *policy); !p) return fail(p.error().what());
   if (auto f = check_files(*config); !f) return fail(f.error().what());
+  if (auto m = check_secret_modes(*config); !m) return fail(m.error().what());
   if (const auto denied = unreadable_for_daemon(ctx, *config);
       denied.find('\n') + 1 < denied.size()) {
     const auto nl = denied.find('\n');

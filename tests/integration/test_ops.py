@@ -454,3 +454,40 @@ def test_packaged_example_config_passes_check_config_after_the_first_start_steps
         assert as_relay.stdout == "config OK\n", as_relay.stderr
     finally:
         subprocess.run(["rm", "-rf", str(top)])
+
+
+def test_check_config_refuses_secrets_readable_by_every_user(tmp_path):
+    """/etc/sealpost is 0755, so a secret's own mode is what guards it: a
+    TLS key, password file, users file or spool key readable (or writable) by
+    others is an error; group-readable (root:sealpost 0640) is fine."""
+    from sealpost_harness import Relay
+    r = Relay(tmp_path, smarthost_port=9, smarthost_tls="implicit")
+    password = tmp_path / "smarthost.pass"
+    password.write_text("provider secret\n")
+    password.chmod(0o640)
+    r.config["smarthost"]["password_file"] = str(password)
+    r.config["smarthost"]["username"] = "praxis@provider.example"
+    spool_key = tmp_path / "spool.key"
+    spool_key.write_text("ab" * 32 + "\n")
+    spool_key.chmod(0o600)
+    r.config.setdefault("queue", {})["spool_key"] = str(spool_key)
+    r.write_config()
+    ok = r.cli("check-config", check=False)
+    assert ok.returncode == 0 and ok.stdout == "config OK\n", ok.stderr
+    tls_key = Path(r.config["listen"][0]["tls"]["key"])
+    legacy_key = r.state_dir / "spool.key"
+    legacy_key.parent.mkdir(parents=True, exist_ok=True)
+    legacy_key.write_text("cd" * 32 + "\n")
+    legacy_key.chmod(0o600)
+    for path, what in ((r.users_path, "users"), (password, "smarthost.password_file"),
+                       (tls_key, "tls.key"), (legacy_key, "spool key")):
+        before = path.stat().st_mode & 0o777
+        for mode, word in ((0o644, "readable"), (0o642, "writable")):
+            path.chmod(mode)
+            bad = r.cli("check-config", check=False)
+            assert bad.returncode == 1, (what, bad.stdout)
+            assert what in bad.stderr and str(path) in bad.stderr and word in bad.stderr, bad.stderr
+            assert "%04o" % mode in bad.stderr, bad.stderr
+        path.chmod(0o640)
+        assert r.cli("check-config").stdout == "config OK\n", what
+        path.chmod(before)
