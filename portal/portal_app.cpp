@@ -78,7 +78,7 @@ std::int64_t PortalApp::now() const {
 
 void PortalApp::rejected(const HttpRequest& req, int status, const char* reason) {
   Ctx c = context(req);
-  audit("portal.rejected", c, {{"status", std::to_string(status)}, {"reason", reason}});
+  audit_anonymous("portal.rejected", c, {{"status", std::to_string(status)}, {"reason", reason}});
 }
 
 PortalApp::BodyPermit PortalApp::body_permit(std::string_view method, std::string_view target,
@@ -120,7 +120,7 @@ std::string PortalApp::client_of(const HttpRequest& req) const {
 
 HttpResponse PortalApp::busy(const HttpRequest& req) {
   Ctx c = context(req);
-  audit("portal.busy", c, {{"status", "503"}});
+  audit_anonymous("portal.busy", c, {{"status", "503"}});
   HttpResponse r = notice(c, 503, "busy.title", "busy.body");
   r.headers.emplace_back("Retry-After", "30");
   finish(c, r);
@@ -136,6 +136,28 @@ void PortalApp::audit(const char* type, Ctx& c,
   e.fields.emplace_back("client", c.client);
   for (const auto& [k, v] : extra) e.fields.emplace_back(k, v);
   audit_.record(e);
+}
+
+void PortalApp::audit_anonymous(const char* type, Ctx& c,
+                                std::initializer_list<std::pair<const char*, std::string>> extra) {
+  if (c.session) {
+    audit(type, c, extra);
+    return;
+  }
+  const auto a = anon_audit_.admit(c.client);
+  if (a.suppressed > 0)
+    audit("portal.audit_suppressed", c,
+          {{"suppressed", std::to_string(a.suppressed)}, {"bucket", a.key}});
+  if (a.write) audit(type, c, extra);
+}
+
+void PortalApp::flush_audit_throttle() {
+  for (const auto& p : anon_audit_.flush()) {
+    AuditEvent e;
+    e.type = "portal.audit_suppressed";
+    e.fields = {{"client", p.key}, {"suppressed", std::to_string(p.suppressed)}, {"bucket", p.key}};
+    audit_.record(e);
+  }
 }
 
 HttpResponse PortalApp::page(Ctx&, int status, std::string body) {
@@ -160,7 +182,7 @@ HttpResponse PortalApp::csrf_rejected(Ctx& c, const char* path) {
 }
 
 HttpResponse PortalApp::rate_limited(Ctx& c, const char* what) {
-  audit("pickup.rate_limited", c, {{"limit", what}});
+  audit_anonymous("pickup.rate_limited", c, {{"limit", what}});
   return notice(c, 429, "slow.title", "slow.body");
 }
 
@@ -206,7 +228,8 @@ HttpResponse PortalApp::handle(const HttpRequest& req) {
     r = notice(c, 404, "notfound.title", "notfound.body");
   } else if (!c.session) {
     // Everything else belongs to a session; without one there is nothing to show.
-    audit("pickup.no_session", c, {{"path_kind", std::to_string(static_cast<int>(rt.kind))}});
+    audit_anonymous("pickup.no_session", c,
+                    {{"path_kind", std::to_string(static_cast<int>(rt.kind))}});
     r = notice(c, 403, "session.title", "session.body");
   } else if (rt.kind == RouteKind::Auth && get) {
     r = on_auth(c);
@@ -249,7 +272,7 @@ HttpResponse PortalApp::on_link(Ctx& c, const std::string& id, const std::string
   switch (u->status) {
     case LinkStatus::Invalid:
       limiter_.failure(c.client);
-      audit("pickup.link_invalid", c);  // the id is not echoed: it may be a guess
+      audit_anonymous("pickup.link_invalid", c);  // the id is not echoed: it may be a guess
       return notice(c, 404, "invalid.title", "invalid.body");
     case LinkStatus::Gone:
       c.pickup_id = id;

@@ -193,6 +193,7 @@ int main(int argc, char** argv) {
         log::error("portal.purge", {{"reason", old.error().what()}});
       else if (*old > 0)
         log::info("portal.purge", {{"forgotten", *old}});
+      app.flush_audit_throttle();  // summaries of suppressed events from clients gone quiet
     } while (!cv.wait_for(lock, std::chrono::minutes(5), [&] { return stopping; }));
   });
   std::thread waiter([&] {
@@ -220,6 +221,7 @@ int main(int argc, char** argv) {
   }
   cv.notify_all();
   purger.join();
+  app.flush_audit_throttle();  // nothing suppressed goes unreported at shutdown
   if (waiter.joinable()) {
     // Unblocks sigwait if run() ended on its own: the waiter takes SIGTERM
     // from its own wait (it is blocked everywhere), nothing is terminated.

@@ -519,6 +519,26 @@ def test_guessing_links_is_rate_limited_per_client(env):
     assert status == 404
 
 
+def test_a_flood_without_a_session_cannot_grow_the_audit_log(env):
+    """Bad links and requests without a session are audited per client in a
+    token bucket (20, then one per 30 s); the rest is counted and written as one
+    portal.audit_suppressed summary (here at shutdown), so nothing goes unsaid."""
+    b = Browserish(env.base)
+    n = 300
+    for i in range(n):
+        path = "/p/%s/%s" % ("a" * 26, "B" * 43) if i % 2 else "/read"
+        assert b.get(path)[0] in (403, 404, 429)
+    env.stop()
+    events = audit_events(env)
+    anonymous = [e for e in events
+                 if e["type"] in ("pickup.link_invalid", "pickup.no_session", "pickup.rate_limited")]
+    assert len(anonymous) == 20, [e["type"] for e in events]
+    (summary,) = [e for e in events if e["type"] == "portal.audit_suppressed"]
+    assert summary["fields"]["suppressed"] == str(n - 20)
+    assert summary["fields"]["client"] == "127.0.0.1"
+    assert len(events) <= 22
+
+
 def test_https_with_portal_tls(tmp_path):
     import ssl
     from sealpost_harness import TestCA
