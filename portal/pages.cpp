@@ -40,6 +40,10 @@ const std::map<std::string, Pair, std::less<>>& table() {
       {"auth.portal_password_label", {"Portal-Kennwort", "Portal password"}},
       {"auth.portal_password_submit", {"Mit Kennwort anmelden", "Sign in with password"}},
       {"auth.or_code", {"Oder wie bisher:", "Or as before:"}},
+      {"auth.no_portal_password",
+       {"Für Ihre Adresse ist kein Portal-Kennwort festgelegt. Bitte melden Sie sich wie unten "
+        "beschrieben an.",
+        "No portal password is set for your address. Please sign in as described below."}},
       {"read.offer_password",
        {"Möchten Sie für künftige Nachrichten der Praxis ein Portal-Kennwort festlegen? Dann "
         "brauchen Sie dafür keinen Code mehr. Das ist freiwillig.",

@@ -477,6 +477,9 @@ HttpResponse PortalApp::after_check(Ctx& c, const pickup::Unlocked& u,
     case Verdict::Expired:
       audit("pickup.code_expired", c, {{"method", method}});
       return on_auth(c, "auth.expired");
+    case Verdict::NoPassword:
+      audit("pickup.no_portal_password", c);  // not counted: there is nothing to guess
+      return on_auth(c, "auth.no_portal_password");
     case Verdict::Wrong:
       limiter_.failure(c.client);
       audit("pickup.failed", c,

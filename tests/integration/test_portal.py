@@ -1086,6 +1086,26 @@ def test_portal_password_instead_of_the_code_for_later_pickups(env):
     assert "pickup.portal_password_deleted" in [e["type"] for e in audit_events(env, "pickup.portal_password_deleted")]
 
 
+def test_a_portal_password_answer_without_a_password_is_not_counted(env):
+    """/auth/password for an address that has no portal password (a stale form,
+    a password deleted meanwhile) says so and costs no attempt: max_attempts of
+    them do not lock the pickup, and the code still works afterwards."""
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    csrf = b.csrf(b.get("/auth")[2])
+    for i in range(5):  # max_attempts is 3
+        status, _, page = b.post_form("/auth/password", {"csrf": csrf, "password": "egal %d" % i})
+        assert status == 200 and "kein Portal-Kennwort festgelegt".encode() in page, page
+        assert b"Verbleibende Versuche" not in page
+    types = [e["type"] for e in audit_events(env, "pickup.no_portal_password")]
+    assert types.count("pickup.no_portal_password") == 5
+    assert "pickup.failed" not in types and "pickup.locked" not in types
+    assert b.post_form("/auth/send", {"csrf": csrf})[0] == 303
+    status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": env.sms_code()})
+    assert status == 303 and headers["location"] == "/read"
+
+
 def test_portal_passwords_can_be_switched_off(tmp_path):
     env = PortalEnv(tmp_path, portal_config="  portal_passwords: false\n")
     try:
