@@ -112,9 +112,12 @@ Result<std::unique_ptr<SqlitePickupIndex>> SqlitePickupIndex::open(const std::st
   // The database file has its final mode from its first byte; SQLite gives
   // the -wal/-shm files the mode of the database file.
   const mode_t old = ::umask(group_shared ? 007 : 077);
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                               // The CLI may run as root here: a symlink planted in pickup/
+                               // must not make it write (or chmod) another file.
+                               SQLITE_OPEN_NOFOLLOW,
+                           nullptr);
   ::umask(old);
   std::unique_ptr<SqlitePickupIndex> idx(new SqlitePickupIndex(raw));
   if (rc != SQLITE_OK) return db_error(raw, "open");

@@ -358,3 +358,18 @@ TEST_CASE("a checkpoint a reader blocked is owed and done by the next purge, eve
   CHECK(std::filesystem::file_size(t.path / "pickup" / "index.db-wal") == 0);
   CHECK(index_files(t.path / "pickup").find(wrapped) == std::string::npos);
 }
+
+TEST_CASE("a symlink in place of index.db is refused, its target left alone") {
+  TempDir t;
+  std::filesystem::create_directories(t.path / "pickup");
+  const auto target = t.path / "elsewhere";
+  { std::ofstream(target) << "not yours"; }
+  ::chmod(target.c_str(), 0644);
+  std::filesystem::create_symlink(target, t.path / "pickup" / "index.db");
+  auto store = PickupStore::open(t.path / "pickup");
+  CHECK_FALSE(store);
+  CHECK(slurp(target) == "not yours");
+  struct stat st {};
+  REQUIRE(::stat(target.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);  // no chmod through the link either
+}
