@@ -959,6 +959,52 @@ def test_sms_codes_through_an_https_webhook(tmp_path):
         gateway.stop()
 
 
+def test_the_webhook_never_goes_through_an_environment_proxy(tmp_path, monkeypatch):
+    """A proxy from the environment (https_proxy, ALL_PROXY, ...) must never
+    see patients' numbers: libcurl is told to use no proxy at all."""
+    import socket
+    import threading
+    proxy = socket.socket()
+    proxy.bind(("127.0.0.1", 0))
+    proxy.listen(8)
+    proxy.settimeout(0.2)
+    contacts = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = proxy.accept()
+            except OSError:
+                continue
+            conn.settimeout(1)
+            try:
+                contacts.append(conn.recv(4096))
+            except OSError:
+                contacts.append(b"")
+            conn.close()
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    url = "http://127.0.0.1:%d" % proxy.getsockname()[1]
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, url)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    gateway = SmsGateway(tmp_path)
+    env = webhook_env(tmp_path, gateway)
+    try:
+        _, _, status, _ = request_code(env, env.deposit())
+        assert status == 303, env.log()
+        assert len(gateway.requests) == 1  # straight to the gateway
+        assert contacts == []
+    finally:
+        env.stop()
+        gateway.stop()
+        stop.set()
+        t.join(5)
+        proxy.close()
+
+
 def test_the_webhook_verifies_tls_and_needs_a_2xx(tmp_path):
     """Without the gateway's CA the certificate does not verify and nothing
     is sent; a gateway that answers 500 is a failure too; an oversized 2xx
