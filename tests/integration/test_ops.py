@@ -382,6 +382,43 @@ def test_package_installs_into_a_throwaway_root(deb, tmp_path):
     assert key.read_text() == before
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand files to another group")
+def test_upgrade_moves_the_key_durably_and_hands_portal_files_to_their_group(deb, tmp_path):
+    """An earlier install left the spool key in the state dir and pickup/ and
+    portal-audit/ files of another group: the postinst copies the key to
+    /etc/sealpost via a flushed temp file (no temp left, the old one gone
+    only after the rename) and gives the portal's files group sealpost-pickup."""
+    root = tmp_path / "root"
+    state = root / "var/lib/sealpost"
+    (state / "pickup/blobs").mkdir(parents=True)
+    (state / "portal-audit").mkdir(parents=True)
+    old_key = "ab" * 32 + "\n"
+    (state / "spool.key").write_text(old_key)
+    leftovers = [state / "pickup/index.db", state / "pickup/blobs/x.sealed",
+                 state / "portal-audit/audit-2026-01-01.jsonl"]
+    for f in leftovers:
+        f.write_text("x")
+        os.chown(f, 0, 0)
+    outside = tmp_path / "outside"
+    outside.write_text("x")
+    os.symlink(outside, state / "pickup/link")
+    r = install_into(deb, root)
+    subprocess.run(["dpkg-deb", "-e", str(deb), str(tmp_path / "ctl")], check=True)
+    script = (tmp_path / "ctl/postinst").read_text()
+    # The order a crash must not break: the key's bytes on disk before its name.
+    assert script.index('sync "$tmp"') < script.index('mv "$tmp" "$etc/spool.key"')
+    assert (root / "etc/sealpost/spool.key").read_text() == old_key, r.stdout
+    assert not (state / "spool.key").exists()
+    assert [p.name for p in (root / "etc/sealpost").iterdir() if ".tmp." in p.name] == []
+    if not shutil.which("systemd-sysusers"):
+        pytest.skip("systemd-sysusers is not installed")
+    pickup_gid = next(int(l.split(":")[2]) for l in (root / "etc/group").read_text().splitlines()
+                      if l.startswith("sealpost-pickup:"))
+    for f in leftovers:
+        assert f.stat().st_gid == pickup_gid, f
+    assert outside.stat().st_gid == 0  # not through the symlink
+
+
 def root_ids(root, name):
     """uid, gid and supplementary gids of `name` in the throw-away root's passwd/group."""
     uid, gid = next((int(f[2]), int(f[3])) for f in
