@@ -24,6 +24,7 @@
 #include "policy/policy_keys.h"
 #include "portal/notice.h"
 #include "portal/portal_settings.h"
+#include "portal/sms_failure_marker.h"
 #include "relay/auth/user_directory.h"
 #include "relay/server/tls_context.h"
 
@@ -80,6 +81,39 @@ Result<void> check_pickup(const Config& config, const policy::Policy& policy) {
                          where.c_str());
   }
   return {};
+}
+
+// Risky SMS settings and a gateway that failed last time: warnings only, the
+// portal still starts (the code path degrades to "could not send").
+void warn_sms(const Config& config) {
+  if (!config.portal) return;
+  if (const auto& w = config.portal->sms_webhook) {
+    // sealpost.yaml is world-readable: a credential in the URL is not a secret.
+    const std::string_view rest = std::string_view(w->url).substr(8);  // after https://
+    const auto authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (authority.find('@') != std::string_view::npos || rest.find('?') != std::string_view::npos)
+      (void)std::fprintf(stderr,
+                         "warning: portal.sms_webhook.url carries user info or a query; "
+                         "sealpost.yaml is readable by every user, so put any credential into "
+                         "portal.sms_webhook.auth_header_file instead\n");
+    if (w->auth_header_file.empty())
+      (void)std::fprintf(stderr,
+                         "warning: portal.sms_webhook has no auth_header_file: anyone who can "
+                         "reach the gateway URL could send SMS through it unless it checks "
+                         "something else\n");
+  }
+  const std::string& cmd = config.portal->sms_command;
+  if (!cmd.empty()) {
+    const std::string program = cmd.substr(0, cmd.find(' '));
+    if (::access(program.c_str(), X_OK) != 0)
+      (void)std::fprintf(stderr, "warning: portal.sms_command: %s is not an executable file: %s\n",
+                         program.c_str(), std::strerror(errno));
+  }
+  if (auto last = portal::last_sms_failure(config.state_dir))
+    (void)std::fprintf(stderr,
+                       "warning: the portal's last SMS send failed (%s); details in "
+                       "sealpost-portal's journal, the marker %s goes with the next success\n",
+                       last->c_str(), portal::sms_failure_marker(config.state_dir).c_str());
 }
 
 // What a fresh install lacks until the admin provides it (docs/admin-guide.md,
@@ -215,6 +249,7 @@ int cmd_check_config(const Context& ctx) {
   if (auto p = check_pickup(*config, *policy); !p) return fail(p.error().what());
   if (auto f = check_files(*config); !f) return fail(f.error().what());
   if (auto m = check_secret_modes(*config); !m) return fail(m.error().what());
+  warn_sms(*config);
   if (const auto denied = unreadable_for_daemon(ctx, *config);
       denied.find('\n') + 1 < denied.size()) {
     const auto nl = denied.find('\n');

@@ -21,6 +21,7 @@
 #include "portal/pickup_store.h"
 #include "portal/portal_settings.h"
 #include "portal/sms_command.h"
+#include "portal/sms_failure_marker.h"
 #include "portal/sms_webhook.h"
 #include "portal/smtp_submit.h"
 
@@ -149,13 +150,20 @@ int main(int argc, char** argv) {
   };
   const std::string sms_command = settings.sms_command;
   const std::string practice = settings.practice_name;
-  auto sms = [sms_command, practice, webhook](const std::string& number,
-                                              const std::string& code) -> Result<void> {
+  const std::filesystem::path state_dir = settings.state_dir;
+  auto send_sms = [sms_command, practice, webhook](const std::string& number,
+                                                   const std::string& code) -> Result<void> {
     const std::string text = "Code: " + code + " (" + practice + ")";
     if (webhook) return portal::send_sms_webhook(*webhook, number, code, text);
     if (sms_command.empty())
       return Error::plain("sms: neither portal.sms_command nor portal.sms_webhook is configured");
     return portal::run_sms_command(sms_command, number, text);
+  };
+  auto sms = [send_sms, state_dir](const std::string& number,
+                                   const std::string& code) -> Result<void> {
+    auto sent = send_sms(number, code);
+    portal::record_sms_outcome(state_dir, sent);  // check-config shows a failing gateway
+    return sent;
   };
   portal::PortalApp app(settings, **store, audit, mail, sms);
   portal::ServerLimits limits;

@@ -72,6 +72,7 @@ class PortalEnv:
         self.base = ("https://localhost:%d" if tls else "http://127.0.0.1:%d") % self.port
         (self.dir / "policy.yaml").write_text("defaults:\n  methods: [pickup]\n")
         (self.dir / "users.yaml").write_text("users: []\n")
+        (self.dir / "users.yaml").chmod(0o640)  # check-config refuses o+r secrets
         self.config = self.dir / "sealpost.yaml"
         self.config.write_text(
             "state_dir: %s\nhostname: relay.praxis.example\npolicy: %s\nusers: %s\n"
@@ -956,6 +957,46 @@ def test_sms_codes_through_an_https_webhook(tmp_path):
         assert "pickup.code_sent" in log
     finally:
         env.stop()
+        gateway.stop()
+
+
+def test_a_failing_sms_gateway_leaves_a_marker_check_config_shows(tmp_path):
+    """The portal's journal is not where admins look first: a failed SMS send
+    leaves <state>/portal-audit/sms-failure (time and reason, no number or
+    code), `sealpost check-config` warns about it, and the next success clears it."""
+    env = PortalEnv(tmp_path)
+    try:
+        good = env.sms_script.read_text()
+        env.sms_script.write_text("#!/bin/sh\ncat >/dev/null\nexit 3\n")
+        _, _, status, page = request_code(env, env.deposit())
+        assert status == 200 and "konnte gerade nicht versandt werden".encode() in page
+        marker = env.state / "portal-audit" / "sms-failure"
+        text = marker.read_text()
+        assert "command failed with status" in text and "+49" not in text
+        checked = env.cli("check-config", check=False)
+        assert checked.returncode == 0, checked.stderr
+        assert "last SMS send failed" in checked.stderr and "status" in checked.stderr
+        env.sms_script.write_text(good)
+        _, _, status, _ = request_code(env, env.deposit())
+        assert status == 303
+        assert not marker.exists()
+        assert "last SMS send failed" not in env.cli("check-config").stderr
+    finally:
+        env.stop()
+
+
+def test_check_config_warns_about_risky_webhook_settings(tmp_path):
+    gateway = SmsGateway(tmp_path)
+    try:
+        env = webhook_env(tmp_path, gateway, header=False)
+        env.stop()
+        text = env.config.read_text().replace(gateway.url, gateway.url + "?api_key=4711")
+        env.config.write_text(text)
+        checked = env.cli("check-config", check=False)
+        assert checked.returncode == 0, checked.stderr
+        assert "carries user info or a query" in checked.stderr
+        assert "no auth_header_file" in checked.stderr
+    finally:
         gateway.stop()
 
 
