@@ -14,9 +14,14 @@ void AuditThrottle::refill(Bucket& b, Clock::time_point now) const {
   b.last = now;
 }
 
-AuditThrottle::Admit AuditThrottle::admit(const std::string& client, Clock::time_point now) {
+AuditThrottle::Admit AuditThrottle::admit(const std::string& client, std::string_view kind,
+                                          Clock::time_point now) {
   std::lock_guard lock(mu_);
   std::string key = client_key(client);
+  if (!kind.empty()) {
+    key += ' ';
+    key += kind;
+  }
   auto it = buckets_.find(key);
   if (it == buckets_.end()) {
     if (buckets_.size() >= kMaxClients && now - last_sweep_ >= std::chrono::seconds(1)) {

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sealpost::portal {
@@ -29,9 +30,15 @@ class AuditThrottle {
   struct Admit {
     bool write = false;            // record the event
     std::uint64_t suppressed = 0;  // write a summary of this many dropped events first
-    std::string key;               // the bucket's key (client key or kOverflowKey)
+    std::string key;               // the bucket: "CLIENT[ KIND]" or kOverflowKey
   };
-  Admit admit(const std::string& client, Clock::time_point now = Clock::now());
+  // `kind` (the event type) gets a bucket of its own per client, so one
+  // flood of bad links cannot hide that the rate limit then struck.
+  Admit admit(const std::string& client, std::string_view kind,
+              Clock::time_point now = Clock::now());
+  Admit admit(const std::string& client, Clock::time_point now = Clock::now()) {
+    return admit(client, {}, now);
+  }
 
   struct Pending {
     std::string key;

@@ -144,7 +144,7 @@ void PortalApp::audit_anonymous(const char* type, Ctx& c,
     audit(type, c, extra);
     return;
   }
-  const auto a = anon_audit_.admit(c.client);
+  const auto a = anon_audit_.admit(c.client, type);
   if (a.suppressed > 0)
     audit("portal.audit_suppressed", c,
           {{"suppressed", std::to_string(a.suppressed)}, {"bucket", a.key}});
@@ -155,7 +155,10 @@ void PortalApp::flush_audit_throttle() {
   for (const auto& p : anon_audit_.flush()) {
     AuditEvent e;
     e.type = "portal.audit_suppressed";
-    e.fields = {{"client", p.key}, {"suppressed", std::to_string(p.suppressed)}, {"bucket", p.key}};
+    const auto space = p.key.find(' ');
+    e.fields = {{"client", p.key.substr(0, space)},
+                {"suppressed", std::to_string(p.suppressed)},
+                {"bucket", p.key}};
     audit_.record(e);
   }
 }

@@ -531,13 +531,14 @@ def test_a_flood_without_a_session_cannot_grow_the_audit_log(env):
         assert b.get(path)[0] in (403, 404, 429)
     env.stop()
     events = audit_events(env)
-    anonymous = [e for e in events
-                 if e["type"] in ("pickup.link_invalid", "pickup.no_session", "pickup.rate_limited")]
-    assert len(anonymous) == 20, [e["type"] for e in events]
-    (summary,) = [e for e in events if e["type"] == "portal.audit_suppressed"]
-    assert summary["fields"]["suppressed"] == str(n - 20)
-    assert summary["fields"]["client"] == "127.0.0.1"
-    assert len(events) <= 22
+    kinds = ("pickup.link_invalid", "pickup.no_session", "pickup.rate_limited")
+    counts = {k: sum(e["type"] == k for e in events) for k in kinds}
+    # 20 of each kind at most (its own bucket per client), and every kind seen.
+    assert all(1 <= v <= 20 for v in counts.values()), counts
+    summaries = [e for e in events if e["type"] == "portal.audit_suppressed"]
+    assert {s["fields"]["client"] for s in summaries} == {"127.0.0.1"}
+    assert sum(int(s["fields"]["suppressed"]) for s in summaries) + sum(counts.values()) == n
+    assert len(events) <= 3 * 21
 
 
 def test_https_with_portal_tls(tmp_path):

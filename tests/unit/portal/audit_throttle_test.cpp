@@ -29,6 +29,17 @@ TEST_CASE("a burst is written, the rest counted and summarised when tokens retur
   CHECK(t.flush(t0 + 12s).empty());
 }
 
+TEST_CASE("each kind of event has its own bucket per client") {
+  AuditThrottle t(2, 60s);
+  const auto t0 = AuditThrottle::Clock::time_point{} + 1000s;
+  CHECK(t.admit("192.0.2.7", "pickup.link_invalid", t0).write);
+  CHECK(t.admit("192.0.2.7", "pickup.link_invalid", t0).write);
+  CHECK_FALSE(t.admit("192.0.2.7", "pickup.link_invalid", t0).write);
+  const auto limited = t.admit("192.0.2.7", "pickup.rate_limited", t0);
+  CHECK(limited.write);  // the rate limit striking is still recorded
+  CHECK(limited.key == "192.0.2.7 pickup.rate_limited");
+}
+
 TEST_CASE("an IPv6 /64 is one client") {
   AuditThrottle t(2, 60s);
   const auto t0 = AuditThrottle::Clock::time_point{} + 1000s;
