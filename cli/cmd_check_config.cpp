@@ -24,6 +24,7 @@
 #include "policy/policy_keys.h"
 #include "portal/notice.h"
 #include "portal/portal_settings.h"
+#include "portal/sms_failure_marker.h"
 #include "relay/auth/user_directory.h"
 #include "relay/server/tls_context.h"
 
@@ -82,6 +83,39 @@ Result<void> check_pickup(const Config& config, const policy::Policy& policy) {
   return {};
 }
 
+// Risky SMS settings and a gateway that failed last time: warnings only, the
+// portal still starts (the code path degrades to "could not send").
+void warn_sms(const Config& config) {
+  if (!config.portal) return;
+  if (const auto& w = config.portal->sms_webhook) {
+    // sealpost.yaml is world-readable: a credential in the URL is not a secret.
+    const std::string_view rest = std::string_view(w->url).substr(8);  // after https://
+    const auto authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (authority.find('@') != std::string_view::npos || rest.find('?') != std::string_view::npos)
+      (void)std::fprintf(stderr,
+                         "warning: portal.sms_webhook.url carries user info or a query; "
+                         "sealpost.yaml is readable by every user, so put any credential into "
+                         "portal.sms_webhook.auth_header_file instead\n");
+    if (w->auth_header_file.empty())
+      (void)std::fprintf(stderr,
+                         "warning: portal.sms_webhook has no auth_header_file: anyone who can "
+                         "reach the gateway URL could send SMS through it unless it checks "
+                         "something else\n");
+  }
+  const std::string& cmd = config.portal->sms_command;
+  if (!cmd.empty()) {
+    const std::string program = cmd.substr(0, cmd.find(' '));
+    if (::access(program.c_str(), X_OK) != 0)
+      (void)std::fprintf(stderr, "warning: portal.sms_command: %s is not an executable file: %s\n",
+                         program.c_str(), std::strerror(errno));
+  }
+  if (auto last = portal::last_sms_failure(config.state_dir))
+    (void)std::fprintf(stderr,
+                       "warning: the portal's last SMS send failed (%s); details in "
+                       "sealpost-portal's journal, the marker %s goes with the next success\n",
+                       last->c_str(), portal::sms_failure_marker(config.state_dir).c_str());
+}
+
 // What a fresh install lacks until the admin provides it (docs/admin-guide.md,
 // "First start"): the daemon would only find out when it starts or, for the
 // smarthost password, at the first delivery.
@@ -112,6 +146,44 @@ Result<void> check_files(const Config& config) {
   for (const auto& anchor : config.keystore.trust_anchors)
     if (::stat(anchor.c_str(), &st) != 0)
       return Error::plain("keystore.trust_anchors: " + anchor + ": " + std::strerror(errno));
+  return {};
+}
+
+// The secrets the config names. Their own mode is what guards them
+// (/etc/sealpost is 0755): group-readable is how a root-owned secret reaches
+// the daemon's group, but readable or writable by others is refused.
+Result<void> check_secret_modes(const Config& config) {
+  std::vector<std::pair<std::string, std::string>> secrets;  // what, path
+  for (const auto& l : config.listen)
+    if (l.tls) secrets.emplace_back("listen " + l.address + " tls.key", l.tls->key);
+  if (config.portal && config.portal->tls)
+    secrets.emplace_back("portal.tls.key", config.portal->tls->key);
+  if (config.portal && config.portal->sms_webhook)
+    secrets.emplace_back("portal.sms_webhook.auth_header_file",
+                         config.portal->sms_webhook->auth_header_file);
+  secrets.emplace_back("users (password hashes)", config.users);
+  secrets.emplace_back("smarthost.password_file", config.smarthost.password_file);
+  for (const auto& a : config.imap) secrets.emplace_back("imap[].password_file", a.password_file);
+  secrets.emplace_back("queue.spool_key", config.queue.spool_key);
+  for (const auto& k : config.queue.spool_old_keys) secrets.emplace_back("queue.spool_old_keys", k);
+  // The key files used when queue.spool_key is not set (relay/spool/spool_keyring.h).
+  secrets.emplace_back("spool key", config.state_dir + "/spool.key");
+  secrets.emplace_back("spool key (packaged credential)", "/etc/sealpost/spool.key");
+  for (const auto& [what, path] : secrets) {
+    struct stat st {};
+    if (path.empty() || ::stat(path.c_str(), &st) != 0) continue;  // missing: reported elsewhere
+    if ((st.st_mode & (S_IROTH | S_IWOTH)) == 0) continue;
+    char mode[8];
+    (void)std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    std::string why = what;
+    why += ": ";
+    why += path;
+    why += (st.st_mode & S_IROTH) != 0 ? " is readable" : " is writable";
+    why += " by every user (mode ";
+    why += mode;
+    why += "); chmod o-rwx it";
+    return Error::plain(std::move(why));
+  }
   return {};
 }
 
@@ -176,6 +248,8 @@ int cmd_check_config(const Context& ctx) {
   if (auto m = metrics::load_metrics_settings(ctx.config_path); !m) return fail(m.error().what());
   if (auto p = check_pickup(*config, *policy); !p) return fail(p.error().what());
   if (auto f = check_files(*config); !f) return fail(f.error().what());
+  if (auto m = check_secret_modes(*config); !m) return fail(m.error().what());
+  warn_sms(*config);
   if (const auto denied = unreadable_for_daemon(ctx, *config);
       denied.find('\n') + 1 < denied.size()) {
     const auto nl = denied.find('\n');

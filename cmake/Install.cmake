@@ -66,19 +66,37 @@ if [ "$1" = "configure" ]; then
   relay_gid=$(awk -F: '$1 == "sealpost" { print $3 }' "$DPKG_ROOT/etc/group" 2>/dev/null || true)
   # The spool encryption key: root-only, outside the state directory, handed to
   # sealpostd by systemd (LoadCredential=spool-key:/etc/sealpost/spool.key).
+  # Written to a temp file in /etc/sealpost, flushed to disk (sync FILE), and
+  # only then renamed: a crash never leaves an empty or partial key under the
+  # real name (/var/lib may be another file system, where mv would copy).
   if [ ! -e "$etc/spool.key" ]; then
     old="$DPKG_ROOT/var/lib/sealpost/spool.key"
+    tmp="$etc/spool.key.tmp.$$"
+    rm -f "$tmp"
     if [ -f "$old" ]; then
       # Made by sealpostd in the state directory before: moved out (queued mail
       # it sealed stays readable; backups of the state no longer hold it).
-      mv "$old" "$etc/spool.key"
+      (umask 077; cat "$old" > "$tmp")
     else
-      tmp="$etc/spool.key.tmp.$$"
       (umask 077; head -c 32 /dev/urandom | od -An -tx1 -v | tr -d ' \n' > "$tmp"; echo >> "$tmp")
-      mv "$tmp" "$etc/spool.key"
     fi
-    if [ "$(id -u)" = 0 ]; then chown 0:0 "$etc/spool.key"; fi
-    chmod 600 "$etc/spool.key"
+    if [ "$(id -u)" = 0 ]; then chown 0:0 "$tmp"; fi
+    chmod 600 "$tmp"
+    sync "$tmp"
+    mv "$tmp" "$etc/spool.key"
+    sync "$etc"
+    if [ -f "$old" ]; then rm -f "$old"; fi
+  fi
+  # The portal reads pickup/ and writes portal-audit/ through group
+  # sealpost-pickup; tmpfiles sets it on the directories only, so files left
+  # by an earlier version (group sealpost) are handed over too. -h: a symlink
+  # is changed itself, never what it points to.
+  state="$DPKG_ROOT/var/lib/sealpost"
+  pickup_gid=$(awk -F: '$1 == "sealpost-pickup" { print $3 }' "$DPKG_ROOT/etc/group" 2>/dev/null || true)
+  if [ -n "$pickup_gid" ] && [ "$(id -u)" = 0 ]; then
+    for d in "$state/pickup" "$state/portal-audit"; do
+      if [ -d "$d" ] && [ ! -L "$d" ]; then chgrp -R -h -P "$pickup_gid" "$d"; fi
+    done
   fi
   # An empty staff list, readable by sealpostd; 'sealpost user add' fills it.
   if [ ! -e "$etc/users.yaml" ]; then

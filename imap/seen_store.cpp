@@ -282,7 +282,9 @@ std::string account_key(const std::string& username, const std::string& host, st
 Result<std::unique_ptr<SeenStore>> open_sqlite_seen(const std::string& path) {
   sqlite3* raw = nullptr;
   const int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+      sqlite3_open_v2(path.c_str(), &raw,
+                      // NOFOLLOW: the CLI may run as root on the state dir.
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK)
     return Error::plain("cannot open " + path + ": " + (raw ? sqlite3_errmsg(raw) : "no memory"));

@@ -120,7 +120,9 @@ Result<std::unique_ptr<ProvenanceStore>> open_sqlite_provenance(const std::strin
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                          SQLITE_OPEN_NOFOLLOW,  // the CLI may run as root on the state dir
+                      nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK)
     return Error::plain("cannot open " + path + ": " +

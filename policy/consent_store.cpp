@@ -183,7 +183,9 @@ Result<std::unique_ptr<ConsentStore>> open_sqlite_consent_store(const std::strin
       return Error::plain(db_path + ": cannot create: " + std::strerror(errno));
   }
   sqlite3* raw = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  // NOFOLLOW: the CLI may run as root on the state dir (no symlink games).
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW |
+              (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(db_path.c_str(), &raw, flags, nullptr);
   Db db(raw);
   if (rc != SQLITE_OK)

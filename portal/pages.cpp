@@ -14,6 +14,8 @@ const std::map<std::string, Pair, std::less<>>& table() {
   static const std::map<std::string, Pair, std::less<>> t = {
       {"site", {"Sicheres Abholportal", "Secure pickup portal"}},
       {"auth.title", {"Identität bestätigen", "Confirm your identity"}},
+      {"continue.title", {"Nachricht öffnen", "Open your message"}},
+      {"continue.link", {"Weiter", "Continue"}},
       {"auth.sms",
        {"Wir senden Ihnen einen Bestätigungscode per SMS an die hinterlegte Telefonnummer.",
         "We send a confirmation code by text message to the phone number on file."}},
@@ -38,6 +40,10 @@ const std::map<std::string, Pair, std::less<>>& table() {
       {"auth.portal_password_label", {"Portal-Kennwort", "Portal password"}},
       {"auth.portal_password_submit", {"Mit Kennwort anmelden", "Sign in with password"}},
       {"auth.or_code", {"Oder wie bisher:", "Or as before:"}},
+      {"auth.no_portal_password",
+       {"Für Ihre Adresse ist kein Portal-Kennwort festgelegt. Bitte melden Sie sich wie unten "
+        "beschrieben an.",
+        "No portal password is set for your address. Please sign in as described below."}},
       {"read.offer_password",
        {"Möchten Sie für künftige Nachrichten der Praxis ein Portal-Kennwort festlegen? Dann "
         "brauchen Sie dafür keinen Code mehr. Das ist freiwillig.",
@@ -145,11 +151,13 @@ std::string esc(std::string_view s) {
   return html_escape(s);
 }
 
-std::string layout(std::string_view lang, std::string_view title_key, const std::string& main) {
+std::string layout(std::string_view lang, std::string_view title_key, const std::string& main,
+                   const std::string& head_extra = {}) {
   std::string out;
   out +=
       "<!DOCTYPE html>\n<html lang=\"" + std::string(lang == "de" ? "de" : "en") + "\">\n<head>\n";
   out += "<meta charset=\"utf-8\">\n";
+  out += head_extra;
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += "<meta name=\"referrer\" content=\"no-referrer\">\n";
   out += "<title>" + esc(text(lang, title_key)) + " – " + esc(text(lang, "site")) + "</title>\n";
@@ -316,6 +324,14 @@ std::string render_done(std::string_view lang) {
   std::string b = "<p class=\"ok\" role=\"status\">" + esc(text(lang, "done.body")) + "</p>\n";
   b += "<p><a href=\"/read\">" + esc(text(lang, "reply.back")) + "</a></p>\n";
   return layout(lang, "done.title", b);
+}
+
+std::string render_continue(std::string_view lang, std::string_view target) {
+  const std::string t = esc(target);
+  return layout(lang, "continue.title",
+                "<p><a class=\"button\" href=\"" + t + "\">" + esc(text(lang, "continue.link")) +
+                    "</a></p>\n",
+                "<meta http-equiv=\"refresh\" content=\"0; url=" + t + "\">\n");
 }
 
 std::string render_notice(std::string_view lang, std::string_view title_key,

@@ -34,6 +34,10 @@ std::string render_password(std::string_view lang, std::string_view csrf,
 std::string render_reply(std::string_view lang, std::string_view csrf, std::string_view error_key);
 std::string render_done(std::string_view lang);
 // Full-page notice for link problems, locks, logouts and errors.
+// A same-site hop to `target` (meta refresh plus a plain link): the answer to
+// a link opened from webmail, whose cross-site navigation would not carry the
+// SameSite=Strict session cookie through a redirect.
+std::string render_continue(std::string_view lang, std::string_view target);
 std::string render_notice(std::string_view lang, std::string_view title_key,
                           std::string_view body_key);
 const std::string& stylesheet();

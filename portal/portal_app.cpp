@@ -78,7 +78,7 @@ std::int64_t PortalApp::now() const {
 
 void PortalApp::rejected(const HttpRequest& req, int status, const char* reason) {
   Ctx c = context(req);
-  audit("portal.rejected", c, {{"status", std::to_string(status)}, {"reason", reason}});
+  audit_anonymous("portal.rejected", c, {{"status", std::to_string(status)}, {"reason", reason}});
 }
 
 PortalApp::BodyPermit PortalApp::body_permit(std::string_view method, std::string_view target,
@@ -120,7 +120,7 @@ std::string PortalApp::client_of(const HttpRequest& req) const {
 
 HttpResponse PortalApp::busy(const HttpRequest& req) {
   Ctx c = context(req);
-  audit("portal.busy", c, {{"status", "503"}});
+  audit_anonymous("portal.busy", c, {{"status", "503"}});
   HttpResponse r = notice(c, 503, "busy.title", "busy.body");
   r.headers.emplace_back("Retry-After", "30");
   finish(c, r);
@@ -136,6 +136,31 @@ void PortalApp::audit(const char* type, Ctx& c,
   e.fields.emplace_back("client", c.client);
   for (const auto& [k, v] : extra) e.fields.emplace_back(k, v);
   audit_.record(e);
+}
+
+void PortalApp::audit_anonymous(const char* type, Ctx& c,
+                                std::initializer_list<std::pair<const char*, std::string>> extra) {
+  if (c.session) {
+    audit(type, c, extra);
+    return;
+  }
+  const auto a = anon_audit_.admit(c.client, type);
+  if (a.suppressed > 0)
+    audit("portal.audit_suppressed", c,
+          {{"suppressed", std::to_string(a.suppressed)}, {"bucket", a.key}});
+  if (a.write) audit(type, c, extra);
+}
+
+void PortalApp::flush_audit_throttle() {
+  for (const auto& p : anon_audit_.flush()) {
+    AuditEvent e;
+    e.type = "portal.audit_suppressed";
+    const auto space = p.key.find(' ');
+    e.fields = {{"client", p.key.substr(0, space)},
+                {"suppressed", std::to_string(p.suppressed)},
+                {"bucket", p.key}};
+    audit_.record(e);
+  }
 }
 
 HttpResponse PortalApp::page(Ctx&, int status, std::string body) {
@@ -160,7 +185,7 @@ HttpResponse PortalApp::csrf_rejected(Ctx& c, const char* path) {
 }
 
 HttpResponse PortalApp::rate_limited(Ctx& c, const char* what) {
-  audit("pickup.rate_limited", c, {{"limit", what}});
+  audit_anonymous("pickup.rate_limited", c, {{"limit", what}});
   return notice(c, 429, "slow.title", "slow.body");
 }
 
@@ -206,7 +231,8 @@ HttpResponse PortalApp::handle(const HttpRequest& req) {
     r = notice(c, 404, "notfound.title", "notfound.body");
   } else if (!c.session) {
     // Everything else belongs to a session; without one there is nothing to show.
-    audit("pickup.no_session", c, {{"path_kind", std::to_string(static_cast<int>(rt.kind))}});
+    audit_anonymous("pickup.no_session", c,
+                    {{"path_kind", std::to_string(static_cast<int>(rt.kind))}});
     r = notice(c, 403, "session.title", "session.body");
   } else if (rt.kind == RouteKind::Auth && get) {
     r = on_auth(c);
@@ -249,7 +275,7 @@ HttpResponse PortalApp::on_link(Ctx& c, const std::string& id, const std::string
   switch (u->status) {
     case LinkStatus::Invalid:
       limiter_.failure(c.client);
-      audit("pickup.link_invalid", c);  // the id is not echoed: it may be a guess
+      audit_anonymous("pickup.link_invalid", c);  // the id is not echoed: it may be a guess
       return notice(c, 404, "invalid.title", "invalid.body");
     case LinkStatus::Gone:
       c.pickup_id = id;
@@ -269,8 +295,12 @@ HttpResponse PortalApp::on_link(Ctx& c, const std::string& id, const std::string
   if (!c.token.empty()) sessions_.erase(c.token);  // a new link always starts a new session
   const std::string token = sessions_.create(id, std::move(*secret));
   audit("pickup.opened", c);
-  // Redirect away so the secret leaves the address bar and history entry.
-  HttpResponse r = redirect("/auth");
+  // The link is clicked in webmail, another site: a redirect from here would
+  // still count as that cross-site navigation and the SameSite=Strict cookie
+  // would not reach /auth. This page moves on by itself (same-site, so the
+  // cookie goes along); the meta refresh also replaces the history entry, so
+  // the secret leaves the address bar and history.
+  HttpResponse r = page(c, 200, render_continue(c.lang, "/auth"));
   r.headers.emplace_back("Set-Cookie", session_cookie(token));
   return r;
 }
@@ -450,6 +480,9 @@ HttpResponse PortalApp::after_check(Ctx& c, const pickup::Unlocked& u,
     case Verdict::Expired:
       audit("pickup.code_expired", c, {{"method", method}});
       return on_auth(c, "auth.expired");
+    case Verdict::NoPassword:
+      audit("pickup.no_portal_password", c);  // not counted: there is nothing to guess
+      return on_auth(c, "auth.no_portal_password");
     case Verdict::Wrong:
       limiter_.failure(c.client);
       audit("pickup.failed", c,

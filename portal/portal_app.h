@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "audit/audit_sink.h"
+#include "portal/audit_throttle.h"
 #include "portal/pickup_store.h"
 #include "portal/portal_settings.h"
 #include "portal/second_factor.h"
@@ -74,6 +75,9 @@ class PortalApp {
   // 431, 503 for a busy upload slot); `req` has no body.
   void rejected(const HttpRequest& req, int status, const char* reason);
   static constexpr std::size_t kMaxUploads = 8;
+  // Writes the "portal.audit_suppressed" summaries still owed (the purge
+  // timer and shutdown call it), so a flood that stopped is still counted.
+  void flush_audit_throttle();
 
   // The session cookie's name: "__Host-sp_session" when patients reach the
   // portal over HTTPS (public_url https://), so no sibling host or plain-HTTP
@@ -111,6 +115,9 @@ class PortalApp {
   bool unlock_session(Ctx& c, pickup::Unlocked& out, HttpResponse& fail);
   void audit(const char* type, Ctx& c,
              std::initializer_list<std::pair<const char*, std::string>> extra = {});
+  // For events anyone can cause without a session: through anon_audit_.
+  void audit_anonymous(const char* type, Ctx& c,
+                       std::initializer_list<std::pair<const char*, std::string>> extra = {});
   void notify_locked(const pickup::PickupRecord& r);
   // First successful authentication: records it, sends the pickup receipt.
   void picked_up(Ctx& c, const pickup::PickupRecord& r);
@@ -132,6 +139,9 @@ class PortalApp {
   // not be flooded by whoever holds (or guessed into) a session.
   SlidingWindow codes_per_pickup_{kCodesPerPickupPerHour, std::chrono::hours(1), 100000};
   static constexpr unsigned kCodesPerPickupPerHour = 5;
+  // 20 at once, then one per 30 s (120 an hour) per client for events
+  // without a session; the rest is counted (portal.audit_suppressed).
+  AuditThrottle anon_audit_{20, std::chrono::seconds(30)};
   std::mutex uploads_mu_;
   std::set<std::string> uploading_;  // session tokens with a large body in flight
 };

@@ -21,6 +21,7 @@
 #include "portal/pickup_store.h"
 #include "portal/portal_settings.h"
 #include "portal/sms_command.h"
+#include "portal/sms_failure_marker.h"
 #include "portal/sms_webhook.h"
 #include "portal/smtp_submit.h"
 
@@ -149,13 +150,20 @@ int main(int argc, char** argv) {
   };
   const std::string sms_command = settings.sms_command;
   const std::string practice = settings.practice_name;
-  auto sms = [sms_command, practice, webhook](const std::string& number,
-                                              const std::string& code) -> Result<void> {
+  const std::filesystem::path state_dir = settings.state_dir;
+  auto send_sms = [sms_command, practice, webhook](const std::string& number,
+                                                   const std::string& code) -> Result<void> {
     const std::string text = "Code: " + code + " (" + practice + ")";
     if (webhook) return portal::send_sms_webhook(*webhook, number, code, text);
     if (sms_command.empty())
       return Error::plain("sms: neither portal.sms_command nor portal.sms_webhook is configured");
     return portal::run_sms_command(sms_command, number, text);
+  };
+  auto sms = [send_sms, state_dir](const std::string& number,
+                                   const std::string& code) -> Result<void> {
+    auto sent = send_sms(number, code);
+    portal::record_sms_outcome(state_dir, sent);  // check-config shows a failing gateway
+    return sent;
   };
   portal::PortalApp app(settings, **store, audit, mail, sms);
   portal::ServerLimits limits;
@@ -193,6 +201,7 @@ int main(int argc, char** argv) {
         log::error("portal.purge", {{"reason", old.error().what()}});
       else if (*old > 0)
         log::info("portal.purge", {{"forgotten", *old}});
+      app.flush_audit_throttle();  // summaries of suppressed events from clients gone quiet
     } while (!cv.wait_for(lock, std::chrono::minutes(5), [&] { return stopping; }));
   });
   std::thread waiter([&] {
@@ -220,6 +229,7 @@ int main(int argc, char** argv) {
   }
   cv.notify_all();
   purger.join();
+  app.flush_audit_throttle();  // nothing suppressed goes unreported at shutdown
   if (waiter.joinable()) {
     // Unblocks sigwait if run() ended on its own: the waiter takes SIGTERM
     // from its own wait (it is blocked everywhere), nothing is terminated.

@@ -125,10 +125,14 @@ Result<Check> SecondFactor::verify_portal_password(const PickupRecord& r, std::s
   auto spent = exhausted(r);
   if (!spent) return spent.error();
   if (*spent) return **spent;
+  const std::string key = password_key(r.recipient);
+  if (auto exists = index_.find_password(key); !exists)
+    return exists.error();
+  else if (!*exists)
+    return Check{Verdict::NoPassword, s_.max_attempts - r.attempts, false};
   auto slot = index_.begin_attempt(r.id, s_.max_attempts);
   if (!slot) return slot.error();
   if (!slot->granted) return Check{Verdict::Locked, 0, slot->newly_locked};
-  const std::string key = password_key(r.recipient);
   auto pw_slot = index_.begin_password_attempt(key, s_.max_attempts);
   if (!pw_slot) return pw_slot.error();
   password_deleted = pw_slot->newly_locked;

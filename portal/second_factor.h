@@ -29,6 +29,9 @@ enum class Verdict {
   Wrong,    // counted; attempts_left says how many remain
   Expired,  // no pending code, or it timed out: ask for a new one (not counted)
   Locked,   // this attempt used the last try, or the pickup was already locked
+  // A portal password was offered but the address has none (a stale form, a
+  // password deleted meanwhile): nothing to guess, so nothing is counted.
+  NoPassword,
 };
 
 struct Check {

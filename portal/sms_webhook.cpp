@@ -101,6 +101,11 @@ Result<void> send_sms_webhook(const SmsWebhook& hook, std::string_view number,
       curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK &&
       curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK &&
       curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+      // Straight to the gateway: a proxy from the environment (https_proxy,
+      // ALL_PROXY) would see every patient's number. "" = no proxy, and
+      // NOPROXY "*" so no environment variable can bring one back.
+      curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK &&
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
       curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2) == CURLE_OK &&

@@ -112,9 +112,12 @@ Result<std::unique_ptr<SqlitePickupIndex>> SqlitePickupIndex::open(const std::st
   // The database file has its final mode from its first byte; SQLite gives
   // the -wal/-shm files the mode of the database file.
   const mode_t old = ::umask(group_shared ? 007 : 077);
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                               // The CLI may run as root here: a symlink planted in pickup/
+                               // must not make it write (or chmod) another file.
+                               SQLITE_OPEN_NOFOLLOW,
+                           nullptr);
   ::umask(old);
   std::unique_ptr<SqlitePickupIndex> idx(new SqlitePickupIndex(raw));
   if (rc != SQLITE_OK) return db_error(raw, "open");
@@ -290,19 +293,27 @@ Result<int> SqlitePickupIndex::forget_shredded(std::int64_t expired_before) {
                    {});
       !r)
     return r.error();
-  if (n > 0 || sqlite3_changes(db_.get()) > 0) checkpoint_locked();
+  if (n > 0 || sqlite3_changes(db_.get()) > 0 || checkpoint_owed_) checkpoint_locked();
   return n;
 }
 
 void SqlitePickupIndex::checkpoint_locked() {
   int log_frames = 0, done = 0;
   // Waits (busy timeout) for readers of older snapshots; if one still holds
-  // on, the next shred or purge (every 5 minutes in the portal) tries again.
+  // on, the checkpoint is owed and the next shred or purge (every 5 minutes
+  // in the portal) tries again.
   const int rc =
       sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &done);
-  if (rc != SQLITE_OK)
-    log::warn("pickup.checkpoint",
-              {{"result", "incomplete"}, {"reason", sqlite3_errmsg(db_.get())}});
+  if (rc != SQLITE_OK) {
+    checkpoint_owed_ = true;
+    log::warn(
+        "pickup.checkpoint",
+        {{"result", "incomplete"}, {"reason", sqlite3_errmsg(db_.get())}, {"retry", "next purge"}});
+  } else if (checkpoint_owed_) {
+    checkpoint_owed_ = false;
+    log::info("pickup.checkpoint",
+              {{"result", "done"}, {"detail", "the owed checkpoint caught up"}});
+  }
 }
 
 Result<std::vector<std::string>> SqlitePickupIndex::expired_ids(std::int64_t now) {

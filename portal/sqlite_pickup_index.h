@@ -60,6 +60,10 @@ class SqlitePickupIndex final : public PickupIndex {
 
   std::unique_ptr<sqlite3, DbCloser> db_;
   std::mutex mu_;
+  // A checkpoint that could not finish (a reader held an old snapshot) is
+  // owed: every later forget_shredded() (each purge) retries it, also when
+  // that purge itself changed nothing.
+  bool checkpoint_owed_ = false;
 };
 
 }  // namespace sealpost::pickup

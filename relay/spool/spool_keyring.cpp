@@ -70,6 +70,28 @@ Result<void> add_old_credentials(const fs::path& creds, std::vector<SpoolKey>& o
   return {};
 }
 
+// An install that ran before the key moved to a credential (or to
+// queue.spool_key) left <state_dir>/spool.key behind, and the mail queued then
+// is sealed with it: keep it as an old key so that mail is still delivered.
+Result<void> add_state_dir_key(const SpoolKey& current, const fs::path& state_dir,
+                               std::vector<SpoolKey>& old) {
+  const fs::path legacy = state_dir / "spool.key";
+  if (!present(legacy)) return {};
+  auto k = read_spool_key_file(legacy);
+  if (!k) return k.error();  // a damaged key file is the admin's to look at, not to skip
+  if (k->id() == current.id()) return {};  // it is the current key
+  for (const auto& o : old)
+    if (o.id() == k->id()) return {};
+  log::warn("spool.old_key_in_state_dir",
+            {{"path", legacy.string()},
+             {"detail",
+              "an earlier install's spool key is still in state_dir; it is used to read mail "
+              "queued under it. Delete it once `sealpost queue list` shows no message left "
+              "from before the key change"}});
+  old.push_back(std::move(k).value());
+  return {};
+}
+
 struct Preloaded {
   SpoolKeySettings settings;
   fs::path state_dir;
@@ -105,6 +127,7 @@ Result<SpoolKeyring> SpoolKeyring::load(const SpoolKeySettings& settings, const 
   } else if (user == KeyUser::Cli && present(kDaemonCredentials)) {
     if (auto r = add_old_credentials(kDaemonCredentials, old); !r) return r.error();
   }
+  if (auto r = add_state_dir_key(*current, state_dir, old); !r) return r.error();
   // The point of the key is that a copy of state_dir (a backup, a stolen disk)
   // holds no mail in clear; a key stored in it undoes that. Said at every start.
   if (user == KeyUser::Daemon && inside(current->source(), state_dir))

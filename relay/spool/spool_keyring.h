@@ -13,7 +13,8 @@
 //      unit hands to sealpostd as its credential, for when the daemon is stopped.
 // Old keys: every path in queue.spool_old_keys and every
 // $CREDENTIALS_DIRECTORY/spool-old-key* credential (for the CLI also those of
-// the running daemon).
+// the running daemon), and <state_dir>/spool.key when the current key comes
+// from elsewhere (left by an install from before the credential setup).
 #pragma once
 
 #include <filesystem>

@@ -34,9 +34,31 @@ async function smsCode(timeoutMs = 10000) {
   throw new Error('no SMS code arrived');
 }
 
+// Patients click the link in their webmail: a cross-site navigation, so the
+// SameSite=Strict session cookie set on it must still reach /auth.
+const WEBMAIL = 'http://webmail.example/';
+async function serveWebmail(ctx) {
+  await ctx.route(WEBMAIL + '**', (route) => {
+    const link = new URL(route.request().url()).searchParams.get('link');
+    const html = '<!DOCTYPE html><html><body><p>Ihre Nachricht</p>' +
+                 '<a id="notice-link" href="' + link.replace(/[<>"&]/g, '') + '">Nachricht abholen</a>' +
+                 '</body></html>';
+    return route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html });
+  });
+}
+
+async function openFromWebmail(page, link, what) {
+  await page.goto(WEBMAIL + 'inbox?link=' + encodeURIComponent(link));
+  await page.click('#notice-link');
+  await page.waitForURL(origin + '/auth');
+  expect(new URL(page.url()).pathname === '/auth',
+         what + ': link from webmail arrives at /auth (secret leaves the address bar)');
+  expect((await page.textContent('h1')).includes('Identität bestätigen'),
+         what + ': the session cookie reached /auth after the cross-site click');
+}
+
 async function authenticate(page, link, shotName) {
-  await page.goto(link);
-  expect(new URL(page.url()).pathname === '/auth', 'link redirects to /auth (secret leaves the address bar)');
+  await openFromWebmail(page, link, 'pickup');
   if (shotName) await page.screenshot({ path: join(shots, shotName), fullPage: true });
   await page.getByRole('button', { name: 'Code anfordern' }).click();
   await page.getByRole('status').waitFor();
@@ -96,6 +118,7 @@ try {
     result.offsite_requests.push(url);
     return route.abort();
   });
+  await serveWebmail(context);  // registered last, so it is asked first
   const page = context.pages()[0] || (await context.newPage());
   page.on('dialog', (d) => { result.dialogs.push(d.message()); d.dismiss(); });
   page.on('console', (m) => { if (m.type() === 'error') result.console_errors.push(m.text()); });
@@ -151,7 +174,7 @@ try {
   }
 
   // 4. Wrong codes lock the pickup.
-  await page.goto(scenario.lock_link);
+  await openFromWebmail(page, scenario.lock_link, 'lock');
   await page.getByRole('button', { name: 'Code anfordern' }).click();
   const real = await smsCode();
   const wrong = (real[0] === '0' ? '1' : '0') + real.slice(1);
@@ -181,8 +204,7 @@ try {
          'tampered secret and tampered id give the same page');
 
   // 6. A later pickup opens with the portal password instead of a code.
-  await page.goto(scenario.password_link);
-  expect(new URL(page.url()).pathname === '/auth', 'password pickup link redirects to /auth');
+  await openFromWebmail(page, scenario.password_link, 'password pickup');
   await page.getByLabel('Portal-Kennwort').fill(scenario.portal_password);
   await page.screenshot({ path: join(shots, '10-password-login.png'), fullPage: true });
   await page.getByRole('button', { name: 'Mit Kennwort anmelden' }).click();
@@ -212,6 +234,7 @@ try {
       result.offsite_requests.push(url);
       return route.abort();
     });
+    await serveWebmail(bare);
     const p2 = bare.pages()[0] || (await bare.newPage());
     p2.on('dialog', (d) => { result.dialogs.push(d.message()); d.dismiss(); });
     await authenticate(p2, scenario.hostile_link, null);

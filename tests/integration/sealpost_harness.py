@@ -234,6 +234,7 @@ class Relay:
         self.policy_path = self.dir / "policy.yaml"
         if not self.users_path.exists():
             self.users_path.write_text("users: []\n")
+            self.users_path.chmod(0o640)  # password hashes: check-config refuses o+r
         self.write_policy(policy or DEFAULT_POLICY)
         tls = {"cert": str(cert), "key": str(key)}
         self.config = {

@@ -61,10 +61,12 @@ def users_keys():
 
 
 def listed_by_cli(option):
-    """`sealpost check-config OPTION` of the build, or None when it is not built."""
+    """`sealpost check-config OPTION` of the build; skips (with the reason)
+    when the build has no sealpost binary, rather than passing unchecked."""
     exe = BUILD_DIR / "cli" / "sealpost"
     if not exe.exists():
-        return None
+        pytest.skip("%s is not built (set SEALPOST_BUILD_DIR): the key lists of the program "
+                    "cannot be compared with the source" % exe)
     r = subprocess.run([str(exe), "check-config", option], capture_output=True, text=True, check=True)
     return r.stdout.split()
 
@@ -102,18 +104,22 @@ def test_config_key_table_is_parsed():
     for k in ["state_dir", "listen[].tls.cert", "smarthost.ca_file", "limits.max_message_size"]:
         assert k in keys
     assert len(keys) > 40
-    # And what the program says it accepts is the same list.
-    listed = listed_by_cli("--list-keys")
-    assert listed is None or sorted(listed) == sorted(keys)
+
+
+def test_the_program_accepts_the_documented_config_keys():
+    # What the program says it accepts is the same list (skipped if not built).
+    assert sorted(listed_by_cli("--list-keys")) == sorted(config_keys())
 
 
 def test_policy_and_users_key_tables_are_parsed():
     keys = policy_keys()
     for k in ["defaults.methods", "rules[].match.recipient_domain", "scrub_profiles.*.headers"]:
         assert k in keys
-    listed = listed_by_cli("--list-policy-keys")
-    assert listed is None or sorted(listed) == sorted(keys)
     assert users_keys() == ["users", "users[].name", "users[].password", "users[].addresses"]
+
+
+def test_the_program_accepts_the_documented_policy_keys():
+    assert sorted(listed_by_cli("--list-policy-keys")) == sorted(policy_keys())
 
 
 def own_pages():

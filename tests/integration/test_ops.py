@@ -382,6 +382,43 @@ def test_package_installs_into_a_throwaway_root(deb, tmp_path):
     assert key.read_text() == before
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand files to another group")
+def test_upgrade_moves_the_key_durably_and_hands_portal_files_to_their_group(deb, tmp_path):
+    """An earlier install left the spool key in the state dir and pickup/ and
+    portal-audit/ files of another group: the postinst copies the key to
+    /etc/sealpost via a flushed temp file (no temp left, the old one gone
+    only after the rename) and gives the portal's files group sealpost-pickup."""
+    root = tmp_path / "root"
+    state = root / "var/lib/sealpost"
+    (state / "pickup/blobs").mkdir(parents=True)
+    (state / "portal-audit").mkdir(parents=True)
+    old_key = "ab" * 32 + "\n"
+    (state / "spool.key").write_text(old_key)
+    leftovers = [state / "pickup/index.db", state / "pickup/blobs/x.sealed",
+                 state / "portal-audit/audit-2026-01-01.jsonl"]
+    for f in leftovers:
+        f.write_text("x")
+        os.chown(f, 0, 0)
+    outside = tmp_path / "outside"
+    outside.write_text("x")
+    os.symlink(outside, state / "pickup/link")
+    r = install_into(deb, root)
+    subprocess.run(["dpkg-deb", "-e", str(deb), str(tmp_path / "ctl")], check=True)
+    script = (tmp_path / "ctl/postinst").read_text()
+    # The order a crash must not break: the key's bytes on disk before its name.
+    assert script.index('sync "$tmp"') < script.index('mv "$tmp" "$etc/spool.key"')
+    assert (root / "etc/sealpost/spool.key").read_text() == old_key, r.stdout
+    assert not (state / "spool.key").exists()
+    assert [p.name for p in (root / "etc/sealpost").iterdir() if ".tmp." in p.name] == []
+    if not shutil.which("systemd-sysusers"):
+        pytest.skip("systemd-sysusers is not installed")
+    pickup_gid = next(int(l.split(":")[2]) for l in (root / "etc/group").read_text().splitlines()
+                      if l.startswith("sealpost-pickup:"))
+    for f in leftovers:
+        assert f.stat().st_gid == pickup_gid, f
+    assert outside.stat().st_gid == 0  # not through the symlink
+
+
 def root_ids(root, name):
     """uid, gid and supplementary gids of `name` in the throw-away root's passwd/group."""
     uid, gid = next((int(f[2]), int(f[3])) for f in
@@ -454,3 +491,40 @@ def test_packaged_example_config_passes_check_config_after_the_first_start_steps
         assert as_relay.stdout == "config OK\n", as_relay.stderr
     finally:
         subprocess.run(["rm", "-rf", str(top)])
+
+
+def test_check_config_refuses_secrets_readable_by_every_user(tmp_path):
+    """/etc/sealpost is 0755, so a secret's own mode is what guards it: a
+    TLS key, password file, users file or spool key readable (or writable) by
+    others is an error; group-readable (root:sealpost 0640) is fine."""
+    from sealpost_harness import Relay
+    r = Relay(tmp_path, smarthost_port=9, smarthost_tls="implicit")
+    password = tmp_path / "smarthost.pass"
+    password.write_text("provider secret\n")
+    password.chmod(0o640)
+    r.config["smarthost"]["password_file"] = str(password)
+    r.config["smarthost"]["username"] = "praxis@provider.example"
+    spool_key = tmp_path / "spool.key"
+    spool_key.write_text("ab" * 32 + "\n")
+    spool_key.chmod(0o600)
+    r.config.setdefault("queue", {})["spool_key"] = str(spool_key)
+    r.write_config()
+    ok = r.cli("check-config", check=False)
+    assert ok.returncode == 0 and ok.stdout == "config OK\n", ok.stderr
+    tls_key = Path(r.config["listen"][0]["tls"]["key"])
+    legacy_key = r.state_dir / "spool.key"
+    legacy_key.parent.mkdir(parents=True, exist_ok=True)
+    legacy_key.write_text("cd" * 32 + "\n")
+    legacy_key.chmod(0o600)
+    for path, what in ((r.users_path, "users"), (password, "smarthost.password_file"),
+                       (tls_key, "tls.key"), (legacy_key, "spool key")):
+        before = path.stat().st_mode & 0o777
+        for mode, word in ((0o644, "readable"), (0o642, "writable")):
+            path.chmod(mode)
+            bad = r.cli("check-config", check=False)
+            assert bad.returncode == 1, (what, bad.stdout)
+            assert what in bad.stderr and str(path) in bad.stderr and word in bad.stderr, bad.stderr
+            assert "%04o" % mode in bad.stderr, bad.stderr
+        path.chmod(0o640)
+        assert r.cli("check-config").stdout == "config OK\n", what
+        path.chmod(before)

@@ -72,6 +72,7 @@ class PortalEnv:
         self.base = ("https://localhost:%d" if tls else "http://127.0.0.1:%d") % self.port
         (self.dir / "policy.yaml").write_text("defaults:\n  methods: [pickup]\n")
         (self.dir / "users.yaml").write_text("users: []\n")
+        (self.dir / "users.yaml").chmod(0o640)  # check-config refuses o+r secrets
         self.config = self.dir / "sealpost.yaml"
         self.config.write_text(
             "state_dir: %s\nhostname: relay.praxis.example\npolicy: %s\nusers: %s\n"
@@ -225,8 +226,12 @@ def env(tmp_path):
 
 
 def open_and_authenticate(env, b, dep):
-    status, headers, _ = b.get(path_of(dep["url"]))
-    assert status == 303 and headers["location"] == "/auth"
+    status, headers, hop = b.get(path_of(dep["url"]))
+    # A 200 page that moves on by itself, not a redirect: a redirect would still
+    # be the webmail's cross-site navigation, which drops the SameSite=Strict cookie.
+    assert status == 200 and "location" not in headers, headers
+    assert b'<meta http-equiv="refresh" content="0; url=/auth">' in hop
+    assert b'href="/auth"' in hop and path_of(dep["url"]).encode() not in hop
     assert b.cookie
     status, _, page = b.get("/auth")
     assert status == 200
@@ -366,7 +371,7 @@ def test_tampered_links_fail_without_saying_which_part(env):
     assert len(set(bodies)) == 1
     # The real link still works afterwards.
     status, _, _ = Browserish(env.base).get(path)
-    assert status == 303
+    assert status == 200
 
 
 def test_revoked_and_expired_links_show_a_clear_page(env):
@@ -515,6 +520,27 @@ def test_guessing_links_is_rate_limited_per_client(env):
     assert status == 404
 
 
+def test_a_flood_without_a_session_cannot_grow_the_audit_log(env):
+    """Bad links and requests without a session are audited per client in a
+    token bucket (20, then one per 30 s); the rest is counted and written as one
+    portal.audit_suppressed summary (here at shutdown), so nothing goes unsaid."""
+    b = Browserish(env.base)
+    n = 300
+    for i in range(n):
+        path = "/p/%s/%s" % ("a" * 26, "B" * 43) if i % 2 else "/read"
+        assert b.get(path)[0] in (403, 404, 429)
+    env.stop()
+    events = audit_events(env)
+    kinds = ("pickup.link_invalid", "pickup.no_session", "pickup.rate_limited")
+    counts = {k: sum(e["type"] == k for e in events) for k in kinds}
+    # 20 of each kind at most (its own bucket per client), and every kind seen.
+    assert all(1 <= v <= 20 for v in counts.values()), counts
+    summaries = [e for e in events if e["type"] == "portal.audit_suppressed"]
+    assert {s["fields"]["client"] for s in summaries} == {"127.0.0.1"}
+    assert sum(int(s["fields"]["suppressed"]) for s in summaries) + sum(counts.values()) == n
+    assert len(events) <= 3 * 21
+
+
 def test_https_with_portal_tls(tmp_path):
     import ssl
     from sealpost_harness import TestCA
@@ -529,7 +555,7 @@ def test_https_with_portal_tls(tmp_path):
         conn.request("GET", path_of(dep["url"]))
         r = conn.getresponse()
         r.read()
-        assert r.status == 303
+        assert r.status == 200
         # Served over https: the __Host- prefix (Secure, Path=/, no Domain).
         cookie = r.getheader("Set-Cookie")
         assert cookie.startswith("__Host-sp_session=")
@@ -730,7 +756,7 @@ def test_slow_sms_sends_do_not_stall_page_serving(tmp_path):
         # ... and pages are still served at once.
         start = time.time()
         assert Browserish(env.base).get("/portal.css")[0] == 200
-        assert Browserish(env.base).get(path_of(spare["url"]))[0] == 303
+        assert Browserish(env.base).get(path_of(spare["url"]))[0] == 200
         assert time.time() - start < 2, time.time() - start  # the sends take 4 s each
         for t in threads:
             t.join(30)
@@ -935,6 +961,92 @@ def test_sms_codes_through_an_https_webhook(tmp_path):
         gateway.stop()
 
 
+def test_a_failing_sms_gateway_leaves_a_marker_check_config_shows(tmp_path):
+    """The portal's journal is not where admins look first: a failed SMS send
+    leaves <state>/portal-audit/sms-failure (time and reason, no number or
+    code), `sealpost check-config` warns about it, and the next success clears it."""
+    env = PortalEnv(tmp_path)
+    try:
+        good = env.sms_script.read_text()
+        env.sms_script.write_text("#!/bin/sh\ncat >/dev/null\nexit 3\n")
+        _, _, status, page = request_code(env, env.deposit())
+        assert status == 200 and "konnte gerade nicht versandt werden".encode() in page
+        marker = env.state / "portal-audit" / "sms-failure"
+        text = marker.read_text()
+        assert "command failed with status" in text and "+49" not in text
+        checked = env.cli("check-config", check=False)
+        assert checked.returncode == 0, checked.stderr
+        assert "last SMS send failed" in checked.stderr and "status" in checked.stderr
+        env.sms_script.write_text(good)
+        _, _, status, _ = request_code(env, env.deposit())
+        assert status == 303
+        assert not marker.exists()
+        assert "last SMS send failed" not in env.cli("check-config").stderr
+    finally:
+        env.stop()
+
+
+def test_check_config_warns_about_risky_webhook_settings(tmp_path):
+    gateway = SmsGateway(tmp_path)
+    try:
+        env = webhook_env(tmp_path, gateway, header=False)
+        env.stop()
+        text = env.config.read_text().replace(gateway.url, gateway.url + "?api_key=4711")
+        env.config.write_text(text)
+        checked = env.cli("check-config", check=False)
+        assert checked.returncode == 0, checked.stderr
+        assert "carries user info or a query" in checked.stderr
+        assert "no auth_header_file" in checked.stderr
+    finally:
+        gateway.stop()
+
+
+def test_the_webhook_never_goes_through_an_environment_proxy(tmp_path, monkeypatch):
+    """A proxy from the environment (https_proxy, ALL_PROXY, ...) must never
+    see patients' numbers: libcurl is told to use no proxy at all."""
+    import socket
+    import threading
+    proxy = socket.socket()
+    proxy.bind(("127.0.0.1", 0))
+    proxy.listen(8)
+    proxy.settimeout(0.2)
+    contacts = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = proxy.accept()
+            except OSError:
+                continue
+            conn.settimeout(1)
+            try:
+                contacts.append(conn.recv(4096))
+            except OSError:
+                contacts.append(b"")
+            conn.close()
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    url = "http://127.0.0.1:%d" % proxy.getsockname()[1]
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, url)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    gateway = SmsGateway(tmp_path)
+    env = webhook_env(tmp_path, gateway)
+    try:
+        _, _, status, _ = request_code(env, env.deposit())
+        assert status == 303, env.log()
+        assert len(gateway.requests) == 1  # straight to the gateway
+        assert contacts == []
+    finally:
+        env.stop()
+        gateway.stop()
+        stop.set()
+        t.join(5)
+        proxy.close()
+
+
 def test_the_webhook_verifies_tls_and_needs_a_2xx(tmp_path):
     """Without the gateway's CA the certificate does not verify and nothing
     is sent; a gateway that answers 500 is a failure too; an oversized 2xx
@@ -1060,6 +1172,26 @@ def test_portal_password_instead_of_the_code_for_later_pickups(env):
     b4.get(path_of(fourth["url"]))
     assert b'action="/auth/password"' not in b4.get("/auth")[2]
     assert "pickup.portal_password_deleted" in [e["type"] for e in audit_events(env, "pickup.portal_password_deleted")]
+
+
+def test_a_portal_password_answer_without_a_password_is_not_counted(env):
+    """/auth/password for an address that has no portal password (a stale form,
+    a password deleted meanwhile) says so and costs no attempt: max_attempts of
+    them do not lock the pickup, and the code still works afterwards."""
+    dep = env.deposit()
+    b = Browserish(env.base)
+    b.get(path_of(dep["url"]))
+    csrf = b.csrf(b.get("/auth")[2])
+    for i in range(5):  # max_attempts is 3
+        status, _, page = b.post_form("/auth/password", {"csrf": csrf, "password": "egal %d" % i})
+        assert status == 200 and "kein Portal-Kennwort festgelegt".encode() in page, page
+        assert b"Verbleibende Versuche" not in page
+    types = [e["type"] for e in audit_events(env, "pickup.no_portal_password")]
+    assert types.count("pickup.no_portal_password") == 5
+    assert "pickup.failed" not in types and "pickup.locked" not in types
+    assert b.post_form("/auth/send", {"csrf": csrf})[0] == 303
+    status, headers, _ = b.post_form("/auth/verify", {"csrf": csrf, "code": env.sms_code()})
+    assert status == 303 and headers["location"] == "/read"
 
 
 def test_portal_passwords_can_be_switched_off(tmp_path):

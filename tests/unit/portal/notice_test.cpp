@@ -10,6 +10,8 @@
 #include <sstream>
 #include <vector>
 
+#include "embed_fixture.h"
+#include "portal/notice_defaults.h"
 #include "tests/unit/portal/temp_dir.h"
 
 using namespace sealpost::pickup;
@@ -181,4 +183,27 @@ TEST_CASE("encoded words stay short and split on character boundaries") {
   }
   CHECK(joined == text);
   CHECK(encode_header_text("Plain ASCII") == "Plain ASCII");
+}
+
+namespace {
+std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+TEST_CASE("the compiled-in notice templates are the shipped files, byte for byte") {
+  const std::filesystem::path dir = SEALPOST_TEMPLATES_DIR;
+  CHECK(std::string(sealpost::pickup::defaults::kNoticeDe) == file_bytes(dir / "notice.de.txt"));
+  CHECK(std::string(sealpost::pickup::defaults::kNoticeEn) == file_bytes(dir / "notice.en.txt"));
+}
+
+TEST_CASE("embedding keeps @VAR@, a raw-string end, NUL and high bytes exactly") {
+  const std::string want = file_bytes(SEALPOST_EMBED_FIXTURE);
+  REQUIRE(want.find('\0') != std::string::npos);
+  REQUIRE(want.find("@NOTICE_DE@") != std::string::npos);
+  REQUIRE(want.find(")sp_tmpl\"") != std::string::npos);
+  CHECK(std::string(sealpost::test::kFixture) == want);
 }

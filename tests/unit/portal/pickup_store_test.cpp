@@ -1,10 +1,12 @@
 #include "portal/pickup_store.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "tests/unit/portal/temp_dir.h"
@@ -326,4 +328,48 @@ TEST_CASE(
     CHECK(mode_of(shared / "blobs" / (d->id + ".sealed")) == 0660);
   }
   ::umask(old_umask);
+}
+
+TEST_CASE("a checkpoint a reader blocked is owed and done by the next purge, even an empty one") {
+  TempDir t;
+  auto store = PickupStore::open(t.path / "pickup");
+  REQUIRE(store);
+  auto d = (*store)->deposit(request(), kMime, kNow);
+  REQUIRE(d);
+  auto rec = (*store)->index().find(d->id);
+  REQUIRE(rec);
+  REQUIRE(*rec);
+  const std::string wrapped = (**rec).wrapped_key;
+  // Another process (e.g. `sealpost pickup list`) holds a read snapshot.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open_v2((t.path / "pickup" / "index.db").c_str(), &raw, SQLITE_OPEN_READONLY,
+                          nullptr) == SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> reader(raw, sqlite3_close);
+  REQUIRE(sqlite3_exec(reader.get(), "BEGIN; SELECT count(*) FROM pickups;", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+  REQUIRE((*store)->revoke(d->id));  // shreds; its checkpoint waits 5 s, then gives up
+  CHECK(index_files(t.path / "pickup").find(wrapped) != std::string::npos);  // still in the WAL
+  REQUIRE(sqlite3_exec(reader.get(), "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  reader.reset();
+  // A purge with nothing to shred or forget still pays the owed checkpoint.
+  auto n = (*store)->forget_old(kNow, std::chrono::hours(24 * 90));
+  REQUIRE(n);
+  CHECK(*n == 0);
+  CHECK(std::filesystem::file_size(t.path / "pickup" / "index.db-wal") == 0);
+  CHECK(index_files(t.path / "pickup").find(wrapped) == std::string::npos);
+}
+
+TEST_CASE("a symlink in place of index.db is refused, its target left alone") {
+  TempDir t;
+  std::filesystem::create_directories(t.path / "pickup");
+  const auto target = t.path / "elsewhere";
+  { std::ofstream(target) << "not yours"; }
+  ::chmod(target.c_str(), 0644);
+  std::filesystem::create_symlink(target, t.path / "pickup" / "index.db");
+  auto store = PickupStore::open(t.path / "pickup");
+  CHECK_FALSE(store);
+  CHECK(slurp(target) == "not yours");
+  struct stat st {};
+  REQUIRE(::stat(target.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);  // no chmod through the link either
 }

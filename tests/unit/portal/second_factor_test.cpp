@@ -271,3 +271,23 @@ TEST_CASE("a portal password goes with the last index row of its recipient") {
   REQUIRE(has);
   CHECK_FALSE(*has);
 }
+
+TEST_CASE("a portal password offered where the address has none is answered, not counted") {
+  Fixture f;
+  SecondFactor sf(f.store->index(), FactorSettings{3, std::chrono::seconds(600), 8});
+  bool deleted = false;
+  for (int i = 0; i < 5; ++i) {  // more than max_attempts: a count would have locked it
+    auto r = sf.verify_portal_password(f.record(), "irgendein Kennwort", deleted);
+    REQUIRE(r);
+    CHECK(r->verdict == Verdict::NoPassword);
+    CHECK(r->attempts_left == 3);
+    CHECK_FALSE(deleted);
+  }
+  CHECK(f.record().attempts == 0);
+  // The pickup's own second factor still has every try.
+  auto code = sf.issue_code(f.record(), f.d.secret, kNow);
+  REQUIRE(code);
+  auto ok = sf.verify_code(f.record(), f.d.secret, *code, kNow);
+  REQUIRE(ok);
+  CHECK(ok->verdict == Verdict::Ok);
+}

@@ -387,3 +387,40 @@ TEST_CASE("a big message damaged in its middle is quarantined before delivery st
   CHECK(fs::exists((*spool)->paths().corrupt / (id + ".msg")));
   CHECK(fs::exists((*spool)->paths().corrupt / (id + ".env")));
 }
+
+TEST_CASE("upgrade: a state_dir key left by an earlier install stays an old key") {
+  testing::TempDir dir;
+  // The earlier install: no credential, sealpostd created <state_dir>/spool.key.
+  std::string id;
+  {
+    auto before = FileSpool::open(dir.path());
+    REQUIRE(before.ok());
+    id = commit(**before, "Subject: queued\r\n\r\nbefore the upgrade\r\n", "a@example.org");
+  }
+  REQUIRE(fs::exists(dir.path() / "spool.key"));
+  // The upgrade: the key now comes from outside state_dir (queue.spool_key here;
+  // the systemd credential takes the same path through current_key()).
+  testing::TempDir etc;
+  const auto new_key = etc.path() / "spool.key";
+  write_bytes(new_key, std::string(64, 'c'));
+  ::chmod(new_key.c_str(), 0600);
+  QueueConfig q;
+  q.spool_key = new_key.string();
+  for (const auto user : {KeyUser::Daemon, KeyUser::Cli}) {
+    auto after = FileSpool::open(dir.path(), q, user);
+    REQUIRE(after.ok());
+    REQUIRE((*after)->list() == std::vector<std::string>{id});
+    CHECK((*after)->load_data(id).value() == "Subject: queued\r\n\r\nbefore the upgrade\r\n");
+    const auto fresh = commit(**after, "new\r\n", "b@example.org");
+    CHECK(sealed_key_id((*after)->paths().data(fresh)).value() ==
+          read_spool_key_file(new_key).value().id());
+    REQUIRE((*after)->remove(fresh).ok());
+  }
+  SECTION("a damaged leftover key is an error, not skipped") {
+    write_bytes(dir.path() / "spool.key", "short");
+    ::chmod((dir.path() / "spool.key").c_str(), 0600);
+    auto after = FileSpool::open(dir.path(), q, KeyUser::Daemon);
+    REQUIRE_FALSE(after.ok());
+    CHECK(std::string(after.error().what()).find("spool.key") != std::string::npos);
+  }
+}
