@@ -159,7 +159,9 @@ void AuditLog::sync() {
     std::lock_guard lock(mu_);
     last = seq_;
   }
-  flush_until(last);
+  // Also retries what a failed write left queued: a quiet relay must become
+  // healthy again once the disk has room, without waiting for a new event.
+  flush_until(last, /*retry_failed=*/true);
 }
 
 void AuditLog::prune_if_new_day(const std::string& day) {
@@ -185,14 +187,16 @@ std::pair<std::string, std::uint64_t> AuditLog::append(std::string type, Fields 
   return {std::move(day), line.seq};
 }
 
-void AuditLog::flush_until(std::uint64_t mine) {
+void AuditLog::flush_until(std::uint64_t mine, bool retry_failed) {
   std::unique_lock lock(mu_);
-  while (done_seq_ < mine) {
+  bool retried = false;
+  while (done_seq_ < mine || (retry_failed && !retried && !healthy_ && !pending_.empty())) {
     if (flushing_) {
       flushed_.wait(lock);
       continue;
     }
     if (pending_.empty()) break;  // a failed write already gave up on these
+    retried = true;
     flushing_ = true;
     std::vector<Pending> batch;
     batch.swap(pending_);

@@ -80,7 +80,9 @@ class AuditLog final : public AuditSink {
   std::pair<std::string, std::uint64_t> append(std::string type, Fields fields);
   // Returns once every line up to `seq` is written and synced (or the write
   // failed). Whoever finds no flush running writes all that is queued.
-  void flush_until(std::uint64_t seq);
+  // Writes queued records up to `seq`; `retry_failed`: also once more what an
+  // earlier failed write left queued.
+  void flush_until(std::uint64_t seq, bool retry_failed = false);
   void prune_if_new_day(const std::string& day);
   // Returns how many records of `batch` are durably written (all, unless a write failed).
   std::size_t write_batch(const std::vector<Pending>& batch);

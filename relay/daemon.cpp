@@ -128,24 +128,28 @@ class PidFile {
   std::filesystem::path path_;
 };
 
-// The configuration in force, swapped as a whole on SIGHUP; read by the
-// closures the sealing step calls per message (scrub, pickup notice).
-class LiveConfig {
+// What is in force (the configuration, the staff accounts), swapped as a
+// whole on SIGHUP; read by the closures the sealing step calls per message
+// (scrub, pickup notice, signing identity).
+template <class T>
+class Live {
  public:
-  explicit LiveConfig(std::shared_ptr<const Config> c) : cfg_(std::move(c)) {}
-  std::shared_ptr<const Config> get() const {
+  explicit Live(std::shared_ptr<const T> v) : v_(std::move(v)) {}
+  std::shared_ptr<const T> get() const {
     std::lock_guard lock(mu_);
-    return cfg_;
+    return v_;
   }
-  void set(std::shared_ptr<const Config> c) {
+  void set(std::shared_ptr<const T> v) {
     std::lock_guard lock(mu_);
-    cfg_ = std::move(c);
+    v_ = std::move(v);
   }
 
  private:
   mutable std::mutex mu_;
-  std::shared_ptr<const Config> cfg_;
+  std::shared_ptr<const T> v_;
 };
+using LiveConfig = Live<Config>;
+using LiveUsers = Live<auth::UserDirectory>;
 
 // Everything a SIGHUP needs, loaded and checked before any of it is used.
 struct PreparedReload {
@@ -194,6 +198,7 @@ class Daemon {
       return 1;
     }
     users_ = std::make_shared<const auth::UserDirectory>(std::move(users).value());
+    live_users_ = std::make_shared<LiveUsers>(users_);
 
     auto spool = spool::FileSpool::open(cfg_->state_dir, cfg_->queue);
     if (!spool) {
@@ -288,8 +293,10 @@ class Daemon {
       pid.remove();
       log::error("daemon.stopped", {{"detail", "a delivery worker did not stop; exiting anyway"}});
       // _Exit runs no destructors: events recorded with record_later (not
-      // yet synced) would be lost with the process.
+      // yet synced) would be lost with the process, and removals not yet
+      // synced would come back after a power loss.
       if (audit_) audit_->sync();
+      if (spool_) spool_->sync_removals();
       (void)std::fflush(nullptr);
       std::_Exit(0);
     }
@@ -403,6 +410,10 @@ class Daemon {
       if (req.sms_number.empty()) req.sms_number = (*rec)->sms_number;
       req.passphrase_hash = (*rec)->passphrase_hash;
     };
+    o.may_sign_as = [users = live_users_](const std::string& user, const std::string& address) {
+      const auto u = users->get();
+      return u != nullptr && u->may_send_as(user, address);
+    };
     o.audit = audit_.get();
     // Fixed for the process's life: limits.max_message_size waits for a
     // restart (relay/reload_check.h), and so does this MIME limit.
@@ -497,6 +508,7 @@ class Daemon {
     PreparedReload& r = *prepared;
     cfg_ = r.cfg;
     users_ = r.users;
+    live_users_->set(users_);
     live_cfg_->set(cfg_);
     if (r.new_pickup_store) pickup_store_ = std::move(r.new_pickup_store);
     pickup_.configure(
@@ -556,6 +568,7 @@ class Daemon {
   boost::asio::io_context io_;
   std::shared_ptr<const Config> cfg_;
   std::shared_ptr<LiveConfig> live_cfg_;
+  std::shared_ptr<LiveUsers> live_users_;
   std::shared_ptr<const auth::UserDirectory> users_;
   std::unique_ptr<Spool> spool_;
   SpillSettings spill_;  // where big messages go while they are sealed

@@ -1,6 +1,8 @@
 #include "seal/header_protection.h"
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 #include <vector>
 
 #include "seal/header_block.h"
@@ -135,6 +137,18 @@ bool in_charset(const std::string& utf8, const char* charset, std::string& out) 
   return true;
 }
 
+// The first `tag` ("<body") that is the whole tag name: not "<bodyx", and
+// "</head" not "</header".
+std::size_t find_tag(const std::string& lower, std::string_view tag) {
+  for (auto at = lower.find(tag); at != std::string::npos; at = lower.find(tag, at + 1)) {
+    const std::size_t next = at + tag.size();
+    if (next >= lower.size()) return std::string::npos;
+    const char c = lower[next];
+    if (c == '>' || c == '/' || std::isspace(static_cast<unsigned char>(c))) return at;
+  }
+  return std::string::npos;
+}
+
 // Prepends the element to the part's decoded bytes, in the part's own charset,
 // without going through C strings (a text part may hold a NUL from its
 // transfer encoding) or a charset guess. Leaves the part alone when it cannot
@@ -170,8 +184,8 @@ void add_legacy_display(GMimeTextPart* part, const LegacyFields& hidden) {
     // after </head>, else after <html ...>, else at the very top.
     std::string lower = body.substr(0, std::min<std::size_t>(body.size(), 64u << 10));
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    for (const char* tag : {"<body", "</head", "<html"}) {
-      const auto b = lower.find(tag);
+    for (const std::string_view tag : {"<body", "</head", "<html"}) {
+      const auto b = find_tag(lower, tag);
       if (b == std::string::npos) continue;
       if (const auto close = lower.find('>', b); close != std::string::npos) {
         at = close + 1;

@@ -25,12 +25,24 @@ bool read_limited(GMimePart* part, std::size_t limit, std::string& out) {
   }
   out.clear();
   bool ok = true;
+  gint64 last_pos = -1;
   char buf[16384];
   while (out.size() < limit) {
     const gssize r = g_mime_stream_read(filtered.get(), buf,
                                         std::min<std::size_t>(sizeof buf, limit - out.size()));
-    if (r < 0) ok = false;
-    if (r <= 0) break;
+    if (r < 0) {
+      ok = false;
+      break;
+    }
+    // A filter returns 0 for a chunk that decodes to nothing (a run of
+    // base64 whitespace, QP soft breaks): only end of stream ends the read.
+    if (r == 0) {
+      // ...and a source that stops moving is at its end whatever it says.
+      const gint64 at = g_mime_stream_tell(raw);
+      if (g_mime_stream_eos(filtered.get()) || at == last_pos) break;
+      last_pos = at;
+      continue;
+    }
     out.append(buf, static_cast<std::size_t>(r));
   }
   g_mime_stream_reset(raw);  // whoever writes the part next starts at its beginning

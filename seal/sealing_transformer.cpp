@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "keystore/address_match.h"
 #include "seal/default_decider.h"
 #include "seal/header_protection.h"
 #include "seal/message_facts.h"
@@ -72,6 +73,9 @@ std::string own_received(const Body& body) {
   return std::string(field);
 }
 
+constexpr const char* kFromNotSender =
+    "From: is not the envelope sender or an address the sender may use";
+
 // The first mailbox address in From: (what a reader's client checks the
 // signature against); empty when there is none.
 std::string from_header_address(GMimeMessage* msg) {
@@ -122,14 +126,19 @@ class Run {
   void emit_sealed(const Group& g, Result<Body> sealed, const ParsedMessage& src,
                    const char* method, bool eight_bit);
   void seal_group(const Group& g, const ParsedMessage& msg);
-  // Who signs: the From address when it is the envelope sender (which SMTP
-  // AUTH bound to the staff member), else the envelope sender. A From: the
-  // client typed freely must not borrow a colleague's signing identity.
-  std::string signing_address(GMimeMessage* msg) const {
+  // Who signs: the From address (what the reader's client checks the
+  // signature against) when it is the envelope sender, which SMTP AUTH bound
+  // to the staff member, or another address that member may send as. Any
+  // other From: -- typed freely by a client, or arriving through filter mode
+  // where nobody vouches for it -- gets no signature at all: it must neither
+  // borrow a colleague's identity nor carry a signer that does not match it.
+  std::optional<std::string> signing_address(GMimeMessage* msg) const {
     const std::string from = from_header_address(msg);
-    return !from.empty() && g_ascii_strcasecmp(from.c_str(), env_.mail_from.c_str()) == 0
-               ? from
-               : env_.mail_from;
+    if (from.empty()) return std::nullopt;
+    if (keystore::address_matches(from, env_.mail_from)) return from;
+    if (!env_.auth_user.empty() && opt_.may_sign_as && opt_.may_sign_as(env_.auth_user, from))
+      return from;
+    return std::nullopt;
   }
   void pickup(const Group& g, const ParsedMessage& msg);
 
@@ -234,10 +243,14 @@ void Run::seal_group(const Group& g, const ParsedMessage& parsed) {
           fprs.push_back(k.fingerprint);
     std::string signer;
     if (g.sign) {
-      auto s = opt_.keystore->pgp_signer_for(signing_address(msg));
-      if (!s) return hold_group(g, s.error());
-      signer = s->fingerprint;
-      if (signer.empty()) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", s->reason}});
+      if (const auto who = signing_address(msg)) {
+        auto s = opt_.keystore->pgp_signer_for(*who);
+        if (!s) return hold_group(g, s.error());
+        signer = s->fingerprint;
+        if (signer.empty()) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", s->reason}});
+      } else {
+        log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", kFromNotSender}});
+      }
     }
     return emit_sealed(g,
                        seal_pgp(msg, own_received_, opt_.keystore->pgp(), fprs, signer, opt_.spill),
@@ -250,10 +263,14 @@ void Run::seal_group(const Group& g, const ParsedMessage& parsed) {
   if (!cipher) return hold_group(g, cipher.error());
   std::shared_ptr<const keystore::SmimeSigner> signer;
   if (g.sign) {
-    auto s = opt_.keystore->smime_signer_for(signing_address(msg));
-    if (!s) return hold_group(g, s.error());
-    signer = s->signer;
-    if (!signer) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", s->reason}});
+    if (const auto who = signing_address(msg)) {
+      auto s = opt_.keystore->smime_signer_for(*who);
+      if (!s) return hold_group(g, s.error());
+      signer = s->signer;
+      if (!signer) log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", s->reason}});
+    } else {
+      log::warn("seal.unsigned", {{"queue_id", env_.id}, {"why", kFromNotSender}});
+    }
   }
   emit_sealed(g, seal_smime(msg, own_received_, certs, signer.get(), *cipher, opt_.spill), parsed,
               method_label(g.method), false);

@@ -42,6 +42,10 @@ struct SealingOptions {
   // recipient (temporary, the deposit withdrawn) until the templates are
   // fixed; empty (tools, tests): the built-in bilingual notice.
   std::function<Result<std::string>(const PickupRequest&, const PickupDeposit&)> compose_notice;
+  // May the staff member `user` (SMTP AUTH) send as `address`? Decides whether
+  // a From: other than the envelope sender chooses the signing identity;
+  // empty: only the envelope sender's own address signs.
+  std::function<bool(const std::string& user, const std::string& address)> may_sign_as;
   AuditSink* audit = nullptr;  // null: no audit events
   MimeLimits limits;
   std::string hostname;  // for pickup notice Message-IDs

@@ -81,8 +81,10 @@ Result<void> stream_cms(CMS_ContentInfo* cms, const Body& in, BodyWriter& out, c
   BodySourceBio source(in);
   Base64Sink sink(out);
   if (!source.bio() || !sink.bio()) return crypto_error("BIO_new failed");
-  // Some OpenSSL 3.0 releases ignore a failed copy inside the streaming
-  // write and still return 1: the error queue tells the truth.
+  // A failure in the final step after the data has streamed (signing in
+  // CMS_dataFinal) can still return 1 in OpenSSL 3.0 but leaves an error on
+  // the queue. Failures of our own reader and writer are caught by
+  // source.error() and sink.finish() below, not here.
   ERR_clear_error();
   if (i2d_CMS_bio_stream(sink.bio(), cms, source.bio(), kStreamFlags) != 1 || ERR_peek_error() != 0)
     return crypto_error(std::string(what) + ": " + ossl::last_error());

@@ -257,16 +257,20 @@ AttemptResult attempt_message(AttemptContext& ctx, const std::string& id, bool f
       // Could not remove: record the outcomes instead, so nothing is sent twice.
     }
     // Recorded on the envelope as it is *now*, under the message's lock: an
-    // admin may have released, held or flushed meanwhile (`sealpost queue`),
-    // and our older copy must not undo that. A deferral yields to the admin's
-    // change; a delivery or a failure (its DSN is spooled) happened and is
-    // always recorded, or a later release would send the message twice.
+    // admin may have held or flushed meanwhile (`sealpost queue`), and our
+    // older copy must not undo that. A deferral or a hold yields to a change
+    // made meanwhile; a delivery or a failure (its DSN is spooled) happened
+    // and is always recorded, or a later release would send it twice. What is
+    // already delivered or failed there is never overwritten.
     auto u = ctx.spool.modify(id, [&](SpoolEnvelope& current) {
       for (std::size_t i : touched) {
         if (i >= current.rcpts.size() || current.rcpts[i].address != env->rcpts[i].address)
           continue;
-        const bool final = env->rcpts[i].status != RcptStatus::Pending;
-        if (!final && current.rcpts[i].status != RcptStatus::Pending) continue;
+        const auto done = [](RcptStatus st) {
+          return st == RcptStatus::Delivered || st == RcptStatus::Failed;
+        };
+        if (done(current.rcpts[i].status)) continue;
+        if (!done(env->rcpts[i].status) && current.rcpts[i].status != RcptStatus::Pending) continue;
         current.rcpts[i] = env->rcpts[i];
       }
       *env = current;

@@ -247,15 +247,27 @@ Result<std::shared_ptr<SealedFileSource>> SealedFileSource::open(
   return src;
 }
 
+namespace {
+
+// Clears the whole buffer, not only its current size: a shorter record read
+// into it after a longer one leaves the longer one's tail behind.
+void wipe(std::string& s) {
+  s.resize(s.capacity());
+  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
+}  // namespace
+
 SealedFileSource::~SealedFileSource() {
-  if (!cached_.empty()) OPENSSL_cleanse(cached_.data(), cached_.size());
+  wipe(cached_);
 }
 
 Result<void> SealedFileSource::verify_all(OpenFailure* why) const {
   std::string plain;
   Result<void> r;
   for (std::uint64_t i = 0; i + 1 < records_ && r; ++i) r = load_record(i, plain, why);
-  if (!plain.empty()) OPENSSL_cleanse(plain.data(), plain.size());
+  wipe(plain);
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include "seal/header_protection.h"
 #include "seal/message_facts.h"
 #include "seal/message_parser.h"
+#include "seal/part_content.h"
 
 using namespace sealpost::seal;
 
@@ -191,11 +192,32 @@ TEST_CASE("the legacy display skips a text attachment and finds the body of HTML
   const std::string html =
       "From: a@praxis.example\r\nSubject: Befund\r\nMIME-Version: 1.0\r\n"
       "Content-Type: text/html\r\n\r\n<html lang=de><head><title>t</title></head>"
-      "<p>Text</p></html>\r\n";
+      "<header>Kopf</header><p>Text</p></html>\r\n";
   auto h = protect_headers(parse(html).get(), {});
   REQUIRE(h.ok());
   CHECK(text(h->payload).find("</head><div class=\"header-protection-legacy-display\">") !=
         std::string::npos);
+}
+
+TEST_CASE("decoding reads past chunks that decode to nothing, and stops at the cap") {
+  std::string payload(20000, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 31);
+  // 12 KiB of line breaks first: each 4 KiB the filter reads decodes to nothing.
+  const std::string m =
+      "From: a@praxis.example\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: application/octet-stream\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      std::string(12288, '\n') + base64_lines(payload);
+  auto msg = parse(m);
+  GMimeObject* part = g_mime_message_get_mime_part(msg.get());
+  REQUIRE(GMIME_IS_PART(part));
+  std::string out;
+  REQUIRE(read_decoded(GMIME_PART(part), 1u << 20, out));
+  CHECK(out == payload);
+  CHECK_FALSE(read_decoded(GMIME_PART(part), payload.size() - 1, out));
+  CHECK(read_decoded(GMIME_PART(part), payload.size(), out));
+  REQUIRE(read_decoded_head(GMIME_PART(part), 100, out));
+  CHECK(out == payload.substr(0, 100));
 }
 
 TEST_CASE("plain serialisation drops Bcc and copies content byte for byte") {
