@@ -91,6 +91,10 @@ class PolicyLoader {
     if (!n["name"]) r_.fail(n, "rules[]: missing 'name'");
     rule.name = text(n["name"], "rules[].name");
     if (rule.name.size() > 64) r_.fail(n["name"], "rules[].name: longer than 64 characters");
+    // Audit events and `policy explain` name the defaults "defaults": a rule of
+    // that name would make a plaintext send look like the safe default's doing.
+    if (rule.name == "defaults")
+      r_.fail(n["name"], "rules[].name: 'defaults' is reserved for the defaults section");
     // An explicit `match: {}` for a catch-all, so none is written by accident.
     if (!n["match"]) r_.fail(n, "rule '" + rule.name + "': missing 'match' (use {} to match all)");
     rule.match = match(n["match"]);

@@ -159,11 +159,12 @@ int neutralise_ooxml_authors(std::string_view part_name, std::string_view xml, s
     if (!rules->author_element_text.empty() && !self_closing && element == "author") {
       const auto next = xml.find('<', pos);
       const std::size_t stop = next == std::string_view::npos ? xml.size() : next;
+      // Already neutral: left in place (the loop copies it), never dropped.
       if (xml.substr(pos, stop - pos) != rules->author_element_text) {
         out.append(rules->author_element_text);
         ++changed;
+        pos = stop;
       }
-      pos = stop;
     }
   }
   return changed;

@@ -125,6 +125,8 @@ TEST_CASE("policy mistakes are refused with file and line") {
        "policy.yaml:24: rule 'patients' can never match: rule 'tagged' (policy.yaml:20)"},
       {"duplicate rule name", replace(kPolicy, "name: tagged", "name: labs"),
        "policy.yaml:20: rules[].name: 'labs' is used twice"},
+      {"rule named like the defaults", replace(kPolicy, "name: tagged", "name: defaults"),
+       "policy.yaml:20: rules[].name: 'defaults' is reserved"},
       {"missing match", replace(kPolicy, "    match: { recipient: \"*@labor-*.example\" }\n", ""),
        "policy.yaml:15: rule 'labs': missing 'match'"},
       {"missing name", replace(kPolicy, "  - name: labs\n    match", "  - match"),
