@@ -557,3 +557,47 @@ def test_a_from_that_is_not_the_sender_does_not_borrow_its_signing_key(work):
     assert "DECRYPTION_OKAY" in status
     assert "SIG_ID" not in status and "VALIDSIG" not in status
     assert chef not in status and praxis not in status
+
+
+def test_daemon_signs_as_another_address_of_the_user_but_never_as_a_stranger(work):
+    """Through sealpostd: a From: that the authenticated user may send as (one of
+    their `users:` addresses) picks its own signing key; a From: that is not
+    theirs is sent encrypted but unsigned."""
+    from recording_sink import Sink
+    from sealpost_harness import submit
+    tmp, homes = work
+    patient, practice = GpgHome(tmp / "patient"), GpgHome(tmp / "practice")
+    homes += [patient.dir, practice.dir]
+    patient.gen_key("pat@example.org", name="Pat")
+    empfang = practice.gen_key("empfang@praxis.example", name="Empfang")
+    chef = practice.gen_key("chef@praxis.example", name="Chef")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    practice.export_secret(empfang, tmp / "empfang.sec")
+    practice.export_secret(chef, tmp / "chef.sec")
+    for who in ("empfang", "chef"):
+        practice.export(who + "@praxis.example", tmp / (who + ".pub"))
+        patient.gpg("--import", tmp / (who + ".pub"))
+    with Sink(tmp / "sink") as sink:
+        relay = Relay(tmp, smarthost_port=sink.port, policy=DAEMON_POLICY)
+        homes.append(relay.state_dir / "gnupg")
+        relay.add_user("anna", "anna-pw-5d1e", ["anna@praxis.example", "empfang@praxis.example"])
+        relay.cli("keys", "import", tmp / "pat.asc", tmp / "empfang.sec", tmp / "chef.sec")
+        with relay:
+            for sender in ("empfang", "chef"):
+                msg = make_message().replace(b"From: Anna Arzt <anna@praxis.example>",
+                                             b"From: <%s@praxis.example>" % sender.encode())
+                code, _ = submit(relay.port("submission"), "anna@praxis.example",
+                                 ["pat@example.org"], msg, auth=("anna", "anna-pw-5d1e"),
+                                 cafile=relay.ca.cert)
+                assert code == 250
+            got = [raw for _, raw in sink.wait_for(2, timeout=60)]
+    statuses = {}
+    for raw in got:
+        outer = email.message_from_bytes(raw, policy=email.policy.default)
+        (tmp / "x.asc").write_bytes(list(outer.iter_parts())[1].get_payload(decode=True))
+        r = patient.gpg("--status-fd", "2", "--decrypt", tmp / "x.asc")
+        inner = email.message_from_bytes(r.stdout, policy=email.policy.default)
+        statuses[inner["From"].addresses[0].username] = r.stderr.decode()
+    assert "VALIDSIG" in statuses["empfang"] and empfang in statuses["empfang"]
+    assert "DECRYPTION_OKAY" in statuses["chef"]
+    assert "VALIDSIG" not in statuses["chef"] and chef not in statuses["chef"]

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <ctime>
+#include <functional>
 
 #include "relay/delivery/delivery_scheduler.h"
 #include "relay/delivery/message_attempt.h"
@@ -284,17 +285,17 @@ TEST_CASE("a DSN quoting raw 8-bit headers is sent as 8BITMIME") {
 
 namespace {
 
-// Plays the admin: while the attempt is busy with the message, `sealpost
-// queue release` makes the held recipient pending again (a modify() of its
-// own, as the CLI does), then passes the message through.
+// Plays the admin: while the attempt is busy with the message, a `sealpost
+// queue` command changes its envelope (a modify() of its own, as the CLI
+// does), then the message is passed through.
 class AdminActsMidAttempt final : public Transformer {
  public:
-  explicit AdminActsMidAttempt(Spool& spool) : spool_(spool) {}
+  AdminActsMidAttempt(Spool& spool, std::function<void(SpoolRecipient&)> change)
+      : spool_(spool), change_(std::move(change)) {}
   TransformResult prepare(const SpoolEnvelope& env, const std::vector<SpoolRecipient>& pending,
                           const Body& data) override {
-    auto r = spool_.modify(env.id, [](SpoolEnvelope& current) {
-      for (auto& rc : current.rcpts)
-        if (rc.status == RcptStatus::Held) rc.status = RcptStatus::Pending;
+    auto r = spool_.modify(env.id, [this](SpoolEnvelope& current) {
+      for (auto& rc : current.rcpts) change_(rc);
       return true;
     });
     REQUIRE(r.ok());
@@ -303,6 +304,7 @@ class AdminActsMidAttempt final : public Transformer {
 
  private:
   Spool& spool_;
+  std::function<void(SpoolRecipient&)> change_;
   delivery::PassThroughTransformer inner_;
 };
 
@@ -314,7 +316,9 @@ TEST_CASE("an admin's change made during an attempt is not overwritten by it") {
   auto held = rcpt("held@x.example");
   held.status = RcptStatus::Held;
   const auto id = spool_message(*f.spool, {rcpt("later@x.example"), held});
-  AdminActsMidAttempt admin(*f.spool);
+  AdminActsMidAttempt admin(*f.spool, [](SpoolRecipient& rc) {  // queue release
+    if (rc.status == RcptStatus::Held) rc.status = RcptStatus::Pending;
+  });
   delivery::AttemptContext ctx{f.cfg.queue, "relay.test", "smarthost.test", *f.spool,
                                admin,       f.transport,  f.audit};
   const auto result = delivery::attempt_message(ctx, id, false, std::time(nullptr));
@@ -328,34 +332,11 @@ TEST_CASE("an admin's change made during an attempt is not overwritten by it") {
   CHECK(find(*env, "held@x.example").status == RcptStatus::Pending);
 }
 
-namespace {
-
-// An admin holds every recipient while the attempt is under way.
-class AdminHoldsMidAttempt final : public Transformer {
- public:
-  explicit AdminHoldsMidAttempt(Spool& spool) : spool_(spool) {}
-  TransformResult prepare(const SpoolEnvelope& env, const std::vector<SpoolRecipient>& pending,
-                          const Body& data) override {
-    auto r = spool_.modify(env.id, [](SpoolEnvelope& current) {
-      for (auto& rc : current.rcpts) rc.status = RcptStatus::Held;
-      return true;
-    });
-    REQUIRE(r.ok());
-    return inner_.prepare(env, pending, data);
-  }
-
- private:
-  Spool& spool_;
-  delivery::PassThroughTransformer inner_;
-};
-
-}  // namespace
-
 TEST_CASE("a delivery made during an admin's hold is recorded: a release never sends twice") {
   Fixture f;
   f.transport.reply_for("later@x.example", {451, "4.2.0", "mailbox busy"});
   const auto id = spool_message(*f.spool, {rcpt("sent@x.example"), rcpt("later@x.example")});
-  AdminHoldsMidAttempt admin(*f.spool);
+  AdminActsMidAttempt admin(*f.spool, [](SpoolRecipient& rc) { rc.status = RcptStatus::Held; });
   delivery::AttemptContext ctx{f.cfg.queue, "relay.test", "smarthost.test", *f.spool,
                                admin,       f.transport,  f.audit};
   (void)delivery::attempt_message(ctx, id, false, std::time(nullptr));
