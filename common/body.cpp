@@ -1,7 +1,6 @@
 #include "common/body.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "common/spill_file.h"
 
@@ -31,7 +30,7 @@ Result<std::size_t> Body::read_at(std::uint64_t offset, char* buf, std::size_t n
   if (src_) return src_->read_at(offset, buf, n);
   if (offset >= mem_->size()) return std::size_t{0};
   const std::size_t take = std::min<std::size_t>(n, mem_->size() - offset);
-  std::memcpy(buf, mem_->data() + offset, take);
+  std::copy_n(mem_->data() + offset, take, buf);
   return take;
 }
 

@@ -377,7 +377,7 @@ class ConfigLoader {
     if (auto v = n["data_timeout"]) l.data_timeout = timeout(v, "limits.data_timeout");
     if (auto v = n["message_memory"]) {
       l.message_memory = r_.size(v, "limits.message_memory");
-      if (l.message_memory < 64 * 1024 || l.message_memory > (1ull << 30))
+      if (l.message_memory < (64ull << 10) || l.message_memory > (1ull << 30))
         r_.fail(v, "limits.message_memory: must be 64KiB to 1GiB");
     }
     if (auto v = n["shutdown_grace"]) {

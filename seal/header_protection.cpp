@@ -128,7 +128,8 @@ bool in_charset(const std::string& utf8, const char* charset, std::string& out) 
     return true;
   }
   iconv_t cd = g_mime_iconv_open(cs.c_str(), "UTF-8");
-  if (cd == reinterpret_cast<iconv_t>(-1)) return false;
+  // iconv's documented failure value is (iconv_t)-1.
+  if (cd == reinterpret_cast<iconv_t>(-1)) return false;  // NOLINT(performance-no-int-to-ptr)
   char* converted = g_mime_iconv_strdup(cd, utf8.c_str());
   g_mime_iconv_close(cd);
   if (!converted) return false;
@@ -160,12 +161,16 @@ void add_legacy_display(GMimeTextPart* part, const LegacyFields& hidden) {
   const bool html = is_text(obj, "html");
   std::string element;
   if (!html) {
-    for (const auto& [name, value] : hidden.fields) element += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : hidden.fields)
+      element.append(name).append(": ").append(value).append("\r\n");
     element += "\r\n";
   } else {
     element = "<div class=\"header-protection-legacy-display\"><pre>\r\n";
-    for (const auto& [name, value] : hidden.fields)
-      element += html_escape(name + ": " + value) + "\r\n";
+    for (const auto& [name, value] : hidden.fields) {
+      std::string line = name;
+      line.append(": ").append(value);
+      element.append(html_escape(line)).append("\r\n");
+    }
     element += "</pre></div>\r\n";
   }
   const char* charset = g_mime_object_get_content_type_parameter(obj, "charset");
