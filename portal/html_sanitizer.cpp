@@ -199,35 +199,6 @@ void serialize(const GumboNode* node, std::string& out, int depth) {
 
 }  // namespace
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      case '\0':
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string sanitize_html(std::string_view html) {
   html = html.substr(0, kMaxHtmlInput);
   // gumbo frees its tree recursively; a flood of open tags could exhaust the

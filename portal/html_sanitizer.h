@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/html_escape.h"  // html_escape, used with the sanitizer
+
 namespace sealpost::portal {
 
 inline constexpr std::size_t kMaxHtmlInput = 4u << 20;
@@ -17,6 +19,5 @@ inline constexpr std::size_t kMaxHtmlInput = 4u << 20;
 inline constexpr int kMaxHtmlDepth = 64;
 
 std::string sanitize_html(std::string_view html);
-std::string html_escape(std::string_view text);
 
 }  // namespace sealpost::portal

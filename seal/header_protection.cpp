@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/html_escape.h"
 #include "seal/header_block.h"
 #include "seal/mime_writer.h"
 #include "seal/part_content.h"
@@ -29,29 +30,6 @@ std::string printable_line(const char* s) {
   for (const char* p = s ? s : ""; *p; ++p) {
     const unsigned char c = static_cast<unsigned char>(*p);
     out += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
-  }
-  return out;
-}
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
   }
   return out;
 }
