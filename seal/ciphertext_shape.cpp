@@ -61,20 +61,15 @@ bool decode_base64(std::string_view in, std::string& out) {
   return pad <= 2 && (in.size() % 4) == 0;
 }
 
-struct Packet {
-  int tag = -1;
-  std::size_t end = 0;  // offset just past the packet
-};
+}  // namespace
 
-// One packet header + body starting at `pos`; nothing when malformed.
-// Partial body lengths (new format) are followed across their chunks.
-std::optional<Packet> read_packet(std::string_view p, std::size_t pos) {
+std::optional<OpenPgpPacket> read_openpgp_packet(std::string_view p, std::size_t pos) {
   if (pos >= p.size()) return std::nullopt;
   const auto b = static_cast<unsigned char>(p[pos++]);
   if (!(b & 0x80)) return std::nullopt;
   const auto avail = [&](std::size_t n) { return p.size() - pos >= n; };
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(p[pos + i]); };
-  Packet pk;
+  OpenPgpPacket pk;
   if (!(b & 0x40)) {  // old format
     pk.tag = (b >> 2) & 0x0f;
     std::size_t len = 0;
@@ -97,13 +92,15 @@ std::optional<Packet> read_packet(std::string_view p, std::size_t pos) {
         break;
       default:  // indeterminate: to the end of the data
         len = p.size() - pos;
+        pk.indeterminate = true;
     }
     if (len == 0 || !avail(len)) return std::nullopt;
+    pk.body = pos;
     pk.end = pos + len;
     return pk;
   }
   pk.tag = b & 0x3f;
-  for (;;) {
+  for (bool first = true;; first = false) {
     if (!avail(1)) return std::nullopt;
     const unsigned o1 = byte(0);
     std::size_t len = 0;
@@ -123,8 +120,10 @@ std::optional<Packet> read_packet(std::string_view p, std::size_t pos) {
     } else {
       len = std::size_t{1} << (o1 & 0x1f);
       partial = true;
+      pk.partial = true;
       pos += 1;
     }
+    if (first) pk.body = pos;
     if (!avail(len)) return std::nullopt;
     pos += len;
     if (!partial) break;
@@ -132,6 +131,8 @@ std::optional<Packet> read_packet(std::string_view p, std::size_t pos) {
   pk.end = pos;
   return pk;
 }
+
+namespace {
 
 struct CmsFree {
   void operator()(CMS_ContentInfo* c) const { CMS_ContentInfo_free(c); }
@@ -174,7 +175,7 @@ bool is_openpgp_encrypted_message(std::string_view packets) {
   int session_keys = 0;
   bool data = false;
   while (pos < packets.size()) {
-    const auto pk = read_packet(packets, pos);
+    const auto pk = read_openpgp_packet(packets, pos);
     if (!pk) return false;
     // Markers may precede everything, padding may follow the data packet.
     const bool marker = pk->tag == kMarker && session_keys == 0 && !data;

@@ -6,6 +6,7 @@
 // dressed as ciphertext would leave in the clear.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,19 @@ namespace sealpost::seal {
 // all of `text` (surrounding whitespace allowed); nothing when the armor or its
 // base64 is malformed.
 std::optional<std::string> dearmor_pgp_message(std::string_view text);
+
+// One OpenPGP packet header (RFC 9580 4.2) at `pos`, old or new format, with
+// its body checked against the buffer; nothing when malformed. New-format
+// partial body lengths are followed across their chunks (`partial`); an
+// old-format indeterminate length runs to the end of `p`.
+struct OpenPgpPacket {
+  int tag = -1;
+  std::size_t body = 0;  // offset of the body (of its first chunk when partial)
+  std::size_t end = 0;   // offset just past the packet
+  bool partial = false;
+  bool indeterminate = false;
+};
+std::optional<OpenPgpPacket> read_openpgp_packet(std::string_view p, std::size_t pos);
 
 // True when `packets` is exactly: optional marker packets, one or more
 // PKESK/SKESK packets, one SEIPD/AEAD/SED packet, optional padding, and

@@ -32,56 +32,18 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Length of the packet body starting at `pos` (after the tag byte), moving
-// `pos` past the length field; nothing when malformed. Signature packets may
-// not use partial lengths (RFC 9580 4.2.1.4), so those are refused.
-std::optional<std::size_t> packet_length(std::string_view p, unsigned tag_byte, std::size_t& pos) {
-  const auto avail = [&](std::size_t n) { return p.size() - pos >= n; };
-  const auto byte = [&](std::size_t i) {
-    return std::size_t{static_cast<unsigned char>(p[pos + i])};
-  };
-  std::size_t len = 0;
-  if (!(tag_byte & 0x40)) {  // old format
-    const unsigned type = tag_byte & 3;
-    if (type == 3) return std::nullopt;  // indeterminate length
-    const std::size_t n = std::size_t{1} << type;
-    if (!avail(n)) return std::nullopt;
-    for (std::size_t i = 0; i < n; ++i) len = (len << 8) | byte(i);
-    pos += n;
-  } else {
-    if (!avail(1)) return std::nullopt;
-    const std::size_t o1 = byte(0);
-    if (o1 < 192) {
-      len = o1;
-      pos += 1;
-    } else if (o1 < 224) {
-      if (!avail(2)) return std::nullopt;
-      len = ((o1 - 192) << 8) + byte(1) + 192;
-      pos += 2;
-    } else if (o1 == 255) {
-      if (!avail(5)) return std::nullopt;
-      len = (byte(1) << 24) | (byte(2) << 16) | (byte(3) << 8) | byte(4);
-      pos += 5;
-    } else {
-      return std::nullopt;  // partial body length
-    }
-  }
-  if (!avail(len)) return std::nullopt;
-  return len;
-}
-
+// Signature packets only, at least one. They may not use partial lengths
+// (RFC 9580 4.2.1.4), so those are refused, and so is an indeterminate one.
 bool is_signature_packets(std::string_view p) {
   std::size_t pos = 0;
   int signatures = 0;
   while (pos < p.size()) {
-    const auto b = static_cast<unsigned char>(p[pos++]);
-    if (!(b & 0x80)) return false;
-    const unsigned tag = (b & 0x40) ? (b & 0x3f) : ((b >> 2) & 0x0f);
-    const auto len = packet_length(p, b, pos);
-    if (!len || tag != 2 || *len < 10) return false;
-    const auto version = static_cast<unsigned char>(p[pos]);
+    const auto pk = seal::read_openpgp_packet(p, pos);
+    if (!pk || pk->partial || pk->indeterminate || pk->tag != 2 || pk->end - pk->body < 10)
+      return false;
+    const auto version = static_cast<unsigned char>(p[pk->body]);
     if (version < 3 || version > 6) return false;
-    pos += *len;
+    pos = pk->end;
     ++signatures;
   }
   return signatures > 0;
