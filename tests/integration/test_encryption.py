@@ -525,29 +525,34 @@ def test_revoked_certificate_is_refused_and_a_new_crl_counts_without_restart(wor
             assert "keystore.trust_reloaded" in relay.log()
 
 
+def signing_setup(tmp, homes, locals_):
+    """A patient key (exported to pat.asc) and a practice signing key for each
+    <local>@praxis.example (secret exported to <local>.sec, public known to the
+    patient); returns the patient's home and the practice fingerprints."""
+    patient, practice = GpgHome(tmp / "patient"), GpgHome(tmp / "practice")
+    homes += [patient.dir, practice.dir]
+    patient.gen_key("pat@example.org", name="Pat")
+    patient.export("pat@example.org", tmp / "pat.asc")
+    fprs = {}
+    for local in locals_:
+        fprs[local] = practice.gen_key(local + "@praxis.example", name=local.title())
+        practice.export_secret(fprs[local], tmp / (local + ".sec"))
+        practice.export(local + "@praxis.example", tmp / (local + ".pub"))
+        patient.gpg("--import", tmp / (local + ".pub"))
+    return patient, fprs
+
+
 def test_a_from_that_is_not_the_sender_does_not_borrow_its_signing_key(work):
     """A client may put any From: in a message; a From: that is not the
     envelope sender (nor an address the sender may use) gets no signature."""
     tmp, homes = work
-    patient = GpgHome(tmp / "patient")
-    practice = GpgHome(tmp / "practice")
-    homes += [patient.dir, practice.dir]
-    patient.gen_key("pat@example.org", name="Pat")
-    chef = practice.gen_key("chef@praxis.example", name="Chefarzt")
-    praxis = practice.gen_key("praxis@praxis.example", name="Praxis")
-    patient.export("pat@example.org", tmp / "pat.asc")
-    practice.export_secret(chef, tmp / "chef-secret.pgp")
-    practice.export_secret(praxis, tmp / "praxis-secret.pgp")
-    practice.export("chef@praxis.example", tmp / "chef.asc")
-    practice.export("praxis@praxis.example", tmp / "praxis.asc")
-    patient.gpg("--import", tmp / "chef.asc")
-    patient.gpg("--import", tmp / "praxis.asc")
+    patient, fprs = signing_setup(tmp, homes, ["chef", "praxis"])
+    chef, praxis = fprs["chef"], fprs["praxis"]
 
     forged = make_message().replace(b"From: Anna Arzt <anna@praxis.example>",
                                     b"From: Chefarzt <chef@praxis.example>")
     outputs, held = seal(tmp, forged, ["pat@example.org"],
-                         imports=[tmp / "pat.asc", tmp / "chef-secret.pgp",
-                                  tmp / "praxis-secret.pgp"])
+                         imports=[tmp / "pat.asc", tmp / "chef.sec", tmp / "praxis.sec"])
     assert held == []
     raw, _ = outputs["pgp"]
     _, encrypted = list(email.message_from_bytes(raw, policy=email.policy.default).iter_parts())
@@ -566,17 +571,8 @@ def test_daemon_signs_as_another_address_of_the_user_but_never_as_a_stranger(wor
     from recording_sink import Sink
     from sealpost_harness import submit
     tmp, homes = work
-    patient, practice = GpgHome(tmp / "patient"), GpgHome(tmp / "practice")
-    homes += [patient.dir, practice.dir]
-    patient.gen_key("pat@example.org", name="Pat")
-    empfang = practice.gen_key("empfang@praxis.example", name="Empfang")
-    chef = practice.gen_key("chef@praxis.example", name="Chef")
-    patient.export("pat@example.org", tmp / "pat.asc")
-    practice.export_secret(empfang, tmp / "empfang.sec")
-    practice.export_secret(chef, tmp / "chef.sec")
-    for who in ("empfang", "chef"):
-        practice.export(who + "@praxis.example", tmp / (who + ".pub"))
-        patient.gpg("--import", tmp / (who + ".pub"))
+    patient, fprs = signing_setup(tmp, homes, ["empfang", "chef"])
+    empfang, chef = fprs["empfang"], fprs["chef"]
     with Sink(tmp / "sink") as sink:
         relay = Relay(tmp, smarthost_port=sink.port, policy=DAEMON_POLICY)
         homes.append(relay.state_dir / "gnupg")
