@@ -77,6 +77,26 @@ def run(cmd, **kw):
     return subprocess.run([str(c) for c in cmd], **kw)
 
 
+def gpgsm_import_key(gpgsm, cert, key, p12):
+    """Import `cert` and `key` into the gpgsm home that the command list `gpgsm` names.
+
+    gpgsm 2.2 cannot read OpenSSL 3's default PBES2 PKCS#12, so this exports a
+    3DES one. Even that, gpgsm 2.2.40 misreads for a few salts in a hundred
+    (the same file fails every time; OpenSSL reads it): a failed import is
+    retried with a fresh export, whose salt is new.
+    """
+    for _ in range(8):
+        run(["openssl", "pkcs12", "-export", "-in", cert, "-inkey", key, "-passout", "pass:",
+             "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1",
+             "-out", p12])
+        r = run(gpgsm + ["--import", p12], check=False)
+        if r.returncode == 0:
+            return r
+        if b"error parsing or decrypting the PKCS#12 file" not in r.stderr:
+            break
+    raise subprocess.CalledProcessError(r.returncode, r.args, r.stdout, r.stderr)
+
+
 def fake_sms_gateway(directory):
     """A portal.sms_command stand-in: writes each code (read from stdin) to
     <directory>/sms/<number>.txt. Returns (script path, that folder)."""

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import pytest
 
 from recording_sink import Sink
-from sealpost_harness import GpgHome, Relay, TestCA, run, submit
+from sealpost_harness import GpgHome, Relay, TestCA, gpgsm_import_key, run, submit
 
 USER, PASSWORD, ADDR = "anna", "correct horse battery", "anna@praxis.example"
 SUBJECT = "Befund Müller (groß)"
@@ -130,12 +130,9 @@ def test_big_message_streams_to_every_method_and_decrypts_exactly(env, tmp_path)
     crt, key, _ = lab
     home = tmp_path / "gpgsm"
     home.mkdir(mode=0o700)
-    run(["openssl", "pkcs12", "-export", "-in", crt, "-inkey", key, "-passout", "pass:",
-         "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1",
-         "-out", tmp_path / "legacy.p12"])
     gpgsm = ["gpgsm", "--homedir", home, "--batch", "--pinentry-mode", "loopback",
              "--passphrase", ""]
-    run(gpgsm + ["--import", tmp_path / "legacy.p12"])
+    gpgsm_import_key(gpgsm, crt, key, tmp_path / "legacy.p12")
     outer = email.message_from_bytes(by_rcpt["labor@lab.example"], policy=email.policy.default)
     (tmp_path / "lab.p7m").write_bytes(outer.get_payload(decode=True))
     r = run(gpgsm + ["--decrypt", tmp_path / "lab.p7m"])

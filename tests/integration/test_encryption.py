@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sealpost_harness import BUILD_DIR, GpgHome, Relay, TestCA, run
+from sealpost_harness import BUILD_DIR, GpgHome, Relay, TestCA, gpgsm_import_key, run
 
 DRIVER = BUILD_DIR / "tests" / "unit" / "seal" / "seal_driver"
 SUBJECT = "Befund Müller – vertraulich"
@@ -174,13 +174,9 @@ def test_smime_decrypts_with_gpgsm(work):
     home = tmp / "gpgsm"
     home.mkdir(mode=0o700)
     homes.append(home)
-    # gpgsm 2.2 cannot read OpenSSL 3's default PBES2 PKCS#12: export a 3DES one.
-    run(["openssl", "pkcs12", "-export", "-in", crt, "-inkey", key, "-passout", "pass:",
-         "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1",
-         "-out", tmp / "legacy.p12"])
     gpgsm = ["gpgsm", "--homedir", home, "--batch", "--pinentry-mode", "loopback",
              "--passphrase", ""]
-    run(gpgsm + ["--import", tmp / "legacy.p12"])
+    gpgsm_import_key(gpgsm, crt, key, tmp / "legacy.p12")
     _, der = smime_der(raw)
     (tmp / "m.p7m").write_bytes(der)
     r = run(gpgsm + ["--decrypt", tmp / "m.p7m"])
@@ -391,13 +387,9 @@ def gpgsm_home(tmp, homes, ca, cert, key):
     home = tmp / ("gs%d" % len(homes))
     home.mkdir(mode=0o700)
     homes.append(home)
-    # gpgsm 2.2 cannot read OpenSSL 3's default PBES2 PKCS#12: export a 3DES one.
-    p12 = tmp / (Path(cert).stem + "-legacy.p12")
-    run(["openssl", "pkcs12", "-export", "-in", cert, "-inkey", key, "-passout", "pass:",
-         "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-out", p12])
     gpgsm = ["gpgsm", "--homedir", home, "--batch", "--pinentry-mode", "loopback",
              "--passphrase", "", "--disable-crl-checks"]
-    run(gpgsm + ["--import", p12])
+    gpgsm_import_key(gpgsm, cert, key, tmp / (Path(cert).stem + "-legacy.p12"))
     run(gpgsm + ["--import", ca.cert])
     fpr = run(["openssl", "x509", "-in", ca.cert, "-noout", "-fingerprint", "-sha1"]
               ).stdout.decode().strip().split("=")[1]
