@@ -1,4 +1,6 @@
 // sealpostd: the relay daemon. Runs in the foreground and logs to stderr.
+#include <malloc.h>
+
 #include <cstdio>
 #include <initializer_list>
 #include <string_view>
@@ -26,9 +28,25 @@ int bad_value(const char* option, const char* value, const char* allowed) {
   return usage(stderr, 2);
 }
 
+// glibc's defaults trim a thread arena's free top with madvise(MADV_DONTNEED) as
+// soon as 128 KiB are free, and serve blocks of 128 KiB and more by mmap. A relay
+// worker allocates and frees the same ~100 KiB of buffers for every message, so
+// it paid for both over and over: each trim is a TLB shootdown on every core and
+// the next message faults the pages back in (12 % of sealpostd's CPU for plain
+// 50 KB mail, perf profile in docs/benchmarks.md). Fixed thresholds keep a few MiB
+// per arena instead; memory for big messages streams (docs/architecture.md) and
+// is still returned once more than that is free.
+void tune_allocator() {
+  constexpr int kMmapThreshold = 1 << 20;  // blocks >= 1 MiB still come from mmap
+  constexpr int kTrimThreshold = 8 << 20;  // trim once 8 MiB are free at an arena's top
+  (void)mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+  (void)mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_allocator();
   sealpost::DaemonOptions opts;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import ceiling, loadgen, measure, messages, procs, procstat, relay_setup, report
+from . import ceiling, floor, loadgen, measure, messages, procs, procstat, relay_setup, report
 
 METHODS = ["plain", "pgp", "smime", "pickup"]
 BIG_MESSAGE_BYTES = 100 * 1000 * 1000
@@ -33,6 +33,7 @@ class Plan:
         self.duration = args.duration or (1.0 if args.quick else 8.0)
         self.memory = not args.quick and not args.no_memory
         self.harness_check = not args.quick
+        self.floor_seconds = 1.0 if args.quick else 4.0
         self.stall_timeout = 30.0 if args.quick else 90.0
 
     def ceiling_count(self, size):
@@ -49,7 +50,8 @@ class Plan:
 
     def as_dict(self):
         return {k: getattr(self, k) for k in ("sizes", "rcpts", "methods", "sessions", "workers",
-                                              "duration", "memory", "stall_timeout")}
+                                              "duration", "memory", "stall_timeout",
+                                              "floor_seconds")}
 
 
 def log(text):
@@ -70,7 +72,7 @@ class Runner:
                      "python": platform.python_version(), "build": _build_type(self.build_dir),
                      "load_avg_at_start": list(os.getloadavg())},
             "params": plan.as_dict(),
-            "ceiling": [], "harness_check": [], "relay": [], "memory": [],
+            "ceiling": [], "harness_check": [], "floor": [], "relay": [], "memory": [],
         }
 
     def next_case_id(self):
@@ -123,6 +125,27 @@ class Runner:
         for c in self.results["ceiling"]:
             if c["size"] == size and c["rcpts"] == rcpts:
                 return c["msgs_per_s"]
+        return None
+
+    # --- durable-write floor -----------------------------------------------------------
+    def run_floor(self):
+        """The file-system work a durable 250 needs, alone, on the state dir's file
+        system (floor.py): how much of the gap to the ceiling is the disk's."""
+        for size in self.plan.sizes:
+            for layout in floor.LAYOUTS:
+                log("durable-write floor %s, %s" % (size, layout))
+                d = self.workdir / "floor" / ("%s-%s" % (size, layout.replace(" ", "-")))
+                row = floor.measure(d, layout, messages.SIZES[size], self.plan.sessions,
+                                    self.plan.floor_seconds)
+                row["size"] = size
+                ceil = self._ceiling(size, 1)
+                row["ratio_to_ceiling"] = round(row["msgs_per_s"] / ceil, 3) if ceil else None
+                self.results["floor"].append(row)
+
+    def _floor(self, size):
+        for f in self.results["floor"]:
+            if f["size"] == size and f["layout"] == "sealpost":
+                return f["msgs_per_s"]
         return None
 
     # --- relay -------------------------------------------------------------------------
@@ -209,6 +232,8 @@ class Runner:
             if peak["delivered"] else None
         ceil = self._ceiling(size, rcpts)
         peak["ratio_to_ceiling"] = round(peak["msgs_per_s"] / ceil, 3) if ceil else None
+        disk = self._floor(size)
+        peak["ratio_to_floor"] = round(peak["msgs_per_s"] / disk, 3) if disk else None
         sink_cpu = self._ceiling_field(size, rcpts, "receiver_cpu_s_per_msg")
         peak["cpu_ratio_to_sink"] = round(peak["cpu_s_per_msg"] / sink_cpu, 1) \
             if sink_cpu and peak["cpu_s_per_msg"] else None
@@ -305,6 +330,7 @@ def main(argv=None):
     runner = Runner(args, plan, workdir)
     try:
         runner.run_ceiling()
+        runner.run_floor()
         sealpostd = runner.build_dir / "relay" / "sealpostd"
         if args.ceiling_only:
             runner.results["relay_skipped"] = "--ceiling-only"

@@ -105,22 +105,40 @@ def markdown(results):
             lines.append("| %s | %s | %s | %s |" % (h["pair"], h["size"], _fmt(h["msgs_per_s"]),
                                                     _pct(h.get("ratio_to_ceiling"))))
 
+    floors = results.get("floor", [])
+    if floors:
+        lines += ["", "## Durable-write floor (file system only, no SMTP, no crypto)", "",
+                  "The file-system work a 250 after fsync needs, alone, on the file system of "
+                  "the relay's state dir (bench/sealbench/floor.py): *sealpost* is the spool's "
+                  "own layout (data file and envelope, each written, fsynced and renamed; one "
+                  "fsync of queue/; one audit line with fdatasync; two unlinks), *one file* the "
+                  "least any durable queue needs. No relay with a durable spool on this disk "
+                  "can be faster than its layout's floor.", "",
+                  "| size | layout | writers | msgs/s | vs ceiling |", "|---|---|---|---|---|"]
+        for f in floors:
+            lines.append("| %s | %s | %d | %s | %s |" % (
+                f["size"], f["layout"], f["writers"], _fmt(f["msgs_per_s"]),
+                _pct(f.get("ratio_to_ceiling"))))
+
     lines += ["", "## Relay (load generator -> sealpostd -> sink), end to end", "",
               "msgs/s counts messages whose every recipient reached the sink, over the time "
               "from the first MAIL FROM to the last delivery. Latency runs from the client's "
               "250 to the delivery at the sink. CPU is sealpostd's own plus its reaped "
-              "children's (gpg). Ratios are to the raw ceiling of the same size and recipients.",
+              "children's (gpg). Ratios are to the raw ceiling of the same size and recipients, "
+              "and to the durable-write floor (sealpost layout) of the same size.",
               "",
-              "| method | size | rcpts | msgs/s | vs ceiling | accepted/s | p50 ms | p99 ms "
-              "| half-rate p50 ms | half-rate p99 ms | CPU ms/msg | CPU vs sink | peak RSS MiB "
-              "| delivered/sent | refused |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| method | size | rcpts | msgs/s | vs ceiling | vs floor | accepted/s | p50 ms "
+              "| p99 ms | half-rate p50 ms | half-rate p99 ms | CPU ms/msg | CPU vs sink "
+              "| peak RSS MiB | delivered/sent | refused |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results.get("relay", []):
         p, h = r["peak"], r.get("half_rate") or {}
         hl = h.get("latency_ms", {})
-        lines.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d/%d | %d |"
+        lines.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s "
+                     "| %d/%d | %d |"
                      % (r["method"], r["size"], r["rcpts"], _fmt(p["msgs_per_s"]),
-                        _pct(p.get("ratio_to_ceiling")), _fmt(p["accepted_per_s"]),
+                        _pct(p.get("ratio_to_ceiling")), _pct(p.get("ratio_to_floor")),
+                        _fmt(p["accepted_per_s"]),
                         _fmt(p["latency_ms"]["p50"]), _fmt(p["latency_ms"]["p99"]),
                         _fmt(hl.get("p50")), _fmt(hl.get("p99")),
                         _fmt(p["cpu_s_per_msg"] * 1000 if p.get("cpu_s_per_msg") is not None
@@ -176,11 +194,14 @@ def chart(results, outdir):
     if not gnuplot:
         return None
     outdir = Path(outdir)
-    series = ["ceiling", "plain", "pgp", "smime", "pickup"]
+    series = ["ceiling", "disk-floor", "plain", "pgp", "smime", "pickup"]
     groups = []
     for c in results.get("ceiling", []):
         row = {"ceiling": c["msgs_per_s"]}
-        for m in series[1:]:
+        for f in results.get("floor", []):
+            if f["size"] == c["size"] and f["layout"] == "sealpost":
+                row["disk-floor"] = f["msgs_per_s"]
+        for m in series[2:]:
             r = _find(results.get("relay", []), m, c["size"], c["rcpts"])
             row[m] = r["peak"]["msgs_per_s"] if r and r["peak"]["msgs_per_s"] else None
         groups.append(("%s x%d" % (c["size"], c["rcpts"]), row))

@@ -108,7 +108,13 @@ def test_ceiling_only_run_writes_json_markdown_chart(tmp_path):
     assert c["msgs_per_s"] == max(c["smtp_sink"]["msgs_per_s"], c["bench_sink"]["msgs_per_s"]) > 0
     assert results["relay"] == []
     assert all(t["met"] is None for t in results["targets"])
-    assert "Raw ceiling" in (out / "results.md").read_text()
+    # The durable-write floor: both layouts, on the same file system, really written.
+    assert {f["layout"] for f in results["floor"]} == {"sealpost", "one file"}
+    for f in results["floor"]:
+        assert f["size"] == "5KB" and f["size_bytes"] == 5000 and f["msgs"] > 0
+        assert f["msgs_per_s"] > 0 and f["ratio_to_ceiling"] > 0
+    text = (out / "results.md").read_text()
+    assert "Raw ceiling" in text and "Durable-write floor" in text
     if os.path.exists("/usr/bin/gnuplot"):
         assert (out / "throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -130,7 +136,7 @@ def test_quick_bench_against_sealpostd(tmp_path):
     assert 0 < peak["delivered"] <= peak["accepted"] <= peak["submitted"]
     assert peak["msgs_per_s"] > 0 and peak["cpu_s_per_msg"] > 0 and peak["peak_rss_kib"] > 0
     assert 0 <= peak["latency_ms"]["p50"] <= peak["latency_ms"]["p99"] <= peak["latency_ms"]["max"]
-    assert peak["ratio_to_ceiling"] > 0
+    assert peak["ratio_to_ceiling"] > 0 and peak["ratio_to_floor"] > 0
     assert plain["half_rate"]["delivered"] > 0
     # PGP is reported either with figures or with the reason it could not be measured.
     pgp = by_method["pgp"]
