@@ -36,7 +36,6 @@ void Base64Lines::put(char c, std::string& out) {
 }
 
 void Base64Lines::feed(std::string_view bytes, std::string& out) {
-  out.reserve(out.size() + bytes.size() * 4 / 3 + bytes.size() / 38 + 8);
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   std::size_t i = 0;
   // Complete the triple left over from the last piece.
@@ -52,12 +51,33 @@ void Base64Lines::feed(std::string_view bytes, std::string& out) {
       carry_[carried_++] = p[i++];
     }
   }
-  for (; i + 2 < bytes.size(); i += 3) {
-    const unsigned v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
-    put(kAlphabet[(v >> 18) & 63], out);
-    put(kAlphabet[(v >> 12) & 63], out);
-    put(kAlphabet[(v >> 6) & 63], out);
-    put(kAlphabet[v & 63], out);
+  // Every sealed S/MIME byte passes here: whole triples are written straight into
+  // space sized up front, not appended a character at a time. Characters always
+  // come in fours and 76 is a multiple of four, so a line only ever ends after a
+  // complete quad.
+  const std::size_t triples = (bytes.size() - i) / 3;
+  if (triples > 0) {
+    const std::size_t chars = triples * 4;
+    const std::size_t line_ends = (static_cast<std::size_t>(line_) + chars) / 76;
+    const std::size_t start = out.size();
+    out.resize(start + chars + 2 * line_ends);
+    char* o = out.data() + start;
+    int line = line_;
+    for (std::size_t t = 0; t < triples; ++t, i += 3) {
+      const unsigned v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+      o[0] = kAlphabet[(v >> 18) & 63];
+      o[1] = kAlphabet[(v >> 12) & 63];
+      o[2] = kAlphabet[(v >> 6) & 63];
+      o[3] = kAlphabet[v & 63];
+      o += 4;
+      if ((line += 4) == 76) {
+        o[0] = '\r';
+        o[1] = '\n';
+        o += 2;
+        line = 0;
+      }
+    }
+    line_ = line;
   }
   for (; i < bytes.size(); ++i) carry_[carried_++] = p[i];
 }
