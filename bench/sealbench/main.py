@@ -34,6 +34,7 @@ class Plan:
         self.memory = not args.quick and not args.no_memory
         self.harness_check = not args.quick
         self.floor_seconds = 1.0 if args.quick else 4.0
+        self.pgp_key = args.pgp_key
         self.stall_timeout = 30.0 if args.quick else 90.0
 
     def ceiling_count(self, size):
@@ -51,7 +52,7 @@ class Plan:
     def as_dict(self):
         return {k: getattr(self, k) for k in ("sizes", "rcpts", "methods", "sessions", "workers",
                                               "duration", "memory", "stall_timeout",
-                                              "floor_seconds")}
+                                              "floor_seconds", "pgp_key")}
 
 
 def log(text):
@@ -152,7 +153,7 @@ class Runner:
     def run_relay(self):
         keys = relay_setup.prepare_keys(self.workdir / "keys",
                                         [m for m in self.plan.methods if m in relay_setup.KEYED],
-                                        max(self.plan.rcpts))
+                                        max(self.plan.rcpts), self.plan.pgp_key)
         with procs.BenchSink(self.workdir / "sink") as sink:
             records = measure.SinkRecords(sink.records)
             for method in self.plan.methods:
@@ -160,7 +161,8 @@ class Runner:
             if self.plan.memory:
                 for method in ("smime", "pgp"):
                     self._run_memory(method, keys.get(method) or relay_setup.prepare_keys(
-                        self.workdir / "keys-mem", [method], 1)[method], sink, records)
+                        self.workdir / "keys-mem", [method], 1, self.plan.pgp_key)[method],
+                        sink, records)
 
     def _start_relay(self, name, key_info, sink):
         anchor, files = key_info if key_info else (None, [])
@@ -318,6 +320,8 @@ def parse_args(argv):
     ap.add_argument("--workers", type=int, help="sealpostd queue workers (default 8)")
     ap.add_argument("--duration", type=float, help="seconds of load per phase (default 8)")
     ap.add_argument("--no-memory", action="store_true", help="skip the 100 MB runs")
+    ap.add_argument("--pgp-key", choices=list(relay_setup.PGP_KEY_TYPES), default="rsa3072",
+                    help="recipients' OpenPGP key type (default rsa3072, gpg 2.2's default)")
     ap.add_argument("--ceiling-only", action="store_true", help="no sealpostd needed")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, state)")
     return ap.parse_args(argv)

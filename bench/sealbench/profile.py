@@ -39,6 +39,7 @@ def main(argv=None):
     ap.add_argument("--messages", type=int, default=200)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--pgp-key", choices=list(relay_setup.PGP_KEY_TYPES), default="rsa3072")
     ap.add_argument("--perf", action="store_true",
                     help="sample user and kernel time with perf instead of callgrind")
     ap.add_argument("--sessions", type=int, default=None,
@@ -52,7 +53,7 @@ def main(argv=None):
     stem = "%s-%s" % (args.method, args.size)
     work = Path(tempfile.mkdtemp(prefix="sealbench-profile-"))
     try:
-        keys = relay_setup.prepare_keys(work / "keys", [args.method])
+        keys = relay_setup.prepare_keys(work / "keys", [args.method], pgp_key=args.pgp_key)
         anchor, files = keys.get(args.method, (None, []))
         with procs.BenchSink(work / "sink") as sink:
             relay = relay_setup.BenchRelay(Path(args.build_dir).resolve(), work / "relay",

@@ -29,9 +29,15 @@ def _run(args, **kw):
     return subprocess.run([str(a) for a in args], **kw)
 
 
-def make_pgp_keys(directory, addresses):
-    """One ed25519/cv25519 key per address in a throw-away GNUPGHOME; returns the
-    armored public key files."""
+# Recipient key types: gpg 2.2's `default` (Debian 12's gpg: RSA-3072, the key most
+# patients who made theirs with it have) and `future-default` (ed25519/cv25519, the
+# default of gpg 2.3+ and Sequoia). librnp encrypts to either in process.
+PGP_KEY_TYPES = {"rsa3072": "default", "cv25519": "future-default"}
+
+
+def make_pgp_keys(directory, addresses, key_type="rsa3072"):
+    """One key of `key_type` (PGP_KEY_TYPES) per address in a throw-away GNUPGHOME;
+    returns the armored public key files."""
     home = Path(directory) / "gnupg"
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(home, 0o700)
@@ -40,7 +46,8 @@ def make_pgp_keys(directory, addresses):
            "--passphrase", ""]
     files = []
     for address in addresses:
-        _run(gpg + ["--quick-gen-key", "Bench <%s>" % address, "default", "default", "never"])
+        algo = PGP_KEY_TYPES[key_type]
+        _run(gpg + ["--quick-gen-key", "Bench <%s>" % address, algo, "default", "never"])
         path = Path(directory) / (address + ".asc")
         path.write_bytes(_run(gpg + ["--armor", "--export", address]).stdout)
         files.append(path)
@@ -157,11 +164,12 @@ class BenchRelay:
         return self.daemon.stop() if self.daemon else None
 
 
-def prepare_keys(workdir, methods, count=MAX_RCPTS):
+def prepare_keys(workdir, methods, count=MAX_RCPTS, pgp_key="rsa3072"):
     """Makes `count` recipients' keys once per run: {method: (trust_anchor, files)}."""
     out = {}
     if "pgp" in methods:
-        out["pgp"] = (None, make_pgp_keys(Path(workdir) / "pgp", keyed_recipients("pgp", count)))
+        out["pgp"] = (None, make_pgp_keys(Path(workdir) / "pgp", keyed_recipients("pgp", count),
+                                          pgp_key))
     if "smime" in methods:
         ca, certs = make_smime_certs(Path(workdir) / "smime", keyed_recipients("smime", count))
         out["smime"] = (ca, certs)

@@ -78,10 +78,12 @@ def _pct(ratio):
 def markdown(results):
     lines = ["# Sealpost benchmark (%s run)" % results.get("mode", "?"), ""]
     host = results.get("host", {})
-    lines += ["Started %s on %s (%s CPUs, %s); sealpostd queue workers: %s; sessions: %s." % (
-        results.get("started_at", "?"), host.get("kernel", "?"), host.get("cpus", "?"),
-        host.get("build", "?"), results.get("params", {}).get("workers", "?"),
-        results.get("params", {}).get("sessions", "?")), ""]
+    params = results.get("params", {})
+    lines += ["Started %s on %s (%s CPUs, %s); sealpostd queue workers: %s; sessions: %s; "
+              "OpenPGP recipient keys: %s." % (
+                  results.get("started_at", "?"), host.get("kernel", "?"), host.get("cpus", "?"),
+                  host.get("build", "?"), params.get("workers", "?"), params.get("sessions", "?"),
+                  params.get("pgp_key", "rsa3072")), ""]
 
     lines += ["## Raw ceiling (smtp-source -> receiver, loopback)", "",
               "The ceiling is the faster of Postfix's smtp-sink and the bench sink (which "
