@@ -29,16 +29,21 @@ int bad_value(const char* option, const char* value, const char* allowed) {
 }
 
 // glibc's defaults trim a thread arena's free top with madvise(MADV_DONTNEED) as
-// soon as 128 KiB are free, and serve blocks of 128 KiB and more by mmap. A relay
-// worker allocates and frees the same ~100 KiB of buffers for every message, so
-// it paid for both over and over: each trim is a TLB shootdown on every core and
-// the next message faults the pages back in (12 % of sealpostd's CPU for plain
-// 50 KB mail, perf profile in docs/benchmarks.md). Fixed thresholds keep a few MiB
-// per arena instead; memory for big messages streams (docs/architecture.md) and
-// is still returned once more than that is free.
+// soon as 128 KiB are free, and serve blocks of 128 KiB and more by mmap (raising
+// both limits only after freeing a large mmapped block). A relay worker
+// allocates and frees the same buffers for every message, so it paid for both
+// over and over: each trim is a TLB shootdown on every core and the next message
+// faults the pages back in. Fixed at glibc's own upper limits instead (32 MiB
+// mmap threshold, 64 MiB trim threshold, reached by its dynamic rule anyway once
+// a large block was freed), perf on a tmpfs state dir measured sealpostd's CPU
+// for plain 50 KB mail at about half and for S/MIME 5 MB at about 45 % of the
+// defaults'; a 1 MiB mmap threshold had doubled the 5 MB cost (docs/benchmarks.md).
+// Big messages stream in 64 KiB records (docs/architecture.md), so an arena's
+// high-water mark, and with it what it may keep, follows limits.message_memory,
+// not the message size (the 100 MB run stays ~15 MiB above idle).
 void tune_allocator() {
-  constexpr int kMmapThreshold = 1 << 20;  // blocks >= 1 MiB still come from mmap
-  constexpr int kTrimThreshold = 8 << 20;  // trim once 8 MiB are free at an arena's top
+  constexpr int kMmapThreshold = 32 << 20;
+  constexpr int kTrimThreshold = 64 << 20;
   (void)mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
   (void)mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
 }
