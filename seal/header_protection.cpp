@@ -70,6 +70,24 @@ void main_body_parts(GMimeObject* obj, int depth, std::vector<GMimeTextPart*>& o
   }
 }
 
+// A client renders one plain and one HTML body at most, but main_body_parts()
+// finds every leaf of nested alternatives. Each display repeats the hidden
+// fields, so a long Subject times many leaves amplified the message (the
+// mime_seal fuzzer: a 34 KB Subject into 21 leaves, output 10x the input).
+// The first text/plain and the first text/html part get it, no more.
+std::vector<GMimeTextPart*> first_plain_and_html(const std::vector<GMimeTextPart*>& parts) {
+  std::vector<GMimeTextPart*> out;
+  bool plain = false;
+  bool html = false;
+  for (GMimeTextPart* p : parts) {
+    bool& seen = is_text(GMIME_OBJECT(p), "html") ? html : plain;
+    if (seen) continue;
+    seen = true;
+    out.push_back(p);
+  }
+  return out;
+}
+
 // "Subject: ...\r\n" lines for the fields the outside hides.
 struct LegacyFields {
   std::vector<std::pair<std::string, std::string>> fields;  // name, decoded value
@@ -234,7 +252,7 @@ Result<ProtectedMessage> protect_headers(GMimeMessage* message, const SpillSetti
   if (const LegacyFields hidden = hidden_fields(message); !hidden.empty()) {
     std::vector<GMimeTextPart*> parts;
     main_body_parts(root, 0, parts);
-    for (GMimeTextPart* p : parts) add_legacy_display(p, hidden);
+    for (GMimeTextPart* p : first_plain_and_html(parts)) add_legacy_display(p, hidden);
   }
   g_mime_object_set_content_type_parameter(root, "hp", "cipher");
   g_mime_object_set_content_type_parameter(root, "protected-headers", "v1");

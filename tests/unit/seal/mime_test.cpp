@@ -222,6 +222,36 @@ TEST_CASE("the legacy display goes into both sides of an alternative, escaped in
                      "Subject: &lt;b&gt;Befund&lt;/b&gt; &amp; mehr") != std::string::npos);
 }
 
+TEST_CASE("the legacy display goes into one plain and one HTML part, however deep the nesting") {
+  // Found by the mime_seal fuzzer: every leaf of nested alternatives got its own
+  // copy of a 34 KB Subject, the payload ten times the message.
+  const std::string subject(30000, 'x');
+  std::string m =
+      "From: a@praxis.example\r\nSubject: " + subject +
+      "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=a0\r\n\r\n";
+  for (int level = 0; level < 6; ++level) {
+    const std::string b = "a" + std::to_string(level);
+    const std::string inner = "a" + std::to_string(level + 1);
+    m += "--" + b + "\r\nContent-Type: text/plain\r\n\r\nplain " + std::to_string(level) + "\r\n";
+    m += "--" + b + "\r\nContent-Type: text/html\r\n\r\n<p>html " + std::to_string(level) +
+         "</p>\r\n";
+    if (level < 5)
+      m += "--" + b + "\r\nContent-Type: multipart/alternative; boundary=" + inner + "\r\n\r\n";
+  }
+  for (int level = 5; level >= 0; --level) m += "--a" + std::to_string(level) + "--\r\n";
+  auto p = protect_headers(parse(m).get(), {});
+  REQUIRE(p.ok());
+  const std::string payload = text(p->payload);
+  std::size_t copies = 0;
+  for (auto at = payload.find(subject); at != std::string::npos; at = payload.find(subject, at + 1))
+    ++copies;
+  // The protected Subject inside, one plain display, one HTML display.
+  CHECK(copies == 3);
+  CHECK(payload.find("Subject: " + subject + "\r\n\r\nplain 0") != std::string::npos);
+  CHECK(payload.find("Subject: " + subject + "\r\n\r\nplain 1") == std::string::npos);
+  CHECK(payload.size() < 4 * m.size());
+}
+
 TEST_CASE("the legacy display skips a text attachment and finds the body of HTML without <body>") {
   const std::string m =
       "From: a@praxis.example\r\nSubject: Befund\r\nMIME-Version: 1.0\r\n"
