@@ -66,19 +66,26 @@ def _write_synced(path, data):
 
 
 def _writer(root, layout, size, deadline, start, index, out):
-    data = os.urandom(size)
-    qfd = os.open(root + "/queue", os.O_RDONLY | os.O_DIRECTORY)
-    audit_fd = os.open("%s/audit-%d.log" % (root, index),
-                       os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-    step = LAYOUTS[layout]
-    start.wait()
-    count = 0
-    while time.monotonic() < deadline.value:
-        step(root, qfd, audit_fd, data, "w%d-%d" % (index, count))
-        count += 1
-    os.close(qfd)
-    os.close(audit_fd)
-    out.put(count)
+    """Reports (messages written, error or None): a full disk ends the run with
+    its reason instead of leaving the parent waiting."""
+    count, error = 0, None
+    try:
+        data = os.urandom(size)
+        qfd = os.open(root + "/queue", os.O_RDONLY | os.O_DIRECTORY)
+        audit_fd = os.open("%s/audit-%d.log" % (root, index),
+                           os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        step = LAYOUTS[layout]
+        start.wait()
+        try:
+            while time.monotonic() < deadline.value:
+                step(root, qfd, audit_fd, data, "w%d-%d" % (index, count))
+                count += 1
+        finally:
+            os.close(qfd)
+            os.close(audit_fd)
+    except OSError as e:
+        error = str(e)
+    out.put((count, error))
 
 
 def measure(directory, layout, size, writers, seconds):
@@ -97,7 +104,7 @@ def measure(directory, layout, size, writers, seconds):
         t0 = time.monotonic()
         deadline.value = t0 + seconds
         start.set()
-        total = sum(out.get(timeout=seconds + 120) for _ in procs)
+        reports = [out.get(timeout=seconds + 120) for _ in procs]
         elapsed = time.monotonic() - t0
     finally:
         for p in procs:
@@ -105,6 +112,11 @@ def measure(directory, layout, size, writers, seconds):
             if p.is_alive():
                 p.kill()
                 p.join()
-    return {"layout": layout, "size_bytes": size, "writers": writers,
-            "msgs": total, "seconds": round(elapsed, 3),
-            "msgs_per_s": round(total / elapsed, 1) if elapsed > 0 else 0.0}
+    total = sum(count for count, _ in reports)
+    errors = sorted({error for _, error in reports if error})
+    row = {"layout": layout, "size_bytes": size, "writers": writers,
+           "msgs": total, "seconds": round(elapsed, 3),
+           "msgs_per_s": round(total / elapsed, 1) if elapsed > 0 and not errors else 0.0}
+    if errors:
+        row["error"] = "; ".join(errors)
+    return row

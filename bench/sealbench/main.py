@@ -140,13 +140,14 @@ class Runner:
                                     self.plan.floor_seconds)
                 row["size"] = size
                 ceil = self._ceiling(size, 1)
-                row["ratio_to_ceiling"] = round(row["msgs_per_s"] / ceil, 3) if ceil else None
+                row["ratio_to_ceiling"] = round(row["msgs_per_s"] / ceil, 3) \
+                    if ceil and row["msgs_per_s"] else None
                 self.results["floor"].append(row)
 
     def _floor(self, size):
         for f in self.results["floor"]:
             if f["size"] == size and f["layout"] == "sealpost":
-                return f["msgs_per_s"]
+                return f["msgs_per_s"] or None
         return None
 
     # --- relay -------------------------------------------------------------------------

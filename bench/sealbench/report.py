@@ -119,7 +119,8 @@ def markdown(results):
                   "| size | layout | writers | msgs/s | vs ceiling |", "|---|---|---|---|---|"]
         for f in floors:
             lines.append("| %s | %s | %d | %s | %s |" % (
-                f["size"], f["layout"], f["writers"], _fmt(f["msgs_per_s"]),
+                f["size"], f["layout"], f["writers"],
+                "not measured: " + f["error"] if f.get("error") else _fmt(f["msgs_per_s"]),
                 _pct(f.get("ratio_to_ceiling"))))
 
     lines += ["", "## Relay (load generator -> sealpostd -> sink), end to end", "",
