@@ -74,16 +74,18 @@ void main_body_parts(GMimeObject* obj, int depth, std::vector<GMimeTextPart*>& o
 // finds every leaf of nested alternatives. Each display repeats the hidden
 // fields, so a long Subject times many leaves amplified the message (the
 // mime_seal fuzzer: a 34 KB Subject into 21 leaves, output 10x the input).
-// The first text/plain and the first text/html part get it, no more.
-std::vector<GMimeTextPart*> first_plain_and_html(const std::vector<GMimeTextPart*>& parts) {
+// Only the last text/plain and the last text/html get it: of alternatives, a
+// client shows the last one it can (RFC 2046 5.1.4), so those are the ones
+// read; in the usual plain+HTML alternative they are simply both sides.
+std::vector<GMimeTextPart*> last_plain_and_html(const std::vector<GMimeTextPart*>& parts) {
   std::vector<GMimeTextPart*> out;
   bool plain = false;
   bool html = false;
-  for (GMimeTextPart* p : parts) {
-    bool& seen = is_text(GMIME_OBJECT(p), "html") ? html : plain;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    bool& seen = is_text(GMIME_OBJECT(*it), "html") ? html : plain;
     if (seen) continue;
     seen = true;
-    out.push_back(p);
+    out.push_back(*it);
   }
   return out;
 }
@@ -252,7 +254,7 @@ Result<ProtectedMessage> protect_headers(GMimeMessage* message, const SpillSetti
   if (const LegacyFields hidden = hidden_fields(message); !hidden.empty()) {
     std::vector<GMimeTextPart*> parts;
     main_body_parts(root, 0, parts);
-    for (GMimeTextPart* p : first_plain_and_html(parts)) add_legacy_display(p, hidden);
+    for (GMimeTextPart* p : last_plain_and_html(parts)) add_legacy_display(p, hidden);
   }
   g_mime_object_set_content_type_parameter(root, "hp", "cipher");
   g_mime_object_set_content_type_parameter(root, "protected-headers", "v1");

@@ -247,8 +247,10 @@ TEST_CASE("the legacy display goes into one plain and one HTML part, however dee
     ++copies;
   // The protected Subject inside, one plain display, one HTML display.
   CHECK(copies == 3);
-  CHECK(payload.find("Subject: " + subject + "\r\n\r\nplain 0") != std::string::npos);
-  CHECK(payload.find("Subject: " + subject + "\r\n\r\nplain 1") == std::string::npos);
+  // The innermost alternative is what a client shows.
+  CHECK(payload.find("Subject: " + subject + "\r\n\r\nplain 5") != std::string::npos);
+  CHECK(payload.find("Subject: " + subject + "\r\n\r\nplain 0") == std::string::npos);
+  CHECK(payload.find("<pre>\r\nSubject: " + subject) != std::string::npos);
   CHECK(payload.size() < 4 * m.size());
 }
 
