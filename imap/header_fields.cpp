@@ -54,7 +54,16 @@ SplitEntity split_entity(std::string_view data) {
       out.body = std::string(data.substr(pos));
       return out;
     }
-    if ((line[0] == ' ' || line[0] == '\t') && !out.fields.empty()) {
+    if (line[0] == ' ' || line[0] == '\t') {
+      // A folded line continues the field before it. With no field before it,
+      // it is no header at all: kept as a field, its leading blank would fold
+      // it into whatever a writer puts in front of it (the fuzzer found a
+      // stamped copy whose mark a leading tab had swallowed), so the rest is
+      // body, as for a line without a colon.
+      if (out.fields.empty()) {
+        out.body = std::string(data.substr(pos));
+        return out;
+      }
       out.fields.back().raw += line;
     } else {
       const auto colon = bare.find(':');

@@ -102,3 +102,18 @@ TEST_CASE("status fields are removed with the rest left byte for byte") {
   CHECK_FALSE(
       has_status_fields(split_entity("From: a@b.test\r\n\r\nX-Sealpost-Note: x\r\n").fields));
 }
+
+TEST_CASE("a message that starts with a folded line is all body, and its copy keeps its mark") {
+  // Found by the imap_inbound fuzzer: the leading tab line was kept as a field,
+  // and in the stamped copy it folded into the line the marker put before it.
+  const std::string odd = "\tFrom: x@y.test\r\nSubject: s\r\n\r\nbody\r\n";
+  const SplitEntity e = split_entity(odd);
+  CHECK(e.fields.empty());
+  CHECK(e.body == odd);
+  const CopyMarker marker(std::string(32, 'k'));
+  CHECK(marker.is_ours(split_entity(marker.stamp(odd, "v1 0"))));
+  // A folded line after a field still continues it.
+  const SplitEntity folded = split_entity("Subject: a\r\n\tb\r\n\r\nx");
+  REQUIRE(folded.fields.size() == 1);
+  CHECK(folded.fields[0].raw == "Subject: a\r\n\tb\r\n");
+}
